@@ -1,0 +1,41 @@
+"""The outbox contract, version 1: event models, validation, JSON Schemas and DDL. Pure: no I/O."""
+
+from outboxd.contract.models import (
+    EVENT_TYPES,
+    Address,
+    Chapter,
+    Customer,
+    Discount,
+    Event,
+    EventType,
+    OrderLine,
+    OrderRecorded,
+    Payload,
+    PaymentMethod,
+    PaymentRecorded,
+    Receipt,
+    ReferenceUpdated,
+    Register,
+    RegisterClosed,
+    VatBreakdownRow,
+)
+
+__all__ = [
+    "EVENT_TYPES",
+    "Address",
+    "Chapter",
+    "Customer",
+    "Discount",
+    "Event",
+    "EventType",
+    "OrderLine",
+    "OrderRecorded",
+    "Payload",
+    "PaymentMethod",
+    "PaymentRecorded",
+    "Receipt",
+    "ReferenceUpdated",
+    "Register",
+    "RegisterClosed",
+    "VatBreakdownRow",
+]

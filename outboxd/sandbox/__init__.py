@@ -1,0 +1,1 @@
+"""A Pennylane simulator on loopback: OAuth, validation, rate limit, fault injection, inspection."""

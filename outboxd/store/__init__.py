@@ -1,0 +1,1 @@
+"""The state database: migrations, deliveries, attempts, id caches, connections, backfills, audit."""
