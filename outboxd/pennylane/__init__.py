@@ -1,1 +1,43 @@
-"""Pennylane Company API v2: OAuth 2, rate limit per token, typed calls, errors classified."""
+"""Pennylane Company API v2: OAuth 2, rate limit per token, typed calls, errors classified.
+
+Callers import from here, not from the modules inside.
+"""
+
+from outboxd.pennylane.auth import ApiTokenConnection, Connection, ConnectionState, OAuthConnection, OnRotate
+from outboxd.pennylane.client import PennylaneClient, filter_param
+from outboxd.pennylane.errors import error_for_response, error_for_transport, parse_error_message
+from outboxd.pennylane.models import Address, CreatedCustomer, Customer, FiscalYear, Journal, LedgerAccount, Me
+from outboxd.pennylane.oauth import BRIDGE_SCOPES, OAuthApp, TokenSet
+from outboxd.pennylane.ratelimit import RateLimiter, RateUsage
+from outboxd.pennylane.secret import Secret, redact
+from outboxd.pennylane.trace import Exchange, RecordingTrace, TraceHook
+
+__all__ = [
+    "BRIDGE_SCOPES",
+    "Address",
+    "ApiTokenConnection",
+    "Connection",
+    "ConnectionState",
+    "CreatedCustomer",
+    "Customer",
+    "Exchange",
+    "FiscalYear",
+    "Journal",
+    "LedgerAccount",
+    "Me",
+    "OAuthApp",
+    "OAuthConnection",
+    "OnRotate",
+    "PennylaneClient",
+    "RateLimiter",
+    "RateUsage",
+    "RecordingTrace",
+    "Secret",
+    "TokenSet",
+    "TraceHook",
+    "error_for_response",
+    "error_for_transport",
+    "filter_param",
+    "parse_error_message",
+    "redact",
+]

@@ -1,0 +1,161 @@
+"""Where a connection's bearer token comes from: an OAuth grant (refreshed, rotated) or a static API token.
+
+One connection = one Pennylane company = one token. Refresh is single-flight per connection because
+Pennylane rotates refresh tokens: two concurrent refreshes would kill each other's pair. The new pair is
+handed to ``on_rotate`` (durable storage) before anyone uses it, so a crash never loses the only live pair.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import aiohttp
+
+from outboxd.exceptions import AuthError
+from outboxd.pennylane.oauth import OAuthApp, TokenSet
+from outboxd.pennylane.secret import Secret
+
+__all__ = ["ApiTokenConnection", "Connection", "ConnectionState", "OAuthConnection", "OnRotate"]
+
+OnRotate = Callable[[TokenSet], Awaitable[None]]
+"""Persists a freshly rotated pair durably; must raise if it could not."""
+
+
+class ConnectionState(enum.Enum):
+    """Whether a connection can still obtain a token without a person."""
+
+    CONNECTED = "connected"
+    RECONNECT_NEEDED = "reconnect_needed"
+
+
+class Connection(Protocol):
+    """What :class:`~outboxd.pennylane.client.PennylaneClient` needs from a token source."""
+
+    @property
+    def state(self) -> ConnectionState: ...
+
+    async def access_token(self, session: aiohttp.ClientSession) -> str:
+        """A token to send now (refreshed first if it is about to expire)."""
+
+    async def unauthorized(self, session: aiohttp.ClientSession, used: str) -> None:
+        """``used`` got a 401: obtain a new token, or raise AuthError if none can be had."""
+
+    def reconnect_needed(self, reason: str) -> AuthError:
+        """Mark the connection dead; returns the error to raise."""
+
+
+class _Health:
+    """The reconnect-needed flag and its reason, shared by both connection kinds."""
+
+    def __init__(self) -> None:
+        self.state = ConnectionState.CONNECTED
+        self.reason = ""
+
+    def fail(self, reason: str) -> AuthError:
+        self.state, self.reason = ConnectionState.RECONNECT_NEEDED, reason
+        return AuthError(f"reconnect needed: {reason}")
+
+    def check(self) -> None:
+        if self.state is ConnectionState.RECONNECT_NEEDED:
+            raise AuthError(f"reconnect needed: {self.reason}")
+
+
+class OAuthConnection:
+    """Tokens of one OAuth grant: refreshed ``refresh_margin`` seconds ahead of expiry and on a 401."""
+
+    def __init__(
+        self,
+        app: OAuthApp,
+        tokens: TokenSet,
+        on_rotate: OnRotate,
+        *,
+        refresh_margin: float = 300.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._app = app
+        self._tokens = tokens
+        self._unsaved: TokenSet | None = None
+        self._on_rotate = on_rotate
+        self._margin = refresh_margin
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._health = _Health()
+        self.refreshes = 0
+        """Successful refreshes since start, for metrics."""
+
+    def __repr__(self) -> str:
+        return f"OAuthConnection(client_id={self._app.client_id!r}, state={self.state.value})"
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._health.state
+
+    @property
+    def reason(self) -> str:
+        """Why a reconnect is needed (empty while connected)."""
+        return self._health.reason
+
+    @property
+    def tokens(self) -> TokenSet:
+        return self._tokens
+
+    async def access_token(self, session: aiohttp.ClientSession) -> str:
+        self._health.check()
+        current = self._tokens
+        if self._unsaved is not None or current.expires_at - self._margin <= self._clock():
+            await self._refresh(session, current.access_token)
+        return self._tokens.access_token
+
+    async def unauthorized(self, session: aiohttp.ClientSession, used: str) -> None:
+        await self._refresh(session, used)
+
+    def reconnect_needed(self, reason: str) -> AuthError:
+        return self._health.fail(reason)
+
+    async def _refresh(self, session: aiohttp.ClientSession, stale: str) -> None:
+        """Refresh unless another caller already replaced ``stale`` while we waited for the lock."""
+        async with self._lock:
+            self._health.check()
+            if self._unsaved is None and self._tokens.access_token != stale:
+                return
+            if self._unsaved is None:
+                try:
+                    self._unsaved = await self._app.refresh(session, self._tokens.refresh_token)
+                except AuthError as exc:
+                    raise self._health.fail(f"refresh refused ({exc.message})") from exc
+            await self._on_rotate(self._unsaved)  # durable before use; on failure we retry saving next call
+            self._tokens, self._unsaved = self._unsaved, None
+            self.refreshes += 1
+
+
+class ApiTokenConnection:
+    """A company API token generated in Pennylane's settings: static, never refreshed; a 401 kills it."""
+
+    def __init__(self, token: Secret) -> None:
+        self._token = token
+        self._health = _Health()
+
+    def __repr__(self) -> str:
+        return f"ApiTokenConnection(token={self._token!r}, state={self.state.value})"
+
+    @property
+    def state(self) -> ConnectionState:
+        return self._health.state
+
+    @property
+    def reason(self) -> str:
+        return self._health.reason
+
+    async def access_token(self, session: aiohttp.ClientSession) -> str:
+        self._health.check()
+        return self._token.reveal()
+
+    async def unauthorized(self, session: aiohttp.ClientSession, used: str) -> None:
+        raise self._health.fail("the company API token was refused (401); generate a new one")
+
+    def reconnect_needed(self, reason: str) -> AuthError:
+        return self._health.fail(reason)

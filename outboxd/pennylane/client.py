@@ -1,0 +1,255 @@
+"""Typed calls to Pennylane's Company API v2 for one connection (one company, one token, one rate limit).
+
+Every call: a token from the connection, a slot from the limiter, ``X-Use-2026-API-Changes: true``. A 429 is
+waited out and resent (bounded) without surfacing; a 401 refreshes once and resends; everything else becomes
+one of the domain errors of ``outboxd.exceptions`` (see :mod:`outboxd.pennylane.errors`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+import aiohttp
+
+from outboxd.exceptions import AuthError, PermanentError, RateLimited, UnknownOutcomeError
+from outboxd.pennylane.auth import Connection
+from outboxd.pennylane.errors import BODY_LIMIT, error_for_response, error_for_transport
+from outboxd.pennylane.models import Address, CreatedCustomer, Customer, FiscalYear, Journal, LedgerAccount, Me
+from outboxd.pennylane.ratelimit import RateLimiter
+from outboxd.pennylane.secret import redact
+from outboxd.pennylane.trace import Exchange, TraceHook
+
+__all__ = ["PennylaneClient", "filter_param"]
+
+Filter = tuple[str, str, str]
+"""``(field, operator, value)``, e.g. ``("number", "eq", "445711")``."""
+
+
+def filter_param(filters: Sequence[Filter]) -> str:
+    """The ``filter`` query value: a compact JSON array (aiohttp URL-encodes it)."""
+    return json.dumps([{"field": f, "operator": o, "value": v} for f, o, v in filters], separators=(",", ":"))
+
+
+class PennylaneClient:
+    """One company's API. ``api_url`` ends with ``/api/external/v2``; defaults live here only."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        api_url: str,
+        connection: Connection,
+        limiter: RateLimiter,
+        *,
+        timeout: float = 30.0,
+        max_rate_limited_resends: int = 10,
+        trace: TraceHook | None = None,
+    ) -> None:
+        self._session = session
+        self._api_url = api_url.rstrip("/")
+        self.connection = connection
+        self.limiter = limiter
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._max_resends = max_rate_limited_resends
+        self._trace = trace
+
+    def __repr__(self) -> str:
+        return f"PennylaneClient({self._api_url!r}, {self.connection!r})"
+
+    # -- transport -------------------------------------------------------------------------------------------
+
+    async def request(
+        self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Any = None
+    ) -> Any:
+        """Send one logical call; returns the decoded JSON (None for an empty body)."""
+        refreshed = False
+        resends = 0
+        while True:
+            token = await self.connection.access_token(self._session)
+            await self.limiter.acquire()
+            status, headers, text = await self._send(method, path, params, body, token)
+            self.limiter.observe(headers)
+            error = error_for_response(method, status, text, headers)
+            if isinstance(error, RateLimited):
+                self.limiter.rate_limited(error.retry_after)
+                resends += 1
+                if resends > self._max_resends:
+                    raise error
+                await self.limiter.wait_retry_after()
+                continue
+            if isinstance(error, AuthError):
+                if refreshed:
+                    raise self.connection.reconnect_needed(f"{method} {path} refused with 401 after a refresh")
+                await self.connection.unauthorized(self._session, token)
+                refreshed = True
+                continue
+            if error is not None:
+                raise error
+            return self._decode(method, path, status, text)
+
+    async def _send(
+        self, method: str, path: str, params: Mapping[str, str] | None, body: Any, token: str
+    ) -> tuple[int, Mapping[str, str], str]:
+        headers = {"Authorization": f"Bearer {token}", "X-Use-2026-API-Changes": "true", "Accept": "application/json"}
+        data = None if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        started = time.monotonic()
+        status: int | None = None
+        text, failure = "", ""
+        try:
+            async with self._session.request(
+                method, self._api_url + path, params=params, data=data, headers=headers, timeout=self._timeout
+            ) as response:
+                status = response.status
+                text = await response.text()
+                return status, response.headers, redact(text, [token])
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            failure = type(exc).__name__
+            raise error_for_transport(method, exc, f"{method} {path}") from exc
+        finally:
+            if self._trace is not None:
+                self._trace(
+                    Exchange(
+                        method,
+                        path,
+                        "" if params is None else json.dumps(dict(params), separators=(",", ":")),
+                        redact(data or "", [token]),
+                        status,
+                        redact(text[: BODY_LIMIT * 5], [token]),
+                        time.monotonic() - started,
+                        failure,
+                    )
+                )
+
+    @staticmethod
+    def _decode(method: str, path: str, status: int, text: str) -> Any:
+        if not text.strip():
+            return None
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            what = f"{method} {path}: HTTP {status} with a body that is not JSON"
+            if method == "GET":
+                raise PermanentError(what, status=status, body=text[:BODY_LIMIT]) from exc
+            raise UnknownOutcomeError(what, status=status, body=text[:BODY_LIMIT]) from exc
+
+    async def paginate(
+        self, path: str, *, filters: Sequence[Filter] = (), sort: str | None = None, limit: int = 100
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every item of a cursor-paginated list; ``filter`` and ``sort`` are sent again on every page."""
+        params: dict[str, str] = {"limit": str(limit)}
+        if filters:
+            params["filter"] = filter_param(filters)
+        if sort:
+            params["sort"] = sort
+        while True:
+            page = await self.request("GET", path, params=params)
+            for item in page.get("items") or ():
+                yield item
+            cursor = page.get("next_cursor")
+            if not page.get("has_more") or not cursor:
+                return
+            params = {**params, "cursor": str(cursor)}
+
+    async def _first(self, path: str, filters: Sequence[Filter]) -> dict[str, Any] | None:
+        async for item in self.paginate(path, filters=filters, limit=1):
+            return item
+        return None
+
+    # -- resources -------------------------------------------------------------------------------------------
+
+    async def me(self) -> Me:
+        return Me.from_api(await self.request("GET", "/me"))
+
+    async def fiscal_years(self) -> list[FiscalYear]:
+        return [FiscalYear.from_api(item) async for item in self.paginate("/fiscal_years")]
+
+    async def journals(self) -> list[Journal]:
+        return [Journal.from_api(item) async for item in self.paginate("/journals")]
+
+    async def create_journal(self, code: str, label: str) -> Journal:
+        return Journal.from_api(await self.request("POST", "/journals", body={"code": code, "label": label}))
+
+    async def find_ledger_account(self, number: str) -> LedgerAccount | None:
+        item = await self._first("/ledger_accounts", [("number", "eq", number)])
+        return None if item is None else LedgerAccount.from_api(item)
+
+    async def get_ledger_account(self, account_id: int) -> LedgerAccount:
+        return LedgerAccount.from_api(await self.request("GET", f"/ledger_accounts/{int(account_id)}"))
+
+    async def create_ledger_account(self, number: str, label: str, vat_rate: str | None = None) -> LedgerAccount:
+        """``vat_rate`` is a Pennylane code (``FR_200``, ``exempt``...); omitted when None."""
+        body = {"number": number, "label": label}
+        if vat_rate is not None:
+            body["vat_rate"] = vat_rate
+        return LedgerAccount.from_api(await self.request("POST", "/ledger_accounts", body=body))
+
+    async def find_customer(self, external_reference: str) -> Customer | None:
+        item = await self._first("/customers", [("external_reference", "eq", external_reference)])
+        return None if item is None else Customer.from_api(item)
+
+    async def create_individual_customer(
+        self,
+        first_name: str,
+        last_name: str,
+        billing_address: Address,
+        *,
+        external_reference: str | None = None,
+        emails: Sequence[str] = (),
+        ledger_account_number: str | None = None,
+    ) -> CreatedCustomer:
+        body: dict[str, Any] = {
+            "first_name": first_name,
+            "last_name": last_name,
+            "billing_address": billing_address.to_api(),
+        }
+        self._customer_extras(body, external_reference, emails, ledger_account_number)
+        return CreatedCustomer.from_api(await self.request("POST", "/individual_customers", body=body))
+
+    async def create_company_customer(
+        self,
+        name: str,
+        billing_address: Address,
+        *,
+        external_reference: str | None = None,
+        vat_number: str | None = None,
+        reg_no: str | None = None,
+        emails: Sequence[str] = (),
+        ledger_account_number: str | None = None,
+    ) -> CreatedCustomer:
+        body: dict[str, Any] = {"name": name, "billing_address": billing_address.to_api()}
+        if vat_number is not None:
+            body["vat_number"] = vat_number
+        if reg_no is not None:
+            body["reg_no"] = reg_no
+        self._customer_extras(body, external_reference, emails, ledger_account_number)
+        return CreatedCustomer.from_api(await self.request("POST", "/company_customers", body=body))
+
+    @staticmethod
+    def _customer_extras(
+        body: dict[str, Any], external_reference: str | None, emails: Sequence[str], number: str | None
+    ) -> None:
+        if external_reference is not None:
+            body["external_reference"] = external_reference
+        if emails:
+            body["emails"] = list(emails)
+        if number is not None:
+            body["ledger_account"] = {"number": number}
+
+    async def create_ledger_entry(self, body: Mapping[str, Any]) -> int:
+        """Post one entry (body as the spec's ``POST /ledger_entries``); the new entry's id.
+
+        Not idempotent: on :class:`UnknownOutcomeError` look the ``piece_number`` up with
+        :meth:`list_ledger_entries` before posting again.
+        """
+        created = await self.request("POST", "/ledger_entries", body=dict(body))
+        return int(created["id"])
+
+    async def list_ledger_entries(self, journal_id: int, date: datetime.date | str) -> list[dict[str, Any]]:
+        """All entries of a journal on a date (every page), each with its ``piece_number``."""
+        filters = [("journal_id", "eq", str(int(journal_id))), ("date", "eq", str(date))]
+        return [item async for item in self.paginate("/ledger_entries", filters=filters)]

@@ -1,0 +1,116 @@
+"""Client-side rate limit per token: a sliding window that never sends more than the budget.
+
+Pennylane allows 25 requests per 5 s per token and says so in ``ratelimit-*`` headers. The limiter keeps its own
+log of send times (so a burst never exceeds the budget), adopts the server's view when it is stricter, and
+stops everything for ``retry-after`` after a 429. Waits are counted for metrics, never treated as failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+__all__ = ["RateLimiter", "RateUsage"]
+
+
+@dataclass(frozen=True)
+class RateUsage:
+    """A snapshot for the dashboard and metrics."""
+
+    in_window: int
+    limit: int
+    window: float
+    throttled_seconds: float
+    """Time spent waiting for our own budget."""
+    retry_after_seconds: float
+    """Time spent waiting after 429s."""
+    rate_limited: int
+    """429 answers received."""
+
+
+class RateLimiter:
+    """Sliding-window limiter for one token. ``clock`` is a Unix-time clock (``ratelimit-reset`` is a Unix time)."""
+
+    def __init__(
+        self,
+        limit: int = 25,
+        window: float = 5.0,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._limit = limit
+        self._window = window
+        self._clock = clock
+        self._sleep = sleep
+        self._sent: collections.deque[float] = collections.deque()
+        self._blocked_until = 0.0
+        self._server_remaining: int | None = None
+        self._server_reset = 0.0
+        self._lock = asyncio.Lock()
+        self._throttled = 0.0
+        self._retry_after = 0.0
+        self._rate_limited = 0
+
+    def usage(self) -> RateUsage:
+        self._forget(self._clock())
+        return RateUsage(
+            len(self._sent), self._limit, self._window, self._throttled, self._retry_after, self._rate_limited
+        )
+
+    async def acquire(self) -> None:
+        """Wait until one more request fits the budget, then count it as sent."""
+        async with self._lock:
+            while (delay := self._delay(self._clock())) > 0:
+                self._throttled += delay
+                await self._sleep(delay)
+            now = self._clock()
+            self._sent.append(now)
+            if self._server_remaining is not None:
+                self._server_remaining -= 1
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Adopt the server's ``ratelimit-limit/remaining/reset`` when they are stricter than our own view."""
+        try:
+            limit = int(headers["ratelimit-limit"])
+            remaining = int(headers["ratelimit-remaining"])
+            reset = float(headers["ratelimit-reset"])
+        except (KeyError, ValueError):
+            return
+        now = self._clock()
+        if 0 < limit < self._limit:
+            self._limit = limit
+        reset = min(reset, now + self._window)  # a skewed server clock never stalls us past one window
+        if reset > now:
+            self._server_remaining, self._server_reset = max(remaining, 0), reset
+
+    def rate_limited(self, retry_after: float) -> None:
+        """A 429 came back: nothing is sent for ``retry_after`` seconds."""
+        self._rate_limited += 1
+        self._blocked_until = max(self._blocked_until, self._clock() + retry_after)
+
+    async def wait_retry_after(self) -> None:
+        """Sleep out a 429 pause (counted apart from our own throttling)."""
+        delay = self._blocked_until - self._clock()
+        if delay > 0:
+            self._retry_after += delay
+            await self._sleep(delay)
+
+    def _forget(self, now: float) -> None:
+        while self._sent and self._sent[0] <= now - self._window:
+            self._sent.popleft()
+        if self._server_remaining is not None and now >= self._server_reset:
+            self._server_remaining = None
+
+    def _delay(self, now: float) -> float:
+        """Seconds until a request may go out (0 when it may go now)."""
+        self._forget(now)
+        waits = [self._blocked_until - now]
+        if len(self._sent) >= self._limit:
+            waits.append(self._sent[len(self._sent) - self._limit] + self._window - now)
+        if self._server_remaining is not None and self._server_remaining <= 0:
+            waits.append(self._server_reset - now)
+        return max(waits)
