@@ -1,0 +1,131 @@
+"""What the rules engine hands to the daemon: entries whose lines point at accounts, plus what must exist first.
+
+Amounts are integer cents, never negative: a negative amount has already been turned into the other side.
+Accounts are references, not Pennylane ids: the daemon resolves them (find or create) and then renders the
+entry with ``wire_lines``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from outboxd.contract.models import Customer
+from outboxd.money import format_cents
+
+__all__ = [
+    "AccountRef",
+    "Booking",
+    "CustomerAccount",
+    "Entry",
+    "EntryLine",
+    "JournalSpec",
+    "LedgerAccount",
+    "OrderCustomerAccount",
+    "wire_lines",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerAccount:
+    """A general-ledger account; ``vat_rate`` is Pennylane's code (``FR_200``, ``exempt``...) or None."""
+
+    number: str
+    label: str
+    vat_rate: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerAccount:
+    """A known customer's own 411 account: the daemon finds it by ``external_reference`` or creates it."""
+
+    external_reference: str
+    customer: Customer
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCustomerAccount:
+    """Whatever customer account the order ``order_id`` was booked on (the daemon remembers it)."""
+
+    order_id: str
+
+
+AccountRef = LedgerAccount | CustomerAccount | OrderCustomerAccount
+
+
+@dataclass(frozen=True, slots=True)
+class EntryLine:
+    """One side of one amount: ``debit`` or ``credit`` is non-zero, the other is 0, both in cents."""
+
+    account: AccountRef
+    debit: int
+    credit: int
+    label: str
+
+    def __post_init__(self) -> None:
+        assert self.debit >= 0, self
+        assert self.credit >= 0, self
+        assert (self.debit == 0) != (self.credit == 0), self
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One Pennylane ledger entry, in the journal of ``register_id``."""
+
+    register_id: str
+    date: dt.date
+    label: str
+    piece_number: str
+    currency: str
+    lines: tuple[EntryLine, ...]
+
+    def __post_init__(self) -> None:
+        self.check_balanced()
+
+    def check_balanced(self) -> None:
+        """Every entry balances before it leaves the engine; anything else is a bug in the engine."""
+        debit = sum(line.debit for line in self.lines)
+        credit = sum(line.credit for line in self.lines)
+        assert self.lines, f"entry {self.piece_number} has no line"
+        assert debit == credit, f"entry {self.piece_number} unbalanced: debit {debit} != credit {credit}"
+
+    @property
+    def total(self) -> int:
+        """The sum of the debits (= the credits), in cents."""
+        return sum(line.debit for line in self.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalSpec:
+    """The journal a register books into: ``code`` is 2 to 5 capital letters, unique within the shop."""
+
+    register_id: str
+    code: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """The result of one event: entries to post, journals and accounts that must exist first, and notes."""
+
+    entries: tuple[Entry, ...]
+    journals: tuple[JournalSpec, ...]
+    accounts: tuple[LedgerAccount, ...]
+    notes: tuple[str, ...] = ()
+
+
+def wire_lines(entry: Entry, account_ids: Mapping[AccountRef, int]) -> list[dict[str, str | int]]:
+    """The entry's lines in Pennylane's form: ``{debit: "12.50", credit: "0.00", ledger_account_id, label}``.
+
+    ``account_ids`` maps each of the entry's account references to the Pennylane id the daemon resolved.
+    """
+    return [
+        {
+            "debit": format_cents(line.debit),
+            "credit": format_cents(line.credit),
+            "ledger_account_id": account_ids[line.account],
+            "label": line.label,
+        }
+        for line in entry.lines
+    ]
