@@ -14,6 +14,7 @@ __all__ = [
     "parse_rate",
     "rate_code",
     "round_half_up_div",
+    "spread_discount",
 ]
 
 _AMOUNT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]{1,2})?")
@@ -64,3 +65,33 @@ def round_half_up_div(numerator: int, denominator: int) -> int:
     if remainder * 2 >= denominator:
         quotient += 1
     return -quotient if numerator < 0 else quotient
+
+
+def spread_discount(gross_by_rate: dict[int, int], discount_cents: int) -> dict[int, int]:
+    """Share a ticket-level discount over VAT rates in proportion to their gross amounts, to the cent.
+
+    Each rate gets the floor of its exact share; the cents left go one by one to the largest remainders
+    (ties: the larger gross, then the higher rate), so the shares always add up to ``discount_cents``.
+    A negative discount (on a credit note) is spread like its absolute value, then negated.
+    Worked example (ACCOUNTING.md): {200: 2998, 55: 1260, 100: 1250}, 500 -> {200: 272, 55: 114, 100: 114}.
+    Raises ValueError when there is a discount but the gross amounts add up to zero.
+    """
+    total = sum(gross_by_rate.values())
+    if discount_cents == 0:
+        return dict.fromkeys(gross_by_rate, 0)
+    if total == 0:
+        raise ValueError("cannot spread a discount over gross amounts that add up to zero")
+    sign = -1 if total < 0 else 1
+    magnitude = abs(discount_cents)
+    shares: dict[int, int] = {}
+    remainders: list[tuple[int, int, int]] = []
+    for rate, gross in gross_by_rate.items():
+        share, remainder = divmod(magnitude * gross * sign, total * sign)
+        shares[rate] = share
+        remainders.append((remainder, gross * sign, rate))
+    left = magnitude - sum(shares.values())
+    for _, _, rate in sorted(remainders, reverse=True)[:left]:
+        shares[rate] += 1
+    if discount_cents < 0:
+        return {rate: -share for rate, share in shares.items()}
+    return shares

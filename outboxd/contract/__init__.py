@@ -19,6 +19,8 @@ from outboxd.contract.models import (
     RegisterClosed,
     VatBreakdownRow,
 )
+from outboxd.contract.parse import expected_aggregate_id, parse_event, parse_payload
+from outboxd.contract.resources import ddl, schema
 
 __all__ = [
     "EVENT_TYPES",
@@ -38,4 +40,9 @@ __all__ = [
     "Register",
     "RegisterClosed",
     "VatBreakdownRow",
+    "ddl",
+    "expected_aggregate_id",
+    "parse_event",
+    "parse_payload",
+    "schema",
 ]
