@@ -7,6 +7,9 @@
     ├── BookingError              a valid event cannot be booked with the shop's mapping (names what is missing)
     ├── StoreError                the state database refused an operation
     ├── ControlError              the control API answered with an error, or the daemon is not running
+    │   ├── DaemonNotRunning      no daemon listens on the control socket
+    │   ├── NotFound              the shop, delivery or backfill named in a control call does not exist
+    │   └── BadRequest            a control call is malformed (missing actor, bad date, unknown mode)
     └── PennylaneError            a call to Pennylane did not succeed
         ├── RetryableError        not processed by Pennylane (5xx before sending, connection refused): try again later
         │   └── RateLimited       429: not processed, wait `retry_after` seconds, spend no attempt
@@ -22,10 +25,13 @@ from __future__ import annotations
 
 __all__ = [
     "AuthError",
+    "BadRequest",
     "BookingError",
     "ConfigError",
     "ContractError",
     "ControlError",
+    "DaemonNotRunning",
+    "NotFound",
     "OutboxdError",
     "PennylaneError",
     "PermanentError",
@@ -94,6 +100,18 @@ class StoreError(OutboxdError):
 
 class ControlError(OutboxdError):
     """The control API answered with an error, or no daemon listens on the socket."""
+
+
+class DaemonNotRunning(ControlError):
+    """Nothing listens on the control socket (missing file or connection refused): start the daemon."""
+
+
+class NotFound(ControlError):
+    """The shop, delivery or backfill named in a control call does not exist (HTTP 404)."""
+
+
+class BadRequest(ControlError):
+    """A control call is malformed: missing actor or reason, bad date, unknown mode (HTTP 400)."""
 
 
 class PennylaneError(OutboxdError):

@@ -1,0 +1,271 @@
+"""The control API over HTTP on a Unix socket: routes of docs/control-api.md onto a :class:`ControlBackend`.
+
+Parsing and validation live here (actor required on every mutating call, dates, modes, filters) so the
+backend receives typed arguments; errors leave as ``{"error", "message"}`` with a 4xx/5xx status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import stat
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from outboxd.control.backend import BACKFILL_MODES, ControlBackend, FailedFilter
+from outboxd.exceptions import BadRequest, ConfigError, ControlError, NotFound, PennylaneError
+
+__all__ = ["DEFAULT_LIST_LIMIT", "create_control_app", "start_control_site"]
+
+DEFAULT_LIST_LIMIT = 50
+log = logging.getLogger("outboxd.control")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": code, "message": message}, status=status)
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Translate domain errors into the API's error shape; never leak a traceback to the client."""
+    try:
+        return await handler(request)
+    except (BadRequest, ConfigError) as exc:
+        return _error(400, "bad_request", str(exc))
+    except NotFound as exc:
+        return _error(404, "not_found", str(exc))
+    except ControlError as exc:
+        return _error(409, "conflict", str(exc))
+    except PennylaneError as exc:
+        return _error(502, "pennylane", str(exc))
+    except web.HTTPException as exc:
+        return _error(exc.status, "not_found" if exc.status == 404 else "http", exc.reason)
+    except Exception:
+        log.exception("control.internal_error", extra={"action": "control.internal_error", "path": request.path})
+        return _error(500, "internal", "the daemon failed to answer; see its log")
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    """The JSON object of a mutating call, with a non-empty ``actor``."""
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise BadRequest("the body must be a JSON object") from exc
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    _text(body, "actor")
+    return body
+
+
+def _text(body: Mapping[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"{key} is required (a non-empty string)")
+    return value
+
+
+def _date(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequest(f"{key} is required (YYYY-MM-DD)")
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise BadRequest(f"{key}: {value!r} is not a date (YYYY-MM-DD)") from exc
+    return value
+
+
+def _int(value: Any, key: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"{key}: {value!r} is not an integer") from exc
+
+
+def _filter(raw: Mapping[str, Any]) -> FailedFilter:
+    """Parse a failed-deliveries filter (query string or JSON object); empty values mean no condition."""
+    result = FailedFilter()
+    for key in ("shop", "event_type", "error_class"):
+        if raw.get(key) not in (None, ""):
+            result[key] = str(raw[key])
+    if raw.get("http_status") not in (None, ""):
+        result["http_status"] = _int(raw["http_status"], "http_status")
+    if raw.get("older_than") not in (None, ""):
+        try:
+            result["older_than"] = float(raw["older_than"])
+        except (TypeError, ValueError) as exc:
+            raise BadRequest(f"older_than: {raw['older_than']!r} is not a number of seconds") from exc
+    return result
+
+
+def _dry_run(body: Mapping[str, Any]) -> bool:
+    value = body.get("dry_run", False)
+    if not isinstance(value, bool):
+        raise BadRequest("dry_run must be true or false")
+    return value
+
+
+def _routes(backend: ControlBackend) -> web.RouteTableDef:
+    routes = web.RouteTableDef()
+    ok = web.json_response
+
+    @routes.get("/v1/status")
+    async def status(_: web.Request) -> web.Response:
+        return ok(await backend.status())
+
+    @routes.get("/v1/shops/{shop}")
+    async def shop(r: web.Request) -> web.Response:
+        return ok(await backend.shop(r.match_info["shop"]))
+
+    @routes.post("/v1/shops/{shop}/pause")
+    async def pause(r: web.Request) -> web.Response:
+        body = await _body(r)
+        return ok(await backend.pause(r.match_info["shop"], body["actor"], str(body.get("reason") or "")))
+
+    @routes.post("/v1/shops/{shop}/resume")
+    async def resume(r: web.Request) -> web.Response:
+        return ok(await backend.resume(r.match_info["shop"], (await _body(r))["actor"]))
+
+    @routes.get("/v1/shops/{shop}/mapping")
+    async def mapping(r: web.Request) -> web.Response:
+        return ok(await backend.mapping(r.match_info["shop"]))
+
+    @routes.post("/v1/shops/{shop}/connect/start")
+    async def connect_start(r: web.Request) -> web.Response:
+        return ok(await backend.connect_start(r.match_info["shop"], (await _body(r))["actor"]))
+
+    @routes.post("/v1/shops/{shop}/connect/complete")
+    async def connect_complete(r: web.Request) -> web.Response:
+        body = await _body(r)
+        url = _text(body, "redirect_url")
+        return ok(await backend.connect_complete(r.match_info["shop"], body["actor"], url))
+
+    @routes.post("/v1/shops/{shop}/connect/token")
+    async def connect_token(r: web.Request) -> web.Response:
+        body = await _body(r)
+        path = _text(body, "token_file")
+        return ok(await backend.connect_token(r.match_info["shop"], body["actor"], path))
+
+    @routes.post("/v1/shops/{shop}/disconnect")
+    async def disconnect(r: web.Request) -> web.Response:
+        return ok(await backend.disconnect(r.match_info["shop"], (await _body(r))["actor"]))
+
+    @routes.get("/v1/shops/{shop}/backfill/estimate")
+    async def backfill_estimate(r: web.Request) -> web.Response:
+        start = r.query.get("start") or None
+        start = _date(start, "start") if start else None
+        return ok(await backend.backfill_estimate(r.match_info["shop"], start))
+
+    @routes.post("/v1/shops/{shop}/backfill")
+    async def backfill_start(r: web.Request) -> web.Response:
+        body = await _body(r)
+        mode = body.get("mode")
+        if mode not in BACKFILL_MODES:
+            raise BadRequest(f"mode must be one of {', '.join(BACKFILL_MODES)}, not {mode!r}")
+        start = _date(body.get("start_date"), "start_date")
+        return ok(await backend.backfill_start(r.match_info["shop"], body["actor"], start, mode))
+
+    @routes.get("/v1/shops/{shop}/backfill")
+    async def backfill_get(r: web.Request) -> web.Response:
+        return ok(await backend.backfill_get(r.match_info["shop"]))
+
+    @routes.post("/v1/shops/{shop}/backfill/{action:pause|resume|cancel}")
+    async def backfill_action(r: web.Request) -> web.Response:
+        actor = (await _body(r))["actor"]
+        method = {
+            "pause": backend.backfill_pause,
+            "resume": backend.backfill_resume,
+            "cancel": backend.backfill_cancel,
+        }[r.match_info["action"]]
+        return ok(await method(r.match_info["shop"], actor))
+
+    @routes.get("/v1/failed")
+    async def failed(r: web.Request) -> web.Response:
+        limit = _int(r.query.get("limit", DEFAULT_LIST_LIMIT), "limit")
+        offset = _int(r.query.get("offset", 0), "offset")
+        return ok(await backend.failed(_filter(r.query), limit, offset))
+
+    @routes.get("/v1/deliveries/{id}")
+    async def delivery(r: web.Request) -> web.Response:
+        return ok(await backend.delivery(_int(r.match_info["id"], "id")))
+
+    @routes.post("/v1/deliveries/{id}/retry")
+    async def retry(r: web.Request) -> web.Response:
+        body = await _body(r)
+        return ok(await backend.retry(_int(r.match_info["id"], "id"), body["actor"]))
+
+    @routes.post("/v1/deliveries/{id}/discard")
+    async def discard(r: web.Request) -> web.Response:
+        body = await _body(r)
+        reason = _text(body, "reason")
+        return ok(await backend.discard(_int(r.match_info["id"], "id"), body["actor"], reason))
+
+    @routes.post("/v1/failed/retry")
+    async def bulk_retry(r: web.Request) -> web.Response:
+        body = await _body(r)
+        return ok(await backend.bulk_retry(_filter(body.get("filter") or {}), body["actor"], _dry_run(body)))
+
+    @routes.post("/v1/failed/discard")
+    async def bulk_discard(r: web.Request) -> web.Response:
+        body = await _body(r)
+        reason = _text(body, "reason")
+        flt = _filter(body.get("filter") or {})
+        return ok(await backend.bulk_discard(flt, reason, body["actor"], _dry_run(body)))
+
+    @routes.get("/v1/audit")
+    async def audit(r: web.Request) -> web.Response:
+        limit = _int(r.query.get("limit", DEFAULT_LIST_LIMIT), "limit")
+        return ok(await backend.audit(r.query.get("shop") or None, limit))
+
+    return routes
+
+
+def create_control_app(backend: ControlBackend) -> web.Application:
+    """The aiohttp application serving the control API for ``backend``."""
+    app = web.Application(middlewares=[_errors])
+    app.add_routes(_routes(backend))
+    return app
+
+
+async def start_control_site(runner: web.AppRunner, socket_path: str | Path, mode: int = 0o660) -> web.UnixSite:
+    """Listen on ``socket_path`` (a stale file from a crash is removed first) and set its mode after bind.
+
+    Refuses to steal the socket of a daemon that still answers on it.
+    """
+    path = Path(socket_path)
+    if _socket_file(path):
+        if await _answers(path):
+            raise ControlError(f"another daemon already listens on {path}")
+        os.unlink(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    site = web.UnixSite(runner, str(path))
+    await site.start()
+    os.chmod(path, mode)
+    return site
+
+
+def _socket_file(path: Path) -> bool:
+    """Whether a socket file is left at ``path``; anything else there is refused (a local, instant check)."""
+    if not (path.exists() or path.is_symlink()):
+        return False
+    if not stat.S_ISSOCK(path.lstat().st_mode):
+        raise ControlError(f"{path} exists and is not a socket; refusing to replace it")
+    return True
+
+
+async def _answers(path: Path) -> bool:
+    try:
+        _, writer = await asyncio.open_unix_connection(str(path))
+    except OSError:
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
