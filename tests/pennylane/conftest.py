@@ -65,9 +65,14 @@ class ScriptedPeer:
         self.script: dict[tuple[str, str], list[Reply]] = {}
         self.seen: list[Seen] = []
         self.url = ""
+        self.root = ""
 
-    def on(self, method: str, path: str, *replies: Reply) -> None:
-        self.script.setdefault((method, API_PATH + path), []).extend(replies)
+    def on(self, method: str, path: str, *replies: Reply, root: bool = False) -> None:
+        """Script ``path`` under the API prefix (or at the server root for ``root=True``, e.g. /oauth/token)."""
+        self.script.setdefault((method, path if root else API_PATH + path), []).extend(replies)
+
+    def hits(self, method: str, path: str) -> list[Seen]:
+        return [seen for seen in self.seen if (seen.method, seen.path) == (method, path)]
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.text()
@@ -107,7 +112,8 @@ async def peer() -> AsyncIterator[ScriptedPeer]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = runner.addresses[0][1]
-    scripted.url = f"http://127.0.0.1:{port}{API_PATH}"
+    scripted.root = f"http://127.0.0.1:{port}"
+    scripted.url = scripted.root + API_PATH
     yield scripted
     await runner.cleanup()
 
