@@ -1,0 +1,217 @@
+"""What each ``outboxd ctl`` action does: one client call, then a table or the raw JSON.
+
+Bulk actions and disconnect ask first (after a dry run that shows the count) unless ``--yes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from outboxd.control.backend import FailedFilter, JSONObject
+from outboxd.control.client import ControlClient
+from outboxd.control.text import age, connection_label, duration, table, timestamp
+
+__all__ = ["dispatch"]
+
+Ask = Callable[[str], str]
+
+
+def _filter(args: argparse.Namespace) -> FailedFilter:
+    flt = FailedFilter()
+    if args.shop:
+        flt["shop"] = args.shop
+    if args.event_type:
+        flt["event_type"] = args.event_type
+    if args.error_class:
+        flt["error_class"] = args.error_class
+    if args.http_status is not None:
+        flt["http_status"] = args.http_status
+    if args.older_than is not None:
+        flt["older_than"] = args.older_than
+    return flt
+
+
+def _status(answer: JSONObject) -> str:
+    d = answer["daemon"]
+    state = "draining" if d["draining"] else "ready" if d["ready"] else "starting"
+    head = f"outboxd {d['version']} pid {d['pid']}, {state}, up {duration(time.time() - d['started_at'])}"
+    rows = [
+        [
+            s["shop_id"],
+            "⏸ paused" if s["paused"] else "▶ running",
+            connection_label(s["connection"], time.time()),
+            s["queue_depth"],
+            age(s["oldest_pending_age"]),
+            s["delivered_today"],
+            s["failed"],
+        ]
+        for s in answer["shops"]
+    ]
+    return head + "\n\n" + table(["SHOP", "STATE", "PENNYLANE", "QUEUE", "OLDEST", "TODAY", "FAILED"], rows)
+
+
+def _failed(answer: JSONObject) -> str:
+    rows = [
+        [i["id"], i["shop_id"], i["event_type"], i["error_class"], i["http_status"], age(i["age"]), i["message"][:50]]
+        for i in answer["items"]
+    ]
+    shown = f"{len(rows)} of {answer['total']} failed deliveries"
+    return table(["ID", "SHOP", "EVENT", "CLASS", "HTTP", "AGE", "MESSAGE"], rows) + f"\n\n{shown}"
+
+
+def _delivery(d: JSONObject) -> str:
+    lines = [
+        f"delivery {d['id']} ({d['state']}): {d['event_type']} {d['aggregate_id']} of shop {d['shop_id']}",
+        f"error: {d['error_class']} HTTP {d['http_status'] or '-'}: {d['message']}",
+        "",
+        "payload:",
+        json.dumps(d["payload"], indent=2, ensure_ascii=False),
+        "",
+    ]
+    for entry in d["entries"]:
+        lines.append(f"entry {entry['piece_number']} journal {entry['journal']} {entry['date']} ({entry['state']})")
+        rows = [[ln["account"], ln["label"], ln["debit"], ln["credit"]] for ln in entry["lines"]]
+        lines.append(table(["ACCOUNT", "LABEL", "DEBIT", "CREDIT"], rows))
+    lines.append("")
+    for attempt in d["attempts"]:
+        lines.append(
+            f"{timestamp(attempt['at'])}  {attempt['outcome']}  HTTP {attempt['http_status'] or '-'}  "
+            f"{attempt['message']}"
+        )
+        lines.append(f"  Pennylane answered: {json.dumps(attempt['response'], ensure_ascii=False)}")
+    if d["blocked"]:
+        lines.append(f"\nblocked behind it: {', '.join(map(str, d['blocked']))}")
+    return "\n".join(lines)
+
+
+def _backfill(b: JSONObject | None) -> str:
+    if b is None:
+        return "no backfill yet"
+    return (
+        f"backfill {b['id']} from {b['start_date']} ({b['mode']}): {b['state']}, {b['done']}/{b['total']} "
+        f"events, {b['rate']:.1f}/s, {duration(b['eta'])} left"
+    )
+
+
+def _estimate(e: JSONObject) -> str:
+    rows = [[mode, v["requests"], duration(v["seconds"])] for mode, v in e["modes"].items()]
+    text = f"from {e['start_date']} (default {e['default_start_date']}): {e['events']} events\n"
+    text += table(["MODE", "REQUESTS", "TIME"], rows)
+    if e["refused"]:
+        text += f"\nrefused: {e['refused']}"
+    return text
+
+
+def _json(answer: Any) -> str:
+    return json.dumps(answer, indent=2, ensure_ascii=False)
+
+
+def _connection(c: JSONObject) -> str:
+    missing = f"\nmissing scopes: {', '.join(c['missing_scopes'])}" if c["missing_scopes"] else ""
+    return connection_label(c, time.time()) + missing
+
+
+def _audit(answer: JSONObject) -> str:
+    rows = [[timestamp(i["at"]), i["actor"], i["action"], i["shop_id"], i["target"]] for i in answer["items"]]
+    return table(["AT", "ACTOR", "ACTION", "SHOP", "TARGET"], rows)
+
+
+def _confirmed(question: str, yes: bool, ask: Ask) -> bool:
+    return yes or ask(f"{question} [y/N] ").strip().lower() in {"y", "yes"}
+
+
+async def _connect(client: ControlClient, shop: str, ask: Ask) -> JSONObject:
+    start = await client.connect_start(shop)
+    print(f"Open this URL in a browser on your own machine:\n\n  {start['authorize_url']}\n")
+    print(
+        f"Pennylane will send the browser to {start['redirect_uri']}. If that page is the daemon's callback "
+        "(e.g. through `ssh -L`), just press Enter once it says connected; otherwise paste the address the "
+        "browser landed on."
+    )
+    pasted = ask("redirect URL> ").strip()
+    if pasted:
+        return await client.connect_complete(shop, pasted)
+    connection: JSONObject = (await client.shop(shop))["connection"]
+    return connection
+
+
+async def dispatch(args: argparse.Namespace, ask: Ask = input) -> int:
+    """Run one ``outboxd ctl`` action; returns the exit code."""
+    command = args.ctl_command
+    show: Callable[[Any], str] = _json
+    async with ControlClient(args.socket) as client:
+        answer: Any
+        if command == "status":
+            answer, show = await client.status(), _status
+        elif command == "failed":
+            answer, show = await client.failed(_filter(args), args.limit, args.offset), _failed
+        elif command == "show":
+            answer, show = await client.delivery(args.id), _delivery
+        elif command == "retry":
+            answer = await client.retry(args.id)
+        elif command == "discard":
+            answer = await client.discard(args.id, args.reason)
+        elif command in ("retry-all", "discard-all"):
+            flt = _filter(args)
+            if command == "retry-all":
+                dry = await client.bulk_retry(flt, dry_run=True)
+            else:
+                dry = await client.bulk_discard(flt, args.reason, dry_run=True)
+            verb = command.split("-")[0]
+            if dry["matched"] == 0:
+                answer = dry
+            elif not _confirmed(f"{verb} {dry['matched']} failed deliveries?", args.yes, ask):
+                print("nothing done")
+                return 1
+            elif command == "retry-all":
+                answer = await client.bulk_retry(flt, dry_run=False)
+            else:
+                answer = await client.bulk_discard(flt, args.reason, dry_run=False)
+        elif command == "pause":
+            answer = await client.pause(args.shop, args.reason)
+        elif command == "resume":
+            answer = await client.resume(args.shop)
+        elif command == "mapping":
+            answer = await client.mapping(args.shop)
+        elif command == "connect":
+            answer = await _connect(client, args.shop, ask)
+            show = _connection
+        elif command == "token":
+            answer = await client.connect_token(args.shop, args.file)
+        elif command == "disconnect":
+            if not _confirmed(f"revoke Pennylane access of {args.shop}?", args.yes, ask):
+                print("nothing done")
+                return 1
+            answer = await client.disconnect(args.shop)
+        elif command == "backfill":
+            answer, show = await _backfill_action(client, args)
+        else:  # audit
+            answer = await client.audit(args.shop, args.limit)
+            show = _audit
+    print(_json(answer) if args.json else show(answer))
+    return 0
+
+
+async def _backfill_action(client: ControlClient, args: argparse.Namespace) -> tuple[Any, Callable[[Any], str]]:
+    shop = args.shop
+    for verb, call in (
+        ("pause", client.backfill_pause),
+        ("resume", client.backfill_resume),
+        ("cancel", client.backfill_cancel),
+    ):
+        if getattr(args, verb):
+            return await call(shop), _backfill
+    estimate = await client.backfill_estimate(shop, args.start_date)
+    if not args.start:
+        current = await client.backfill_get(shop)
+        return {
+            "estimate": estimate,
+            "backfill": current,
+        }, lambda a: _estimate(a["estimate"]) + "\n\n" + _backfill(a["backfill"])
+    if estimate["refused"]:
+        return estimate, _estimate
+    return await client.backfill_start(shop, estimate["start_date"], args.mode), _backfill

@@ -1,0 +1,147 @@
+"""``outboxd ctl`` against the daemon double on a real socket: tables, --json, confirmations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from outboxd.cli import ctl
+from outboxd.control import shell
+from tests.control.backend_double import DaemonDouble
+
+
+def _args(socket_path: Path, *argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    ctl.add_arguments(parser)
+    return parser.parse_args(["--socket", str(socket_path), *argv])
+
+
+class Answers:
+    """What the operator types at each prompt, and the prompts seen."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+        self.prompts: list[str] = []
+
+    def __call__(self, prompt: str) -> str:
+        self.prompts.append(prompt)
+        return self.answers.pop(0)
+
+
+async def test_status_is_a_table(socket_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await shell.dispatch(_args(socket_path, "status")) == 0
+    out = capsys.readouterr().out
+    assert "paris-01" in out
+    assert "✗ reconnect needed" in out
+    assert "⏸ paused" in out
+
+
+async def test_json_is_the_api_answer(socket_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await shell.dispatch(_args(socket_path, "--json", "failed", "--shop", "paris-01")) == 0
+    assert json.loads(capsys.readouterr().out)["total"] == 3
+
+
+async def test_show_prints_entries_and_pennylanes_answer(socket_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    await shell.dispatch(_args(socket_path, "show", "2"))
+    out = capsys.readouterr().out
+    assert "KC-1002" in out
+    assert "Pennylane answered" in out
+    assert "journal_id: is invalid" in out
+
+
+async def test_discard_needs_and_sends_a_reason(socket_path: Path, daemon: DaemonDouble) -> None:
+    with pytest.raises(SystemExit):
+        _args(socket_path, "discard", "2")
+    await shell.dispatch(_args(socket_path, "discard", "2", "--reason", "booked by hand"))
+    assert daemon.called("discard")[0]["reason"] == "booked by hand"
+
+
+async def test_retry_all_shows_the_count_then_asks(socket_path: Path, daemon: DaemonDouble) -> None:
+    answers = Answers("y")
+    assert await shell.dispatch(_args(socket_path, "retry-all", "--shop", "paris-01"), ask=answers) == 0
+    assert answers.prompts == ["retry 3 failed deliveries? [y/N] "]
+    assert [c["dry_run"] for c in daemon.called("bulk_retry")] == [True, False]
+
+
+async def test_refusing_a_bulk_action_does_nothing(socket_path: Path, daemon: DaemonDouble) -> None:
+    args = _args(socket_path, "discard-all", "--error-class", "auth", "--reason", "closed")
+    assert await shell.dispatch(args, ask=Answers("n")) == 1
+    assert [c["dry_run"] for c in daemon.called("bulk_discard")] == [True]
+    assert len(daemon.failed_items) == 4
+
+
+async def test_yes_skips_the_question(socket_path: Path, daemon: DaemonDouble) -> None:
+    args = _args(socket_path, "discard-all", "--error-class", "auth", "--reason", "closed", "--yes")
+    assert await shell.dispatch(args, ask=Answers()) == 0
+    assert daemon.called("bulk_discard")[1] == {
+        "filter": {"error_class": "auth"},
+        "reason": "closed",
+        "actor": daemon.called("bulk_discard")[1]["actor"],
+        "dry_run": False,
+    }
+
+
+async def test_connect_with_a_pasted_redirect_url(
+    socket_path: Path, daemon: DaemonDouble, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "http://127.0.0.1:8765/oauth/callback?code=c0de&state=st-lyon-02"
+    assert await shell.dispatch(_args(socket_path, "connect", "lyon-02"), ask=Answers(url)) == 0
+    out = capsys.readouterr().out
+    assert "https://app.pennylane.com/oauth/authorize" in out
+    assert "✓ connected, Boulangerie Martin SAS" in out
+    assert daemon.called("connect_complete")[0]["redirect_url"] == url
+
+
+async def test_connect_through_the_callback_listener(
+    socket_path: Path, daemon: DaemonDouble, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def browser_came_back(prompt: str) -> str:
+        daemon.complete_via_callback("lyon-02")
+        return ""
+
+    assert await shell.dispatch(_args(socket_path, "connect", "lyon-02"), ask=browser_came_back) == 0
+    assert "✓ connected" in capsys.readouterr().out
+    assert daemon.called("connect_complete") == []
+
+
+async def test_backfill_estimate_then_start(
+    socket_path: Path, daemon: DaemonDouble, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await shell.dispatch(_args(socket_path, "backfill", "paris-01"))
+    out = capsys.readouterr().out
+    assert "4200 events" in out
+    assert "no backfill yet" in out
+    await shell.dispatch(
+        _args(socket_path, "backfill", "paris-01", "--from", "2025-06-01", "--mode", "daily", "--start")
+    )
+    assert daemon.called("backfill_start")[0]["start_date"] == "2025-06-01"
+    await shell.dispatch(_args(socket_path, "backfill", "paris-01", "--cancel"))
+    assert "cancelled" in capsys.readouterr().out
+
+
+async def test_pause_resume_token_disconnect_audit(
+    socket_path: Path, daemon: DaemonDouble, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await shell.dispatch(_args(socket_path, "pause", "paris-01", "--reason", "month end"))
+    await shell.dispatch(_args(socket_path, "resume", "paris-01"))
+    await shell.dispatch(_args(socket_path, "token", "lyon-02", "/etc/outboxd/lyon.token"))
+    assert await shell.dispatch(_args(socket_path, "disconnect", "lyon-02"), ask=Answers("no")) == 1
+    await shell.dispatch(_args(socket_path, "disconnect", "lyon-02", "--yes"))
+    capsys.readouterr()
+    await shell.dispatch(_args(socket_path, "audit"))
+    out = capsys.readouterr().out
+    assert [line.split()[3] for line in out.splitlines()[1:]] == ["disconnect", "connect_token", "resume", "pause"]
+
+
+def test_ctl_without_daemon_explains_and_fails(socket_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert ctl.run(_args(socket_dir / "none.sock", "status")) == 1
+    assert "the daemon is not running (no socket at" in capsys.readouterr().err
+
+
+def test_outboxd_ctl_is_wired_in_the_cli() -> None:
+    from outboxd.cli import COMMANDS
+
+    assert COMMANDS["ctl"][0] == ctl.__name__
