@@ -97,6 +97,19 @@ def worked_order(*, breakdown: bool = True) -> OrderRecorded:
     )
 
 
+def negated_order(order: OrderRecorded) -> OrderRecorded:
+    """The credit note that cancels ``order``: every amount negated."""
+    return dataclasses.replace(
+        order,
+        lines=tuple(dataclasses.replace(line, total_incl_tax=-line.total_incl_tax) for line in order.lines),
+        discounts=tuple(dataclasses.replace(d, amount_incl_tax=-d.amount_incl_tax) for d in order.discounts),
+        vat_breakdown=None
+        if order.vat_breakdown is None
+        else tuple(VatBreakdownRow(r.rate, -r.base, -r.vat) for r in order.vat_breakdown),
+        total_incl_tax=-order.total_incl_tax,
+    )
+
+
 def payment(payment_id: str, method_id: str, amount: int, order_id: str = "o-10452") -> PaymentRecorded:
     return PaymentRecorded(payment_id, order_id, "r1", DAY, method_id, amount, "EUR")
 
