@@ -10,6 +10,7 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,10 @@ def test_daemon_code_runs_with_memory_deny_write_execute(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_credentials_are_the_names_the_example_configuration_uses():
+    # Under systemd a secret file name without "/" is read from $CREDENTIALS_DIRECTORY: the unit must load it.
+    example = tomllib.loads((SYSTEMD.parent / "config/outboxd.example.toml").read_text())
+    loaded = set(re.findall(r"^LoadCredential=([^:]+):", UNIT.read_text(), re.MULTILINE))
+    assert loaded == {example["pennylane"]["client_secret_file"], example["secrets"]["token_key_file"]}
