@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--orders-per-day", type=int, default=100, help="tickets per day, all registers (default: 100)")
     parser.add_argument("--registers", type=int, default=1, help="registers in the shop (default: 1)")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same events (default: 0)")
-    parser.add_argument("--start", type=_date, default=dt.date(2026, 3, 2), help="first business day (default: 2026-03-02)")
+    parser.add_argument("--start", type=_date, default=dt.date(2026, 3, 2),
+                        help="first business day (default: 2026-03-02)")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--out", metavar="FILE.jsonl", help="write JSON lines there (default: stdout)")
     target.add_argument("--outbox", metavar="PATH", help="insert into this SQLite outbox (created if missing)")

@@ -12,6 +12,7 @@ from typing import Any
 
 from outboxd.contract import _read as r
 from outboxd.contract.models import Address, Customer, Discount, OrderLine, OrderRecorded, VatBreakdownRow
+from outboxd.exceptions import ContractError
 from outboxd.money import format_cents, format_rate, spread_discount
 
 __all__ = ["currency", "parse_order"]
@@ -30,7 +31,8 @@ def currency(data: dict[str, Any], where: str) -> str:
         return "EUR"
     if type(value) is str and _CURRENCY.fullmatch(value):
         return value
-    r.fail(r.path(where, "currency"), f"{value!r} is not an ISO 4217 code", 'send 3 capital letters, e.g. "EUR"')
+    raise ContractError(r.path(where, "currency"), f"{value!r} is not an ISO 4217 code",
+                        'send 3 capital letters, e.g. "EUR"')
 
 
 def _address(data: dict[str, Any], where: str) -> Address | None:
@@ -53,23 +55,30 @@ def _customer(payload: dict[str, Any]) -> Customer | None:
         return None
     where = "payload.customer"
     kind = r.one_of(data, "type", where, CUSTOMER_TYPES)
+    first: str | None
+    last: str | None
+    name: str | None
     if kind == "individual":
-        first, last, name = r.text(data, "first_name", where), r.text(data, "last_name", where), r.opt_str(
-            data, "name", where)
+        first, last = r.text(data, "first_name", where), r.text(data, "last_name", where)
+        name = r.opt_str(data, "name", where)
     else:
-        first, last, name = r.opt_str(data, "first_name", where), r.opt_str(data, "last_name", where), r.text(
-            data, "name", where)
+        first, last = r.opt_str(data, "first_name", where), r.opt_str(data, "last_name", where)
+        name = r.text(data, "name", where)
     return Customer(r.text(data, "id", where), kind, first, last, name, r.opt_str(data, "email", where),
                     r.opt_str(data, "vat_number", where), r.opt_str(data, "reg_no", where), _address(data, where))
 
 
 def _line(data: dict[str, Any], where: str) -> OrderLine:
-    label, quantity, kind, chapter = data.get("label"), data.get("quantity"), data.get("kind"), data.get("chapter")
+    label: Any = data.get("label")
+    quantity: Any = data.get("quantity")
+    kind: Any = data.get("kind")
+    chapter: Any = data.get("chapter")
     if type(label) is not str:
         r.text(data, "label", where)
     if type(quantity) is not str or not _QUANTITY.fullmatch(quantity):
         r.text(data, "quantity", where)
-        r.fail(f"{where}.quantity", f"{quantity!r} is not a decimal quantity", 'send a JSON string, e.g. "2" or "0.250"')
+        r.fail(f"{where}.quantity", f"{quantity!r} is not a decimal quantity",
+               'send a JSON string, e.g. "2" or "0.250"')
     if kind not in LINE_KINDS:
         r.one_of(data, "kind", where, LINE_KINDS)
     if chapter is not None and type(chapter) is not str:
@@ -83,7 +92,7 @@ def _breakdown_row(data: dict[str, Any], where: str) -> VatBreakdownRow:
 
 
 def _discount(data: dict[str, Any], where: str) -> Discount:
-    label = data.get("label")
+    label: Any = data.get("label")
     if type(label) is not str:
         r.text(data, "label", where)
     return Discount(label, r.amount(data, "amount_incl_tax", where))
@@ -132,7 +141,8 @@ def check_totals(order: OrderRecorded) -> None:
             r.fail(f"{where}.rate", f"rate {format_rate(row.rate)} appears twice", "send one row per VAT rate")
         seen.add(row.rate)
         if row.rate not in gross:
-            r.fail(f"{where}.rate", f"no line has VAT rate {format_rate(row.rate)}", "send one row per rate of the lines")
+            r.fail(f"{where}.rate", f"no line has VAT rate {format_rate(row.rate)}",
+                   "send one row per VAT rate of the lines")
         net = gross[row.rate] - shares[row.rate]
         if row.base + row.vat != net:
             r.fail(where, f"base + vat = {format_cents(row.base + row.vat)} but the lines at {format_rate(row.rate)} % "

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from types import MappingProxyType
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, NoReturn
 
 from outboxd.exceptions import ContractError
@@ -35,7 +35,8 @@ _AMOUNT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]{1,2})?")
 _RATES = MappingProxyType({"20": 200, "10": 100, "5.5": 55, "2.1": 21, "0": 0, "8.5": 85, "13": 130})
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})")
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})")
 _JSON_TYPES = {str: "a string", int: "a number", float: "a number", bool: "a boolean", dict: "an object",
                list: "an array", type(None): "null"}
 AMOUNT_FIX = 'send a JSON string with at most 2 decimals, e.g. "12.50"'

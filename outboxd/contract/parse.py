@@ -61,10 +61,8 @@ def _reference(payload: dict[str, Any]) -> ReferenceUpdated:
     w = "payload"
     registers = tuple(Register(r.text(x, "id", f"payload.registers[{i}]"), r.text(x, "name", f"payload.registers[{i}]"))
                       for i, x in enumerate(r.items(payload, "registers", w)))
-    methods = tuple(
-        PaymentMethod(r.text(x, "id", f"payload.payment_methods[{i}]"), r.text(x, "label", f"payload.payment_methods[{i}]"),
-                      r.one_of(x, "kind", f"payload.payment_methods[{i}]", PAYMENT_METHOD_KINDS))
-        for i, x in enumerate(r.items(payload, "payment_methods", w)))
+    methods = tuple(_method(x, f"payload.payment_methods[{i}]")
+                    for i, x in enumerate(r.items(payload, "payment_methods", w)))
     rates = tuple(r.rate(x, "rate", f"payload.vat_rates[{i}]") for i, x in enumerate(r.items(payload, "vat_rates", w)))
     chapters = []
     for i, x in enumerate(r.items(payload, "chapters", w, required=False)):
@@ -80,6 +78,11 @@ def _reference(payload: dict[str, Any]) -> ReferenceUpdated:
     _unique([x.id for x in methods], "payload.payment_methods", "id")
     _unique([x.id for x in chapters], "payload.chapters", "id")
     return ReferenceUpdated(registers, methods, rates, tuple(chapters), enabled)
+
+
+def _method(data: dict[str, Any], where: str) -> PaymentMethod:
+    return PaymentMethod(r.text(data, "id", where), r.text(data, "label", where),
+                         r.one_of(data, "kind", where, PAYMENT_METHOD_KINDS))
 
 
 def _unique(values: list[str], where: str, key: str) -> None:
@@ -123,7 +126,8 @@ def _decode(raw: Any) -> dict[str, Any]:
         try:
             raw = json.loads(raw)
         except ValueError as exc:
-            raise ContractError("payload", f"is not valid JSON: {exc}", "send a JSON object serialized by a JSON library") from exc
+            raise ContractError("payload", f"is not valid JSON: {exc}",
+                                "send a JSON object serialized by a JSON library") from exc
     if type(raw) is not dict:
         r.fail("payload", f"is {type(raw).__name__}, not a JSON object", "send a JSON object, e.g. {\"order_id\": ...}")
     return raw

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-__all__ = ["CHAPTERS", "CITIES", "COMPANIES", "FIRST_NAMES", "LAST_NAMES", "METHODS", "PRODUCTS", "VAT_RATES", "Product", "reference"]
+__all__ = ["CHAPTERS", "CITIES", "COMPANIES", "FIRST_NAMES", "LAST_NAMES", "METHODS", "PRODUCTS", "VAT_RATES",
+           "Product", "reference"]
 
 
 class Product(NamedTuple):

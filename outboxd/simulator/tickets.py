@@ -34,7 +34,8 @@ def vat_breakdown(gross_by_rate: dict[int, int], discount_cents: int) -> list[di
 def _discount(rng: random.Random, gross: int) -> dict[str, str]:
     percent = rng.choice((5, 10, 0))
     if percent:
-        return {"label": f"Remise {percent} %", "amount_incl_tax": format_cents(round_half_up_div(gross * percent, 100))}
+        amount = round_half_up_div(gross * percent, 100)
+        return {"label": f"Remise {percent} %", "amount_incl_tax": format_cents(amount)}
     fixed = rng.choice((100, 200, 500))
     return {"label": "Remise fidélité", "amount_incl_tax": format_cents(min(fixed, gross // 2))}
 
