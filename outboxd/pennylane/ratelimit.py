@@ -32,18 +32,24 @@ class RateUsage:
 
 
 class RateLimiter:
-    """Sliding-window limiter for one token. ``clock`` is a Unix-time clock (``ratelimit-reset`` is a Unix time)."""
+    """Sliding-window limiter for one token. ``clock`` is a Unix-time clock (``ratelimit-reset`` is a Unix time).
+
+    ``jitter_margin`` widens our window a little: we time a request when it leaves, the server when it
+    arrives, and network jitter must not squeeze ``limit + 1`` arrivals into one server window.
+    """
 
     def __init__(
         self,
         limit: int = 25,
         window: float = 5.0,
         *,
+        jitter_margin: float = 0.1,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._limit = limit
         self._window = window
+        self._span = window + jitter_margin
         self._clock = clock
         self._sleep = sleep
         self._sent: collections.deque[float] = collections.deque()
@@ -100,7 +106,7 @@ class RateLimiter:
             await self._sleep(delay)
 
     def _forget(self, now: float) -> None:
-        while self._sent and self._sent[0] <= now - self._window:
+        while self._sent and self._sent[0] <= now - self._span:
             self._sent.popleft()
         if self._server_remaining is not None and now >= self._server_reset:
             self._server_remaining = None
@@ -110,7 +116,7 @@ class RateLimiter:
         self._forget(now)
         waits = [self._blocked_until - now]
         if len(self._sent) >= self._limit:
-            waits.append(self._sent[len(self._sent) - self._limit] + self._window - now)
+            waits.append(self._sent[len(self._sent) - self._limit] + self._span - now)
         if self._server_remaining is not None and self._server_remaining <= 0:
             waits.append(self._server_reset - now)
         return max(waits)

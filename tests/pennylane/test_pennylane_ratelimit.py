@@ -11,7 +11,7 @@ from tests.pennylane.conftest import FakeClock
 
 
 def _limiter(clock: FakeClock, limit: int = 25, window: float = 5.0) -> RateLimiter:
-    return RateLimiter(limit, window, clock=clock, sleep=clock.sleep)
+    return RateLimiter(limit, window, jitter_margin=0.0, clock=clock, sleep=clock.sleep)
 
 
 def _max_in_any_window(times: list[float], window: float) -> int:
@@ -97,3 +97,10 @@ async def test_429_blocks_everyone_for_retry_after(clock: FakeClock) -> None:
     before = clock()
     await limiter.acquire()  # another caller also respects the pause
     assert clock() - before == pytest.approx(1.5)
+
+
+async def test_jitter_margin_widens_the_window(clock: FakeClock) -> None:
+    limiter = RateLimiter(2, 1.0, jitter_margin=0.25, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        await limiter.acquire()
+    assert clock.slept == [pytest.approx(1.25)]
