@@ -79,8 +79,8 @@ async def _answer(request: web.Request, handler: Handler, sandbox: Sandbox, toke
             raise error(403, f"Forbidden: this operation needs one of the scopes {', '.join(wanted)}")
         request[TOKEN] = access
         return await handler(request)
-    except web.HTTPException as exc:
-        return exc
+    except web.HTTPException as exc:  # turned into a plain answer so the gate can add its headers
+        return web.Response(status=exc.status, body=exc.body, content_type=exc.content_type)
 
 
 async def me(request: web.Request) -> web.Response:
