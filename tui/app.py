@@ -1,0 +1,84 @@
+"""The operator dashboard: wiring only. Screens are imported when first opened, so the app starts fast.
+
+A client of the daemon's control API and nothing else; a missing daemon shows a full-screen message.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker
+
+from outboxd.control.client import ControlClient
+from outboxd.exceptions import ControlError, DaemonNotRunning
+from tui.commands import OperatorCommands
+
+__all__ = ["OutboxdApp"]
+
+
+def _screen(module: str, name: str, *args: Any) -> Any:
+    """Import ``tui.screens.<module>`` only now and build its screen."""
+    return getattr(importlib.import_module(f"tui.screens.{module}"), name)(*args)
+
+
+class OutboxdApp(App[None]):
+    """``outboxd tui``: overview, connect, backfill, failed deliveries, mapping, help."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "outboxd"
+    COMMANDS = App.COMMANDS | {OperatorCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark,f1", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, client: ControlClient, *, clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self.client = client
+        self.clock = clock
+
+    def on_mount(self) -> None:
+        self.push_screen(_screen("overview", "OverviewScreen"))
+
+    async def on_unmount(self) -> None:
+        await self.client.close()
+
+    # --- one route for every worker's failure ---
+    def worker_failed(self, worker: Worker[Any], error: BaseException) -> None:
+        """The daemon gone: the full-screen message. A refused call: a notification saying why."""
+        if isinstance(error, DaemonNotRunning):
+            if not any(type(s).__name__ == "DaemonDownScreen" for s in self.screen_stack):
+                self.push_screen(_screen("daemon_down", "DaemonDownScreen", str(error)))
+        elif isinstance(error, ControlError):
+            self.notify(f"✗ {error}", title=worker.description or "daemon", severity="error", timeout=8)
+        else:
+            self.notify(f"✗ {type(error).__name__}: {error}", title="dashboard bug", severity="error", timeout=8)
+
+    # --- navigation, also used by the command palette ---
+    def action_help(self) -> None:
+        self.push_screen(_screen("help", "HelpScreen"))
+
+    def action_connect(self, shop_id: str) -> None:
+        self.push_screen(_screen("connect", "ConnectScreen", shop_id))
+
+    def action_backfill(self, shop_id: str) -> None:
+        self.push_screen(_screen("backfill", "BackfillScreen", shop_id))
+
+    def action_failed(self, shop_id: str = "") -> None:
+        self.push_screen(_screen("failed", "FailedScreen", shop_id or None))
+
+    def action_mapping(self, shop_id: str) -> None:
+        self.push_screen(_screen("mapping", "MappingScreen", shop_id))
+
+    def action_delivery(self, delivery_id: int) -> None:
+        self.push_screen(_screen("delivery", "DeliveryScreen", delivery_id))
+
+    def shop_ids(self) -> list[str]:
+        """The shops the overview last saw (for the command palette)."""
+        overview = self.screen_stack[1] if len(self.screen_stack) > 1 else None
+        return list(getattr(overview, "shop_ids", []))

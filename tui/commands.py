@@ -1,0 +1,42 @@
+"""The command palette (Ctrl+P): every navigation action, per shop, searchable by words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from tui.app import OutboxdApp
+
+
+class OperatorCommands(Provider):
+    """Open a screen for a shop, or the failed deliveries of all shops."""
+
+    def _commands(self) -> list[tuple[str, Callable[[], None], str]]:
+        app: OutboxdApp = self.app  # type: ignore[assignment]
+        commands: list[tuple[str, Callable[[], None], str]] = [
+            ("Failed deliveries (all shops)", app.action_failed, "filter, retry, discard"),
+            ("Help: keys and screens", app.action_help, "every key of the dashboard"),
+        ]
+        for shop in app.shop_ids():
+            commands += [
+                (f"Connect {shop} to Pennylane", partial(app.action_connect, shop), "OAuth or API token"),
+                (f"Backfill {shop}", partial(app.action_backfill, shop), "send the shop's history"),
+                (f"Failed deliveries of {shop}", partial(app.action_failed, shop), "filtered on the shop"),
+                (f"Mapping of {shop}", partial(app.action_mapping, shop), "accounts and journals"),
+            ]
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -1,0 +1,1 @@
+"""One module per screen, imported by the app only when the screen is first opened."""

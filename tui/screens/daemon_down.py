@@ -1,0 +1,38 @@
+"""The full-screen message shown while the daemon does not answer, with a retry key."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Center, Middle
+from textual.widgets import Footer, Static
+
+from outboxd.exceptions import DaemonNotRunning
+from tui.base import OperatorScreen
+
+
+class DaemonDownScreen(OperatorScreen):
+    """Says why and how to start the daemon; ``r`` tries again and goes back once it answers."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "retry", "Retry", id="daemon_down.retry")]
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Middle(), Center():
+            yield Static(f"✗ {self.message}\n\nr: try again    q: quit", id="daemon-down")
+        yield Footer()
+
+    @work(group="daemon", exclusive=True, exit_on_error=False, description="reach the daemon")
+    async def action_retry(self) -> None:
+        try:
+            await self.client.status()
+        except DaemonNotRunning as exc:
+            self.query_one("#daemon-down", Static).update(f"✗ {exc}\n\nstill not running. r: try again    q: quit")
+            return
+        self.dismiss()

@@ -1,0 +1,181 @@
+"""Overview: every shop at a glance, refreshed every second by a worker; the selected shop in detail."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+
+from outboxd.control.text import age, connection_label, duration
+from tui.base import OperatorScreen
+from tui.messages import StatusLoaded
+from tui.modals import ReasonModal
+
+REFRESH_SECONDS = 1.0
+COLUMNS = ("Shop", "State", "Pennylane", "Queue", "Oldest", "Today", "Failed", "Rate")
+
+
+class OverviewScreen(OperatorScreen):
+    """Connection, queue, failures and rate limit per shop; paused shops are named in the header."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "connect", "Connect", id="overview.connect"),
+        Binding("b", "backfill", "Backfill", id="overview.backfill"),
+        Binding("f,enter", "failed", "Failed", id="overview.failed"),
+        Binding("m", "mapping", "Mapping", id="overview.mapping"),
+        Binding("p", "toggle_pause", "Pause shop", id="overview.pause"),
+        Binding("space", "toggle_live", "Freeze", id="overview.live"),
+        Binding("r", "reload", "Refresh", show=False, id="overview.refresh"),
+    ]
+
+    live: reactive[bool] = reactive(True)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shops: dict[str, dict[str, Any]] = {}
+
+    @property
+    def shop_ids(self) -> list[str]:
+        return list(self.shops)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="shops", cursor_type="row", zebra_stripes=True)
+        with Vertical(id="detail"):
+            yield Static(id="shop-detail")
+            with Horizontal(id="throughput-row"):
+                yield Static("deliveries/min, 30 min:", id="throughput-label")
+                yield Sparkline([], id="throughput")
+        yield Static(id="live-state")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(*COLUMNS)
+        self.load()
+        self.set_interval(REFRESH_SECONDS, self._tick)
+        self.watch_live(self.live)
+
+    def _tick(self) -> None:
+        if self.live:
+            self.load()
+
+    @work(group="status", exclusive=True, exit_on_error=False, description="refresh status")
+    async def load(self) -> None:
+        self.post_message(StatusLoaded(await self.client.status()))
+
+    def on_status_loaded(self, message: StatusLoaded) -> None:
+        self.shops = {s["shop_id"]: s for s in message.status["shops"]}
+        now = self.clock()
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for s in self.shops.values():
+            rate = s["rate_limit"]
+            table.add_row(
+                s["shop_id"],
+                "⏸ paused" if s["paused"] else "▶ on",
+                connection_label(s["connection"], now).split(",")[0],
+                s["queue_depth"],
+                duration(s["oldest_pending_age"]),
+                s["delivered_today"],
+                f"✗ {s['failed']}" if s["failed"] else "0",
+                f"{rate['used']}/{rate['limit']}",
+                key=s["shop_id"],
+            )
+        if self.shops:
+            table.move_cursor(row=min(cursor, len(self.shops) - 1))
+        paused = [s for s, v in self.shops.items() if v["paused"]]
+        self.app.sub_title = f"⏸ paused: {', '.join(paused)}" if paused else f"{len(self.shops)} shops, all running"
+        self._show_detail()
+
+    def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not self.shops or table.row_count == 0:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def _show_detail(self) -> None:
+        shop_id = self._selected()
+        if shop_id is None or shop_id not in self.shops:
+            return
+        s = self.shops[shop_id]
+        c = s["connection"]
+        lines = [f"[b]{s['name']}[/b] ({shop_id})  {connection_label(c, self.clock())}"]
+        if c["scopes"]:
+            lines.append(f"scopes: {', '.join(c['scopes'])}")
+        if c["missing_scopes"]:
+            lines.append(f"⚠ missing scopes: {', '.join(c['missing_scopes'])}")
+        if s["paused"]:
+            lines.append(f"⏸ paused: {s['pause_reason'] or 'no reason given'}")
+        rate = s["rate_limit"]
+        lines.append(
+            f"queue {s['queue_depth']}, oldest {age(s['oldest_pending_age'])}, rate limit "
+            f"{rate['used']}/{rate['limit']} per {rate['window']:g}s, {rate['waits']} waits"
+        )
+        if s["backfill"]:
+            b = s["backfill"]
+            lines.append(f"backfill {b['state']}: {b['done']}/{b['total']}, {duration(b['eta'])} left")
+        self.query_one("#shop-detail", Static).update("\n".join(lines))
+        self.query_one(Sparkline).data = list(s["throughput"])
+
+    def watch_live(self, live: bool) -> None:
+        if self.is_mounted:
+            text = "● live, every 1 s (space: freeze)" if live else "‖ frozen (space: live)"
+            self.query_one("#live-state", Static).update(text)
+
+    def action_toggle_live(self) -> None:
+        self.live = not self.live
+
+    def action_reload(self) -> None:
+        self.load()
+
+    def _with_shop(self, action: str) -> None:
+        shop_id = self._selected()
+        if shop_id is None:
+            self.notify("no shop selected", severity="warning")
+            return
+        getattr(self.operator_app, f"action_{action}")(shop_id)
+
+    def action_connect(self) -> None:
+        self._with_shop("connect")
+
+    def action_backfill(self) -> None:
+        self._with_shop("backfill")
+
+    def action_failed(self) -> None:
+        self._with_shop("failed")
+
+    def action_mapping(self) -> None:
+        self._with_shop("mapping")
+
+    def action_toggle_pause(self) -> None:
+        shop_id = self._selected()
+        if shop_id is None:
+            return
+        if self.shops[shop_id]["paused"]:
+            self._set_paused(shop_id, None)
+        else:
+
+            def paused(reason: str | None) -> None:
+                if reason is not None:
+                    self._set_paused(shop_id, reason)
+
+            self.app.push_screen(ReasonModal(f"Pause {shop_id}: why?", required=False), paused)
+
+    @work(group="shop", exit_on_error=False, description="pause or resume the shop")
+    async def _set_paused(self, shop_id: str, reason: str | None) -> None:
+        if reason is None:
+            await self.client.resume(shop_id)
+            self.notify(f"▶ {shop_id} resumed")
+        else:
+            await self.client.pause(shop_id, reason)
+            self.notify(f"⏸ {shop_id} paused")
+        self.load()
