@@ -80,7 +80,8 @@ class _Shop:
     def day(self, date: dt.date, orders: int) -> Iterator[dict[str, Any]]:
         rng, offset, business_date = self.rng, paris_offset(date), date.isoformat()
         clock = _OPEN_MS
-        mean_gap = _DAY_MS / max(1, orders * 2.2)
+        slot = _DAY_MS // max(1, orders)  # each ticket and its payments happen within their own slot
+        unit = 1000 if slot >= 16_000 else 1  # whole seconds unless the shop is very busy
         sales = [0] * self.registers
         receipts: list[dict[str, int]] = [{} for _ in range(self.registers)]
 
@@ -91,13 +92,12 @@ class _Shop:
             fraction = f".{millis:03d}" if millis else ""
             return f"{business_date}T{hour:02d}:{minute:02d}:{second:02d}{fraction}{offset}"
 
-        def tick() -> str:
+        def tick(earliest: int, spread: int) -> str:
             nonlocal clock
-            gap = max(1, int(rng.expovariate(1 / mean_gap)))
-            clock += max(1000, gap - gap % 1000) if mean_gap >= 2000 else gap
+            clock = max(clock + unit, earliest + unit * rng.randrange(max(1, spread // unit)))
             return at(clock)
 
-        for _ in range(orders):
+        for n in range(orders):
             index = rng.randrange(self.registers)
             register_id = f"r{index + 1}"
             self.orders += 1
@@ -112,7 +112,7 @@ class _Shop:
             head = {"order_id": order_id, "number": number, "register_id": register_id,
                     "business_date": business_date, "customer": self.customer()}
             payload = order_payload(rng, head, credit_note=credit_note)
-            yield self.row("order.recorded", f"order:{order_id}", tick(), payload)
+            yield self.row("order.recorded", f"order:{order_id}", tick(_OPEN_MS + n * slot, slot // 4), payload)
             total = int(payload["total_incl_tax"].replace(".", ""))
             sales[index] += total
             for method_id, cents in payments_for(rng, total):
@@ -121,11 +121,11 @@ class _Shop:
                 payment = {"payment_id": f"p-{self.payments}", "order_id": order_id, "register_id": register_id,
                            "business_date": business_date, "method_id": method_id, "amount": format_cents(cents),
                            "currency": "EUR"}
-                yield self.row("payment.recorded", f"order:{order_id}", tick(), payment)
+                yield self.row("payment.recorded", f"order:{order_id}", tick(clock, slot // 8), payment)
         for index in range(self.registers):
             self.z_numbers[index] += 1
             register_id, z_number = f"r{index + 1}", self.z_numbers[index]
-            clock += 60_000
+            clock = max(clock, _OPEN_MS + _DAY_MS) + 60_000
             closing = {"closing_id": f"z-{register_id}-{z_number}", "register_id": register_id, "z_number": z_number,
                        "business_date": business_date, "opened_at": at(_OPEN_MS - 300_000 + 60_000 * index),
                        "closed_at": at(clock), "sales_total_incl_tax": format_cents(sales[index]),
