@@ -22,7 +22,8 @@ def test_sqlite_ddl_is_the_contract_table() -> None:
 
 def test_postgres_ddl_uses_the_postgres_types() -> None:
     text = ddl("postgres")
-    for word in ("BIGSERIAL PRIMARY KEY", "TIMESTAMPTZ NOT NULL", "JSONB NOT NULL", "ON CONFLICT (event_id) DO NOTHING"):
+    for word in ("BIGSERIAL PRIMARY KEY", "TIMESTAMPTZ NOT NULL", "JSONB NOT NULL",
+                 "ON CONFLICT (event_id) DO NOTHING"):
         assert word in text
 
 
@@ -38,7 +39,8 @@ def test_ensure_outbox_creates_a_wal_database_and_is_idempotent(tmp_path: Path) 
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         columns = [c[1] for c in conn.execute("PRAGMA table_info(outbox)")]
-    assert columns == ["id", "event_id", "shop_id", "event_type", "aggregate_id", "occurred_at", "payload", "created_at"]
+    assert columns == ["id", "event_id", "shop_id", "event_type", "aggregate_id", "occurred_at", "payload",
+                       "created_at"]
 
 
 def test_insert_or_ignore_on_event_id(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -30,7 +31,7 @@ def test_reference_first_then_days_with_increasing_times() -> None:
     assert rows[0]["event_type"] == "reference.updated"
     assert rows[0]["aggregate_id"] == "reference"
     times = [parse_event(r).occurred_at for r in rows]
-    assert all(a < b for a, b in zip(times, times[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(times))
     closings = [r for r in rows if r["event_type"] == "register.closed"]
     assert len(closings) == 3 * 2
     assert rows[-2:] == closings[-2:]
