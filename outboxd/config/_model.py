@@ -194,5 +194,7 @@ class Config:
         return copy.deepcopy(merge_tables(self.mapping, self.shop(shop_id).mapping))
 
     def shop_mapping(self, shop_id: str) -> ShopMapping:
-        """The shop's validated mapping (already checked at load, so this does not fail for a known shop)."""
-        return ShopMapping().merge(self.mapping).merge(self.shop(shop_id).mapping)
+        """The shop's validated mapping (checked at load); a shop absent from the file books on the global one."""
+        mapping = ShopMapping().merge(self.mapping)
+        shop = self.shops.get(shop_id)
+        return mapping if shop is None else mapping.merge(shop.mapping)

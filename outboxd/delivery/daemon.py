@@ -1,0 +1,248 @@
+"""The daemon's lifecycle, top to bottom: open, start the loops, serve, drain, close.
+
+    run()
+      open the state database, the outbox, one HTTP session
+      build one lane per shop (configured, seen in the outbox, or connected)
+      start: the outbox tail, the dispatcher, the control socket, metrics, the OAuth callback, the watchdog
+      READY=1
+      wait for a stop request (or for a background task to die: then stop too, and say why)
+      STOPPING=1; stop claiming; let in-flight deliveries finish within ``shutdown_grace``;
+      cancel the rest and give their leases back; close the sites and the databases
+
+Every background task is named and watched. ``stop()`` only sets an event, so it is safe from a signal
+handler and safe to call twice; ``stop(force=True)`` cuts the drain short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+import aiohttp
+import structlog
+from aiohttp import web
+
+from outboxd.config import Config
+from outboxd.delivery.connections import Connections
+from outboxd.delivery.deliver import Backoff, Deliverer
+from outboxd.delivery.lane import Lane
+from outboxd.log import Redactor
+from outboxd.metrics import Metrics
+from outboxd.secrets import TokenCipher, read_secret
+from outboxd.store import OutboxSource, Store, open_store
+from outboxd.systemd import Notifier, Watchdog
+
+__all__ = ["Daemon"]
+
+log = structlog.get_logger("outboxd.daemon")
+
+IDLE_TICK = 1.0
+"""Seconds between two dispatch passes when nothing wakes the dispatcher: retries fall due on this tick."""
+
+
+class Daemon:
+    """One outboxd process. ``control_factory`` builds the control API backend (see outboxd.delivery.control)."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        notifier: Notifier | None = None,
+        owner: str | None = None,
+        control_factory: Callable[[Daemon], Any] | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self.config = config
+        self.notifier = notifier or Notifier.from_env()
+        self.watchdog = Watchdog(self.notifier)
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.metrics = Metrics()
+        self.lanes: dict[str, Lane] = {}
+        self.started_at = dt.datetime.now(dt.UTC)
+        self.ready = asyncio.Event()
+        self.draining = False
+        self._control_factory = control_factory
+        self.redactor = redactor or Redactor()
+        self._stop = asyncio.Event()
+        self._force = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._dirty: set[str] = set()
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self.store: Store
+        self.session: aiohttp.ClientSession
+        self.connections: Connections
+        self.deliverer: Deliverer
+
+    # -- public -----------------------------------------------------------------------------------------------
+
+    def stop(self, *, force: bool = False) -> None:
+        self._stop.set()
+        if force:
+            self._force.set()
+
+    def wake(self, shop_id: str | None = None) -> None:
+        """Ask the dispatcher for a pass: over one shop, or over every shop (new rows, a retry, a resume)."""
+        self._dirty.update(self.lanes if shop_id is None else (shop_id,))
+        self._wake.set()
+
+    async def lane(self, shop_id: str) -> Lane:
+        """The lane of ``shop_id``, created (and connected when it can be) on first sight."""
+        lane = self.lanes.get(shop_id)
+        if lane is None:
+            mapping = self.config.shop_mapping(shop_id)
+            lane = Lane(shop_id, mapping, concurrency=self.config.daemon.concurrency_per_shop)
+            self.lanes[shop_id] = lane
+            await self.connections.restore(lane)
+        return lane
+
+    # -- lifecycle --------------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        daemon = self.config.daemon
+        async with AsyncExitStack() as stack:
+            cipher = TokenCipher(read_secret(self.config.secrets.token_key_file))
+            self.store = await stack.enter_async_context(
+                open_store(
+                    daemon.state_database,
+                    owner=self.owner,
+                    cipher=cipher,
+                    lease=dt.timedelta(seconds=daemon.lease_seconds),
+                )
+            )
+            source = await stack.enter_async_context(OutboxSource(daemon.outbox_database))
+            self.session = await stack.enter_async_context(aiohttp.ClientSession())
+            self.connections = Connections(self)
+            self.deliverer = Deliverer(self.store, self.metrics, Backoff(daemon.backoff_base, daemon.backoff_cap))
+            for shop_id in {*self.config.shops, *await self.store.shops.ids()}:
+                await self.lane(shop_id)
+            runner = await self._serve(stack)
+            watched = [
+                asyncio.create_task(self._tail(source), name="outbox-tail"),
+                asyncio.create_task(self._dispatch(), name="dispatcher"),
+                asyncio.create_task(self.watchdog.run(), name="watchdog"),
+            ]
+            self.ready.set()
+            self.notifier.ready(self._status_line())
+            log.info("daemon.ready", shops=len(self.lanes), owner=self.owner)
+            stopper = asyncio.create_task(self._stop.wait(), name="stop-request")
+            done, _ = await asyncio.wait([stopper, *watched], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stopper and not task.cancelled() and task.exception() is not None:
+                    log.error("daemon.task_died", task=task.get_name(), error=repr(task.exception()))
+            await self._shutdown(watched, stopper)
+            await runner.cleanup()
+
+    async def _serve(self, stack: AsyncExitStack) -> web.AppRunner:
+        """Control socket, metrics and the OAuth callback: one runner, one site each."""
+        from outboxd.control.server import create_control_app, start_control_site
+
+        daemon = self.config.daemon
+        backend = self._control_factory(self) if self._control_factory else None
+        app = create_control_app(backend) if backend is not None else web.Application()
+        app.router.add_get("/metrics", self._metrics_page)
+        app.router.add_get(daemon.callback_path, self.connections.callback_page)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        await start_control_site(runner, daemon.control_socket, daemon.control_socket_mode)
+        if daemon.metrics_listen:
+            host, _, port = daemon.metrics_listen.rpartition(":")
+            await web.TCPSite(runner, host, int(port)).start()
+        await web.TCPSite(runner, daemon.callback_host, daemon.callback_port).start()
+        return runner
+
+    async def _shutdown(self, watched: list[asyncio.Task[Any]], stopper: asyncio.Task[Any]) -> None:
+        self.draining = True
+        self.notifier.stopping("draining in-flight deliveries")
+        log.info("daemon.stopping", in_flight=len(self._tasks))
+        # 1. stop claiming and tailing
+        for task in [*watched, stopper]:
+            task.cancel()
+        await asyncio.gather(*watched, stopper, return_exceptions=True)
+        # 2. let in-flight deliveries finish, within the grace period (or until a second signal)
+        if self._tasks:
+            forced = asyncio.create_task(self._force.wait())
+            await asyncio.wait(
+                [*self._tasks.values(), forced],
+                timeout=self.config.daemon.shutdown_grace,
+                return_when=asyncio.FIRST_COMPLETED if self._force.is_set() else asyncio.ALL_COMPLETED,
+            )
+            forced.cancel()
+        # 3. cancel the rest and give their leases back (their recorded entries are looked up on the next run)
+        left = list(self._tasks)
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        if left:
+            await self.store.deliveries.release(left)
+        log.info("daemon.stopped", released=len(left))
+
+    # -- the two loops ----------------------------------------------------------------------------------------
+
+    async def _tail(self, source: OutboxSource) -> None:
+        """Notice new outbox rows within one poll interval; ``PRAGMA data_version`` makes an idle check cheap."""
+        interval = self.config.daemon.poll_interval
+        first = True
+        while True:
+            self.watchdog.progress()
+            if first or await source.changed():
+                first = False
+                while added := await self.store.deliveries.ingest_from(source):
+                    log.debug("outbox.ingested", rows=added)
+                    for shop_id in await self.store.shops.ids():
+                        await self.lane(shop_id)
+                    self.wake()
+            await asyncio.sleep(interval)
+
+    async def _dispatch(self) -> None:
+        """Claim due heads for lanes with free slots and run each delivery as its own task."""
+        while True:
+            self.watchdog.progress()
+            shops, self._dirty = self._dirty, set()
+            for shop_id in sorted(shops):
+                lane = self.lanes[shop_id]
+                if lane.free:
+                    for delivery in await self.store.deliveries.claim(lane.free, shops=[shop_id]):
+                        self._start(lane, delivery)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), IDLE_TICK)
+            if not self._wake.is_set():
+                self._dirty.update(self.lanes)
+
+    def _start(self, lane: Lane, delivery: Any) -> None:
+        lane.in_flight.add(delivery.id)
+
+        async def carry() -> None:
+            try:
+                await self.deliverer.deliver(lane, delivery)
+            finally:
+                lane.in_flight.discard(delivery.id)
+                self._tasks.pop(delivery.id, None)
+                self.wake(lane.shop_id)
+
+        self._tasks[delivery.id] = asyncio.create_task(carry(), name=f"delivery-{delivery.id}")
+
+    # -- pages ------------------------------------------------------------------------------------------------
+
+    async def _metrics_page(self, request: web.Request) -> web.Response:
+        return web.Response(text=self.metrics.render(), content_type="text/plain", charset="utf-8")
+
+    def _status_line(self) -> str:
+        return f"{len(self.lanes)} shops, {len(self._tasks)} in flight"
+
+
+def run_until_stopped(daemon: Daemon, *, signals: bool = True) -> Awaitable[None]:
+    """``daemon.run()`` with SIGTERM/SIGINT wired to ``daemon.stop`` (switch off in embedded uses)."""
+    from outboxd.signals import on_stop_signals
+
+    async def main() -> None:
+        with on_stop_signals(daemon.stop, enabled=signals):
+            await daemon.run()
+
+    return main()

@@ -1,0 +1,188 @@
+"""One delivery carried to its next state: parse, book, resolve ids, post each entry exactly once.
+
+The dedup rule lives here. Before its POST each entry's piece_number is recorded; an entry found recorded
+(a crash or a timeout since) or unknown (sent, no answer) is looked up in Pennylane, among the entries of its
+journal and date, before anything is posted again. Whatever raises, ``deliver`` settles the delivery: delivered,
+failed (contract, booking, permanent), retried later with backoff, or deferred without spending an attempt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from outboxd.contract import OrderRecorded, ReferenceUpdated, parse_event
+from outboxd.delivery.lane import Lane
+from outboxd.exceptions import (
+    AuthError,
+    BookingError,
+    ContractError,
+    PermanentError,
+    RateLimited,
+    RetryableError,
+    UnknownOutcomeError,
+)
+from outboxd.metrics import Metrics
+from outboxd.rules import Booking, CustomerAccount, Entry, LedgerAccount, book, wire_lines
+from outboxd.store import Delivery, Store
+
+__all__ = ["Backoff", "Deliverer"]
+
+log = structlog.get_logger("outboxd.delivery")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Capped exponential backoff with full jitter on the upper half: base * 2**(attempt-1), at most cap."""
+
+    base: float = 1.0
+    cap: float = 900.0
+
+    def delay(self, attempts_so_far: int, rng: random.Random) -> float:
+        ceiling = min(self.cap, self.base * 2 ** min(attempts_so_far, 30))
+        return ceiling * (0.5 + rng.random() / 2)
+
+
+class Deliverer:
+    """Turns claimed deliveries into Pennylane entries, one at a time per aggregate (the claim sees to that)."""
+
+    def __init__(self, store: Store, metrics: Metrics, backoff: Backoff, *, rng: random.Random | None = None) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.backoff = backoff
+        self.rng = rng or random.Random()
+
+    async def deliver(self, lane: Lane, delivery: Delivery) -> None:
+        """Never raises (but CancelledError): a bug in one event must not stop the daemon."""
+        bound = log.bind(shop=delivery.shop_id, event_id=delivery.event_id, delivery=delivery.id)
+        now = dt.datetime.now(dt.UTC)
+        try:
+            await self._deliver(lane, delivery, bound)
+        except ContractError as exc:
+            await self._fail(delivery, "contract", str(exc), None, bound)
+        except BookingError as exc:
+            await self._fail(delivery, "booking", str(exc), None, bound)
+        except PermanentError as exc:
+            await self._fail(delivery, "permanent", exc.message, exc.status, bound)
+        except AuthError as exc:
+            lane.reconnect_needed(exc.message)
+            await self.store.connections.set_state(delivery.shop_id, "reconnect_needed")
+            await self.store.deliveries.defer(delivery.id, now + dt.timedelta(seconds=5))
+            bound.warning("delivery.auth_failed", reason=exc.message)
+        except RateLimited as exc:
+            await self.store.deliveries.defer(delivery.id, now + dt.timedelta(seconds=exc.retry_after))
+            self.metrics.inc("outboxd_rate_limit_waits_total", shop=delivery.shop_id)
+        except (RetryableError, UnknownOutcomeError) as exc:
+            kind = "unknown_outcome" if isinstance(exc, UnknownOutcomeError) else "retryable"
+            await self._retry(delivery, kind, exc.message, exc.status, bound)
+        except Exception as exc:  # a bug: keep the event, retry later, say so loudly
+            bound.exception("delivery.crashed")
+            await self._retry(delivery, "internal", f"{type(exc).__name__}: {exc}", None, bound)
+
+    async def _deliver(self, lane: Lane, delivery: Delivery, bound: Any) -> None:
+        event = parse_event(_row(delivery))
+        if isinstance(event.payload, ReferenceUpdated):
+            await self.store.shops.save_reference(delivery.shop_id, delivery.payload, delivery.outbox_id)
+            lane.set_reference(event.payload)
+        booking = book(event, lane.mapping())
+        await self._prepare(lane, booking)
+        for entry in booking.entries:
+            await self._post_once(lane, delivery, entry, bound)
+        if isinstance(event.payload, OrderRecorded) and booking.entries:
+            await lane.resolver.remember_order(event.payload.order_id, await self._customer_id(lane, booking))
+        await self.store.deliveries.mark_delivered(delivery.id)
+        lane.delivered()
+        self.metrics.inc("outboxd_deliveries_total", shop=delivery.shop_id, result="delivered")
+        self.metrics.observe_latency((dt.datetime.now(dt.UTC) - delivery.created_at).total_seconds())
+        bound.info("delivery.delivered", entries=len(booking.entries), notes=list(booking.notes) or None)
+
+    async def _prepare(self, lane: Lane, booking: Booking) -> None:
+        """Journals and accounts first: a reference snapshot makes the shop's whole chart exist in Pennylane."""
+        for journal in booking.journals:
+            await lane.journal_id(journal)
+        for account in booking.accounts:
+            await lane.resolver.account(account)
+
+    async def _customer_id(self, lane: Lane, booking: Booking) -> int:
+        """The account the ticket's customer side was booked on: its payments credit the same one."""
+        counter = lane.mapping().counter_customer
+        for line in booking.entries[0].lines:
+            account = line.account
+            if isinstance(account, CustomerAccount) or (
+                isinstance(account, LedgerAccount) and account.number == counter
+            ):
+                return await lane.resolver.account(account)
+        raise AssertionError("an order entry always has a customer line")
+
+    async def _post_once(self, lane: Lane, delivery: Delivery, entry: Entry, bound: Any) -> None:
+        shop = delivery.shop_id
+        journal_id = await lane.journal_id(lane.journal_spec(entry.register_id))
+        ids = {line.account: await lane.resolver.account(line.account) for line in entry.lines}
+        body = {
+            "date": entry.date.isoformat(),
+            "label": entry.label,
+            "journal_id": journal_id,
+            "piece_number": entry.piece_number,
+            "currency": entry.currency,
+            "ledger_entry_lines": wire_lines(entry, ids),
+        }
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        sent = await self.store.entries.get(shop, entry.piece_number)
+        if sent is not None and sent.state == "posted":
+            return
+        if sent is not None:
+            found = await self._find_piece(lane, journal_id, entry)
+            if found is not None:
+                await self.store.entries.mark_posted(shop, entry.piece_number, found)
+                bound.info("delivery.found_after_unknown_outcome", piece_number=entry.piece_number, pennylane_id=found)
+                self.metrics.inc("outboxd_dedup_found_total", shop=shop)
+                return
+        else:
+            await self.store.entries.record(shop, entry.piece_number, delivery.id, journal_id, entry.date, digest)
+        try:
+            pennylane_id = await lane.client.create_ledger_entry(body)
+        except UnknownOutcomeError:
+            await self.store.entries.mark_unknown(shop, entry.piece_number)
+            bound.warning("delivery.unknown_outcome", piece_number=entry.piece_number)
+            raise
+        await self.store.entries.mark_posted(shop, entry.piece_number, pennylane_id)
+        self.metrics.inc("outboxd_entries_posted_total", shop=shop)
+        bound.info("delivery.posted", piece_number=entry.piece_number, pennylane_id=pennylane_id)
+
+    async def _find_piece(self, lane: Lane, journal_id: int, entry: Entry) -> int | None:
+        for item in await lane.client.list_ledger_entries(journal_id, entry.date):
+            if item.get("piece_number") == entry.piece_number:
+                return int(item["id"])
+        return None
+
+    async def _fail(self, delivery: Delivery, error_class: str, message: str, status: int | None, bound: Any) -> None:
+        await self.store.deliveries.mark_failed(delivery.id, error_class, message, status)
+        self.metrics.inc("outboxd_deliveries_total", shop=delivery.shop_id, result="failed")
+        bound.error("delivery.failed", error_class=error_class, status=status, reason=message)
+
+    async def _retry(self, delivery: Delivery, error_class: str, message: str, status: int | None, bound: Any) -> None:
+        delay = self.backoff.delay(delivery.attempts, self.rng)
+        at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
+        await self.store.deliveries.schedule_retry(delivery.id, at, error_class, message, status)
+        self.metrics.inc("outboxd_retries_total", shop=delivery.shop_id, error_class=error_class)
+        bound.warning(
+            "delivery.retry", error_class=error_class, status=status, reason=message, in_seconds=round(delay, 1)
+        )
+
+
+def _row(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": delivery.outbox_id,
+        "event_id": delivery.event_id,
+        "shop_id": delivery.shop_id,
+        "event_type": delivery.event_type,
+        "aggregate_id": delivery.aggregate_id,
+        "occurred_at": delivery.occurred_at,
+        "payload": delivery.payload,
+    }

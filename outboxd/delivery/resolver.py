@@ -1,0 +1,158 @@
+"""Pennylane ids for what an entry points at: journals, ledger accounts, customers, an order's account.
+
+Each lookup goes memory -> state database -> Pennylane (find, else create), so steady state costs no request.
+One lock per key keeps two aggregates of a shop from creating the same customer or account twice; a 409/422
+on create means someone else created it first, so we find it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from outboxd.contract import Customer
+from outboxd.exceptions import BookingError, PermanentError
+from outboxd.pennylane import Address, CreatedCustomer, PennylaneClient
+from outboxd.rules import AccountRef, CustomerAccount, JournalSpec, LedgerAccount, OrderCustomerAccount
+from outboxd.store import Store
+
+__all__ = ["Resolver"]
+
+
+class Resolver:
+    """Id resolution for one shop's Pennylane company."""
+
+    def __init__(self, shop_id: str, client: PennylaneClient, store: Store) -> None:
+        self.shop_id = shop_id
+        self.client = client
+        self.store = store
+        self._journals: dict[str, int] = {}
+        self._accounts: dict[str, int] = {}
+        self._customers: dict[str, int] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def journal(self, spec: JournalSpec) -> int:
+        if (known := self._journals.get(spec.register_id)) is not None:
+            return known
+        async with self._locks["journal:" + spec.register_id]:
+            stored = await self.store.caches.journal(self.shop_id, spec.register_id)
+            if stored is None:
+                journal_id = await self._find_or_create_journal(spec)
+                await self.store.caches.save_journal(self.shop_id, spec.register_id, spec.code, journal_id)
+            else:
+                journal_id = stored.pennylane_id
+            self._journals[spec.register_id] = journal_id
+            return journal_id
+
+    async def _find_or_create_journal(self, spec: JournalSpec) -> int:
+        for journal in await self.client.journals():
+            if journal.code == spec.code:
+                return journal.id
+        return (await self.client.create_journal(spec.code, spec.label)).id
+
+    async def account(self, ref: AccountRef) -> int:
+        if isinstance(ref, LedgerAccount):
+            return await self._ledger_account(ref)
+        if isinstance(ref, CustomerAccount):
+            return await self._customer_account(ref)
+        return await self._order_account(ref)
+
+    async def _ledger_account(self, ref: LedgerAccount) -> int:
+        if (known := self._accounts.get(ref.number)) is not None:
+            return known
+        async with self._locks["account:" + ref.number]:
+            account_id = await self.store.caches.ledger_account(self.shop_id, ref.number)
+            if account_id is None:
+                account_id = await self._find_or_create_account(ref)
+                await self.store.caches.save_ledger_account(self.shop_id, ref.number, account_id)
+            self._accounts[ref.number] = account_id
+            return account_id
+
+    async def _find_or_create_account(self, ref: LedgerAccount) -> int:
+        found = await self.client.find_ledger_account(ref.number)
+        if found is not None:
+            return found.id
+        try:
+            return (await self.client.create_ledger_account(ref.number, ref.label, ref.vat_rate)).id
+        except PermanentError as exc:
+            if exc.status not in (409, 422):
+                raise
+            found = await self.client.find_ledger_account(ref.number)
+            if found is None:
+                raise
+            return found.id
+
+    async def _customer_account(self, ref: CustomerAccount) -> int:
+        key = ref.external_reference
+        if (known := self._customers.get(key)) is not None:
+            return known
+        async with self._locks["customer:" + key]:
+            stored = await self.store.caches.customer(self.shop_id, key)
+            if stored is not None:
+                account_id = stored.ledger_account_id
+            else:
+                customer_id, account_id = await self._find_or_create_customer(ref)
+                number = (await self.client.get_ledger_account(account_id)).number
+                await self.store.caches.save_customer(self.shop_id, key, customer_id, account_id, number)
+            self._customers[key] = account_id
+            return account_id
+
+    async def _find_or_create_customer(self, ref: CustomerAccount) -> tuple[int, int]:
+        found = await self.client.find_customer(ref.external_reference)
+        if found is None:
+            try:
+                created = await self._create_customer(ref.external_reference, ref.customer)
+            except PermanentError as exc:
+                if exc.status != 409:
+                    raise
+                found = await self.client.find_customer(ref.external_reference)
+                if found is None:
+                    raise
+            else:
+                if created.ledger_account_id is not None:
+                    return created.id, created.ledger_account_id
+                found = await self.client.find_customer(ref.external_reference)
+        if found is None or found.ledger_account_id is None:
+            raise PermanentError(f"customer {ref.external_reference} has no ledger account in Pennylane")
+        return found.id, found.ledger_account_id
+
+    async def _create_customer(self, external_reference: str, customer: Customer) -> CreatedCustomer:
+        """Pennylane requires a billing address; a POS customer may have none, so its parts may stay empty."""
+        where = customer.address
+        address = Address(
+            (where.address if where else None) or "",
+            (where.postal_code if where else None) or "",
+            (where.city if where else None) or "",
+            (where.country_alpha2 if where else None) or "FR",
+        )
+        emails = [customer.email] if customer.email else []
+        if customer.type == "company":
+            return await self.client.create_company_customer(
+                customer.name or customer.id,
+                address,
+                external_reference=external_reference,
+                vat_number=customer.vat_number,
+                reg_no=customer.reg_no,
+                emails=emails,
+            )
+        return await self.client.create_individual_customer(
+            customer.first_name or "",
+            customer.last_name or customer.id,
+            address,
+            external_reference=external_reference,
+            emails=emails,
+        )
+
+    async def _order_account(self, ref: OrderCustomerAccount) -> int:
+        account_id = await self.store.caches.order_account(self.shop_id, ref.order_id)
+        if account_id is None:
+            raise BookingError(
+                f"order {ref.order_id}",
+                "its ticket was never booked (skipped before the backfill start, or discarded), so the payment "
+                "has no customer account to credit",
+                "book the order first, or discard this payment with a reason",
+            )
+        return account_id
+
+    async def remember_order(self, order_id: str, account_id: int) -> None:
+        await self.store.caches.save_order_account(self.shop_id, order_id, account_id)
