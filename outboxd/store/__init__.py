@@ -1,1 +1,71 @@
-"""The state database: migrations, deliveries, attempts, id caches, connections, backfills, audit."""
+"""The state database: migrations, deliveries, attempts, id caches, connections, backfills, audit.
+
+Callers import from here; the modules underneath are the store's insides. See docs/state-store.md.
+"""
+
+from outboxd.store.deliveries import EventSource
+from outboxd.store.migrations import apply_migrations, known_migrations
+from outboxd.store.models import (
+    FINAL_STATES,
+    OPEN_STATES,
+    Attempt,
+    AttemptOutcome,
+    AuditEntry,
+    Backfill,
+    BackfillMode,
+    BackfillState,
+    Cipher,
+    Connection,
+    ConnectionKind,
+    ConnectionState,
+    Customer,
+    Delivery,
+    DeliveryDetail,
+    DeliveryState,
+    EntryState,
+    FailedFilter,
+    ImportedEvent,
+    Journal,
+    OAuthPending,
+    OutboxRow,
+    SentEntry,
+    Shop,
+    ShopStats,
+)
+from outboxd.store.outbox import OutboxSource
+from outboxd.store.store import DEFAULT_LEASE, Store, open_store
+
+__all__ = [
+    "DEFAULT_LEASE",
+    "FINAL_STATES",
+    "OPEN_STATES",
+    "Attempt",
+    "AttemptOutcome",
+    "AuditEntry",
+    "Backfill",
+    "BackfillMode",
+    "BackfillState",
+    "Cipher",
+    "Connection",
+    "ConnectionKind",
+    "ConnectionState",
+    "Customer",
+    "Delivery",
+    "DeliveryDetail",
+    "DeliveryState",
+    "EntryState",
+    "EventSource",
+    "FailedFilter",
+    "ImportedEvent",
+    "Journal",
+    "OAuthPending",
+    "OutboxRow",
+    "OutboxSource",
+    "SentEntry",
+    "Shop",
+    "ShopStats",
+    "Store",
+    "apply_migrations",
+    "known_migrations",
+    "open_store",
+]

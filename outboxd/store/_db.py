@@ -1,0 +1,167 @@
+"""The state database's connections: one writer behind an asyncio lock, one reader, SQLite errors translated.
+
+The daemon is the single writer of delivery state. Every write goes through the writer connection under one
+asyncio lock, either as one autocommit statement (one round trip to the aiosqlite thread) or as a short explicit
+``BEGIN IMMEDIATE`` transaction. Reads use a second connection: in WAL mode they never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiosqlite
+
+from outboxd.exceptions import StoreError
+
+__all__ = ["BUSY_TIMEOUT_MS", "Clock", "Database", "Tx", "from_text", "maybe_time", "to_text", "utc_now"]
+
+BUSY_TIMEOUT_MS = 5000
+Params = Sequence[Any] | dict[str, Any]
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    """The store's default clock; tests inject their own."""
+    return dt.datetime.now(dt.UTC)
+
+
+def to_text(moment: dt.datetime) -> str:
+    """Store instants as fixed-width UTC text, so that text order is time order."""
+    if moment.tzinfo is None:
+        raise StoreError(f"naive datetime {moment!r}: the store only takes timezone-aware instants")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_text(text: str) -> dt.datetime:
+    """Read back an instant stored by :func:`to_text` (or the outbox's millisecond form)."""
+    return dt.datetime.fromisoformat(text)
+
+
+def maybe_time(text: str | None) -> dt.datetime | None:
+    return None if text is None else dt.datetime.fromisoformat(text)
+
+
+async def connect(path: str, *, uri: bool = False) -> aiosqlite.Connection:
+    """Open a connection in autocommit mode with the pragmas every state connection needs."""
+    try:
+        conn = await aiosqlite.connect(path, isolation_level=None, uri=uri)
+        conn.row_factory = sqlite3.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from exc
+    return conn
+
+
+class Tx:
+    """The statements of one write transaction (see :meth:`Database.transaction`)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        try:
+            return list(await self._conn.execute_fetchall(sql, params))
+        except sqlite3.Error as exc:
+            raise StoreError(f"state database: {exc}") from exc
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return the number of rows it changed."""
+        try:
+            cursor = await self._conn.execute(sql, params)
+            count = cursor.rowcount
+            await cursor.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"state database: {exc}") from exc
+        return count
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        """Run one statement per row; return the rows changed by the statements (not by their triggers)."""
+        try:
+            cursor = await self._conn.executemany(sql, rows)
+            count = cursor.rowcount
+            await cursor.close()
+        except sqlite3.Error as exc:
+            raise StoreError(f"state database: {exc}") from exc
+        return count
+
+
+class Database:
+    """The writer and reader connections of the state database."""
+
+    def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._lock = asyncio.Lock()
+        self._write = Tx(writer)
+        self._read = Tx(reader)
+
+    @classmethod
+    async def open(cls, path: str) -> Database:
+        """Open (creating the file if needed) in WAL mode with synchronous=NORMAL (see docs/state-store.md)."""
+        writer = await connect(path)
+        try:
+            mode = await Tx(writer).fetchone("PRAGMA journal_mode = WAL")
+            if mode is None or str(mode[0]).lower() != "wal":
+                raise StoreError(f"{path}: cannot switch the state database to WAL mode")
+            for pragma in ("synchronous = NORMAL", "foreign_keys = ON"):
+                await Tx(writer).execute(f"PRAGMA {pragma}")
+            reader = await connect(path)
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._reader.close()
+            await self._writer.close()
+
+    async def read(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """One read statement on the reader connection (its own short read transaction)."""
+        return await self._read.fetchall(sql, params)
+
+    async def read_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        return await self._read.fetchone(sql, params)
+
+    async def write(self, sql: str, params: Params = ()) -> int:
+        """One autocommit write statement; return the number of rows it changed."""
+        async with self._lock:
+            return await self._write.execute(sql, params)
+
+    async def write_returning(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """One autocommit write statement with a RETURNING clause."""
+        async with self._lock:
+            return await self._write.fetchall(sql, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """A short ``BEGIN IMMEDIATE`` transaction: committed on exit, rolled back on any exception."""
+        async with self._lock:
+            await self._write.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._write
+                await self._write.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
+
+    async def _rollback(self) -> None:
+        try:
+            await self._writer.rollback()
+        except sqlite3.Error as exc:
+            raise StoreError(f"state database: rollback failed: {exc}") from exc
+
+    @property
+    def writer(self) -> aiosqlite.Connection:
+        """The raw writer connection, for migrations only (they run before anything else)."""
+        return self._writer

@@ -1,0 +1,235 @@
+"""Deliveries: ingestion from the outbox, claims with leases, and each delivery's outcome.
+
+Only the head of an aggregate (its lowest open row, kept by the ``head`` column and the schema's triggers) can
+be claimed, so a later event of an order never overtakes an earlier one that is pending, in flight or failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+from outboxd.store._db import Clock, Database, Tx, from_text, maybe_time, to_text
+from outboxd.store.models import Delivery, ImportedEvent, OutboxRow
+
+__all__ = ["DELIVERY_COLUMNS", "Deliveries", "EventSource", "delivery_from_row"]
+
+DELIVERY_COLUMNS = (
+    "id, outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at, business_date, payload, source, "
+    "backfill_id, state, attempts, next_attempt_at, lease_owner, lease_until, last_error_class, last_error, "
+    "last_status, created_at, updated_at, delivered_at"
+)
+_SHOPS_PER_CLAIM = 200  # stays well under SQLite's 500 terms of a compound SELECT
+_MESSAGE_MAX = 4000
+
+_INSERT = """
+INSERT OR IGNORE INTO deliveries (outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at,
+  business_date, payload, source, priority, backfill_id, head, next_attempt_at, created_at, ingested_at, updated_at)
+VALUES (:outbox_id, :event_id, :shop_id, :event_type, :aggregate_id, :occurred_at,
+  CASE WHEN json_valid(:payload) THEN json_extract(:payload, '$.business_date') END, :payload, :source,
+  :priority, :backfill_id,
+  NOT EXISTS (SELECT 1 FROM deliveries WHERE shop_id = :shop_id AND aggregate_id = :aggregate_id
+                AND state IN ('pending', 'leased', 'failed')),
+  :now, :created_at, :now, :now)
+"""
+_MINE = "id = :id AND ((state = 'leased' AND lease_owner = :owner) OR state = 'pending')"
+
+
+class EventSource(Protocol):
+    """Where new events come from, read after a cursor (OutboxSource; a PostgreSQL source later)."""
+
+    name: str
+
+    async def fetch_after(self, last_id: int, limit: int) -> list[OutboxRow]: ...
+
+
+def delivery_from_row(row: sqlite3.Row) -> Delivery:
+    return Delivery(
+        id=row["id"], outbox_id=row["outbox_id"], event_id=row["event_id"], shop_id=row["shop_id"],
+        event_type=row["event_type"], aggregate_id=row["aggregate_id"], occurred_at=row["occurred_at"],
+        business_date=row["business_date"], payload=row["payload"], source=row["source"],
+        backfill_id=row["backfill_id"], state=row["state"], attempts=row["attempts"],
+        next_attempt_at=from_text(row["next_attempt_at"]), lease_owner=row["lease_owner"],
+        lease_until=maybe_time(row["lease_until"]), last_error_class=row["last_error_class"],
+        last_error=row["last_error"], last_status=row["last_status"], created_at=from_text(row["created_at"]),
+        updated_at=from_text(row["updated_at"]), delivered_at=maybe_time(row["delivered_at"]),
+    )  # fmt: skip
+
+
+class Deliveries:
+    """Ingest, claim and settle deliveries; the daemon's hot path (operator actions live in ``queue``)."""
+
+    def __init__(self, db: Database, clock: Clock, owner: str, lease: dt.timedelta) -> None:
+        self._db = db
+        self._clock = clock
+        self.owner = owner
+        self.lease = lease
+
+    async def cursor(self, source_name: str = "outbox") -> int:
+        """The last outbox id ingested from that source (0 before the first)."""
+        row = await self._db.read_one("SELECT last_id FROM ingest_cursor WHERE source = ?", (source_name,))
+        return 0 if row is None else int(row[0])
+
+    async def ingest_from(self, source: EventSource, batch: int = 1000) -> int:
+        """Copy up to ``batch`` new rows of the source; return how many were read (``batch`` means: call again).
+
+        The rows and the new cursor are written in one transaction: a crash leaves both or neither.
+        """
+        rows = await source.fetch_after(await self.cursor(source.name), batch)
+        if not rows:
+            return 0
+        now = to_text(self._clock())
+        params = [_params(row, row.id, row.created_at, "outbox", None, now) for row in rows]
+        async with self._db.transaction() as tx:
+            await tx.executemany(_INSERT, params)
+            await _ensure_shops(tx, {row.shop_id for row in rows}, now)
+            await tx.execute(
+                "INSERT INTO ingest_cursor (source, last_id, updated_at) VALUES (?, ?, ?) ON CONFLICT (source) "
+                "DO UPDATE SET last_id = max(last_id, excluded.last_id), updated_at = excluded.updated_at",
+                (source.name, rows[-1].id, now),
+            )
+        return len(rows)
+
+    async def ingest_rows(self, events: Iterable[ImportedEvent], *, backfill_id: int | None = None) -> int:
+        """Add events that did not come through the outbox (they go after live ones); return how many were new.
+
+        An ``event_id`` already known (from the outbox or an earlier import) is ignored.
+        """
+        now = to_text(self._clock())
+        params = [_params(event, None, now, "import", backfill_id, now) for event in events]
+        if not params:
+            return 0
+        async with self._db.transaction() as tx:
+            added = await tx.executemany(_INSERT, params)
+            await _ensure_shops(tx, {p["shop_id"] for p in params}, now)
+        return added
+
+    async def claim(self, limit: int, *, shops: Iterable[str] | None = None) -> list[Delivery]:
+        """Lease up to ``limit`` due heads (live before backfill, then id order) for ``lease``.
+
+        ``shops`` restricts the claim (a lane claims for its own shop; leave paused shops out); None means every
+        known shop. Leases of a crashed owner that ran out are taken back first.
+        """
+        now = self._clock()
+        wanted = sorted(set(shops)) if shops is not None else await self._known_shops()
+        claimed: list[Delivery] = []
+        for start in range(0, len(wanted), _SHOPS_PER_CLAIM):
+            if len(claimed) >= limit:
+                break
+            chunk = wanted[start : start + _SHOPS_PER_CLAIM]
+            claimed += await self._claim_chunk(chunk, limit - len(claimed), now)
+        claimed.sort(key=lambda d: (d.source == "import", d.id))
+        return claimed
+
+    async def _claim_chunk(self, shops: Sequence[str], limit: int, now: dt.datetime) -> list[Delivery]:
+        one = (
+            "SELECT * FROM (SELECT id, priority FROM deliveries WHERE shop_id = ? AND state = 'pending' AND head = 1"
+            " AND next_attempt_at <= ? ORDER BY priority, id LIMIT ?)"
+        )
+        union = " UNION ALL ".join([one] * len(shops))
+        sql = (
+            "UPDATE deliveries SET state = 'leased', lease_owner = ?, lease_until = ?, updated_at = ? "  # noqa: S608 (no data in the text)
+            f"WHERE id IN (SELECT id FROM ({union}) ORDER BY priority, id LIMIT ?) RETURNING {DELIVERY_COLUMNS}"
+        )
+        stamp = to_text(now)
+        params: list[Any] = [self.owner, to_text(now + self.lease), stamp]
+        for shop in shops:
+            params += [shop, stamp, limit]
+        params.append(limit)
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ? "
+                "WHERE state = 'leased' AND lease_until < ?",
+                (stamp, stamp),
+            )
+            rows = await tx.fetchall(sql, params)
+        return [delivery_from_row(row) for row in rows]
+
+    async def _known_shops(self) -> list[str]:
+        return [row[0] for row in await self._db.read("SELECT shop_id FROM shops ORDER BY shop_id")]
+
+    async def release(self, ids: Iterable[int] | None = None) -> int:
+        """Give leases back without spending an attempt (shutdown); None releases every lease of this owner."""
+        now = to_text(self._clock())
+        base = "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ?"
+        mine = " WHERE state = 'leased' AND lease_owner = ?"
+        if ids is None:
+            return await self._db.write(base + mine, (now, self.owner))
+        async with self._db.transaction() as tx:
+            return await tx.executemany(base + mine + " AND id = ?", [(now, self.owner, i) for i in ids])
+
+    async def get(self, delivery_id: int) -> Delivery | None:
+        row = await self._db.read_one(f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,))  # noqa: S608 (constant column list)
+        return None if row is None else delivery_from_row(row)
+
+    async def mark_delivered(self, delivery_id: int) -> bool:
+        """Every entry of the event is in Pennylane. False: the lease was lost to another owner (nothing changed)."""
+        now = to_text(self._clock())
+        return await self._settle(
+            "state = 'delivered', delivered_at = :now, attempts = attempts + 1, last_error_class = NULL, "
+            "last_error = NULL, last_status = NULL",
+            {"id": delivery_id, "now": now},
+        )
+
+    async def schedule_retry(
+        self, delivery_id: int, next_attempt_at: dt.datetime, error_class: str, message: str, status: int | None = None
+    ) -> bool:
+        """A retryable failure: spend an attempt, try again at ``next_attempt_at``."""
+        return await self._settle(
+            "state = 'pending', attempts = attempts + 1, next_attempt_at = :at, " + _ERROR_SET,
+            _error(delivery_id, error_class, message, status) | {"at": to_text(next_attempt_at)},
+        )
+
+    async def defer(self, delivery_id: int, until: dt.datetime) -> bool:
+        """Put back without spending an attempt (429, shop paused or not connected)."""
+        return await self._settle("state = 'pending', next_attempt_at = :at", {"id": delivery_id, "at": to_text(until)})
+
+    async def mark_failed(self, delivery_id: int, error_class: str, message: str, status: int | None = None) -> bool:
+        """A permanent failure: the aggregate stays blocked until an operator retries or discards."""
+        return await self._settle(
+            "state = 'failed', attempts = attempts + 1, " + _ERROR_SET,
+            _error(delivery_id, error_class, message, status),
+        )
+
+    async def mark_skipped(self, delivery_id: int, reason: str) -> bool:
+        """Nothing to book (a superseded reference snapshot, an event the mapping ignores)."""
+        return await self._settle("state = 'skipped', last_error = :message", {"id": delivery_id, "message": reason})
+
+    async def _settle(self, assignments: str, params: dict[str, Any]) -> bool:
+        sql = (
+            f"UPDATE deliveries SET {assignments}, lease_owner = NULL, lease_until = NULL, updated_at = :now "  # noqa: S608 (assignments are constants of this module)
+            f"WHERE {_MINE}"
+        )
+        params = {"now": to_text(self._clock()), "owner": self.owner} | params
+        return await self._db.write(sql, params) == 1
+
+
+_ERROR_SET = "last_error_class = :error_class, last_error = :message, last_status = :status"
+
+
+def _error(delivery_id: int, error_class: str, message: str, status: int | None) -> dict[str, Any]:
+    return {"id": delivery_id, "error_class": error_class, "message": message[:_MESSAGE_MAX], "status": status}
+
+
+def _params(
+    event: OutboxRow | ImportedEvent,
+    outbox_id: int | None,
+    created_at: str,
+    source: str,
+    backfill_id: int | None,
+    now: str,
+) -> dict[str, Any]:
+    return {
+        "outbox_id": outbox_id, "event_id": event.event_id, "shop_id": event.shop_id, "event_type": event.event_type,
+        "aggregate_id": event.aggregate_id, "occurred_at": event.occurred_at, "payload": event.payload,
+        "source": source, "priority": 0 if source == "outbox" else 1, "backfill_id": backfill_id,
+        "created_at": created_at, "now": now,
+    }  # fmt: skip
+
+
+async def _ensure_shops(tx: Tx, shop_ids: set[str], now: str) -> None:
+    await tx.executemany(
+        "INSERT OR IGNORE INTO shops (shop_id, created_at) VALUES (?, ?)", [(s, now) for s in sorted(shop_ids)]
+    )

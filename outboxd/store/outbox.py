@@ -1,0 +1,99 @@
+"""Reading Kash.Click's outbox file: the narrow source the daemon tails (PostgreSQL gets its own later).
+
+The daemon only reads this file. In WAL mode a reader never blocks Kash.Click's INSERT, and each read here is one
+autocommit SELECT, so no read transaction stays open to pin the WAL. ``mode=rw`` never creates the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+import aiosqlite
+
+from outboxd.exceptions import StoreError
+from outboxd.store._db import connect
+from outboxd.store.models import OutboxRow
+
+__all__ = ["OutboxSource"]
+
+_COLUMNS = "id, event_id, shop_id, event_type, aggregate_id, occurred_at, payload, created_at"
+
+
+class OutboxSource:
+    """The outbox table of one SQLite file, read in id order after a cursor.
+
+    Use as ``async with OutboxSource(path) as source:``. :meth:`changed` is a ``PRAGMA data_version`` check,
+    cheap enough to poll every 50 ms; it says whether any other connection committed since the last call.
+    """
+
+    name = "outbox"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._data_version: int | None = None
+
+    async def __aenter__(self) -> OutboxSource:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        # Checked before connecting: a failed aiosqlite connect leaves its thread calling back a loop that may be gone.
+        if not await asyncio.to_thread(os.path.isfile, self.path):
+            raise StoreError(f"outbox database {self.path} does not exist (Kash.Click creates it)")
+        conn = await connect(f"file:{quote(self.path)}?mode=rw", uri=True)
+        try:
+            mode = await conn.execute_fetchall("PRAGMA journal_mode")
+            table = await conn.execute_fetchall("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'")
+        except sqlite3.Error as exc:
+            await conn.close()
+            raise StoreError(f"outbox database {self.path}: {exc}") from exc
+        problem = ""
+        if not table:
+            problem = "has no outbox table"
+        elif str(next(iter(mode))[0]).lower() != "wal":
+            problem = (
+                "is not in WAL mode: Kash.Click's INSERT would wait for the daemon's reads (PRAGMA journal_mode=WAL)"
+            )
+        if problem:
+            await conn.close()
+            raise StoreError(f"outbox database {self.path} {problem}")
+        self._conn = conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def changed(self) -> bool:
+        """True when a commit may have added rows since the previous call (always True on the first call)."""
+        rows = await self._read("PRAGMA data_version", ())
+        version = int(rows[0][0])
+        changed = version != self._data_version
+        self._data_version = version
+        return changed
+
+    async def fetch_after(self, last_id: int, limit: int) -> list[OutboxRow]:
+        """Rows with ``id > last_id`` in id order, at most ``limit``."""
+        rows = await self._read(f"SELECT {_COLUMNS} FROM outbox WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))  # noqa: S608 (constant column list)
+        return [OutboxRow(*row) for row in rows]
+
+    async def last_id(self) -> int:
+        """The highest id in the outbox (0 when empty): the ingestion lag is ``last_id() - cursor``."""
+        rows = await self._read("SELECT COALESCE(MAX(id), 0) FROM outbox", ())
+        return int(rows[0][0])
+
+    async def _read(self, sql: str, params: tuple[int, ...]) -> list[sqlite3.Row]:
+        if self._conn is None:
+            raise StoreError("the outbox source is not open")
+        try:
+            return list(await self._conn.execute_fetchall(sql, params))
+        except sqlite3.Error as exc:
+            raise StoreError(f"outbox database {self.path}: {exc}") from exc

@@ -1,0 +1,41 @@
+"""Helpers of the store tests (imported by conftest.py and the tests; a unique basename on purpose)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+
+from outboxd.producer import INSERT_SQL
+
+START = dt.datetime(2026, 3, 14, 17, 0, tzinfo=dt.UTC)
+
+
+class FakeClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, now: dt.datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+class Producer:
+    """Kash.Click's side: plain sqlite3 and INSERT OR IGNORE, one transaction per call."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.count = 0
+
+    def row(self, aggregate: str, *, shop: str = "shop-1", event_type: str = "order.recorded") -> tuple[str, ...]:
+        self.count += 1
+        payload = json.dumps({"order_id": aggregate, "business_date": "2026-03-14"})
+        return (f"ev-{self.count}", shop, event_type, aggregate, "2026-03-14T18:02:11+01:00", payload)
+
+    def insert(self, *aggregates: str, shop: str = "shop-1") -> None:
+        with self.conn:
+            self.conn.executemany(INSERT_SQL, [self.row(a, shop=shop) for a in aggregates])
