@@ -16,6 +16,7 @@ from outboxd.exceptions import ContractError
 from outboxd.money import parse_rate
 
 __all__ = [
+    "AMOUNT_FIX",
     "amount",
     "business_date",
     "fail",
@@ -25,6 +26,7 @@ __all__ = [
     "one_of",
     "opt_obj",
     "opt_str",
+    "path",
     "rate",
     "text",
     "timestamp",
