@@ -7,12 +7,15 @@ never falls back to a guess.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from outboxd.contract.models import LineKind
 from outboxd.exceptions import BookingError
 from outboxd.money import format_rate, rate_code
 from outboxd.rules.entries import LedgerAccount
-from outboxd.rules.mapping import ShopMapping
+
+if TYPE_CHECKING:
+    from outboxd.rules.mapping import ShopMapping
 
 __all__ = [
     "KIND_LABELS",

@@ -56,17 +56,15 @@ AccountRef = LedgerAccount | CustomerAccount | OrderCustomerAccount
 
 @dataclass(frozen=True, slots=True)
 class EntryLine:
-    """One side of one amount: ``debit`` or ``credit`` is non-zero, the other is 0, both in cents."""
+    """One side of one amount: ``debit`` or ``credit`` is non-zero, the other is 0, both in cents.
+
+    The entry holding the line checks this (``Entry.check_balanced``), once per entry rather than per line.
+    """
 
     account: AccountRef
     debit: int
     credit: int
     label: str
-
-    def __post_init__(self) -> None:
-        assert self.debit >= 0, self
-        assert self.credit >= 0, self
-        assert (self.debit == 0) != (self.credit == 0), self
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +82,15 @@ class Entry:
         self.check_balanced()
 
     def check_balanced(self) -> None:
-        """Every entry balances before it leaves the engine; anything else is a bug in the engine."""
-        debit = sum(line.debit for line in self.lines)
-        credit = sum(line.credit for line in self.lines)
+        """Every entry balances, on lines of one non-negative side each, before it leaves the engine.
+
+        Anything else is a bug in the engine, hence assertions.
+        """
+        debit = credit = 0
+        for line in self.lines:
+            assert (line.debit > 0 and line.credit == 0) or (line.credit > 0 and line.debit == 0), line
+            debit += line.debit
+            credit += line.credit
         assert self.lines, f"entry {self.piece_number} has no line"
         assert debit == credit, f"entry {self.piece_number} unbalanced: debit {debit} != credit {credit}"
 

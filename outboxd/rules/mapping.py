@@ -12,11 +12,13 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from outboxd.contract.models import PaymentMethodKind, ReferenceUpdated
 from outboxd.exceptions import ConfigError
 from outboxd.money import format_rate, parse_rate
+from outboxd.rules.catalogue import Catalogue, build_catalogue
 from outboxd.rules.journals import JOURNAL_CODE, assign_journal_codes
 
 __all__ = ["PAYMENT_KINDS", "MethodInfo", "ShopMapping", "effective_mapping", "merge_tables"]
@@ -76,6 +78,11 @@ class ShopMapping:
     def use_chapters(self) -> bool:
         """Chapters replace the kind-based sales account when both Kash.Click and the config turn them on."""
         return self.chapters_enabled and self.reference_chapters_enabled
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        """The accounts and journals tickets book on, built on first use (a memo, not configuration)."""
+        return build_catalogue(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, key_prefix: str = "mapping") -> ShopMapping:

@@ -7,10 +7,12 @@ proportion to their amounts, largest remainder, so the sum stays exact.
 
 from __future__ import annotations
 
+from typing import Any
+
 from outboxd.contract.models import Customer, Event, OrderRecorded
 from outboxd.exceptions import BookingError
 from outboxd.money import format_rate
-from outboxd.rules.accounts import check_rate, counter_customer_account, sales_account, vat_account
+from outboxd.rules.accounts import check_rate, sales_account, vat_account
 from outboxd.rules.entries import AccountRef, Booking, CustomerAccount, Entry, EntryLine, LedgerAccount
 from outboxd.rules.journals import journal_for
 from outboxd.rules.mapping import ShopMapping
@@ -37,17 +39,30 @@ def line(account: AccountRef, amount: int, label: str, *, debit: bool) -> EntryL
 def book_order(event: Event, mapping: ShopMapping) -> Booking:
     order = event.payload
     assert isinstance(order, OrderRecorded)
-    journal = journal_for(order.register_id, mapping.registers.get(order.register_id), mapping.journals)
+    catalogue = mapping.catalogue
+    journal = catalogue.journals.get(order.register_id) or journal_for(
+        order.register_id, mapping.registers.get(order.register_id), mapping.journals
+    )
+    # Group the lines per rate and sales account: rate -> {account number: [account, weight]}.
+    use_chapters = mapping.use_chapters
+    by_rate: dict[int, dict[str, list[Any]]] = {}
     for index, ticket_line in enumerate(order.lines):
-        check_rate(mapping, ticket_line.vat_rate, f"ticket {order.number}, line {index + 1}")
-    if order.vat_breakdown is not None:
-        for row in order.vat_breakdown:
-            check_rate(mapping, row.rate, f"ticket {order.number}, vat_breakdown")
+        rate = ticket_line.vat_rate
+        key = (ticket_line.kind, rate, ticket_line.chapter if use_chapters else None)
+        account = catalogue.sales.get(key)
+        if account is None:
+            check_rate(mapping, rate, f"ticket {order.number}, line {index + 1}")
+            account = sales_account(mapping, ticket_line.kind, rate, key[2])
+        weights = by_rate.setdefault(rate, {})
+        slot = weights.get(account.number)
+        if slot is None:
+            weights[account.number] = [account, ticket_line.total_incl_tax]
+        else:
+            slot[1] += ticket_line.total_incl_tax
 
-    credit_note = order.total_incl_tax < 0
-    kind_word = "Avoir" if credit_note else "Ticket"
+    kind_word = "Avoir" if order.total_incl_tax < 0 else "Ticket"
     if order.customer is None:
-        customer: AccountRef = counter_customer_account(mapping)
+        customer: AccountRef = catalogue.counter_customer
         label = f"{kind_word} {order.number}"
     else:
         customer = CustomerAccount(f"kashclick:{event.shop_id}:{order.customer.id}", order.customer)
@@ -56,24 +71,23 @@ def book_order(event: Event, mapping: ShopMapping) -> Booking:
     sales_lines: list[EntryLine] = []
     vat_lines: list[EntryLine] = []
     for totals in rate_totals(order):
-        weights: dict[LedgerAccount, int] = {}
-        for ticket_line in order.lines:
-            if ticket_line.vat_rate == totals.rate:
-                account = sales_account(mapping, ticket_line.kind, totals.rate, ticket_line.chapter)
-                weights[account] = weights.get(account, 0) + ticket_line.total_incl_tax
+        slots = list(by_rate.get(totals.rate, {}).values())
         try:
-            bases = split_by_weight(totals.base, list(weights.values()))
+            bases = split_by_weight(totals.base, [weight for _, weight in slots])
         except ValueError:
+            check_rate(mapping, totals.rate, f"ticket {order.number}, vat_breakdown")
             raise BookingError(
                 f"ticket {order.number}",
                 f"a base at {format_rate(totals.rate)} % but no amount",
                 "the ticket is inconsistent; fix it in Kash.Click",
             ) from None
-        for account, base in zip(weights, bases, strict=True):
-            if base:
-                sales_lines.append(line(account, base, account.label, debit=False))
+        for (account, _), base in zip(slots, bases, strict=True):
+            if base > 0:
+                sales_lines.append(EntryLine(account, 0, base, account.label))
+            elif base < 0:
+                sales_lines.append(EntryLine(account, -base, 0, account.label))
         if totals.vat:
-            vat = vat_account(mapping, totals.rate)
+            vat = catalogue.vat.get(totals.rate) or vat_account(mapping, totals.rate)
             vat_lines.append(line(vat, totals.vat, vat.label, debit=False))
 
     if not sales_lines and not vat_lines:
@@ -90,5 +104,5 @@ def book_order(event: Event, mapping: ShopMapping) -> Booking:
         order.currency,
         tuple(lines),
     )
-    accounts = [ln.account for ln in lines if isinstance(ln.account, LedgerAccount)]
-    return Booking((entry,), (journal,), tuple(dict.fromkeys(accounts)))
+    accounts = {ln.account: None for ln in lines if type(ln.account) is LedgerAccount}
+    return Booking((entry,), (journal,), tuple(accounts))

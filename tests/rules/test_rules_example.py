@@ -5,10 +5,21 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from rules_builders import MARIE, event, payment, render, worked_closing, worked_order
+from rules_builders import DAY, MARIE, event, payment, render, worked_closing, worked_order
 
-from outboxd.rules import CustomerAccount, OrderCustomerAccount, ShopMapping, book, wire_lines, z_control
+from outboxd.rules import (
+    CustomerAccount,
+    Entry,
+    EntryLine,
+    LedgerAccount,
+    OrderCustomerAccount,
+    ShopMapping,
+    book,
+    wire_lines,
+    z_control,
+)
 
+ACCOUNT = LedgerAccount("471000", "test")
 EXPECTED_ORDER = [
     ["customer kashclick:boutique-1:c-77", "50.08", "0.00", "Ticket T-000482 Marie Dupont"],
     ["707200", "0.00", "22.72", "Ventes de marchandises 20 %"],
@@ -82,3 +93,17 @@ def test_wire_lines_carry_both_amounts_with_two_decimals(mapping: ShopMapping) -
     wire = wire_lines(entry, ids)
     assert wire[0] == {"debit": "50.08", "credit": "0.00", "ledger_account_id": 100, "label": entry.label}
     assert wire[4] == {"debit": "0.00", "credit": "4.54", "ledger_account_id": 104, "label": "TVA collectée 20 %"}
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ((ACCOUNT, 100, 0), (ACCOUNT, 0, 99)),  # unbalanced
+        ((ACCOUNT, 100, 100), (ACCOUNT, 0, 0)),  # both sides on one line, then an empty line
+        ((ACCOUNT, -100, 0), (ACCOUNT, 0, -100)),  # negative amounts
+        (),  # no line at all
+    ],
+)
+def test_an_unsound_entry_cannot_be_built(lines: tuple[tuple[LedgerAccount, int, int], ...]) -> None:
+    with pytest.raises(AssertionError):
+        Entry("r1", DAY, "x", "X-1", "EUR", tuple(EntryLine(account, d, c, "x") for account, d, c in lines))
