@@ -6,8 +6,8 @@ import datetime as dt
 import json
 
 import pytest
-from badcases import CASES, Bad, apply
-from examples import row
+from contract_badcases import CASES, Bad, apply
+from contract_examples import row
 
 from outboxd.contract import OrderRecorded, PaymentRecorded, parse_event, parse_payload
 from outboxd.exceptions import ContractError

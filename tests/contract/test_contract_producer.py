@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from examples import row
+from contract_examples import row
 
 from outboxd.contract import ddl, parse_event
 from outboxd.producer import ensure_outbox, insert_events, open_outbox

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from badcases import CASES, Bad, apply
-from examples import row
+from contract_badcases import CASES, Bad, apply
+from contract_examples import row
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from examples import row
+from contract_examples import row
 
 DELETE: Any = object()
 
