@@ -29,6 +29,7 @@ __all__ = [
     "Journal",
     "OAuthPending",
     "OutboxRow",
+    "Revealable",
     "SentEntry",
     "Shop",
     "ShopStats",
@@ -45,12 +46,21 @@ BackfillMode = Literal["detailed", "daily"]
 BackfillState = Literal["planned", "running", "done", "failed", "cancelled"]
 
 
+class Revealable(Protocol):
+    """A secret wrapper (outboxd.secrets.Secret) that hides its value until asked."""
+
+    def reveal(self) -> str: ...
+
+
 class Cipher(Protocol):
-    """Encrypts secrets at rest (outboxd.secrets.TokenCipher, Fernet); any object with these two methods."""
+    """Encrypts secrets at rest (outboxd.secrets.TokenCipher, Fernet); any object with these two methods.
 
-    def encrypt(self, plaintext: str) -> str: ...
+    ``decrypt`` may return the plaintext or a wrapper with ``reveal()``; the store unwraps it.
+    """
 
-    def decrypt(self, ciphertext: str) -> str: ...
+    def encrypt(self, plaintext: str, /) -> str: ...
+
+    def decrypt(self, ciphertext: str, /) -> str | Revealable: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +242,6 @@ class Backfill:
     state: BackfillState
     total_events: int | None
     imported_events: int
-    delivered_events: int
-    failed_events: int
     error: str | None
     created_by: str
     created_at: dt.datetime

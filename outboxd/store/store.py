@@ -14,9 +14,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from outboxd.store._db import Clock, Database, utc_now
+from outboxd.store.audit import Audit
+from outboxd.store.backfills import Backfills
+from outboxd.store.caches import Caches
+from outboxd.store.connections import Connections
 from outboxd.store.deliveries import Deliveries
+from outboxd.store.entries import Entries
 from outboxd.store.migrations import apply_migrations
 from outboxd.store.models import Cipher
+from outboxd.store.queue import Queue
+from outboxd.store.shops import Shops
 
 __all__ = ["DEFAULT_LEASE", "Store", "open_store"]
 
@@ -31,6 +38,19 @@ class Store:
         self.owner = owner
         self.clock = clock
         self.deliveries = Deliveries(db, clock, owner, lease)
+        """Hot path: ingest, claim, settle."""
+        self.entries = Entries(db, clock)
+        """Sent entries (dedup by piece_number) and the attempt history."""
+        self.queue = Queue(db, clock, self.entries)
+        """Operator view: stats, failed listing and detail, retry/discard (bulk too), audited."""
+        self.caches = Caches(db)
+        """Pennylane ids per shop: journals, accounts, customers, order accounts."""
+        self.connections = Connections(db, clock, cipher)
+        """Pennylane connections and pending OAuth flows, encrypted with ``cipher``."""
+        self.shops = Shops(db, clock)
+        """Known shops, pause/resume, reference snapshots."""
+        self.backfills = Backfills(db, clock)
+        self.audit = Audit(db, clock)
 
     async def close(self) -> None:
         await self.db.close()

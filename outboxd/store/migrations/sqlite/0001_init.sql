@@ -28,8 +28,6 @@ CREATE TABLE backfills (
                    CHECK (state IN ('planned', 'running', 'done', 'failed', 'cancelled')),
   total_events     INTEGER,
   imported_events  INTEGER NOT NULL DEFAULT 0,
-  delivered_events INTEGER NOT NULL DEFAULT 0,
-  failed_events    INTEGER NOT NULL DEFAULT 0,
   error            TEXT,
   created_by       TEXT NOT NULL,
   created_at       TEXT NOT NULL,

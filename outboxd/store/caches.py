@@ -1,0 +1,79 @@
+"""Pennylane id caches per shop: journals, ledger accounts, customers, and the account each order used.
+
+Steady state costs about one request per entry because these answer from here. ``forget_shop`` empties a
+shop's caches when it is connected to another Pennylane company (ids belong to one company).
+"""
+
+from __future__ import annotations
+
+from outboxd.store._db import Database
+from outboxd.store.models import Customer, Journal
+
+__all__ = ["Caches"]
+
+_TABLES = ("journals", "ledger_accounts", "customers", "order_accounts")
+
+
+class Caches:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def journal(self, shop_id: str, register_id: str) -> Journal | None:
+        row = await self._db.read_one(
+            "SELECT code, pennylane_id FROM journals WHERE shop_id = ? AND register_id = ?", (shop_id, register_id)
+        )
+        return None if row is None else Journal(row[0], row[1])
+
+    async def save_journal(self, shop_id: str, register_id: str, code: str, pennylane_id: int) -> None:
+        await self._db.write(
+            "INSERT OR REPLACE INTO journals (shop_id, register_id, code, pennylane_id) VALUES (?, ?, ?, ?)",
+            (shop_id, register_id, code, pennylane_id),
+        )
+
+    async def ledger_account(self, shop_id: str, number: str) -> int | None:
+        row = await self._db.read_one(
+            "SELECT pennylane_id FROM ledger_accounts WHERE shop_id = ? AND number = ?", (shop_id, number)
+        )
+        return None if row is None else int(row[0])
+
+    async def save_ledger_account(self, shop_id: str, number: str, pennylane_id: int) -> None:
+        await self._db.write(
+            "INSERT OR REPLACE INTO ledger_accounts (shop_id, number, pennylane_id) VALUES (?, ?, ?)",
+            (shop_id, number, pennylane_id),
+        )
+
+    async def customer(self, shop_id: str, external_reference: str) -> Customer | None:
+        row = await self._db.read_one(
+            "SELECT customer_id, ledger_account_id, account_number FROM customers "
+            "WHERE shop_id = ? AND external_reference = ?",
+            (shop_id, external_reference),
+        )
+        return None if row is None else Customer(row[0], row[1], row[2])
+
+    async def save_customer(
+        self, shop_id: str, external_reference: str, customer_id: int, ledger_account_id: int, account_number: str
+    ) -> None:
+        await self._db.write(
+            "INSERT OR REPLACE INTO customers (shop_id, external_reference, customer_id, ledger_account_id, "
+            "account_number) VALUES (?, ?, ?, ?, ?)",
+            (shop_id, external_reference, customer_id, ledger_account_id, account_number),
+        )
+
+    async def order_account(self, shop_id: str, order_id: str) -> int | None:
+        """The ledger account an order was booked on: its payments book on the same one."""
+        row = await self._db.read_one(
+            "SELECT ledger_account_id FROM order_accounts WHERE shop_id = ? AND order_id = ?", (shop_id, order_id)
+        )
+        return None if row is None else int(row[0])
+
+    async def save_order_account(self, shop_id: str, order_id: str, ledger_account_id: int) -> None:
+        await self._db.write(
+            "INSERT OR REPLACE INTO order_accounts (shop_id, order_id, ledger_account_id) VALUES (?, ?, ?)",
+            (shop_id, order_id, ledger_account_id),
+        )
+
+    async def forget_shop(self, shop_id: str) -> None:
+        """Drop every cached id of the shop (it now points at another Pennylane company)."""
+        async with self._db.transaction() as tx:
+            for table in _TABLES:
+                await tx.execute(f"DELETE FROM {table} WHERE shop_id = ?", (shop_id,))  # noqa: S608 (constant table names)

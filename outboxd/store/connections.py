@@ -1,0 +1,101 @@
+"""Each shop's Pennylane connection and the OAuth flows in progress; secrets encrypted at rest.
+
+Encryption is done by the injected cipher (outboxd.secrets.TokenCipher): the database file only ever holds
+ciphertext, so a copied or backed-up state file does not leak tokens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+from outboxd.exceptions import StoreError
+from outboxd.store._db import Clock, Database, from_text, maybe_time, to_text
+from outboxd.store.models import Cipher, Connection, ConnectionState, OAuthPending
+
+__all__ = ["Connections"]
+
+
+class Connections:
+    def __init__(self, db: Database, clock: Clock, cipher: Cipher | None) -> None:
+        self._db = db
+        self._clock = clock
+        self._cipher_or_none = cipher
+
+    @property
+    def _cipher(self) -> Cipher:
+        if self._cipher_or_none is None:
+            raise StoreError("no token cipher configured: open the store with cipher=... to keep connections")
+        return self._cipher_or_none
+
+    async def save(self, connection: Connection) -> None:
+        """Insert or replace the shop's connection (after a connect, or a switch to an API token)."""
+        c = self._cipher
+        await self._db.write(
+            "INSERT OR REPLACE INTO connections (shop_id, kind, access_token_ct, refresh_token_ct, expires_at, "
+            "scopes, company_id, company_name, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (connection.shop_id, connection.kind, c.encrypt(connection.access_token),
+             None if connection.refresh_token is None else c.encrypt(connection.refresh_token),
+             None if connection.expires_at is None else to_text(connection.expires_at), " ".join(connection.scopes),
+             connection.company_id, connection.company_name, connection.state, to_text(self._clock())),
+        )  # fmt: skip
+
+    async def save_tokens(
+        self, shop_id: str, access_token: str, refresh_token: str | None, expires_at: dt.datetime | None
+    ) -> None:
+        """Persist a rotated token pair (before using it: the old pair is dead at Pennylane already)."""
+        c = self._cipher
+        changed = await self._db.write(
+            "UPDATE connections SET access_token_ct = ?, refresh_token_ct = ?, expires_at = ?, state = 'connected', "
+            "updated_at = ? WHERE shop_id = ?",
+            (c.encrypt(access_token), None if refresh_token is None else c.encrypt(refresh_token),
+             None if expires_at is None else to_text(expires_at), to_text(self._clock()), shop_id),
+        )  # fmt: skip
+        if changed != 1:
+            raise StoreError(f"shop {shop_id} has no connection to update")
+
+    async def get(self, shop_id: str) -> Connection | None:
+        row = await self._db.read_one("SELECT * FROM connections WHERE shop_id = ?", (shop_id,))
+        return None if row is None else self._from_row(row)
+
+    async def all(self) -> list[Connection]:
+        return [self._from_row(r) for r in await self._db.read("SELECT * FROM connections ORDER BY shop_id")]
+
+    def _decrypt(self, ciphertext: str) -> str:
+        clear = self._cipher.decrypt(ciphertext)
+        return clear if isinstance(clear, str) else clear.reveal()
+
+    def _from_row(self, r: sqlite3.Row) -> Connection:
+        refresh = None if r["refresh_token_ct"] is None else self._decrypt(r["refresh_token_ct"])
+        return Connection(
+            r["shop_id"], r["kind"], self._decrypt(r["access_token_ct"]), refresh,
+            maybe_time(r["expires_at"]), tuple(r["scopes"].split()), r["company_id"], r["company_name"], r["state"],
+            from_text(r["updated_at"]),
+        )  # fmt: skip
+
+    async def set_state(self, shop_id: str, state: ConnectionState) -> None:
+        await self._db.write(
+            "UPDATE connections SET state = ?, updated_at = ? WHERE shop_id = ?",
+            (state, to_text(self._clock()), shop_id),
+        )
+
+    async def add_pending(self, pending: OAuthPending) -> None:
+        """An authorization started: its state and PKCE verifier, until the browser comes back."""
+        await self._db.write(
+            "INSERT INTO oauth_pending (state, shop_id, code_verifier_ct, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (pending.state, pending.shop_id, self._cipher.encrypt(pending.code_verifier), to_text(self._clock()),
+             to_text(pending.expires_at)),
+        )  # fmt: skip
+
+    async def take_pending(self, state: str) -> OAuthPending | None:
+        """Return and delete the pending authorization (single use); expired ones are purged on the way."""
+        now = to_text(self._clock())
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(
+                "DELETE FROM oauth_pending WHERE state = ? RETURNING shop_id, code_verifier_ct, expires_at", (state,)
+            )
+            await tx.execute("DELETE FROM oauth_pending WHERE expires_at < ?", (now,))
+        if row is None:
+            return None
+        return OAuthPending(state, row[0], self._decrypt(row[1]), from_text(row[2]))

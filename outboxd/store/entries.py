@@ -1,0 +1,129 @@
+"""Sent entries (piece_number <-> Pennylane id, recorded before the POST) and the per-attempt history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+from outboxd.exceptions import StoreError
+from outboxd.store._db import Clock, Database, from_text, to_text
+from outboxd.store.models import Attempt, AttemptOutcome, SentEntry
+
+__all__ = ["Entries", "attempt_from_row", "entry_from_row"]
+
+ENTRY_COLUMNS = (
+    "id, shop_id, piece_number, delivery_id, journal_id, entry_date, state, pennylane_id, body_hash, "
+    "created_at, updated_at"
+)
+ATTEMPT_COLUMNS = (
+    "id, delivery_id, started_at, finished_at, outcome, http_status, error_class, message, request_body, response_body"
+)
+
+
+def entry_from_row(r: sqlite3.Row) -> SentEntry:
+    return SentEntry(
+        r["id"], r["shop_id"], r["piece_number"], r["delivery_id"], r["journal_id"], r["entry_date"], r["state"],
+        r["pennylane_id"], r["body_hash"], from_text(r["created_at"]), from_text(r["updated_at"]),
+    )  # fmt: skip
+
+
+def attempt_from_row(r: sqlite3.Row) -> Attempt:
+    return Attempt(
+        r["id"], r["delivery_id"], from_text(r["started_at"]), from_text(r["finished_at"]), r["outcome"],
+        r["http_status"], r["error_class"], r["message"], r["request_body"], r["response_body"],
+    )  # fmt: skip
+
+
+class Entries:
+    """What was sent to Pennylane. The dedup rule: :meth:`record` before the POST, :meth:`mark_posted` after."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def get(self, shop_id: str, piece_number: str) -> SentEntry | None:
+        row = await self._db.read_one(
+            f"SELECT {ENTRY_COLUMNS} FROM sent_entries WHERE shop_id = ? AND piece_number = ?",  # noqa: S608 (constant columns)
+            (shop_id, piece_number),
+        )
+        return None if row is None else entry_from_row(row)
+
+    async def of_delivery(self, delivery_id: int) -> list[SentEntry]:
+        rows = await self._db.read(
+            f"SELECT {ENTRY_COLUMNS} FROM sent_entries WHERE delivery_id = ? ORDER BY id",  # noqa: S608 (constant columns)
+            (delivery_id,),
+        )
+        return [entry_from_row(r) for r in rows]
+
+    async def record(
+        self, shop_id: str, piece_number: str, delivery_id: int, journal_id: int, entry_date: dt.date | str,
+        body_hash: str,
+    ) -> SentEntry:  # fmt: skip
+        """Write the entry as ``recorded`` before posting it; an entry not yet ``posted`` takes the new values.
+
+        A piece_number already used by another delivery is a bug in the dedup keys: StoreError, nothing sent.
+        """
+        now = to_text(self._clock())
+        day = entry_date if isinstance(entry_date, str) else entry_date.isoformat()
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(
+                "INSERT INTO sent_entries (shop_id, piece_number, delivery_id, journal_id, entry_date, state, "  # noqa: S608 (constant columns)
+                "body_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'recorded', ?, ?, ?) "
+                "ON CONFLICT (shop_id, piece_number) DO UPDATE SET journal_id = excluded.journal_id, "
+                "entry_date = excluded.entry_date, body_hash = excluded.body_hash, updated_at = excluded.updated_at "
+                "WHERE state <> 'posted' AND delivery_id = excluded.delivery_id "
+                f"RETURNING {ENTRY_COLUMNS}",
+                (shop_id, piece_number, delivery_id, journal_id, day, body_hash, now, now),
+            )
+            if row is None:
+                row = await tx.fetchone(
+                    f"SELECT {ENTRY_COLUMNS} FROM sent_entries WHERE shop_id = ? AND piece_number = ?",  # noqa: S608 (constant columns)
+                    (shop_id, piece_number),
+                )
+        if row is None or row["delivery_id"] != delivery_id:
+            owner = None if row is None else row["delivery_id"]
+            raise StoreError(f"piece_number {piece_number} of shop {shop_id} already belongs to delivery {owner}")
+        return entry_from_row(row)
+
+    async def mark_posted(self, shop_id: str, piece_number: str, pennylane_id: int) -> None:
+        await self._set_state(shop_id, piece_number, "posted", pennylane_id)
+
+    async def mark_unknown(self, shop_id: str, piece_number: str) -> None:
+        """The POST left and no answer came: look the piece_number up in Pennylane before posting again."""
+        await self._set_state(shop_id, piece_number, "unknown", None)
+
+    async def _set_state(self, shop_id: str, piece_number: str, state: str, pennylane_id: int | None) -> None:
+        changed = await self._db.write(
+            "UPDATE sent_entries SET state = ?, pennylane_id = COALESCE(?, pennylane_id), updated_at = ? "
+            "WHERE shop_id = ? AND piece_number = ?",
+            (state, pennylane_id, to_text(self._clock()), shop_id, piece_number),
+        )
+        if changed != 1:
+            raise StoreError(f"no recorded entry {piece_number} for shop {shop_id}: record it before posting")
+
+    async def record_attempt(
+        self,
+        delivery_id: int,
+        *,
+        started_at: dt.datetime,
+        outcome: AttemptOutcome,
+        http_status: int | None = None,
+        error_class: str | None = None,
+        message: str | None = None,
+        request_body: str | None = None,
+        response_body: str | None = None,
+    ) -> None:
+        """One attempt in the history the operator reads. Bodies must be redacted by the caller."""
+        await self._db.write(
+            "INSERT INTO attempts (delivery_id, started_at, finished_at, outcome, http_status, error_class, message, "
+            "request_body, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (delivery_id, to_text(started_at), to_text(self._clock()), outcome, http_status, error_class, message,
+             request_body, response_body),
+        )  # fmt: skip
+
+    async def attempts_of(self, delivery_id: int) -> list[Attempt]:
+        rows = await self._db.read(
+            f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE delivery_id = ? ORDER BY id",  # noqa: S608 (constant columns)
+            (delivery_id,),
+        )
+        return [attempt_from_row(r) for r in rows]

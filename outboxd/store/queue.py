@@ -1,0 +1,142 @@
+"""The operator's view of the queue: statistics per shop, failed deliveries, retry and discard (audited).
+
+Bulk actions take a :class:`FailedFilter`; call the matching count first (the dry run), then act. Each changed
+delivery gets its own audit row, in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from outboxd.store._db import Clock, Database, Tx, from_text, to_text
+from outboxd.store.deliveries import DELIVERY_COLUMNS, delivery_from_row
+from outboxd.store.entries import Entries
+from outboxd.store.models import Delivery, DeliveryDetail, FailedFilter, ShopStats
+
+__all__ = ["Queue"]
+
+_AUDIT = "INSERT INTO audit (at, actor, action, shop_id, target, detail) VALUES (?, ?, ?, ?, ?, ?)"
+_RETRY = (
+    "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = :now, updated_at = :now "
+    "WHERE state = 'failed' AND id IN ({ids}) RETURNING id, shop_id, event_id"
+)
+# Leased rows are in flight: they cannot be discarded under the daemon's feet.
+_DISCARD = (
+    "UPDATE deliveries SET state = 'discarded', updated_at = :now "
+    "WHERE state IN ('pending', 'failed') AND id IN ({ids}) RETURNING id, shop_id, event_id"
+)
+
+
+def _where(f: FailedFilter | None) -> tuple[str, dict[str, Any]]:
+    f = f or FailedFilter()
+    terms = ["state = 'failed'"]
+    params: dict[str, Any] = {}
+    for column, value in (("shop_id", f.shop_id), ("event_type", f.event_type), ("last_error_class", f.error_class),
+                          ("last_status", f.http_status)):  # fmt: skip
+        if value is not None:
+            terms.append(f"{column} = :{column}")
+            params[column] = value
+    if f.failed_before is not None:
+        terms.append("updated_at < :before")
+        params["before"] = to_text(f.failed_before)
+    if f.failed_after is not None:
+        terms.append("updated_at >= :after")
+        params["after"] = to_text(f.failed_after)
+    return " AND ".join(terms), params
+
+
+class Queue:
+    def __init__(self, db: Database, clock: Clock, entries: Entries) -> None:
+        self._db = db
+        self._clock = clock
+        self._entries = entries
+
+    async def stats(self, shop_id: str | None = None) -> list[ShopStats]:
+        """Per shop: counts by state (trigger-kept counters), delivered today (UTC) and the oldest live pending."""
+        shops = [shop_id] if shop_id is not None else [r[0] for r in await self._db.read("SELECT shop_id FROM shops")]
+        today = self._clock().date().isoformat()
+        result = []
+        for shop in sorted(shops):
+            counts = {
+                r[0]: r[1] for r in await self._db.read("SELECT state, n FROM queue_counts WHERE shop_id = ?", (shop,))
+            }
+            day = await self._db.read_one("SELECT n FROM delivered_daily WHERE shop_id = ? AND day = ?", (shop, today))
+            oldest = await self._db.read_one(
+                "SELECT created_at FROM deliveries WHERE shop_id = ? AND state = 'pending' AND head = 1 "
+                "AND priority = 0 ORDER BY priority, id LIMIT 1",
+                (shop,),
+            )
+            result.append(ShopStats(
+                shop, counts.get("pending", 0), counts.get("leased", 0), counts.get("failed", 0),
+                counts.get("delivered", 0), counts.get("discarded", 0), counts.get("skipped", 0),
+                0 if day is None else day[0], None if oldest is None else from_text(oldest[0]),
+            ))  # fmt: skip
+        return result
+
+    async def failed(self, where: FailedFilter | None = None, *, after_id: int = 0, limit: int = 100) -> list[Delivery]:
+        """Failed deliveries matching the filter, oldest first; page with ``after_id``."""
+        sql, params = _where(where)
+        rows = await self._db.read(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {sql} AND id > :after ORDER BY id LIMIT :limit",  # noqa: S608 (terms are constants of this module)
+            params | {"after": after_id, "limit": limit},
+        )
+        return [delivery_from_row(r) for r in rows]
+
+    async def count_failed(self, where: FailedFilter | None = None) -> int:
+        """The dry run of a bulk action: how many deliveries it would touch now."""
+        sql, params = _where(where)
+        row = await self._db.read_one(f"SELECT count(*) FROM deliveries WHERE {sql}", params)  # noqa: S608 (terms are constants of this module)
+        return 0 if row is None else int(row[0])
+
+    async def detail(self, delivery_id: int) -> DeliveryDetail | None:
+        """A delivery with its payload, entries and attempt history (bodies were redacted when recorded)."""
+        row = await self._db.read_one(f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,))  # noqa: S608 (constant columns)
+        if row is None:
+            return None
+        entries = await self._entries.of_delivery(delivery_id)
+        attempts = await self._entries.attempts_of(delivery_id)
+        return DeliveryDetail(delivery_from_row(row), tuple(entries), tuple(attempts))
+
+    async def retry(self, ids: Iterable[int], actor: str) -> int:
+        """Failed deliveries go back to pending, due now, with a fresh attempt budget; returns how many."""
+        return await self._act(_RETRY.format(ids="SELECT value FROM json_each(:ids)"), {"ids": _ids(ids)},
+                               actor, "delivery.retry", {})  # fmt: skip
+
+    async def discard(self, ids: Iterable[int], reason: str, actor: str) -> int:
+        """Pending or failed deliveries are given up, with a reason; their aggregate flows again."""
+        return await self._act(_DISCARD.format(ids="SELECT value FROM json_each(:ids)"), {"ids": _ids(ids)},
+                               actor, "delivery.discard", {"reason": reason})  # fmt: skip
+
+    async def retry_matching(self, where: FailedFilter, actor: str) -> int:
+        """Retry every failed delivery the filter matches now (count them first with :meth:`count_failed`)."""
+        sql, params = _where(where)
+        select = f"SELECT id FROM deliveries WHERE {sql}"  # noqa: S608 (terms are constants of this module)
+        return await self._act(_RETRY.format(ids=select), params, actor, "delivery.retry", {"bulk": True})
+
+    async def discard_matching(self, where: FailedFilter, reason: str, actor: str) -> int:
+        """Discard every failed delivery the filter matches now (count them first with :meth:`count_failed`)."""
+        sql, params = _where(where)
+        select = f"SELECT id FROM deliveries WHERE {sql}"  # noqa: S608 (terms are constants of this module)
+        detail = {"reason": reason, "bulk": True}
+        return await self._act(_DISCARD.format(ids=select), params, actor, "delivery.discard", detail)
+
+    async def _act(self, sql: str, params: dict[str, Any], actor: str, action: str, detail: dict[str, Any]) -> int:
+        now = to_text(self._clock())
+        async with self._db.transaction() as tx:
+            changed = await tx.fetchall(sql, params | {"now": now})
+            await _audit_each(tx, now, actor, action, changed, detail)
+        return len(changed)
+
+
+def _ids(ids: Iterable[int]) -> str:
+    return json.dumps([int(i) for i in ids])
+
+
+async def _audit_each(tx: Tx, now: str, actor: str, action: str, rows: list[Any], detail: dict[str, Any]) -> None:
+    await tx.executemany(
+        _AUDIT,
+        [(now, actor, action, r["shop_id"], f"delivery:{r['id']}",
+          json.dumps(detail | {"event_id": r["event_id"]}, ensure_ascii=False)) for r in rows],
+    )  # fmt: skip
