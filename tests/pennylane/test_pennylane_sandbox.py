@@ -29,12 +29,6 @@ from outboxd.sandbox import Company, Sandbox, SandboxHandle, run_sandbox
 
 REDIRECT = "http://127.0.0.1:8765/callback"
 
-# The simulator answers 401/403 by *returning* an HTTPException (outboxd/sandbox/api.py ``_answer``), which
-# aiohttp 3.14 deprecates; under filterwarnings=error the server then drops the connection. Reported to the
-# simulator's owner; remove this marker once ``_answer`` builds a plain response.
-SIMULATOR_RETURNS_HTTP_EXCEPTION = pytest.mark.filterwarnings(
-    "ignore:returning HTTPException object is deprecated:DeprecationWarning"
-)
 CLIENT_SECRET = "sandbox-client-secret-1"
 
 
@@ -129,7 +123,6 @@ async def test_fifty_calls_at_expiry_one_refresh_saved_before_use(
     assert running.sandbox.request_count[tokens.access_token] == 0
 
 
-@SIMULATOR_RETURNS_HTTP_EXCEPTION
 async def test_early_expiry_401_fifty_calls_one_refresh(
     token_posts: tuple[aiohttp.ClientSession, list[str]], running: SandboxHandle, company: Company
 ) -> None:
@@ -152,7 +145,6 @@ async def test_early_expiry_401_fifty_calls_one_refresh(
         await _app(running).refresh(session, tokens.refresh_token)
 
 
-@SIMULATOR_RETURNS_HTTP_EXCEPTION
 async def test_revoked_grant_means_reconnect_needed(
     session: aiohttp.ClientSession, running: SandboxHandle, company: Company
 ) -> None:
@@ -170,7 +162,6 @@ async def test_revoked_grant_means_reconnect_needed(
     assert connection.state is ConnectionState.RECONNECT_NEEDED
 
 
-@SIMULATOR_RETURNS_HTTP_EXCEPTION
 async def test_revoke_kills_the_token(session: aiohttp.ClientSession, running: SandboxHandle, company: Company) -> None:
     tokens = await _connect(session, running, company, pkce=False)
     await _app(running).revoke(session, tokens.access_token)
@@ -179,7 +170,6 @@ async def test_revoke_kills_the_token(session: aiohttp.ClientSession, running: S
         await client.me()
 
 
-@SIMULATOR_RETURNS_HTTP_EXCEPTION
 async def test_company_api_token_and_missing_scope(
     session: aiohttp.ClientSession, running: SandboxHandle, company: Company
 ) -> None:

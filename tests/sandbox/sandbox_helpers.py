@@ -4,17 +4,12 @@ the spec when it is present, and a balanced entry body."""
 from __future__ import annotations
 
 import datetime as dt
-import sys
-from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pennylane_spec
 
 from outboxd.sandbox import Company, SandboxHandle
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ holds pennylane_spec, shared with the client
-
-import pennylane_spec
 
 CLIENT_ID = "outboxd-test"
 CLIENT_SECRET = "sandbox-secret-for-tests"
