@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 if TYPE_CHECKING:
@@ -28,6 +29,13 @@ class OperatorScreen(Screen[Any]):
     @property
     def clock(self) -> Callable[[], float]:
         return getattr(self.app, "clock", time.time)
+
+    def action_back(self) -> None:
+        """Escape leaves a text field first, then the screen."""
+        if isinstance(self.focused, Input):
+            self.set_focus(None)
+        else:
+            self.dismiss()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:

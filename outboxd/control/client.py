@@ -83,6 +83,7 @@ class ControlClient:
                     raise error(message or f"the daemon answered HTTP {response.status}")
                 return data
         except (aiohttp.ClientConnectorError, FileNotFoundError, ConnectionRefusedError) as exc:
+            await self.close()  # the next call connects afresh, to a daemon started meanwhile
             raise self._not_running() from exc
         except aiohttp.ClientError as exc:
             raise ControlError(f"the daemon's control socket failed: {exc}") from exc

@@ -75,3 +75,10 @@ async def settle(pilot: Pilot[None]) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+@pytest.fixture
+def socket_dir_tui() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="oxn-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

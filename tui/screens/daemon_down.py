@@ -35,4 +35,7 @@ class DaemonDownScreen(OperatorScreen):
         except DaemonNotRunning as exc:
             self.query_one("#daemon-down", Static).update(f"✗ {exc}\n\nstill not running. r: try again    q: quit")
             return
+        below = self.app.screen_stack[-2]
         self.dismiss()
+        if hasattr(below, "load"):
+            below.load()

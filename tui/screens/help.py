@@ -13,13 +13,14 @@ from textual.widgets import Markdown
 HELP = """\
 # outboxd dashboard
 
-Keys are shown in the footer; **Ctrl+P** opens the command palette; **Esc** goes back; **q** quits.
+Keys are shown in the footer; **Ctrl+P** opens the command palette; **Esc** leaves a text field, then
+goes back; **q** quits.
 
 - **Overview**: **c** connect, **b** backfill, **f**/Enter failed, **m** mapping, **p** pause/resume
   the shop, **space** freeze live refresh, **r** refresh now
 - **Connect**: **s** start OAuth, **y** copy the URL, **o** open it, Enter on a pasted redirect URL,
   **t** API token file, **d** disconnect, **b** backfill
-- **Backfill**: edit the date then Enter to re-estimate, **m** switch mode, **s** start, **p** pause/resume,
+- **Backfill**: **e** edit the date, Enter re-estimates, **m** switch mode, **s** start, **p** pause/resume,
   **x** cancel
 - **Failed**: **/** filters, Enter detail, **r** retry, **d** discard (reason), **R** retry all matching,
   **D** discard all matching

@@ -1,0 +1,141 @@
+"""Backfill: estimate both modes from an editable start date, start, then follow progress, rate and ETA."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
+
+from outboxd.control.backend import BACKFILL_MODES, BackfillMode
+from outboxd.control.text import duration
+from tui.base import OperatorScreen
+from tui.messages import BackfillLoaded, EstimateLoaded
+from tui.modals import ConfirmModal
+
+POLL_SECONDS = 1.0
+MODES: tuple[BackfillMode, ...] = BACKFILL_MODES
+
+
+class BackfillScreen(OperatorScreen):
+    """Sends the shop's history: one entry per ticket (detailed) or per register and day (daily)."""
+
+    AUTO_FOCUS = ""  # keys act on the screen until a field is chosen
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="backfill.back"),
+        Binding("e", "edit_date", "Edit date", id="backfill.edit"),
+        Binding("m", "switch_mode", "Mode", id="backfill.mode"),
+        Binding("s", "start", "Start", id="backfill.start"),
+        Binding("p", "pause_resume", "Pause/resume", id="backfill.pause"),
+        Binding("x", "cancel", "Cancel", id="backfill.cancel"),
+    ]
+
+    def __init__(self, shop_id: str) -> None:
+        super().__init__()
+        self.shop_id = shop_id
+        self.mode: BackfillMode = MODES[0]
+        self.estimate: dict[str, Any] | None = None
+        self.backfill: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(f"Backfill of {self.shop_id}: send its history to Pennylane", classes="section")
+        yield Input(placeholder="start date YYYY-MM-DD (Enter: estimate)", id="start-date")
+        yield Static(id="estimate-summary", classes="panel")
+        yield DataTable(id="estimate", cursor_type="none", show_cursor=False)
+        yield Static(id="mode", classes="panel")
+        yield Static("progress", classes="section")
+        yield ProgressBar(id="progress", show_eta=False)
+        yield Static("no backfill yet", id="progress-text", classes="panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#estimate", DataTable).add_columns("mode", "requests", "time")
+        self._show_mode()
+        self.load_estimate(None)
+        self.load_backfill()
+        self.set_interval(POLL_SECONDS, self.load_backfill)
+
+    @work(group="estimate", exclusive=True, exit_on_error=False, description="estimate the backfill")
+    async def load_estimate(self, start_date: str | None) -> None:
+        self.post_message(EstimateLoaded(await self.client.backfill_estimate(self.shop_id, start_date)))
+
+    @work(group="backfill", exclusive=True, exit_on_error=False, description="follow the backfill")
+    async def load_backfill(self) -> None:
+        self.post_message(BackfillLoaded(await self.client.backfill_get(self.shop_id)))
+
+    def on_estimate_loaded(self, message: EstimateLoaded) -> None:
+        e = self.estimate = message.estimate
+        date_input = self.query_one("#start-date", Input)
+        if not date_input.value:
+            date_input.value = e["start_date"]
+        summary = (
+            f"from {e['start_date']} (default: {e['default_start_date']}, fiscal year start): {e['events']} events"
+        )
+        if e["refused"]:
+            summary += f"\n✗ refused: {e['refused']}"
+        self.query_one("#estimate-summary", Static).update(summary)
+        table = self.query_one("#estimate", DataTable)
+        table.clear()
+        for mode in MODES:
+            figures = e["modes"][mode]
+            marker = "▶ " if mode == self.mode else "  "
+            table.add_row(marker + mode, figures["requests"], duration(figures["seconds"]))
+
+    def on_backfill_loaded(self, message: BackfillLoaded) -> None:
+        b = self.backfill = message.backfill
+        if b is None:
+            return
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(b["total"], 1), progress=b["done"])
+        symbol = {"running": "▶", "paused": "⏸", "cancelled": "✗", "done": "✓"}.get(b["state"], "?")
+        self.query_one("#progress-text", Static).update(
+            f"{symbol} {b['state']}: {b['done']}/{b['total']} events from {b['start_date']} ({b['mode']}), "
+            f"{b['rate']:.1f} events/s, ETA {duration(b['eta'])}"
+        )
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.load_estimate(event.value.strip() or None)
+        self.set_focus(None)
+
+    def action_edit_date(self) -> None:
+        self.query_one("#start-date", Input).focus()
+
+    def _show_mode(self) -> None:
+        self.query_one("#mode", Static).update(f"mode: ▶ {self.mode} (m: switch)   s: start")
+
+    def action_switch_mode(self) -> None:
+        self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
+        self._show_mode()
+        if self.estimate is not None:
+            self.post_message(EstimateLoaded(self.estimate))
+
+    @work(group="action", exclusive=True, exit_on_error=False, description="start the backfill")
+    async def action_start(self) -> None:
+        e = self.estimate
+        if e is None:
+            return
+        if e["refused"]:
+            self.notify(f"✗ refused: {e['refused']}", severity="error")
+            return
+        question = f"Send {e['events']} events from {e['start_date']} in {self.mode} mode to Pennylane?"
+        if not await self.app.push_screen_wait(ConfirmModal(question)):
+            return
+        self.post_message(BackfillLoaded(await self.client.backfill_start(self.shop_id, e["start_date"], self.mode)))
+
+    @work(group="action", exit_on_error=False, description="pause or resume the backfill")
+    async def action_pause_resume(self) -> None:
+        state = (self.backfill or {}).get("state")
+        if state == "running":
+            self.post_message(BackfillLoaded(await self.client.backfill_pause(self.shop_id)))
+        elif state == "paused":
+            self.post_message(BackfillLoaded(await self.client.backfill_resume(self.shop_id)))
+
+    @work(group="action", exclusive=True, exit_on_error=False, description="cancel the backfill")
+    async def action_cancel(self) -> None:
+        if (self.backfill or {}).get("state") not in ("running", "paused"):
+            return
+        if await self.app.push_screen_wait(ConfirmModal("Cancel the backfill? What was sent stays booked.")):
+            self.post_message(BackfillLoaded(await self.client.backfill_cancel(self.shop_id)))

@@ -1,0 +1,130 @@
+"""Connect a shop to Pennylane: OAuth through the daemon's callback listener or a pasted redirect URL,
+or a company API token file; disconnect with confirmation. A connect is followed by the backfill offer."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Header, Input, Static
+
+from outboxd.control.text import connection_label
+from tui.base import OperatorScreen
+from tui.messages import ConnectionChanged
+from tui.modals import ConfirmModal
+
+POLL_SECONDS = 1.0
+
+
+class ConnectScreen(OperatorScreen):
+    """While an OAuth start is pending, the screen polls the shop's connection every second."""
+
+    AUTO_FOCUS = ""  # keys act on the screen until a field is chosen
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="connect.back"),
+        Binding("s", "start", "Start OAuth", id="connect.start"),
+        Binding("y", "copy_url", "Copy URL", id="connect.copy"),
+        Binding("o", "open_url", "Open URL", id="connect.open"),
+        Binding("t", "focus_token", "Token file", id="connect.token"),
+        Binding("d", "disconnect", "Disconnect", id="connect.disconnect"),
+        Binding("b", "backfill", "Backfill", id="connect.backfill"),
+    ]
+
+    def __init__(self, shop_id: str) -> None:
+        super().__init__()
+        self.shop_id = shop_id
+        self.authorize_url: str | None = None
+        self.connection: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(f"Pennylane connection of {self.shop_id}", classes="section")
+        yield Static("loading…", id="connection", classes="panel")
+        yield Static("s: start OAuth, then open the URL below in a browser on your own machine", id="url")
+        yield Input(placeholder="paste the URL the browser landed on, then Enter", id="redirect-url")
+        yield Input(placeholder="or: path of a company API token file on the server (0600), then Enter", id="token")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.poll()
+        self.set_interval(POLL_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        if self.authorize_url is not None:
+            self.poll()
+
+    @work(group="connection", exclusive=True, exit_on_error=False, description="read the connection")
+    async def poll(self) -> None:
+        shop = await self.client.shop(self.shop_id)
+        self.post_message(ConnectionChanged(self.shop_id, shop["connection"]))
+
+    def on_connection_changed(self, message: ConnectionChanged) -> None:
+        c = self.connection = message.connection
+        lines = [connection_label(c, self.clock())]
+        if c["state"] == "connected":
+            self.authorize_url = None
+            lines.append(f"company: {c['company_name']} (id {c['company_id']})")
+            lines.append(f"scopes: {', '.join(c['scopes']) or '-'}")
+            if c["missing_scopes"]:
+                lines.append(f"⚠ missing scopes: {', '.join(c['missing_scopes'])}: reconnect and grant them")
+            lines.append("b: backfill the shop's history now")
+        self.query_one("#connection", Static).update("\n".join(lines))
+
+    @work(group="action", exclusive=True, exit_on_error=False, description="start OAuth")
+    async def action_start(self) -> None:
+        start = await self.client.connect_start(self.shop_id)
+        self.authorize_url = start["authorize_url"]
+        self.query_one("#url", Static).update(
+            f"Open in a browser on your own machine (y: copy, o: open):\n{start['authorize_url']}\n"
+            f"Pennylane then sends the browser to {start['redirect_uri']}: through `ssh -L` the daemon completes "
+            "it by itself (this screen notices); otherwise paste the address the browser landed on below."
+        )
+        self.query_one("#redirect-url", Input).focus()
+        self.poll()
+
+    def action_copy_url(self) -> None:
+        if self.authorize_url:
+            self.app.copy_to_clipboard(self.authorize_url)
+            self.notify("authorize URL copied (OSC 52)")
+
+    def action_open_url(self) -> None:
+        if self.authorize_url:
+            self.app.open_url(self.authorize_url)
+
+    def action_focus_token(self) -> None:
+        self.query_one("#token", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        if not value:
+            return
+        if event.input.id == "redirect-url":
+            self.complete(value)
+        else:
+            self.use_token(value)
+
+    @work(group="action", exclusive=True, exit_on_error=False, description="complete OAuth")
+    async def complete(self, redirect_url: str) -> None:
+        connection = await self.client.connect_complete(self.shop_id, redirect_url)
+        self.post_message(ConnectionChanged(self.shop_id, connection))
+        self.notify(f"✓ {self.shop_id} connected to {connection['company_name']}")
+
+    @work(group="action", exclusive=True, exit_on_error=False, description="use an API token")
+    async def use_token(self, token_file: str) -> None:
+        connection = await self.client.connect_token(self.shop_id, token_file)
+        self.post_message(ConnectionChanged(self.shop_id, connection))
+        self.notify(f"✓ {self.shop_id} uses a company API token")
+
+    @work(group="action", exclusive=True, exit_on_error=False, description="disconnect")
+    async def action_disconnect(self) -> None:
+        if not await self.app.push_screen_wait(ConfirmModal(f"Revoke Pennylane access of {self.shop_id}?")):
+            return
+        self.post_message(ConnectionChanged(self.shop_id, await self.client.disconnect(self.shop_id)))
+
+    def action_backfill(self) -> None:
+        if (self.connection or {}).get("state") == "connected":
+            self.operator_app.action_backfill(self.shop_id)
+        else:
+            self.notify("connect the shop first", severity="warning")

@@ -1,0 +1,183 @@
+"""Failed deliveries: a filterable table; retry or discard one, or everything matching after a dry-run count."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from outboxd.control.backend import FailedFilter
+from outboxd.control.text import duration
+from tui.base import OperatorScreen
+from tui.messages import FailedLoaded
+from tui.modals import ConfirmModal, ReasonModal
+
+PAGE = 200
+FILTERS = (
+    ("shop", "shop"),
+    ("event_type", "event type"),
+    ("error_class", "error class"),
+    ("http_status", "HTTP"),
+    ("older_than", "older than (min)"),
+)
+
+
+class FailedScreen(OperatorScreen):
+    """One row per failed delivery, oldest first; the filter applies on Enter in any filter field."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="failed.back"),
+        Binding("slash", "focus_filters", "Filter", id="failed.filter"),
+        Binding("r", "retry", "Retry", id="failed.retry"),
+        Binding("d", "discard", "Discard", id="failed.discard"),
+        Binding("R", "bulk('retry')", "Retry all", id="failed.retry_all"),
+        Binding("D", "bulk('discard')", "Discard all", id="failed.discard_all"),
+    ]
+
+    def __init__(self, shop_id: str | None = None) -> None:
+        super().__init__()
+        self.initial_shop = shop_id or ""
+        self.items: list[dict[str, Any]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(classes="filters"):
+            for key, label in FILTERS:
+                value = self.initial_shop if key == "shop" else ""
+                yield Input(value=value, placeholder=label, id=f"filter-{key}", classes="filter")
+        yield DataTable(id="failed", cursor_type="row", zebra_stripes=True)
+        yield Static(id="failed-count")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Id", "Shop", "Event", "Class", "HTTP", "Age", "Message")
+        table.focus()
+        self.load()
+
+    def current_filter(self) -> FailedFilter:
+        """The filter as typed; a field that does not parse is ignored and said so."""
+        flt = FailedFilter()
+        values = {key: self.query_one(f"#filter-{key}", Input).value.strip() for key, _ in FILTERS}
+        for key in ("shop", "event_type", "error_class"):
+            if values[key]:
+                flt[key] = values[key]
+        try:
+            if values["http_status"]:
+                flt["http_status"] = int(values["http_status"])
+            if values["older_than"]:
+                flt["older_than"] = float(values["older_than"]) * 60
+        except ValueError:
+            self.notify("✗ HTTP status and age must be numbers", severity="warning")
+        return flt
+
+    @work(group="failed", exclusive=True, exit_on_error=False, description="list failed deliveries")
+    async def load(self) -> None:
+        page = await self.client.failed(self.current_filter(), limit=PAGE)
+        self.post_message(FailedLoaded(page["total"], page["items"]))
+
+    def on_failed_loaded(self, message: FailedLoaded) -> None:
+        self.items = message.items
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for i in message.items:
+            status = str(i["http_status"] or "-")
+            table.add_row(
+                i["id"],
+                i["shop_id"],
+                i["event_type"],
+                i["error_class"],
+                status,
+                duration(i["age"]),
+                i["message"],
+                key=str(i["id"]),
+            )
+        if message.items:
+            table.move_cursor(row=min(cursor, len(message.items) - 1))
+        shown = f"{len(message.items)} of {message.total} failed deliveries"
+        self.query_one("#failed-count", Static).update(shown + " — Enter: detail")
+
+    def on_input_submitted(self, _: Input.Submitted) -> None:
+        self.load()
+        self.query_one(DataTable).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.operator_app.action_delivery(int(event.row_key.value))
+
+    def action_focus_filters(self) -> None:
+        self.query_one("#filter-shop", Input).focus()
+
+    def selected_id(self) -> int | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        return int(str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value))
+
+    def action_retry(self) -> None:
+        delivery_id = self.selected_id()
+        if delivery_id is not None:
+            self.retry(delivery_id)
+
+    def action_discard(self) -> None:
+        delivery_id = self.selected_id()
+        if delivery_id is None:
+            return
+
+        def discard(reason: str | None) -> None:
+            if reason:
+                self.discard(delivery_id, reason)
+
+        self.app.push_screen(ReasonModal(f"Discard delivery {delivery_id}: why?"), discard)
+
+    @work(group="action", exit_on_error=False, description="retry a delivery")
+    async def retry(self, delivery_id: int) -> None:
+        await self.client.retry(delivery_id)
+        self.notify(f"↻ delivery {delivery_id} queued again")
+        self.load()
+
+    @work(group="action", exit_on_error=False, description="discard a delivery")
+    async def discard(self, delivery_id: int, reason: str) -> None:
+        await self.client.discard(delivery_id, reason)
+        self.notify(f"🗑 delivery {delivery_id} discarded")
+        self.load()
+
+    def action_bulk(self, verb: str) -> None:
+        if verb == "retry":
+            self.bulk(verb, None)
+            return
+
+        def with_reason(reason: str | None) -> None:
+            if reason:
+                self.bulk(verb, reason)
+
+        self.app.push_screen(ReasonModal("Discard everything matching the filter: why?"), with_reason)
+
+    @work(group="action", exclusive=True, exit_on_error=False, description="bulk action on failed deliveries")
+    async def bulk(self, verb: str, reason: str | None) -> None:
+        """Dry run for the count, confirmation showing it, then the same filter for real."""
+        flt = self.current_filter()
+
+        async def call(dry_run: bool) -> dict[str, Any]:
+            if reason is None:
+                return await self.client.bulk_retry(flt, dry_run=dry_run)
+            return await self.client.bulk_discard(flt, reason, dry_run=dry_run)
+
+        matched = (await call(True))["matched"]
+        if matched == 0:
+            self.notify("nothing matches the filter")
+            return
+        scope = ", ".join(f"{k}={v}" for k, v in flt.items()) or "no filter: every shop"
+        if not await self.app.push_screen_wait(
+            ConfirmModal(f"{verb.capitalize()} {matched} failed deliveries?\n({scope})")
+        ):
+            self.notify("nothing done")
+            return
+        done = await call(False)
+        self.notify(f"{verb}: {done.get('retried', done.get('discarded'))} of {matched} failed deliveries")
+        self.load()

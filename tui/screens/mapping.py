@@ -1,0 +1,58 @@
+"""Mapping: the shop's effective journals and accounts, and whether each exists in Pennylane."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Header, Static
+
+from tui.base import OperatorScreen
+
+
+def exists(flag: bool) -> str:
+    return "✓ yes" if flag else "✗ missing"
+
+
+class MappingScreen(OperatorScreen):
+    """Read-only; a missing account or journal is what makes deliveries fail with ``booking``."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="mapping.back"),
+        Binding("r", "reload", "Refresh", id="mapping.refresh"),
+    ]
+
+    def __init__(self, shop_id: str) -> None:
+        super().__init__()
+        self.shop_id = shop_id
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(f"Journals of {self.shop_id} (one per register)", classes="section")
+        yield DataTable(id="journals", cursor_type="row")
+        yield Static("Accounts (per VAT rate, payment method, chapter...)", classes="section")
+        yield DataTable(id="accounts", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#journals", DataTable).add_columns("register", "journal", "in Pennylane")
+        self.query_one("#accounts", DataTable).add_columns("role", "key", "account", "label", "VAT", "in Pennylane")
+        self.load()
+
+    def action_reload(self) -> None:
+        self.load()
+
+    @work(group="mapping", exclusive=True, exit_on_error=False, description="load the mapping")
+    async def load(self) -> None:
+        mapping = await self.client.mapping(self.shop_id)
+        journals = self.query_one("#journals", DataTable)
+        journals.clear()
+        for j in mapping["journals"]:
+            journals.add_row(f"{j['register_name']} ({j['register_id']})", j["code"], exists(j["exists"]))
+        accounts = self.query_one("#accounts", DataTable)
+        accounts.clear()
+        for a in mapping["accounts"]:
+            vat = f"{a['vat_rate']} %" if a["vat_rate"] is not None else "-"
+            accounts.add_row(a["role"], a["key"], a["number"], a["label"], vat, exists(a["exists"]))
