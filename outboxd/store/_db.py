@@ -102,6 +102,8 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._lock = asyncio.Lock()
+        self._queued: list[tuple[str, Params, asyncio.Future[int]]] = []
+        self._flusher: asyncio.Task[None] | None = None
         self._write = Tx(writer)
         self._read = Tx(reader)
 
@@ -122,6 +124,8 @@ class Database:
         return cls(path, writer, reader)
 
     async def close(self) -> None:
+        if self._flusher is not None:
+            await self._flusher
         async with self._lock:
             await self._reader.close()
             await self._writer.close()
@@ -134,9 +138,58 @@ class Database:
         return await self._read.fetchone(sql, params)
 
     async def write(self, sql: str, params: Params = ()) -> int:
-        """One autocommit write statement; return the number of rows it changed."""
+        """One write statement, group-committed with the others queued meanwhile; return the rows it changed.
+
+        Concurrent callers (the lanes settling their deliveries) share one transaction, hence one WAL commit;
+        each caller resumes only after that commit.
+        """
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queued.append((sql, params, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="store-group-commit")
+        return await done
+
+    async def _flush(self) -> None:
         async with self._lock:
-            return await self._write.execute(sql, params)
+            while self._queued:
+                batch, self._queued = self._queued, []
+                if len(batch) == 1:  # alone: one autocommit statement, one round trip
+                    sql, params, done = batch[0]
+                    try:
+                        count = await self._write.execute(sql, params)
+                    except StoreError as exc:
+                        if not done.done():
+                            done.set_exception(exc)
+                        continue
+                    if not done.done():
+                        done.set_result(count)
+                    continue
+                results: list[tuple[asyncio.Future[int], int | StoreError]] = []
+                try:
+                    await self._write.execute("BEGIN IMMEDIATE")
+                    for sql, params, done in batch:
+                        try:
+                            results.append((done, await self._write.execute(sql, params)))
+                        except StoreError as exc:  # that statement alone was rolled back by SQLite
+                            results.append((done, exc))
+                    await self._write.execute("COMMIT")
+                except BaseException as exc:
+                    await self._rollback()
+                    for _sql, _params, done in batch:
+                        if not done.done():
+                            done.set_exception(
+                                exc if isinstance(exc, StoreError) else StoreError(f"not committed: {exc}")
+                            )
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for done, result in results:
+                    if done.done():
+                        continue
+                    if isinstance(result, StoreError):
+                        done.set_exception(result)
+                    else:
+                        done.set_result(result)
 
     async def write_returning(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """One autocommit write statement with a RETURNING clause."""
