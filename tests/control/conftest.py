@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from control.backend_double import DaemonDouble, serving
 
 from outboxd.control.client import ControlClient
-from tests.control.backend_double import DaemonDouble, serving
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from control.backend_double import DaemonDouble
 
 from outboxd.control.client import ControlClient, current_actor
 from outboxd.control.server import create_control_app, start_control_site
 from outboxd.exceptions import BadRequest, ControlError, DaemonNotRunning, NotFound
-from tests.control.backend_double import DaemonDouble
 
 
 async def _raw(socket_path: Path, method: str, path: str, **kwargs: object) -> tuple[int, object]:

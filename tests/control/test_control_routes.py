@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from control.backend_double import NOW, DaemonDouble
+
 from outboxd.control.client import ControlClient
-from tests.control.backend_double import NOW, DaemonDouble
 
 
 async def test_status_lists_every_shop_with_the_daemon(client: ControlClient) -> None:

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from control.backend_double import DaemonDouble
 
 from outboxd.cli import ctl
 from outboxd.control import shell
-from tests.control.backend_double import DaemonDouble
 
 
 def _args(socket_path: Path, *argv: str) -> argparse.Namespace:

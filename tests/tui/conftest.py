@@ -14,20 +14,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
+from control.backend_double import NOW, DaemonDouble, serving
 from textual.widgets import Input
+from tui_session import ServedDaemon
 
 from outboxd.control.client import ControlClient
-from tests.control.backend_double import NOW, DaemonDouble, serving
 from tui.app import OutboxdApp
-
-
-class ServedDaemon:
-    """The double and its socket; ``daemon`` is inspected by tests after the app acted."""
-
-    def __init__(self, daemon: DaemonDouble, socket_path: Path) -> None:
-        self.daemon = daemon
-        self.socket_path = socket_path
 
 
 @pytest.fixture
@@ -68,13 +60,6 @@ def _steady_screen(monkeypatch: pytest.MonkeyPatch) -> None:
     """No blinking cursor and the dashboard's own refresh timer off: screenshots and assertions are stable."""
     monkeypatch.setattr(Input, "cursor_blink", False)
     monkeypatch.setattr("tui.screens.overview.REFRESH_SECONDS", 3600.0)
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Let every worker finish and every message posted by them be handled."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 @pytest.fixture

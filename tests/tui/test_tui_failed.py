@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
+from tui_session import ServedDaemon, settle
 
-from tests.tui.conftest import ServedDaemon, settle
 from tui.app import OutboxdApp
 from tui.modals import ConfirmModal, ReasonModal
 

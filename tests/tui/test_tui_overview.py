@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.widgets import DataTable, Sparkline, Static
+from tui_session import ServedDaemon, settle
 
-from tests.tui.conftest import ServedDaemon, settle
 from tui.app import OutboxdApp
 
 

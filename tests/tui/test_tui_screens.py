@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from textual.widgets import DataTable, ProgressBar, Static
+from tui_session import ServedDaemon, settle
 
 from outboxd.control.client import ControlClient
-from tests.tui.conftest import ServedDaemon, settle
 from tui.app import OutboxdApp
 from tui.modals import ConfirmModal
 

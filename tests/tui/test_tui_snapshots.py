@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from textual.pilot import Pilot
+from tui_session import ServedDaemon, settle
 
-from tests.tui.conftest import ServedDaemon, settle
 from tui.app import OutboxdApp
 
 
