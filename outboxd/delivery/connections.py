@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 import structlog
 from aiohttp import web
 
+from outboxd.delivery.deliver import trace_exchange
 from outboxd.delivery.lane import Lane
 from outboxd.delivery.resolver import Resolver
 from outboxd.exceptions import AuthError, ControlError, OutboxdError
@@ -31,7 +32,7 @@ from outboxd.pennylane import (
 )
 from outboxd.secrets import read_secret
 from outboxd.store import Connection as StoredConnection
-from outboxd.store import OAuthPending
+from outboxd.store import ConnectionKind, OAuthPending
 
 if TYPE_CHECKING:
     from outboxd.delivery.daemon import Daemon
@@ -86,6 +87,7 @@ class Connections:
             connection,
             RateLimiter(limit.requests, limit.per_seconds),
             timeout=self.config.pennylane.request_timeout,
+            trace=trace_exchange,
         )
 
     def _attach(self, lane: Lane, connection: Connection) -> PennylaneClient:
@@ -166,7 +168,7 @@ class Connections:
         self,
         lane: Lane,
         client: PennylaneClient,
-        kind: str,
+        kind: ConnectionKind,
         access: str,
         refresh: str | None,
         expires: dt.datetime | None,
@@ -185,7 +187,7 @@ class Connections:
             me.scopes,
             me.company_id,
             me.company_name,
-            "connected",  # type: ignore[arg-type]
+            "connected",
         )
         await self.daemon.store.connections.save(stored)
         log.info("connection.connected", shop=lane.shop_id, kind=kind, company=me.company_name)

@@ -20,7 +20,7 @@ import contextlib
 import datetime as dt
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -237,7 +237,7 @@ class Daemon:
         return f"{len(self.lanes)} shops, {len(self._tasks)} in flight"
 
 
-def run_until_stopped(daemon: Daemon, *, signals: bool = True) -> Awaitable[None]:
+def run_until_stopped(daemon: Daemon, *, signals: bool = True) -> Coroutine[Any, Any, None]:
     """``daemon.run()`` with SIGTERM/SIGINT wired to ``daemon.stop`` (switch off in embedded uses)."""
     from outboxd.signals import on_stop_signals
 

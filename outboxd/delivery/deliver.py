@@ -8,6 +8,7 @@ failed (contract, booking, permanent), retried later with backoff, or deferred w
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import hashlib
 import json
@@ -29,12 +30,23 @@ from outboxd.exceptions import (
     UnknownOutcomeError,
 )
 from outboxd.metrics import Metrics
+from outboxd.pennylane import Exchange, PennylaneClient
 from outboxd.rules import Booking, CustomerAccount, Entry, LedgerAccount, book, wire_lines
-from outboxd.store import Delivery, Store
+from outboxd.store import AttemptOutcome, Delivery, Store
 
 __all__ = ["Backoff", "Deliverer"]
 
 log = structlog.get_logger("outboxd.delivery")
+
+_exchanges: contextvars.ContextVar[list[Exchange] | None] = contextvars.ContextVar("exchanges", default=None)
+"""The HTTP exchanges of the delivery running in this task (each delivery runs in a task of its own)."""
+
+
+def trace_exchange(exchange: Exchange) -> None:
+    """The trace hook of every lane's client: files each exchange under the current delivery's attempt."""
+    exchanges = _exchanges.get()
+    if exchanges is not None:
+        exchanges.append(exchange)
 
 
 @dataclass(frozen=True)
@@ -45,7 +57,7 @@ class Backoff:
     cap: float = 900.0
 
     def delay(self, attempts_so_far: int, rng: random.Random) -> float:
-        ceiling = min(self.cap, self.base * 2 ** min(attempts_so_far, 30))
+        ceiling = min(self.cap, self.base * 2.0 ** min(attempts_so_far, 30))
         return ceiling * (0.5 + rng.random() / 2)
 
 
@@ -61,29 +73,62 @@ class Deliverer:
     async def deliver(self, lane: Lane, delivery: Delivery) -> None:
         """Never raises (but CancelledError): a bug in one event must not stop the daemon."""
         bound = log.bind(shop=delivery.shop_id, event_id=delivery.event_id, delivery=delivery.id)
-        now = dt.datetime.now(dt.UTC)
+        started = dt.datetime.now(dt.UTC)
+        exchanges: list[Exchange] = []
+        _exchanges.set(exchanges)
+        outcome: AttemptOutcome = "retry"
+        error: tuple[str, str, int | None] | None = None
         try:
             await self._deliver(lane, delivery, bound)
+            outcome = "delivered"
         except ContractError as exc:
-            await self._fail(delivery, "contract", str(exc), None, bound)
+            outcome, error = "failed", ("contract", str(exc), None)
         except BookingError as exc:
-            await self._fail(delivery, "booking", str(exc), None, bound)
+            outcome, error = "failed", ("booking", str(exc), None)
         except PermanentError as exc:
-            await self._fail(delivery, "permanent", exc.message, exc.status, bound)
+            outcome, error = "failed", ("permanent", exc.message, exc.status)
         except AuthError as exc:
+            outcome, error = "deferred", ("auth", exc.message, exc.status)
             lane.reconnect_needed(exc.message)
             await self.store.connections.set_state(delivery.shop_id, "reconnect_needed")
-            await self.store.deliveries.defer(delivery.id, now + dt.timedelta(seconds=5))
+            await self.store.deliveries.defer(delivery.id, started + dt.timedelta(seconds=5))
             bound.warning("delivery.auth_failed", reason=exc.message)
         except RateLimited as exc:
-            await self.store.deliveries.defer(delivery.id, now + dt.timedelta(seconds=exc.retry_after))
+            outcome, error = "deferred", ("retryable", exc.message, exc.status)
+            await self.store.deliveries.defer(delivery.id, started + dt.timedelta(seconds=exc.retry_after))
             self.metrics.inc("outboxd_rate_limit_waits_total", shop=delivery.shop_id)
         except (RetryableError, UnknownOutcomeError) as exc:
             kind = "unknown_outcome" if isinstance(exc, UnknownOutcomeError) else "retryable"
+            outcome, error = ("unknown" if kind == "unknown_outcome" else "retry"), (kind, exc.message, exc.status)
             await self._retry(delivery, kind, exc.message, exc.status, bound)
         except Exception as exc:  # a bug: keep the event, retry later, say so loudly
             bound.exception("delivery.crashed")
-            await self._retry(delivery, "internal", f"{type(exc).__name__}: {exc}", None, bound)
+            error = ("internal", f"{type(exc).__name__}: {exc}", None)
+            await self._retry(delivery, *error, bound)
+        if outcome == "failed" and error is not None:
+            await self._fail(delivery, *error, bound)
+        await self._record_attempt(delivery, started, outcome, error, exchanges)
+
+    async def _record_attempt(
+        self,
+        delivery: Delivery,
+        started: dt.datetime,
+        outcome: AttemptOutcome,
+        error: tuple[str, str, int | None] | None,
+        exchanges: list[Exchange],
+    ) -> None:
+        """The operator's attempt timeline: the last exchange tells what Pennylane answered."""
+        last = exchanges[-1] if exchanges else None
+        await self.store.entries.record_attempt(
+            delivery.id,
+            started_at=started,
+            outcome=outcome,
+            http_status=error[2] if error else (last.status if last else None),
+            error_class=error[0] if error else None,
+            message=error[1] if error else None,
+            request_body=f"{last.method} {last.path} {last.request_body}".strip() if last else None,
+            response_body=(last.response_text or last.error) if last else None,
+        )
 
     async def _deliver(self, lane: Lane, delivery: Delivery, bound: Any) -> None:
         event = parse_event(_row(delivery))
@@ -146,7 +191,7 @@ class Deliverer:
         else:
             await self.store.entries.record(shop, entry.piece_number, delivery.id, journal_id, entry.date, digest)
         try:
-            pennylane_id = await lane.client.create_ledger_entry(body)
+            pennylane_id = await _client(lane).create_ledger_entry(body)
         except UnknownOutcomeError:
             await self.store.entries.mark_unknown(shop, entry.piece_number)
             bound.warning("delivery.unknown_outcome", piece_number=entry.piece_number)
@@ -156,7 +201,7 @@ class Deliverer:
         bound.info("delivery.posted", piece_number=entry.piece_number, pennylane_id=pennylane_id)
 
     async def _find_piece(self, lane: Lane, journal_id: int, entry: Entry) -> int | None:
-        for item in await lane.client.list_ledger_entries(journal_id, entry.date):
+        for item in await _client(lane).list_ledger_entries(journal_id, entry.date):
             if item.get("piece_number") == entry.piece_number:
                 return int(item["id"])
         return None
@@ -174,6 +219,12 @@ class Deliverer:
         bound.warning(
             "delivery.retry", error_class=error_class, status=status, reason=message, in_seconds=round(delay, 1)
         )
+
+
+def _client(lane: Lane) -> PennylaneClient:
+    if lane.client is None:  # the dispatcher claims only for connected lanes; a disconnect mid-flight lands here
+        raise RetryableError(f"shop {lane.shop_id} is not connected to Pennylane")
+    return lane.client
 
 
 def _row(delivery: Delivery) -> dict[str, Any]:
