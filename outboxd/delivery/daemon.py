@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import os
 import socket
 from collections.abc import Callable, Coroutine
@@ -29,6 +30,7 @@ import structlog
 from aiohttp import web
 
 from outboxd.config import Config
+from outboxd.contract import ReferenceUpdated, parse_payload
 from outboxd.delivery.connections import Connections
 from outboxd.delivery.deliver import Backoff, Deliverer
 from outboxd.delivery.lane import Lane
@@ -98,8 +100,20 @@ class Daemon:
             mapping = self.config.shop_mapping(shop_id)
             lane = Lane(shop_id, mapping, concurrency=self.config.daemon.concurrency_per_shop)
             self.lanes[shop_id] = lane
+            await self._restore(lane)
             await self.connections.restore(lane)
         return lane
+
+    async def _restore(self, lane: Lane) -> None:
+        """What the state database remembers of a shop across restarts: its pause and its latest reference."""
+        shop = await self.store.shops.get(lane.shop_id)
+        if shop is not None and shop.paused:
+            lane.paused, lane.pause_reason = True, shop.pause_reason or ""
+        reference = await self.store.shops.reference(lane.shop_id)
+        if reference is not None:
+            payload = parse_payload("reference.updated", json.loads(reference[0]))
+            if isinstance(payload, ReferenceUpdated):
+                lane.set_reference(payload)
 
     # -- lifecycle --------------------------------------------------------------------------------------------
 
