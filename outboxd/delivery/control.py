@@ -311,7 +311,8 @@ class DaemonControl:
         result = []
         for entry in booking.entries:
             lines = [await self._line(delivery.shop_id, line) for line in entry.lines]
-            code = lane.journal_spec(entry.register_id).code
+            cached = await self.daemon.store.caches.journal(delivery.shop_id, entry.register_id)
+            code = cached.code if cached else lane.journal_spec(entry.register_id).code
             stored = by_piece.get(entry.piece_number)
             result.append(_entry(entry.piece_number, code, entry.date.isoformat(), stored, lines))
         return result

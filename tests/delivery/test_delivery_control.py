@@ -1,0 +1,299 @@
+"""The control API on the real daemon: in-process, real SQLite files, the simulator on loopback, the real client.
+
+Shop ``s1`` is connected by a company API token in the configuration; shop ``s2`` connects through OAuth during
+the test (once through ``connect/complete``, once through the daemon's callback listener).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from outboxd.config import config_from_dict
+from outboxd.control.client import ControlClient
+from outboxd.delivery import Daemon
+from outboxd.delivery.control import DaemonControl, mapping_accounts
+from outboxd.demo.tickets import poison_ticket
+from outboxd.exceptions import BadRequest, ControlError, NotFound
+from outboxd.money import parse_rate
+from outboxd.producer import insert_events, open_outbox
+from outboxd.rules import ShopMapping
+from outboxd.rules.accounts import required_accounts
+from outboxd.sandbox import Sandbox, SandboxHandle, run_sandbox
+from outboxd.secrets import ensure_key_file
+from outboxd.simulator import simulate_shop
+
+pytestmark = pytest.mark.timeout(90)
+
+CLIENT_ID = "kash-click-test"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _secret(path: Path, value: str) -> str:
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return str(path)
+
+
+async def until(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class World:
+    sandbox: Sandbox
+    handle: SandboxHandle
+    daemon: Daemon
+    client: ControlClient
+    outbox: Path
+    companies: dict[str, int]
+
+    def insert(self, rows: list[dict[str, Any]]) -> None:
+        conn = open_outbox(self.outbox)
+        try:
+            insert_events(conn, rows)
+        finally:
+            conn.close()
+
+    async def s1(self) -> dict[str, Any]:
+        return await self.client.shop("s1")
+
+    async def s1_has(self, key: str, value: Any) -> bool:
+        return bool((await self.s1())[key] == value)
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    sockdir = Path(tempfile.mkdtemp(prefix="oxc-", dir="/tmp"))
+    sandbox = Sandbox(rate_limit=None)
+    companies = {"s1": sandbox.add_company("Boulangerie Martin").id, "s2": sandbox.add_company("Cave Durand").id}
+    port = _free_port()
+    sandbox.register_oauth_app(CLIENT_ID, "s3cret", [f"http://127.0.0.1:{port}/oauth/callback"])
+    outbox = tmp_path / "outbox.sqlite3"
+    open_outbox(outbox).close()
+    ensure_key_file(tmp_path / "token.key")
+    async with run_sandbox(sandbox) as handle:
+        config = config_from_dict(
+            {
+                "daemon": {"outbox_database": str(outbox), "state_database": "state.sqlite3",
+                           "control_socket": str(sockdir / "c.sock"), "metrics_listen": False,
+                           "callback_port": port, "backoff_base": 0.05, "backoff_cap": 0.2},
+                "pennylane": {"api_url": handle.api_url, "authorize_url": handle.authorize_url,
+                              "token_url": handle.token_url, "revoke_url": handle.revoke_url, "client_id": CLIENT_ID,
+                              "client_secret_file": _secret(tmp_path / "client.secret", "s3cret"),
+                              "rate_limit": {"requests": 1000, "per_seconds": 1.0}},
+                "secrets": {"token_key_file": "token.key"},
+                "shops": {"s1": {"name": "Paris 1", "api_token_file": _secret(
+                    tmp_path / "s1.token", sandbox.issue_api_token(companies["s1"]))}, "s2": {}},
+            },
+            base_dir=tmp_path,
+        )  # fmt: skip
+        daemon = Daemon(config, control_factory=DaemonControl)
+        task = asyncio.create_task(daemon.run())
+        await asyncio.wait_for(daemon.ready.wait(), 10)
+        client = ControlClient(sockdir / "c.sock", actor="alice")
+        try:
+            yield World(sandbox, handle, daemon, client, outbox, companies)
+        finally:
+            await client.close()
+            daemon.stop()
+            await asyncio.wait_for(task, 20)
+            shutil.rmtree(sockdir, ignore_errors=True)
+
+
+def _history(days: int = 2) -> list[dict[str, Any]]:
+    start = dt.date.today() - dt.timedelta(days=days)
+    return list(simulate_shop("s1", days=days, orders_per_day=6, registers=2, seed=7, start=start))
+
+
+async def test_status_shows_the_connected_shop_and_its_queue_moving_to_delivered(world: World) -> None:
+    before = await world.s1()
+    assert before["connection"]["state"] == "connected"
+    assert before["connection"]["kind"] == "api_token"
+    assert before["connection"]["company_name"] == "Boulangerie Martin"
+    assert before["connection"]["missing_scopes"] == []
+    assert before["name"] == "Paris 1"
+    assert before["delivered_today"] == 0
+    rows = _history()
+    await world.client.pause("s1", "hold while we count")
+    world.insert(rows)
+    await until(lambda: world.s1_has("queue_depth", len(rows)))
+    paused = await world.s1()
+    assert paused["paused"]
+    assert paused["pause_reason"] == "hold while we count"
+    assert paused["oldest_pending_age"] is not None
+    await world.client.resume("s1")
+    await until(lambda: world.s1_has("delivered_today", len(rows)))
+    after = await world.s1()
+    assert after["queue_depth"] == 0
+    assert after["failed"] == 0
+    assert not after["paused"]
+    assert sum(after["throughput"]) == len(rows)
+    assert len(after["throughput"]) == 30
+    assert after["rate_limit"]["limit"] == 1000
+    assert after["rate_limit"]["used"] > 0
+    status = await world.client.status()
+    assert status["daemon"]["ready"]
+    assert status["daemon"]["pid"] == os.getpid()
+    assert [s["shop_id"] for s in status["shops"]] == ["s1", "s2"]
+    assert status["shops"][1]["connection"]["state"] == "disconnected"
+    actions = [item["action"] for item in (await world.client.audit("s1"))["items"]]
+    assert actions == ["shop.resume", "shop.pause"]
+
+
+async def test_a_poison_ticket_fails_alone_then_retry_and_discard_and_bulk(world: World) -> None:
+    rows = _history(1)
+    poison = poison_ticket("s1", dt.date.today() - dt.timedelta(days=1))
+    world.insert(rows[:5] + poison + rows[5:])
+    await until(lambda: world.s1_has("delivered_today", len(rows)))
+    listing = await world.client.failed({"shop": "s1"})
+    assert listing["total"] == 1
+    (item,) = listing["items"]
+    assert item["error_class"] == "booking"
+    assert "vat_rate 8.5" in item["message"]
+    assert item["event_type"] == "order.recorded"
+    assert item["aggregate_id"] == "order:poison-1"
+    assert (await world.s1())["failed"] == 1
+    assert (await world.s1())["queue_depth"] == 1
+
+    detail = await world.client.delivery(item["id"])
+    assert detail["state"] == "failed"
+    assert detail["payload"]["lines"][0]["vat_rate"] == "8.5"
+    assert [a["outcome"] for a in detail["attempts"]] == ["failed"]
+    assert detail["attempts"][0]["error_class"] == "booking"
+    assert detail["entries"] == []  # nothing booked, nothing sent
+    assert len(detail["blocked"]) == 1
+
+    assert await world.client.bulk_retry({"error_class": "booking"}, dry_run=True) == {"matched": 1, "retried": 0}
+    assert await world.client.bulk_retry({"older_than": 3600}, dry_run=True) == {"matched": 0, "retried": 0}
+    assert await world.client.retry(item["id"]) == {"retried": 1}
+
+    async def failed_again() -> bool:
+        return len((await world.client.delivery(item["id"]))["attempts"]) == 2
+
+    await until(failed_again)
+    assert (await world.client.delivery(item["id"]))["state"] == "failed"
+    with pytest.raises(ControlError):
+        await world.client.retry(detail["blocked"][0])  # pending, not failed: a conflict
+    assert await world.client.bulk_discard({"shop": "s1"}, "8.5 % is not sold here", dry_run=True) == {
+        "matched": 1, "discarded": 0}  # fmt: skip
+    assert await world.client.discard(item["id"], "8.5 % sold by mistake, booked by hand") == {"discarded": 1}
+
+    payment = detail["blocked"][0]
+
+    async def payment_tried() -> bool:
+        return bool((await world.client.delivery(payment))["attempts"])
+
+    await until(payment_tried)  # unblocked: it runs now (and fails: its ticket was never booked)
+    paid = await world.client.delivery(payment)
+    assert paid["state"] == "failed"
+    assert "never booked" in paid["message"]
+    assert paid["blocked"] == []
+    audit = (await world.client.audit("s1"))["items"]
+    assert [a["action"] for a in audit[:2]] == ["delivery.discard", "delivery.retry"]
+    assert audit[0]["actor"] == "alice"
+    assert audit[0]["detail"]["reason"] == "8.5 % sold by mistake, booked by hand"
+
+
+async def test_delivery_detail_renders_the_entries_sent(world: World) -> None:
+    rows = _history(1)
+    world.insert(rows)
+    await until(lambda: world.s1_has("delivered_today", len(rows)))
+    order = next(r for r in rows if r["event_type"] == "order.recorded")
+    delivery_id = await _delivery_id(world, order["event_id"])
+    detail = await world.client.delivery(delivery_id)
+    assert detail["state"] == "delivered"
+    assert detail["blocked"] == []
+    (entry,) = detail["entries"]
+    assert entry["state"] == "posted"
+    assert entry["pennylane_id"] is not None
+    assert entry["piece_number"].startswith(order["payload"]["number"])
+    debit = sum(parse_rate_cents(line["debit"]) for line in entry["lines"])
+    assert debit == sum(parse_rate_cents(line["credit"]) for line in entry["lines"]) > 0
+    assert [a["outcome"] for a in detail["attempts"]] == ["delivered"]
+    mapping = await world.client.mapping("s1")
+    journals = {j["register_id"]: j for j in mapping["journals"]}
+    assert sorted(journals) == ["r1", "r2"]
+    assert all(j["exists"] for j in journals.values())
+    assert entry["journal"] == journals[order["payload"]["register_id"]]["code"]
+    roles = {a["role"] for a in mapping["accounts"]}
+    assert roles == {"sales", "vat", "payment", "chapter", "customer", "closing", "difference"}
+    assert any(a["exists"] for a in mapping["accounts"])
+    assert not all(a["exists"] for a in mapping["accounts"])
+
+
+def parse_rate_cents(text: str) -> int:
+    units, _, frac = text.partition(".")
+    return int(units) * 100 + int(frac)
+
+
+async def _delivery_id(world: World, event_id: str) -> int:
+    rows = await world.daemon.store.db.read("SELECT id FROM deliveries WHERE event_id = ?", (event_id,))
+    return int(rows[0][0])
+
+
+async def test_errors_unknown_shop_and_delivery_bad_reason_and_no_backfill_yet(world: World) -> None:
+    with pytest.raises(NotFound):
+        await world.client.shop("nowhere")
+    with pytest.raises(NotFound):
+        await world.client.delivery(999_999)
+    with pytest.raises(BadRequest):
+        await world.client.discard(1, "   ")
+    if getattr(world.daemon, "backfills", None) is None:
+        with pytest.raises(ControlError, match="not available yet"):
+            await world.client.backfill_estimate("s1")
+
+
+async def test_oauth_connect_through_the_control_api_and_through_the_callback_listener(world: World) -> None:
+    started = await world.client.connect_start("s2")
+    assert started["redirect_uri"] == world.daemon.config.redirect_uri
+    assert (await world.client.shop("s2"))["connection"]["state"] == "pending"
+    redirect = world.sandbox.approve(started["authorize_url"], world.companies["s2"])
+    connection = await world.client.connect_complete("s2", redirect)
+    assert connection["state"] == "connected"
+    assert connection["kind"] == "oauth"
+    assert connection["company_name"] == "Cave Durand"
+    assert connection["expires_at"] > 0
+    assert set(world.daemon.config.pennylane.scopes) <= set(connection["scopes"])
+    with pytest.raises(BadRequest):
+        await world.client.connect_complete("s2", redirect)  # single use
+
+    assert (await world.client.disconnect("s2"))["state"] == "disconnected"
+    started = await world.client.connect_start("s2")
+    redirect = world.sandbox.approve(started["authorize_url"], world.companies["s2"])
+    async with aiohttp.ClientSession() as http, http.get(redirect) as page:
+        assert page.status == 200
+        assert "Cave Durand" in await page.text()
+    again = (await world.client.shop("s2"))["connection"]
+    assert again["state"] == "connected"
+    assert again["company_name"] == "Cave Durand"
+    actions = [a["action"] for a in (await world.client.audit("s2"))["items"]]
+    assert actions == ["connect.start", "connect.disconnect", "connect.complete", "connect.start"]
+
+
+def test_mapping_accounts_cover_exactly_the_required_accounts() -> None:
+    mapping = ShopMapping()
+    assert {a["number"] for a in mapping_accounts(mapping)} == {
+        a.number for a in required_accounts(mapping, mapping.vat_rates)
+    }
+    assert parse_rate("8.5") not in mapping.vat_rates
