@@ -31,6 +31,7 @@ from aiohttp import web
 
 from outboxd.config import Config
 from outboxd.contract import ReferenceUpdated, parse_payload
+from outboxd.delivery.backfill import Backfiller
 from outboxd.delivery.connections import Connections
 from outboxd.delivery.deliver import Backoff, Deliverer
 from outboxd.delivery.lane import Lane
@@ -80,6 +81,7 @@ class Daemon:
         self.session: aiohttp.ClientSession
         self.connections: Connections
         self.deliverer: Deliverer
+        self.backfills: Backfiller
 
     # -- public -----------------------------------------------------------------------------------------------
 
@@ -135,10 +137,13 @@ class Daemon:
             self.deliverer = Deliverer(self.store, self.metrics, Backoff(daemon.backoff_base, daemon.backoff_cap))
             for shop_id in {*self.config.shops, *await self.store.shops.ids()}:
                 await self.lane(shop_id)
+            self.backfills = Backfiller(self)
+            await self.backfills.open()
             runner = await self._serve(stack)
             watched = [
                 asyncio.create_task(self._tail(source), name="outbox-tail"),
                 asyncio.create_task(self._dispatch(), name="dispatcher"),
+                asyncio.create_task(self.backfills.run(), name="backfills"),
                 asyncio.create_task(self.watchdog.run(), name="watchdog"),
             ]
             self.ready.set()
@@ -147,8 +152,9 @@ class Daemon:
             stopper = asyncio.create_task(self._stop.wait(), name="stop-request")
             done, _ = await asyncio.wait([stopper, *watched], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if task is not stopper and not task.cancelled() and task.exception() is not None:
-                    log.error("daemon.task_died", task=task.get_name(), error=repr(task.exception()))
+                if task is not stopper:
+                    error = None if task.cancelled() else task.exception()
+                    log.error("daemon.task_died", task=task.get_name(), error=repr(error), exc_info=error)
             await self._shutdown(watched, stopper)
             await runner.cleanup()
 
@@ -220,8 +226,11 @@ class Daemon:
             shops, self._dirty = self._dirty, set()
             for shop_id in sorted(shops):
                 lane = self.lanes[shop_id]
+                await self.backfills.gate(lane)
                 if lane.free:
-                    for delivery in await self.store.deliveries.claim(lane.free, shops=[shop_id]):
+                    barrier = await self.store.deliveries.reference_barrier(shop_id)
+                    below = None if barrier is None else barrier + 1
+                    for delivery in await self.store.deliveries.claim(lane.free, shops=[shop_id], below_id=below):
                         self._start(lane, delivery)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):

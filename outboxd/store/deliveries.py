@@ -14,13 +14,15 @@ from typing import Any, Protocol
 from outboxd.store._db import Clock, Database, Tx, from_text, maybe_time, to_text
 from outboxd.store.models import Delivery, ImportedEvent, OutboxRow
 
-__all__ = ["DELIVERY_COLUMNS", "Deliveries", "EventSource", "delivery_from_row"]
+__all__ = ["CLAIMABLE_PRIORITY", "DELIVERY_COLUMNS", "Deliveries", "EventSource", "delivery_from_row"]
 
 DELIVERY_COLUMNS = (
     "id, outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at, business_date, payload, source, "
     "backfill_id, state, attempts, next_attempt_at, lease_owner, lease_until, last_error_class, last_error, "
     "last_status, created_at, updated_at, delivered_at"
 )
+CLAIMABLE_PRIORITY = 1
+"""0 live, 1 released backfill or import; 2 and up are history held, paused or booked per day (backfill.md)."""
 _SHOPS_PER_CLAIM = 200  # stays well under SQLite's 500 terms of a compound SELECT
 _MESSAGE_MAX = 4000
 
@@ -106,11 +108,14 @@ class Deliveries:
             await _ensure_shops(tx, {p["shop_id"] for p in params}, now)
         return added
 
-    async def claim(self, limit: int, *, shops: Iterable[str] | None = None) -> list[Delivery]:
+    async def claim(
+        self, limit: int, *, shops: Iterable[str] | None = None, below_id: int | None = None
+    ) -> list[Delivery]:
         """Lease up to ``limit`` due heads (live before backfill, then id order) for ``lease``.
 
         ``shops`` restricts the claim (a lane claims for its own shop; leave paused shops out); None means every
-        known shop. Leases of a crashed owner that ran out are taken back first.
+        known shop. ``below_id`` claims only rows with a smaller id (see :meth:`reference_barrier`). Leases of a
+        crashed owner that ran out are taken back first.
         """
         now = self._clock()
         wanted = sorted(set(shops)) if shops is not None else await self._known_shops()
@@ -119,14 +124,16 @@ class Deliveries:
             if len(claimed) >= limit:
                 break
             chunk = wanted[start : start + _SHOPS_PER_CLAIM]
-            claimed += await self._claim_chunk(chunk, limit - len(claimed), now)
+            claimed += await self._claim_chunk(chunk, limit - len(claimed), now, below_id)
         claimed.sort(key=lambda d: (d.source == "import", d.id))
         return claimed
 
-    async def _claim_chunk(self, shops: Sequence[str], limit: int, now: dt.datetime) -> list[Delivery]:
+    async def _claim_chunk(
+        self, shops: Sequence[str], limit: int, now: dt.datetime, below_id: int | None
+    ) -> list[Delivery]:
         one = (
             "SELECT * FROM (SELECT id, priority FROM deliveries WHERE shop_id = ? AND state = 'pending' AND head = 1"
-            " AND next_attempt_at <= ? ORDER BY priority, id LIMIT ?)"
+            f" AND priority <= {CLAIMABLE_PRIORITY} AND next_attempt_at <= ? AND id < ? ORDER BY priority, id LIMIT ?)"
         )
         union = " UNION ALL ".join([one] * len(shops))
         sql = (
@@ -135,8 +142,9 @@ class Deliveries:
         )
         stamp = to_text(now)
         params: list[Any] = [self.owner, to_text(now + self.lease), stamp]
+        ceiling = below_id if below_id is not None else 2**63 - 1
         for shop in shops:
-            params += [shop, stamp, limit]
+            params += [shop, stamp, ceiling, limit]
         params.append(limit)
         async with self._db.transaction() as tx:
             await tx.execute(
@@ -146,6 +154,19 @@ class Deliveries:
             )
             rows = await tx.fetchall(sql, params)
         return [delivery_from_row(row) for row in rows]
+
+    async def reference_barrier(self, shop_id: str) -> int | None:
+        """The id of the shop's oldest open ``reference`` event: later events wait until it is applied.
+
+        A reference snapshot changes the accounts (chapters, methods, registers) that later tickets book on, so
+        only events older than it, and the snapshot itself, may run meanwhile (``claim(below_id=barrier + 1)``).
+        """
+        row = await self._db.read_one(
+            "SELECT min(id) FROM deliveries WHERE shop_id = ? AND aggregate_id = 'reference' "
+            "AND state IN ('pending', 'leased', 'failed')",
+            (shop_id,),
+        )
+        return None if row is None or row[0] is None else int(row[0])
 
     async def _known_shops(self) -> list[str]:
         return [row[0] for row in await self._db.read("SELECT shop_id FROM shops ORDER BY shop_id")]

@@ -1,0 +1,104 @@
+"""A bridge laid out on disk for tests and benchmarks: outbox, state, secrets (0600) and a TOML config.
+
+The config points the daemon at a running simulator; shops connect with company API tokens the simulator
+issued, so no OAuth dance is needed unless a test wants one.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from outboxd.config import Config, load_config
+from outboxd.producer import ensure_outbox
+from outboxd.secrets import ensure_key_file
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def short_dir() -> Path:
+    """A directory whose paths fit in an AF_UNIX socket address (~100 bytes), unlike pytest's tmp_path."""
+    return Path(tempfile.mkdtemp(prefix="obx-", dir="/tmp"))
+
+
+def secret_file(path: Path, value: str) -> Path:
+    path.write_text(value)
+    os.chmod(path, 0o600)
+    return path
+
+
+@dataclass
+class Bridge:
+    root: Path
+    api_url: str
+    shop_tokens: dict[str, str]
+    extra: str = ""
+    daemon_extra: str = ""
+    rate_limit: tuple[int, float] = (100_000, 1.0)
+    """The client's pacing; the default lifts it (the simulator runs without its limit unless told)."""
+    sockdir: Path = field(default_factory=short_dir)
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox.sqlite3"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state.sqlite3"
+
+    @property
+    def socket(self) -> Path:
+        return self.sockdir / "control.sock"
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "outboxd.toml"
+
+    def write(self) -> Bridge:
+        self.root.mkdir(parents=True, exist_ok=True)
+        ensure_key_file(self.root / "token.key")
+        ensure_outbox(self.outbox)
+        shops = []
+        for shop_id, token in self.shop_tokens.items():
+            secret_file(self.root / f"{shop_id}.token", token)
+            shops.append(f'[shops."{shop_id}"]\napi_token_file = "{shop_id}.token"\n')
+        self.config_path.write_text(
+            f"""[daemon]
+outbox_database = "{self.outbox}"
+state_database = "{self.state}"
+control_socket = "{self.socket}"
+metrics_listen = "127.0.0.1:{free_port()}"
+callback_port = {free_port()}
+poll_interval = 0.02
+lease_seconds = 30.0
+backoff_base = 0.2
+backoff_cap = 2.0
+shutdown_grace = 5.0
+log_format = "json"
+{self.daemon_extra}
+[pennylane]
+api_url = "{self.api_url}"
+request_timeout = 5.0
+
+[pennylane.rate_limit]
+requests = {self.rate_limit[0]}
+per_seconds = {self.rate_limit[1]}
+
+[secrets]
+token_key_file = "token.key"
+
+{self.extra}
+"""
+            + "\n".join(shops)
+        )
+        return self
+
+    def config(self) -> Config:
+        return load_config(self.config_path)

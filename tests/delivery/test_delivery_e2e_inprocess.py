@@ -1,0 +1,105 @@
+"""The daemon in-process against the simulator on loopback: a month of two shops books exactly what the events say."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+from bridge_setup import Bridge
+
+from outboxd.contract import parse_event
+from outboxd.delivery import Daemon
+from outboxd.producer import insert_events, open_outbox
+from outboxd.rules import CustomerAccount, LedgerAccount, OrderCustomerAccount, book
+from outboxd.sandbox import Sandbox, run_sandbox
+from outboxd.simulator import simulate_shop
+
+pytestmark = pytest.mark.timeout(90)
+
+
+async def wait_until(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+def expected_balance(rows: list[dict], daemon: Daemon, shop_id: str) -> dict[str, tuple[int, int]]:
+    """Book the events with the rules engine alone and sum per account; customers are summed as '411*'."""
+    lane = daemon.lanes[shop_id]
+    totals: Counter[tuple[str, str]] = Counter()
+    for row in rows:
+        event = parse_event(row)
+        if event.event_type == "reference.updated":
+            lane.set_reference(event.payload)  # type: ignore[arg-type]
+        for entry in book(event, lane.mapping()).entries:
+            for line in entry.lines:
+                account = line.account
+                number = account.number if isinstance(account, LedgerAccount) else "411*"
+                if isinstance(account, CustomerAccount | OrderCustomerAccount) or number.startswith("411"):
+                    number = "411*"
+                totals[(number, "d")] += line.debit
+                totals[(number, "c")] += line.credit
+    numbers = {n for n, _ in totals}
+    return {n: (totals[(n, "d")], totals[(n, "c")]) for n in numbers}
+
+
+def folded(balance: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    out: Counter[tuple[str, str]] = Counter()
+    for number, (debit, credit) in balance.items():
+        key = "411*" if number.startswith("411") else number
+        out[(key, "d")] += debit
+        out[(key, "c")] += credit
+    return {n: (out[(n, "d")], out[(n, "c")]) for n, _ in out if out[(n, "d")] or out[(n, "c")]}
+
+
+@pytest.fixture
+async def world(tmp_path) -> AsyncIterator[tuple[Sandbox, str, Bridge, dict[str, int]]]:
+    sandbox = Sandbox(rate_limit=None)
+    async with run_sandbox(sandbox) as handle:
+        companies = {shop: sandbox.add_company(f"Boutique {shop}").id for shop in ("s1", "s2")}
+        tokens = {shop: sandbox.issue_api_token(cid) for shop, cid in companies.items()}
+        bridge = Bridge(tmp_path / "bridge", handle.api_url, tokens).write()
+        yield sandbox, handle.api_url, bridge, companies
+
+
+async def test_a_month_of_two_shops_books_every_event_exactly_once(world) -> None:
+    sandbox, _, bridge, companies = world
+    start = dt.date(dt.date.today().year, 1, 5)
+    rows = {
+        shop: list(simulate_shop(shop, days=30, orders_per_day=12, registers=2, seed=seed, start=start))
+        for seed, shop in enumerate(companies)
+    }
+    conn = open_outbox(bridge.outbox)
+    for shop_rows in rows.values():
+        insert_events(conn, shop_rows)
+    conn.close()
+
+    daemon = Daemon(bridge.config())
+    runner = asyncio.create_task(daemon.run())
+    try:
+        await asyncio.wait_for(daemon.ready.wait(), 10)
+
+        async def all_settled() -> bool:
+            stats = {s.shop_id: s for s in await daemon.store.queue.stats()}
+            return all(
+                shop in stats and stats[shop].delivered + stats[shop].failed >= len(shop_rows)
+                for shop, shop_rows in rows.items()
+            )
+
+        await wait_until(all_settled, 60)
+        stats = {s.shop_id: s for s in await daemon.store.queue.stats()}
+        for shop, shop_rows in rows.items():
+            assert stats[shop].failed == 0, await daemon.store.queue.failed()
+            assert stats[shop].delivered == len(shop_rows)
+            entries = sandbox.entries(companies[shop])
+            pieces = Counter(e.piece_number for e in entries)
+            assert pieces and max(pieces.values()) == 1, "a piece_number was posted twice"
+            assert folded(sandbox.trial_balance(companies[shop])) == folded(expected_balance(shop_rows, daemon, shop))
+    finally:
+        daemon.stop()
+        await asyncio.wait_for(runner, 20)
