@@ -6,15 +6,27 @@ issued, so no OAuth dance is needed unless a test wants one.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from outboxd.config import Config, load_config
 from outboxd.producer import ensure_outbox
 from outboxd.secrets import ensure_key_file
+
+
+async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
+    """Poll ``predicate`` every 50 ms until it holds; fail after ``within`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(0.05)
 
 
 def free_port() -> int:

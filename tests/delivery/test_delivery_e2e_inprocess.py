@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
-from bridge_setup import Bridge
+from bridge_setup import Bridge, wait_until
 
 from outboxd.contract import parse_event
 from outboxd.delivery import Daemon
@@ -18,14 +18,6 @@ from outboxd.sandbox import Sandbox, run_sandbox
 from outboxd.simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(90)
-
-
-async def wait_until(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 def expected_balance(rows: list[dict], daemon: Daemon, shop_id: str) -> dict[str, tuple[int, int]]:
@@ -98,7 +90,8 @@ async def test_a_month_of_two_shops_books_every_event_exactly_once(world) -> Non
             assert stats[shop].delivered == len(shop_rows)
             entries = sandbox.entries(companies[shop])
             pieces = Counter(e.piece_number for e in entries)
-            assert pieces and max(pieces.values()) == 1, "a piece_number was posted twice"
+            assert pieces
+            assert max(pieces.values()) == 1, "a piece_number was posted twice"
             assert folded(sandbox.trial_balance(companies[shop])) == folded(expected_balance(shop_rows, daemon, shop))
     finally:
         daemon.stop()
