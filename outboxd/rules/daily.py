@@ -1,0 +1,164 @@
+"""``book_day(events, mapping)``: a register's closed business day as one entry (the day's Z), for backfills. Pure.
+
+Each event is booked by ``book`` exactly as in detailed mode, then the day's lines are gathered:
+- customer lines stay one per ticket and per payment, with their own label, so every customer account (and the
+  counter customer 411000) holds the same movements as in detailed mode and can still be lettered;
+- every other line (sales and VAT per rate, payment methods, the Z memo, cash differences) is summed per
+  account and side into one line.
+A payment of an order booked the same day credits the order's customer account directly. Past 1,000 lines
+(Pennylane's limit per entry) the day is cut between events into parts, each balanced: ``J-2026-03-14-r1-1``,
+``-2``... A single part is ``J-2026-03-14-r1``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from outboxd.contract.models import Event, OrderRecorded, RegisterClosed
+from outboxd.exceptions import BookingError
+from outboxd.rules.engine import book
+from outboxd.rules.entries import (
+    AccountRef,
+    Booking,
+    CustomerAccount,
+    Entry,
+    EntryLine,
+    JournalSpec,
+    LedgerAccount,
+    OrderCustomerAccount,
+)
+from outboxd.rules.mapping import ShopMapping
+from outboxd.rules.pieces import _bounded
+
+__all__ = ["MAX_LINES", "book_day", "day_piece"]
+
+MAX_LINES = 1000
+"""Pennylane's maximum number of lines in one ledger entry."""
+
+
+def day_piece(prefix: str, day: dt.date, register_id: str, part: int | None = None) -> str:
+    """``J-2026-03-14-r1`` for a day in one entry, ``J-2026-03-14-r1-2`` for its second part."""
+    suffix = "" if part is None else f"-{part}"
+    return _bounded(f"{prefix}J-{day.isoformat()}-{register_id}{suffix}")
+
+
+def _is_customer(account: AccountRef, mapping: ShopMapping) -> bool:
+    if isinstance(account, CustomerAccount | OrderCustomerAccount):
+        return True
+    return account.number == mapping.counter_customer
+
+
+class _Part:
+    """The lines of one part being gathered: customer lines in event order, the others summed per account+side."""
+
+    def __init__(self) -> None:
+        self.kept: list[EntryLine] = []
+        self.summed: dict[tuple[AccountRef, bool], int] = {}
+
+    def size_with(self, lines: Sequence[EntryLine], mapping: ShopMapping) -> int:
+        new_keys = {(ln.account, ln.debit > 0) for ln in lines if not _is_customer(ln.account, mapping)}
+        kept = sum(1 for ln in lines if _is_customer(ln.account, mapping))
+        return len(self.kept) + kept + len(self.summed.keys() | new_keys)
+
+    def add(self, lines: Sequence[EntryLine], mapping: ShopMapping) -> None:
+        for ln in lines:
+            if _is_customer(ln.account, mapping):
+                self.kept.append(ln)
+            else:
+                key = (ln.account, ln.debit > 0)
+                self.summed[key] = self.summed.get(key, 0) + ln.debit + ln.credit
+
+    def lines(self, label: str) -> tuple[EntryLine, ...]:
+        summed = [
+            EntryLine(account, amount if debit else 0, 0 if debit else amount, label)
+            for (account, debit), amount in self.summed.items()
+            if amount
+        ]
+        return (*self.kept, *summed)
+
+
+def book_day(events: Sequence[Event], mapping: ShopMapping, *, max_lines: int = MAX_LINES) -> Booking:
+    """The entries of one register's business day. ``events``: its orders, payments and closings, in order.
+
+    Raises BookingError as ``book`` does (naming the event's own problem), or when the events are not all of one
+    register, day and currency.
+    """
+    if not events:
+        return Booking((), (), ())
+    keys = {(_register(e), _day(e)) for e in events}
+    if len(keys) != 1:
+        raise BookingError("daily booking", f"events of several registers or days: {sorted(map(str, keys))}")
+    register_id, day = keys.pop()
+    bookings = [book(event, mapping) for event in events]
+    order_accounts: dict[str, AccountRef] = {}
+    per_event: list[list[EntryLine]] = []
+    currencies = set()
+    for event, booking in zip(events, bookings, strict=True):
+        lines = [ln for entry in booking.entries for ln in entry.lines]
+        currencies |= {entry.currency for entry in booking.entries}
+        lines = [
+            _replace(ln, order_accounts[ln.account.order_id])
+            if isinstance(ln.account, OrderCustomerAccount) and ln.account.order_id in order_accounts
+            else ln
+            for ln in lines
+        ]
+        if isinstance(event.payload, OrderRecorded) and lines:
+            order_accounts[event.payload.order_id] = next(
+                ln.account for ln in lines if _is_customer(ln.account, mapping)
+            )
+        if lines:
+            per_event.append(lines)
+    if len(currencies) > 1:
+        raise BookingError(f"day {day} register {register_id}", f"several currencies {sorted(currencies)}")
+    parts = [_Part()]
+    for lines in per_event:
+        if (parts[-1].kept or parts[-1].summed) and parts[-1].size_with(lines, mapping) > max_lines:
+            parts.append(_Part())
+        parts[-1].add(lines, mapping)
+    label = _label(events, mapping, register_id, day)
+    currency = currencies.pop() if currencies else "EUR"
+    entries = tuple(
+        Entry(
+            register_id,
+            day,
+            label if len(parts) == 1 else f"{label} ({n}/{len(parts)})",
+            day_piece(mapping.piece_prefix, day, register_id, None if len(parts) == 1 else n),
+            currency,
+            part.lines(label),
+        )
+        for n, part in enumerate(parts, 1)
+        if part.kept or part.summed
+    )
+    journals: dict[str, JournalSpec] = {}
+    accounts: dict[LedgerAccount, None] = {}
+    for booking in bookings:
+        journals.update({j.register_id: j for j in booking.journals})
+        accounts.update(dict.fromkeys(booking.accounts))
+    notes = tuple(note for booking in bookings for note in booking.notes)
+    return Booking(entries, tuple(journals.values()), tuple(accounts), notes)
+
+
+def _replace(line: EntryLine, account: AccountRef) -> EntryLine:
+    return EntryLine(account, line.debit, line.credit, line.label)
+
+
+def _register(event: Event) -> str:
+    register = getattr(event.payload, "register_id", None)
+    if not isinstance(register, str):
+        raise BookingError(f"event {event.event_id}", "has no register: it cannot go into a day's entry")
+    return register
+
+
+def _day(event: Event) -> dt.date:
+    day = getattr(event.payload, "business_date", None)
+    if not isinstance(day, dt.date):
+        raise BookingError(f"event {event.event_id}", "has no business date: it cannot go into a day's entry")
+    return day
+
+
+def _label(events: Sequence[Event], mapping: ShopMapping, register_id: str, day: dt.date) -> str:
+    """``Journée du 14/03/2026 Caisse 1 Z452`` (the Z when the day was closed)."""
+    name = mapping.registers.get(register_id) or register_id
+    zs = [f"Z{e.payload.z_number}" for e in events if isinstance(e.payload, RegisterClosed)]
+    return " ".join([f"Journée du {day:%d/%m/%Y}", name, *zs])

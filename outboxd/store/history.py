@@ -1,0 +1,209 @@
+"""A shop's history: held until an operator starts a backfill, then released, skipped or booked per day.
+
+Priorities of deliveries (the dispatcher claims only 0 and 1, see ``CLAIMABLE_PRIORITY``):
+0 live, 1 backfill or import released to the dispatcher, 2 history held, 3 backfill paused,
+4 daily backfill (the backfiller books them one entry per register and day). See docs/backfill.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from outboxd.store._db import Clock, Database, Tx, to_text
+from outboxd.store.deliveries import _INSERT, DELIVERY_COLUMNS, _ensure_shops, _params, delivery_from_row
+from outboxd.store.models import Delivery, ImportedEvent
+
+__all__ = ["DAILY", "HELD", "LIVE", "PAUSED", "RELEASED", "History"]
+
+LIVE, RELEASED, HELD, PAUSED, DAILY = 0, 1, 2, 3, 4
+SKIP_CLASS = "history"
+"""``last_error_class`` of a row skipped as before a backfill's start: a later backfill may take it back."""
+
+_REGISTER = "json_extract(payload, '$.register_id')"
+_OPEN = "state IN ('pending', 'leased', 'failed')"
+
+
+class History:
+    """Hold, release, skip and settle a shop's history (the daemon is the only caller besides ``outboxd import``)."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    # -- the hold ---------------------------------------------------------------------------------------------
+
+    async def connected_shops(self) -> set[str]:
+        rows = await self._db.read("SELECT shop_id FROM shops WHERE connected_since IS NOT NULL")
+        return {r[0] for r in rows}
+
+    async def first_connection(self, shop_id: str, *, hold: bool) -> int:
+        """Record the shop's first connection; with ``hold``, what waits then becomes history. Returns rows held.
+
+        Reference snapshots are never held: they carry no entry, and live events need the mapping they complete.
+        """
+        now = to_text(self._clock())
+        async with self._db.transaction() as tx:
+            await _ensure_shops(tx, {shop_id}, now)
+            first = await tx.execute(
+                "UPDATE shops SET connected_since = ? WHERE shop_id = ? AND connected_since IS NULL", (now, shop_id)
+            )
+            if not (first and hold):
+                return 0
+            return await tx.execute(
+                "UPDATE deliveries SET priority = ? WHERE shop_id = ? AND state = 'pending' AND priority = ?"
+                " AND business_date IS NOT NULL",
+                (HELD, shop_id, LIVE),
+            )
+
+    async def import_events(self, events: Iterable[ImportedEvent]) -> int:
+        """Insert history from a file, held (INSERT OR IGNORE on event_id: a second run adds nothing)."""
+        now = to_text(self._clock())
+        params = [_params(e, None, now, "import", None, now) | {"priority": HELD} for e in events]
+        if not params:
+            return 0
+        async with self._db.transaction() as tx:
+            added = await tx.executemany(_INSERT, params)
+            await _ensure_shops(tx, {p["shop_id"] for p in params}, now)
+        return added
+
+    # -- what a backfill would take ---------------------------------------------------------------------------
+
+    async def register_days(self, shop_id: str, start: dt.date) -> list[tuple[str | None, str | None, int]]:
+        """(business_date, register, events) of the history a backfill from ``start`` would deliver."""
+        rows = await self._db.read(
+            f"SELECT business_date, {_REGISTER}, count(*) FROM deliveries WHERE shop_id = ? AND ("  # noqa: S608 (constant)
+            f"(state = 'pending' AND priority = {HELD}) OR (state = 'skipped' AND last_error_class = '{SKIP_CLASS}'))"
+            " AND (business_date IS NULL OR business_date >= ?) GROUP BY 1, 2 ORDER BY 1, 2",
+            (shop_id, start.isoformat()),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    async def busy_register_days(self, shop_id: str, start: dt.date) -> set[tuple[str, str]]:
+        """Register-days with an event already delivered or on its way in detailed mode: never booked per day."""
+        rows = await self._db.read(
+            f"SELECT DISTINCT business_date, {_REGISTER} FROM deliveries WHERE shop_id = ? AND business_date >= ? "  # noqa: S608 (constant)
+            f"AND (state IN ('delivered', 'leased') OR (state IN ('pending', 'failed') AND priority <= {RELEASED}))",
+            (shop_id, start.isoformat()),
+        )
+        return {(r[0], r[1]) for r in rows if r[0] is not None and r[1] is not None}
+
+    # -- a backfill's life ------------------------------------------------------------------------------------
+
+    async def release(
+        self, backfill_id: int, shop_id: str, start: dt.date, daily_before: dt.date | None, busy: set[tuple[str, str]]
+    ) -> int:
+        """Start a backfill: history from ``start`` is released (or booked per day before ``daily_before``),
+        history before ``start`` is skipped with the reason. Returns how many events the backfill carries."""
+        now, day = to_text(self._clock()), start.isoformat()
+        reason = f"before the start date {day} of backfill {backfill_id}: not sent (a backfill from an earlier date takes it back)"  # noqa: E501
+        async with self._db.transaction() as tx:
+            reopened = await tx.execute(
+                f"UPDATE deliveries SET state = 'pending', priority = {HELD}, last_error_class = NULL,"  # noqa: S608 (constant)
+                " last_error = NULL, updated_at = ? WHERE shop_id = ? AND state = 'skipped'"
+                f" AND last_error_class = '{SKIP_CLASS}' AND business_date >= ?",
+                (now, shop_id, day),
+            )
+            if reopened:
+                await _recompute_heads(tx, shop_id)
+            await tx.execute(
+                f"UPDATE deliveries SET state = 'skipped', last_error_class = '{SKIP_CLASS}', last_error = ?,"  # noqa: S608 (constant)
+                f" updated_at = ? WHERE shop_id = ? AND state = 'pending' AND priority = {HELD} AND business_date < ?",
+                (reason, now, shop_id, day),
+            )
+            total = await tx.execute(
+                f"UPDATE deliveries SET priority = CASE WHEN business_date < ? THEN {DAILY} ELSE {RELEASED} END,"  # noqa: S608 (constant)
+                f" backfill_id = ?, updated_at = ? WHERE shop_id = ? AND state = 'pending' AND priority = {HELD}",
+                (daily_before.isoformat() if daily_before else "", backfill_id, now, shop_id),
+            )
+            if daily_before is not None and busy:
+                await tx.executemany(
+                    f"UPDATE deliveries SET priority = {RELEASED} WHERE backfill_id = ? AND priority = {DAILY}"  # noqa: S608 (constant)
+                    f" AND business_date = ? AND {_REGISTER} = ?",
+                    [(backfill_id, d, r) for d, r in sorted(busy)],
+                )
+        return total
+
+    async def set_paused(self, backfill_id: int, paused: bool) -> None:
+        """Paused rows leave the dispatcher's range; the backfiller stops booking days while the flag is set."""
+        old, new = (RELEASED, PAUSED) if paused else (PAUSED, RELEASED)
+        async with self._db.transaction() as tx:
+            await tx.execute("UPDATE backfills SET paused = ? WHERE id = ?", (int(paused), backfill_id))
+            await tx.execute(
+                "UPDATE deliveries SET priority = ? WHERE backfill_id = ? AND state = 'pending' AND priority = ?",
+                (new, backfill_id, old),
+            )
+
+    async def is_paused(self, backfill_id: int) -> bool:
+        row = await self._db.read_one("SELECT paused FROM backfills WHERE id = ?", (backfill_id,))
+        return bool(row and row[0])
+
+    async def cancel(self, backfill_id: int) -> int:
+        """What the backfill had not sent goes back to history, held (a later backfill may take it)."""
+        return await self._db.write(
+            f"UPDATE deliveries SET priority = {HELD}, backfill_id = NULL WHERE backfill_id = ? AND state = 'pending'"  # noqa: S608 (constant)
+            f" AND priority IN ({RELEASED}, {PAUSED}, {DAILY})",
+            (backfill_id,),
+        )
+
+    # -- the daily mode ---------------------------------------------------------------------------------------
+
+    async def next_day(self, backfill_id: int) -> list[Delivery]:
+        """The pending per-day rows of the backfill's earliest business date still to book, in id order."""
+        first = await self._db.read_one(
+            f"SELECT min(business_date) FROM deliveries WHERE backfill_id = ? AND state = 'pending' AND priority = {DAILY}",  # noqa: S608, E501 (constant)
+            (backfill_id,),
+        )
+        if first is None or first[0] is None:
+            return []
+        rows = await self._db.read(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE backfill_id = ? AND state = 'pending'"  # noqa: S608 (constant)
+            f" AND priority = {DAILY} AND business_date = ? ORDER BY id",
+            (backfill_id, first[0]),
+        )
+        return [delivery_from_row(r) for r in rows]
+
+    async def open_references(self, shop_id: str) -> int:
+        """Reference snapshots of the shop still to deliver: a day is booked with the mapping they complete."""
+        row = await self._db.read_one(
+            "SELECT count(*) FROM deliveries WHERE shop_id = ? AND event_type = 'reference.updated'"  # noqa: S608 (constant)
+            f" AND state IN ('pending', 'leased') AND priority <= {RELEASED}",
+            (shop_id,),
+        )
+        return int(row[0]) if row else 0
+
+    async def to_detailed(self, ids: Iterable[int]) -> int:
+        """A register-day that cannot be booked as a whole goes to the dispatcher, event by event."""
+        async with self._db.transaction() as tx:
+            return await tx.executemany(
+                f"UPDATE deliveries SET priority = {RELEASED} WHERE id = ? AND state = 'pending' AND priority = {DAILY}",  # noqa: S608, E501 (constant)
+                [(i,) for i in ids],
+            )
+
+    async def deliver_day(self, ids: Iterable[int]) -> int:
+        """Every event of a register-day is in Pennylane (its day entries are posted): delivered together."""
+        now = to_text(self._clock())
+        async with self._db.transaction() as tx:
+            return await tx.executemany(
+                "UPDATE deliveries SET state = 'delivered', delivered_at = ?, attempts = attempts + 1, updated_at = ?,"
+                " last_error_class = NULL, last_error = NULL, last_status = NULL WHERE id = ? AND state = 'pending'",
+                [(now, now, i) for i in ids],
+            )
+
+    async def remaining(self, backfill_id: int) -> dict[str, int]:
+        """Open rows of the backfill by priority (pending and leased), to tell 'done' apart."""
+        rows = await self._db.read(
+            "SELECT priority, count(*) FROM deliveries WHERE backfill_id = ? AND state IN ('pending', 'leased')"
+            " GROUP BY priority",
+            (backfill_id,),
+        )
+        return {str(r[0]): r[1] for r in rows}
+
+
+async def _recompute_heads(tx: Tx, shop_id: str) -> None:
+    """Rows taken back from 'skipped' reopen their aggregates: the head is again the lowest open row."""
+    await tx.execute(
+        f"UPDATE deliveries SET head = (id = (SELECT min(d.id) FROM deliveries d WHERE d.shop_id = deliveries.shop_id"  # noqa: S608 (constant)
+        f" AND d.aggregate_id = deliveries.aggregate_id AND d.{_OPEN})) WHERE shop_id = ? AND {_OPEN}",
+        (shop_id,),
+    )

@@ -1,0 +1,144 @@
+"""History is held until a backfill starts; a detailed backfill sends it once, resumes after a restart, skips
+what is before its start date, refuses a closed fiscal year."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from conftest import Running, World, expected_balance, fold, settled, wait_for
+
+from outboxd.exceptions import BadRequest
+from outboxd.simulator import simulate_shop
+
+pytestmark = pytest.mark.timeout(60)
+
+START = dt.date.today() - dt.timedelta(days=12)
+
+
+def history(days: int = 10, orders: int = 8) -> list[dict]:
+    return list(simulate_shop("s1", days=days, orders_per_day=orders, registers=2, seed=3, start=START))
+
+
+async def connect_with_history(world: World, rows: list[dict]) -> None:
+    """Events written while the shop had no connection: ingested, waiting."""
+    world.connected = False
+    world.write(rows)
+    async with Running(world.config()) as daemon:
+        await wait_for(lambda: _ingested(daemon, len(rows)))
+    world.connected = True
+
+
+async def _ingested(daemon, n: int) -> bool:  # type: ignore[no-untyped-def]
+    stats = await daemon.store.queue.stats("s1")
+    return bool(stats) and stats[0].pending == n
+
+
+async def test_history_is_held_then_a_detailed_backfill_sends_it_once(world: World) -> None:
+    rows = history()
+    await connect_with_history(world, rows)
+    async with Running(world.config()) as daemon:
+        await wait_for(lambda: _only_reference_delivered(daemon))
+        await asyncio.sleep(0.5)
+        assert await _only_reference_delivered(daemon)
+        assert world.pieces() == {}  # nothing booked before the operator chose
+        estimate = await daemon.backfills.estimate("s1", None)
+        assert estimate["default_start_date"] == str(dt.date.today() - dt.timedelta(days=365))
+        assert estimate["events"] == len(rows) - 1 and estimate["refused"] is None
+        backfill = await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
+        assert backfill["total"] == len(rows) - 1 and backfill["state"] == "running"
+        await wait_for(lambda: settled(daemon), 40)
+        stats = (await daemon.store.queue.stats("s1"))[0]
+        assert stats.failed == 0 and stats.delivered == len(rows)
+        pieces = world.pieces()
+        assert max(pieces.values()) == 1
+        assert len(pieces) == len(rows) - 1 + _gaps(rows)  # one entry per event, plus cash differences
+        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+        done = await daemon.backfills.get("s1")
+        assert done is not None and done["done"] == done["total"] and done["finished_at"]
+        # running it again from the same date: nothing left to send, nothing posted twice
+        again = await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
+        assert again["total"] == 0
+        await wait_for(lambda: settled(daemon))
+    assert world.pieces() == pieces
+
+
+def _gaps(rows: list[dict]) -> int:
+    """Cash-difference entries: one per receipt whose counted differs from expected."""
+    return sum(
+        1 for r in rows if r["event_type"] == "register.closed"
+        for x in r["payload"]["receipts"] if x["counted"] != x["expected"]
+    )  # fmt: skip
+
+
+async def _only_reference_delivered(daemon) -> bool:  # type: ignore[no-untyped-def]
+    stats = (await daemon.store.queue.stats("s1"))[0]
+    return stats.delivered == 1
+
+
+async def test_before_the_start_date_is_skipped_and_an_earlier_backfill_takes_it_back(world: World) -> None:
+    rows = history(days=6, orders=4)
+    await connect_with_history(world, rows)
+    cut = START + dt.timedelta(days=3)
+    async with Running(world.config()) as daemon:
+        await daemon.backfills.start("s1", "ops", cut.isoformat(), "detailed")
+        await wait_for(lambda: settled(daemon))
+        stats = (await daemon.store.queue.stats("s1"))[0]
+        before = [r for r in rows if r["payload"].get("business_date", "9999") < cut.isoformat()]
+        assert stats.skipped == len(before) and stats.pending == 0
+        skipped = await daemon.store.db.read("SELECT last_error FROM deliveries WHERE state = 'skipped'")
+        assert all(cut.isoformat() in r[0] for r in skipped)
+        # a later backfill from an earlier date takes the skipped history back
+        await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
+        await wait_for(lambda: settled(daemon))
+        stats = (await daemon.store.queue.stats("s1"))[0]
+        assert stats.skipped == 0 and stats.delivered == len(rows), await daemon.store.queue.failed()
+        assert max(world.pieces().values()) == 1
+        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+
+
+async def test_a_restart_mid_backfill_resumes_and_posts_nothing_twice(world: World) -> None:
+    rows = history(days=10, orders=10)
+    await connect_with_history(world, rows)
+    async with Running(world.config()) as daemon:
+        await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
+        await wait_for(lambda: _some_delivered(daemon, 20))
+    async with Running(world.config()) as daemon:
+        current = await daemon.backfills.get("s1")
+        assert current is not None and 0 < current["done"] < current["total"]
+        await wait_for(lambda: settled(daemon), 40)
+        assert max(world.pieces().values()) == 1
+        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+
+
+async def _some_delivered(daemon, n: int) -> bool:  # type: ignore[no-untyped-def]
+    return (await daemon.store.queue.stats("s1"))[0].delivered >= n
+
+
+async def test_pause_stops_the_backfill_and_cancel_holds_the_rest_again(world: World) -> None:
+    rows = history(days=4, orders=4)
+    await connect_with_history(world, rows)
+    async with Running(world.config()) as daemon:
+        await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
+        paused = await daemon.backfills.pause("s1", "ops")
+        assert paused["state"] == "paused"
+        count = len(world.pieces())
+        await asyncio.sleep(0.5)
+        assert len(world.pieces()) <= count + 8  # at most what was in flight
+        cancelled = await daemon.backfills.cancel("s1", "ops")
+        assert cancelled["state"] == "cancelled"
+        held = await daemon.store.db.read_one(
+            "SELECT count(*) FROM deliveries WHERE priority = 2 AND state = 'pending'"
+        )
+        assert held is not None and held[0] > 0
+
+
+async def test_a_closed_fiscal_year_is_refused(world: World) -> None:
+    await connect_with_history(world, history(days=1, orders=1))
+    old = dt.date.today() - dt.timedelta(days=400)
+    async with Running(world.config()) as daemon:
+        estimate = await daemon.backfills.estimate("s1", old.isoformat())
+        assert "closed" in estimate["refused"]
+        with pytest.raises(BadRequest, match="closed"):
+            await daemon.backfills.start("s1", "ops", old.isoformat(), "detailed")
