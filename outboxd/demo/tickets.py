@@ -1,0 +1,74 @@
+"""The demo's tickets beyond the simulated history: live ones as the shop sells, and one that cannot be booked.
+
+Live tickets get their own order ids and numbers (``L-``) so they never meet the history's piece_numbers. The
+poison ticket sells at 8.5 % VAT (the French overseas rate): a valid contract event that the default mapping
+refuses (``mapping.vat_rates`` lacks it), with its payment waiting behind it in the same aggregate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from typing import Any
+
+from outboxd.money import format_cents
+from outboxd.simulator.shop import paris_offset
+from outboxd.simulator.tickets import order_payload, payments_for, vat_breakdown
+
+__all__ = ["POISON_RATE", "live_ticket", "poison_ticket"]
+
+POISON_RATE = "8.5"
+
+
+def _row(shop_id: str, event_type: str, aggregate_id: str, at: dt.datetime, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"event_id": str(uuid.uuid4()), "shop_id": shop_id, "event_type": event_type, "aggregate_id": aggregate_id,
+            "occurred_at": at.isoformat(timespec="seconds"), "payload": payload}  # fmt: skip
+
+
+def _local_now() -> dt.datetime:
+    """Now, in Paris time as Kash.Click writes it (the simulator's offset rule)."""
+    today = dt.datetime.now(dt.UTC).date()
+    offset = paris_offset(today)
+    hours = int(offset[1:3]) * (1 if offset[0] == "+" else -1)
+    return dt.datetime.now(dt.timezone(dt.timedelta(hours=hours))).replace(microsecond=0)
+
+
+def _payments(
+    shop_id: str, order: dict[str, Any], cents: list[tuple[str, int]], at: dt.datetime
+) -> list[dict[str, Any]]:
+    order_id = order["order_id"]
+    return [
+        _row(shop_id, "payment.recorded", f"order:{order_id}", at, {
+            "payment_id": f"{order_id}-p{n}", "order_id": order_id, "register_id": order["register_id"],
+            "business_date": order["business_date"], "method_id": method_id, "amount": format_cents(amount),
+            "currency": "EUR"})
+        for n, (method_id, amount) in enumerate(cents, 1)
+    ]  # fmt: skip
+
+
+def live_ticket(shop_id: str, run: str, number: int, rng: random.Random, *, registers: int = 2) -> list[dict[str, Any]]:
+    """A ticket sold now and the payments that settle it (outbox rows, payload as a dict).
+
+    ``run`` tells demo runs apart, so that their tickets never share a number (hence a piece_number).
+    """
+    at = _local_now()
+    register_id = f"r{rng.randrange(registers) + 1}"
+    head = {"order_id": f"live-{run}-{number}", "number": f"L{run}-{number:05d}", "register_id": register_id,
+            "business_date": at.date().isoformat(), "customer": None}  # fmt: skip
+    order = order_payload(rng, head, credit_note=False)
+    total = int(order["total_incl_tax"].replace(".", ""))
+    rows = [_row(shop_id, "order.recorded", f"order:{head['order_id']}", at, order)]
+    return rows + _payments(shop_id, order, payments_for(rng, total), at + dt.timedelta(seconds=1))
+
+
+def poison_ticket(shop_id: str, business_date: dt.date, *, register_id: str = "r1") -> list[dict[str, Any]]:
+    """One 10.85 EUR ticket at 8.5 % VAT, paid by card: the order fails to book, its payment waits behind it."""
+    at = dt.datetime.fromisoformat(f"{business_date.isoformat()}T12:30:00{paris_offset(business_date)}")
+    order = {"order_id": "poison-1", "number": "P-000001", "register_id": register_id,
+             "business_date": business_date.isoformat(), "customer": None, "currency": "EUR",
+             "lines": [{"label": "Rhum arrangé (DOM)", "quantity": "1", "total_incl_tax": "10.85",
+                        "vat_rate": POISON_RATE, "kind": "goods", "chapter": None}],
+             "discounts": [], "vat_breakdown": vat_breakdown({85: 1085}, 0), "total_incl_tax": "10.85"}  # fmt: skip
+    rows = [_row(shop_id, "order.recorded", "order:poison-1", at, order)]
+    return rows + _payments(shop_id, order, [("cb", 1085)], at + dt.timedelta(minutes=1))
