@@ -111,8 +111,8 @@ class Running:
         await asyncio.wait_for(self.task, 20)
 
 
-async def wait_for(predicate: Callable[[], Any], timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
+async def wait_for(predicate: Callable[[], Any], within: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
     while not await predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")

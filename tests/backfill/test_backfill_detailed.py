@@ -45,18 +45,23 @@ async def test_history_is_held_then_a_detailed_backfill_sends_it_once(world: Wor
         assert world.pieces() == {}  # nothing booked before the operator chose
         estimate = await daemon.backfills.estimate("s1", None)
         assert estimate["default_start_date"] == str(dt.date.today() - dt.timedelta(days=365))
-        assert estimate["events"] == len(rows) - 1 and estimate["refused"] is None
+        assert estimate["events"] == len(rows) - 1
+        assert estimate["refused"] is None
         backfill = await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
-        assert backfill["total"] == len(rows) - 1 and backfill["state"] == "running"
+        assert backfill["total"] == len(rows) - 1
+        assert backfill["state"] == "running"
         await wait_for(lambda: settled(daemon), 40)
         stats = (await daemon.store.queue.stats("s1"))[0]
-        assert stats.failed == 0 and stats.delivered == len(rows)
+        assert stats.failed == 0
+        assert stats.delivered == len(rows)
         pieces = world.pieces()
         assert max(pieces.values()) == 1
         assert len(pieces) == len(rows) - 1 + _gaps(rows)  # one entry per event, plus cash differences
         assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
         done = await daemon.backfills.get("s1")
-        assert done is not None and done["done"] == done["total"] and done["finished_at"]
+        assert done is not None
+        assert done["done"] == done["total"]
+        assert done["finished_at"]
         # running it again from the same date: nothing left to send, nothing posted twice
         again = await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
         assert again["total"] == 0
@@ -86,14 +91,16 @@ async def test_before_the_start_date_is_skipped_and_an_earlier_backfill_takes_it
         await wait_for(lambda: settled(daemon))
         stats = (await daemon.store.queue.stats("s1"))[0]
         before = [r for r in rows if r["payload"].get("business_date", "9999") < cut.isoformat()]
-        assert stats.skipped == len(before) and stats.pending == 0
+        assert stats.skipped == len(before)
+        assert stats.pending == 0
         skipped = await daemon.store.db.read("SELECT last_error FROM deliveries WHERE state = 'skipped'")
         assert all(cut.isoformat() in r[0] for r in skipped)
         # a later backfill from an earlier date takes the skipped history back
         await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
         await wait_for(lambda: settled(daemon))
         stats = (await daemon.store.queue.stats("s1"))[0]
-        assert stats.skipped == 0 and stats.delivered == len(rows), await daemon.store.queue.failed()
+        assert stats.skipped == 0
+        assert stats.delivered == len(rows), await daemon.store.queue.failed()
         assert max(world.pieces().values()) == 1
         assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
 
@@ -106,7 +113,8 @@ async def test_a_restart_mid_backfill_resumes_and_posts_nothing_twice(world: Wor
         await wait_for(lambda: _some_delivered(daemon, 20))
     async with Running(world.config()) as daemon:
         current = await daemon.backfills.get("s1")
-        assert current is not None and 0 < current["done"] < current["total"]
+        assert current is not None
+        assert 0 < current["done"] < current["total"]
         await wait_for(lambda: settled(daemon), 40)
         assert max(world.pieces().values()) == 1
         assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
@@ -131,7 +139,8 @@ async def test_pause_stops_the_backfill_and_cancel_holds_the_rest_again(world: W
         held = await daemon.store.db.read_one(
             "SELECT count(*) FROM deliveries WHERE priority = 2 AND state = 'pending'"
         )
-        assert held is not None and held[0] > 0
+        assert held is not None
+        assert held[0] > 0
 
 
 async def test_a_closed_fiscal_year_is_refused(world: World) -> None:
