@@ -132,7 +132,7 @@ class Deliveries:
         self, shops: Sequence[str], limit: int, now: dt.datetime, below_id: int | None
     ) -> list[Delivery]:
         one = (
-            "SELECT * FROM (SELECT id, priority FROM deliveries WHERE shop_id = ? AND state = 'pending' AND head = 1"
+            "SELECT * FROM (SELECT id, priority FROM deliveries WHERE shop_id = ? AND state = 'pending' AND head = 1"  # noqa: S608 (a constant of this module)
             f" AND priority <= {CLAIMABLE_PRIORITY} AND next_attempt_at <= ? AND id < ? ORDER BY priority, id LIMIT ?)"
         )
         union = " UNION ALL ".join([one] * len(shops))
