@@ -134,7 +134,8 @@ class Daemon:
             source = await stack.enter_async_context(OutboxSource(daemon.outbox_database))
             self.session = await stack.enter_async_context(aiohttp.ClientSession())
             self.connections = Connections(self)
-            self.deliverer = Deliverer(self.store, self.metrics, Backoff(daemon.backoff_base, daemon.backoff_cap))
+            backoff = Backoff(daemon.backoff_base, daemon.backoff_cap, daemon.max_attempts)
+            self.deliverer = Deliverer(self.store, self.metrics, backoff)
             for shop_id in {*self.config.shops, *await self.store.shops.ids()}:
                 await self.lane(shop_id)
             self.backfills = Backfiller(self)

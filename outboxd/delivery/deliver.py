@@ -51,10 +51,15 @@ def trace_exchange(exchange: Exchange) -> None:
 
 @dataclass(frozen=True)
 class Backoff:
-    """Capped exponential backoff with full jitter on the upper half: base * 2**(attempt-1), at most cap."""
+    """Capped exponential backoff with jitter on the upper half: base * 2**(attempt-1), at most cap.
+
+    After ``max_attempts`` retryable failures the event waits for an operator (failed), so an endless
+    outage shows up in the failed list instead of retrying silently for ever.
+    """
 
     base: float = 1.0
     cap: float = 900.0
+    max_attempts: int = 10
 
     def delay(self, attempts_so_far: int, rng: random.Random) -> float:
         ceiling = min(self.cap, self.base * 2.0 ** min(attempts_so_far, 30))
@@ -212,6 +217,10 @@ class Deliverer:
         bound.error("delivery.failed", error_class=error_class, status=status, reason=message)
 
     async def _retry(self, delivery: Delivery, error_class: str, message: str, status: int | None, bound: Any) -> None:
+        if delivery.attempts + 1 >= self.backoff.max_attempts:
+            reason = f"gave up after {delivery.attempts + 1} attempts: {message}"
+            await self._fail(delivery, error_class, reason, status, bound)
+            return
         delay = self.backoff.delay(delivery.attempts, self.rng)
         at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
         await self.store.deliveries.schedule_retry(delivery.id, at, error_class, message, status)
