@@ -41,8 +41,10 @@ def run(*, shops: int = 200, per_shop: int = 100, profile: str | None = None) ->
     rate = count / span if span > 0 else 0.0
     cpu_ms = (hi[2] - lo[2]) / count * 1000 if count else 0.0
     sim_ms = (hi[3] - lo[3]) / count * 1000 if count else 0.0
-    note = (f"{shops} shops, {total:,} events, {delivered:,} delivered, {failed} failed, "
-            f"{requests / max(delivered, 1):.2f} requests per delivery, simulator {sim_ms:.2f} ms CPU per delivery")
+    note = (
+        f"{shops} shops, {total:,} events, {delivered:,} delivered, {failed} failed, "
+        f"{requests / max(delivered, 1):.2f} requests per delivery, simulator {sim_ms:.2f} ms CPU per delivery"
+    )
     return [
         figure("throughput, 200 shops, rate limit off", rate, "deliveries/s", ">= 1,000", rate >= 1000, note),
         figure("daemon CPU time per delivery", cpu_ms, "ms", "(none; lower is better)", None,
@@ -59,7 +61,7 @@ def _attach(pid: int, output: str) -> None:
         print("py-spy not installed: no profile", flush=True)
         return
     fmt = "raw" if output.endswith(".txt") else "speedscope"
-    subprocess.Popen([spy, "record", "-p", str(pid), "-o", output, "-f", fmt, "-d", "60", "-r", "200"])  # noqa: S603
+    subprocess.Popen([spy, "record", "-p", str(pid), "-o", output, "-f", fmt, "-d", "60", "-r", "200"])
 
 
 def main() -> None:

@@ -23,10 +23,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from bridge_setup import Bridge  # noqa: E402
+from bridge_setup import Bridge
 
-from outboxd.producer import INSERT_SQL, open_outbox  # noqa: E402
-from outboxd.simulator import simulate_shop  # noqa: E402
+from outboxd.producer import INSERT_SQL, open_outbox
+from outboxd.simulator import simulate_shop
 
 BIN = Path(sys.executable).parent
 TICK = os.sysconf("SC_CLK_TCK")
@@ -63,7 +63,7 @@ def simulator(companies: int, *, rate_limit: str | None = None) -> Iterator[Simu
     """``outboxd sandbox`` on a free port; ``rate_limit`` like "25/5", None switches the limit off."""
     limit = ["--rate-limit", rate_limit] if rate_limit else ["--no-rate-limit"]
     cmd = [str(BIN / "outboxd"), "sandbox", "--port", "0", "--companies", str(companies), *limit]
-    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)  # noqa: S603 (our own entry point)
+    process = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     base = api = ""
     tokens = []
@@ -85,7 +85,7 @@ def simulator(companies: int, *, rate_limit: str | None = None) -> Iterator[Simu
 
 
 def bridge(root: Path, sim: Simulator, *, rate_limit: tuple[int, float] = (100_000, 1.0)) -> Bridge:
-    """A bridge with one shop per simulator company (shop-000, shop-001...), at the daemon's default poll and log level."""
+    """One shop per simulator company (shop-000, shop-001...), at the daemon's default poll and log level."""
     tokens = {f"shop-{n:03d}": token for n, (_, token) in enumerate(sim.tokens)}
     laid = Bridge(root, sim.api_url, tokens, rate_limit=rate_limit).write()
     text = laid.config_path.read_text().replace("poll_interval = 0.02", "poll_interval = 0.05")
@@ -115,7 +115,7 @@ def daemon(laid: Bridge, *, ready_within: float = 120.0) -> Iterator[DaemonProce
     log = laid.root / "daemon.log"
     with log.open("wb") as out:
         cmd = [str(BIN / "outboxd"), "run", "--config", str(laid.config_path)]
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603 (our own entry point)
+        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
     running = DaemonProcess(process, log)
     try:
         deadline = time.monotonic() + ready_within
