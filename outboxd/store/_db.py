@@ -18,7 +18,7 @@ import aiosqlite
 
 from outboxd.exceptions import StoreError
 
-__all__ = ["BUSY_TIMEOUT_MS", "Clock", "Database", "Tx", "from_text", "maybe_time", "to_text", "utc_now"]
+__all__ = ["BUSY_TIMEOUT_MS", "Clock", "Database", "Tx", "from_text", "in_thread", "maybe_time", "to_text", "utc_now"]
 
 BUSY_TIMEOUT_MS = 5000
 Params = Sequence[Any] | dict[str, Any]
@@ -57,6 +57,51 @@ async def connect(path: str, *, uri: bool = False) -> aiosqlite.Connection:
     return conn
 
 
+async def in_thread(conn: aiosqlite.Connection, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(raw_connection, *args)`` on the connection's own thread: one trip, however many statements.
+
+    aiosqlite's public calls cost one trip each (and a cursor close another); the hot path batches instead.
+    ``_execute`` is aiosqlite's own queue to its thread (what every public call uses).
+    """
+    return await conn._execute(lambda: fn(conn._conn, *args, **kwargs))  # type: ignore[no-untyped-call]
+
+
+def _changes(raw: sqlite3.Connection, sql: str, params: Any, *, many: bool = False) -> int:
+    cursor = raw.executemany(sql, params) if many else raw.execute(sql, params)
+    try:
+        return cursor.rowcount
+    finally:
+        cursor.close()
+
+
+def _group(raw: sqlite3.Connection, batch: list[tuple[str, Params]]) -> list[int | sqlite3.Error] | BaseException:
+    """The statements of one group commit in one transaction; a failed statement fails alone (SQLite undid it).
+
+    Returns each statement's changed rows or error, or the error that rolled the whole transaction back.
+    """
+    if len(batch) == 1:  # alone: one autocommit statement
+        try:
+            return [_changes(raw, *batch[0])]
+        except sqlite3.Error as exc:
+            return [exc]
+    results: list[int | sqlite3.Error] = []
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+        for sql, params in batch:
+            try:
+                results.append(_changes(raw, sql, params))
+            except sqlite3.Error as exc:
+                results.append(exc)
+        raw.execute("COMMIT")
+    except BaseException as exc:  # handed back to the event loop, which decides
+        try:
+            raw.rollback()
+        except sqlite3.Error as undo:
+            return undo
+        return exc
+    return results
+
+
 class Tx:
     """The statements of one write transaction (see :meth:`Database.transaction`)."""
 
@@ -74,11 +119,9 @@ class Tx:
         return rows[0] if rows else None
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one statement; return the number of rows it changed."""
+        """Run one statement; return the number of rows it changed (one trip to the connection's thread)."""
         try:
-            cursor = await self._conn.execute(sql, params)
-            count = cursor.rowcount
-            await cursor.close()
+            count: int = await in_thread(self._conn, _changes, sql, params)
         except sqlite3.Error as exc:
             raise StoreError(f"state database: {exc}") from exc
         return count
@@ -86,9 +129,7 @@ class Tx:
     async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
         """Run one statement per row; return the rows changed by the statements (not by their triggers)."""
         try:
-            cursor = await self._conn.executemany(sql, rows)
-            count = cursor.rowcount
-            await cursor.close()
+            count: int = await in_thread(self._conn, _changes, sql, list(rows), many=True)
         except sqlite3.Error as exc:
             raise StoreError(f"state database: {exc}") from exc
         return count
@@ -153,43 +194,14 @@ class Database:
         async with self._lock:
             while self._queued:
                 batch, self._queued = self._queued, []
-                if len(batch) == 1:  # alone: one autocommit statement, one round trip
-                    sql, params, done = batch[0]
-                    try:
-                        count = await self._write.execute(sql, params)
-                    except StoreError as exc:
-                        if not done.done():
-                            done.set_exception(exc)
-                        continue
-                    if not done.done():
-                        done.set_result(count)
-                    continue
-                results: list[tuple[asyncio.Future[int], int | StoreError]] = []
                 try:
-                    await self._write.execute("BEGIN IMMEDIATE")
-                    for sql, params, done in batch:
-                        try:
-                            results.append((done, await self._write.execute(sql, params)))
-                        except StoreError as exc:  # that statement alone was rolled back by SQLite
-                            results.append((done, exc))
-                    await self._write.execute("COMMIT")
-                except BaseException as exc:
-                    await self._rollback()
-                    for _sql, _params, done in batch:
-                        if not done.done():
-                            done.set_exception(
-                                exc if isinstance(exc, StoreError) else StoreError(f"not committed: {exc}")
-                            )
+                    outcome = await in_thread(self._writer, _group, [(sql, params) for sql, params, _ in batch])
+                except BaseException as exc:  # cancelled while the batch was on the thread
+                    outcome = exc
                     if not isinstance(exc, Exception):
+                        _settle(batch, exc)
                         raise
-                    continue
-                for done, result in results:
-                    if done.done():
-                        continue
-                    if isinstance(result, StoreError):
-                        done.set_exception(result)
-                    else:
-                        done.set_result(result)
+                _settle(batch, outcome)
 
     async def write_returning(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """One autocommit write statement with a RETURNING clause."""
@@ -218,3 +230,19 @@ class Database:
     def writer(self) -> aiosqlite.Connection:
         """The raw writer connection, for migrations only (they run before anything else)."""
         return self._writer
+
+
+def _settle(
+    batch: list[tuple[str, Params, asyncio.Future[int]]], outcome: list[int | sqlite3.Error] | BaseException
+) -> None:
+    """Wake each caller of a group commit with its statement's result, or the error that undid the whole batch."""
+    for index, (_sql, _params, done) in enumerate(batch):
+        result = outcome if isinstance(outcome, BaseException) else outcome[index]
+        if done.done():
+            continue
+        if isinstance(result, int):
+            done.set_result(result)
+        elif isinstance(result, sqlite3.Error):
+            done.set_exception(StoreError(f"state database: {result}"))
+        else:
+            done.set_exception(StoreError(f"not committed: {result}"))
