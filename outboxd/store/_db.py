@@ -74,22 +74,35 @@ def _changes(raw: sqlite3.Connection, sql: str, params: Any, *, many: bool = Fal
         cursor.close()
 
 
-def _group(raw: sqlite3.Connection, batch: list[tuple[str, Params]]) -> list[int | sqlite3.Error] | BaseException:
+Done = tuple[int, list[sqlite3.Row]]
+"""A group-committed statement's outcome: the rows it changed, and those it returned (RETURNING)."""
+
+
+def _done(raw: sqlite3.Connection, sql: str, params: Params) -> Done:
+    cursor = raw.execute(sql, params)
+    try:
+        rows = cursor.fetchall()
+        return cursor.rowcount, rows
+    finally:
+        cursor.close()
+
+
+def _group(raw: sqlite3.Connection, batch: list[tuple[str, Params]]) -> list[Done | sqlite3.Error] | BaseException:
     """The statements of one group commit in one transaction; a failed statement fails alone (SQLite undid it).
 
-    Returns each statement's changed rows or error, or the error that rolled the whole transaction back.
+    Returns each statement's outcome or error, or the error that rolled the whole transaction back.
     """
     if len(batch) == 1:  # alone: one autocommit statement
         try:
-            return [_changes(raw, *batch[0])]
+            return [_done(raw, *batch[0])]
         except sqlite3.Error as exc:
             return [exc]
-    results: list[int | sqlite3.Error] = []
+    results: list[Done | sqlite3.Error] = []
     try:
         raw.execute("BEGIN IMMEDIATE")
         for sql, params in batch:
             try:
-                results.append(_changes(raw, sql, params))
+                results.append(_done(raw, sql, params))
             except sqlite3.Error as exc:
                 results.append(exc)
         raw.execute("COMMIT")
@@ -143,7 +156,7 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._lock = asyncio.Lock()
-        self._queued: list[tuple[str, Params, asyncio.Future[int]]] = []
+        self._queued: list[tuple[str, Params, asyncio.Future[Done]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._write = Tx(writer)
         self._read = Tx(reader)
@@ -184,7 +197,14 @@ class Database:
         Concurrent callers (the lanes settling their deliveries) share one transaction, hence one WAL commit;
         each caller resumes only after that commit.
         """
-        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        return (await self._group_commit(sql, params))[0]
+
+    async def write_rows(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """One write statement with a RETURNING clause, group-committed like :meth:`write`; return its rows."""
+        return (await self._group_commit(sql, params))[1]
+
+    async def _group_commit(self, sql: str, params: Params) -> Done:
+        done: asyncio.Future[Done] = asyncio.get_running_loop().create_future()
         self._queued.append((sql, params, done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="store-group-commit")
@@ -233,14 +253,14 @@ class Database:
 
 
 def _settle(
-    batch: list[tuple[str, Params, asyncio.Future[int]]], outcome: list[int | sqlite3.Error] | BaseException
+    batch: list[tuple[str, Params, asyncio.Future[Done]]], outcome: list[Done | sqlite3.Error] | BaseException
 ) -> None:
     """Wake each caller of a group commit with its statement's result, or the error that undid the whole batch."""
     for index, (_sql, _params, done) in enumerate(batch):
         result = outcome if isinstance(outcome, BaseException) else outcome[index]
         if done.done():
             continue
-        if isinstance(result, int):
+        if isinstance(result, tuple):
             done.set_result(result)
         elif isinstance(result, sqlite3.Error):
             done.set_exception(StoreError(f"state database: {result}"))

@@ -65,21 +65,19 @@ class Entries:
         """
         now = to_text(self._clock())
         day = entry_date if isinstance(entry_date, str) else entry_date.isoformat()
-        async with self._db.transaction() as tx:
-            row = await tx.fetchone(
-                "INSERT INTO sent_entries (shop_id, piece_number, delivery_id, journal_id, entry_date, state, "  # noqa: S608 (constant columns)
-                "body_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'recorded', ?, ?, ?) "
-                "ON CONFLICT (shop_id, piece_number) DO UPDATE SET journal_id = excluded.journal_id, "
-                "entry_date = excluded.entry_date, body_hash = excluded.body_hash, updated_at = excluded.updated_at "
-                "WHERE state <> 'posted' AND delivery_id = excluded.delivery_id "
-                f"RETURNING {ENTRY_COLUMNS}",
-                (shop_id, piece_number, delivery_id, journal_id, day, body_hash, now, now),
-            )
-            if row is None:
-                row = await tx.fetchone(
-                    f"SELECT {ENTRY_COLUMNS} FROM sent_entries WHERE shop_id = ? AND piece_number = ?",  # noqa: S608 (constant columns)
-                    (shop_id, piece_number),
-                )
+        rows = await self._db.write_rows(
+            "INSERT INTO sent_entries (shop_id, piece_number, delivery_id, journal_id, entry_date, state, "  # noqa: S608 (constant columns)
+            "body_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'recorded', ?, ?, ?) "
+            "ON CONFLICT (shop_id, piece_number) DO UPDATE SET journal_id = excluded.journal_id, "
+            "entry_date = excluded.entry_date, body_hash = excluded.body_hash, updated_at = excluded.updated_at "
+            "WHERE state <> 'posted' AND delivery_id = excluded.delivery_id "
+            f"RETURNING {ENTRY_COLUMNS}",
+            (shop_id, piece_number, delivery_id, journal_id, day, body_hash, now, now),
+        )
+        row = rows[0] if rows else await self._db.read_one(
+            f"SELECT {ENTRY_COLUMNS} FROM sent_entries WHERE shop_id = ? AND piece_number = ?",  # noqa: S608 (constant columns)
+            (shop_id, piece_number),
+        )  # fmt: skip
         if row is None or row["delivery_id"] != delivery_id:
             owner = None if row is None else row["delivery_id"]
             raise StoreError(f"piece_number {piece_number} of shop {shop_id} already belongs to delivery {owner}")
