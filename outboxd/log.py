@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TextIO
 
 import structlog
@@ -34,6 +34,12 @@ _TEXT_PATTERNS = (
     (re.compile(rf"([\"'])({_NAMES}|authorization)\1(\s*:\s*)([\"'])(?:(?!\4).)*\4", re.IGNORECASE),
      rf"\1\2\1\3\4{MASK}\4"),
 )  # fmt: skip
+_TEXT_NEEDS: tuple[Callable[[str], bool], ...] = (
+    lambda text: len(text.split(None, 1)) == 2,  # a word, whitespace (re's \s is str.isspace), a word
+    lambda text: "=" in text,
+    lambda text: '"' in text or "'" in text,
+)
+"""What a text needs to contain before the matching pattern of _TEXT_PATTERNS can match."""
 _MIN_SECRET = 6  # shorter values would mask ordinary words; real secrets and tokens are far longer
 _SCALARS = (int, float, bool, type(None))
 
@@ -61,10 +67,11 @@ class Redactor:
 
     def scrub(self, text: str) -> str:
         """``text`` with registered secrets, credentials and token-like parameters masked."""
-        if self._pattern is not None:
+        if self._pattern is not None and len(text) >= _MIN_SECRET:
             text = self._pattern.sub(MASK, text)
-        for pattern, replacement in _TEXT_PATTERNS:
-            text = pattern.sub(replacement, text)
+        for (pattern, replacement), needed in zip(_TEXT_PATTERNS, _TEXT_NEEDS, strict=True):
+            if needed(text):  # a cheap test first: most values (ids, names, timestamps) cannot match
+                text = pattern.sub(replacement, text)
         return text
 
     def _value(self, key: Any, value: Any) -> Any:
