@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import secrets
 import socket
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -57,3 +59,49 @@ async def outbox_url(pg_url: str) -> str:
     finally:
         await conn.close()
     return pg_url
+
+
+# -- the store tests of tests/store, run again on PostgreSQL (test_pg_store_shared.py) ------------------------------
+# Their helpers are imported by bare name, as pytest does for tests/store itself.
+sys.path.insert(0, str(Path(__file__).parent.parent / "store"))
+from store_helpers import FakeClock, Producer  # noqa: E402
+
+from outboxd.producer import open_outbox  # noqa: E402
+from outboxd.store import OutboxSource, Store, open_store  # noqa: E402
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def state_path(pg_url: str) -> str:
+    """The state database of the shared tests: a URL (they pass it to open_store as they would a file)."""
+    return pg_url
+
+
+@pytest.fixture
+async def store(state_path: str, clock: FakeClock) -> AsyncIterator[Store]:
+    async with open_store(state_path, owner="test-owner", clock=clock) as opened:
+        yield opened
+
+
+@pytest.fixture
+def outbox_path(tmp_path: Path) -> Path:
+    path = tmp_path / "outbox.db"
+    open_outbox(path).close()
+    return path
+
+
+@pytest.fixture
+def producer(outbox_path: Path) -> Iterator[Producer]:
+    conn = open_outbox(outbox_path)
+    yield Producer(conn)
+    conn.close()
+
+
+@pytest.fixture
+async def source(outbox_path: Path) -> AsyncIterator[OutboxSource]:
+    async with OutboxSource(outbox_path) as opened:
+        yield opened

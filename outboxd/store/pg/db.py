@@ -1,0 +1,127 @@
+"""The state database on PostgreSQL: a connection pool with the same surface as the SQLite ``Database``.
+
+The shared groups call ``read``/``write``/``transaction`` with SQLite-dialect text (``sql.translate`` maps it).
+PostgreSQL takes concurrent writers itself, so there is no writer lock and no home-made group commit here:
+single statements autocommit on any pooled connection, multi-statement work runs in a READ COMMITTED transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from outboxd.exceptions import StoreError
+from outboxd.store.pg.sql import translate
+
+__all__ = ["PgDatabase", "PgTx", "pg_errors"]
+
+Params = Sequence[Any] | Mapping[str, Any]
+pg_errors = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+"""What asyncpg raises for a database or connection problem; turned into StoreError at this boundary."""
+
+
+def _count(status: str | None) -> int:
+    """Rows changed, from a command tag such as ``UPDATE 3`` or ``INSERT 0 1``."""
+    last = (status or "").rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+class PgTx:
+    """The statements of one transaction (or of autocommit calls) on one connection, SQLite dialect in."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        text, args = translate(sql, params)
+        try:
+            return list(await self.conn.fetch(text, *args))
+        except pg_errors as exc:
+            raise StoreError(f"state database: {exc}") from exc
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Any:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        text, args = translate(sql, params)
+        try:
+            return _count(await self.conn.execute(text, *args))
+        except pg_errors as exc:
+            raise StoreError(f"state database: {exc}") from exc
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
+        """One statement per row on one prepared statement; return the rows they changed (like SQLite's)."""
+        total = 0
+        statement = None
+        try:
+            for params in rows:
+                text, args = translate(sql, params)
+                if statement is None:
+                    statement = await self.conn.prepare(text)
+                await statement.fetch(*args)
+                total += _count(statement.get_statusmsg())
+        except pg_errors as exc:
+            raise StoreError(f"state database: {exc}") from exc
+        return total
+
+
+class PgDatabase:
+    """A pool of connections to the state database (``url``: ``postgresql://...``)."""
+
+    def __init__(self, url: str, pool: asyncpg.Pool) -> None:
+        self.path = url
+        self.pool = pool
+
+    @classmethod
+    async def open(cls, url: str, *, max_size: int = 20) -> PgDatabase:
+        try:
+            pool = await asyncpg.create_pool(
+                url, min_size=2, max_size=max_size, server_settings={"application_name": "outboxd"}
+            )
+        except pg_errors as exc:
+            raise StoreError(f"state database: cannot connect: {exc}") from exc
+        return cls(url, pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[PgTx]:
+        """One pooled connection in autocommit mode."""
+        try:
+            async with self.pool.acquire() as conn:
+                yield PgTx(conn)
+        except pg_errors as exc:
+            raise StoreError(f"state database: {exc}") from exc
+
+    async def read(self, sql: str, params: Params = ()) -> list[Any]:
+        async with self.connection() as tx:
+            return await tx.fetchall(sql, params)
+
+    async def read_one(self, sql: str, params: Params = ()) -> Any:
+        async with self.connection() as tx:
+            return await tx.fetchone(sql, params)
+
+    async def write(self, sql: str, params: Params = ()) -> int:
+        async with self.connection() as tx:
+            return await tx.execute(sql, params)
+
+    async def write_rows(self, sql: str, params: Params = ()) -> list[Any]:
+        async with self.connection() as tx:
+            return await tx.fetchall(sql, params)
+
+    write_returning = write_rows
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PgTx]:
+        """A short transaction: committed on exit, rolled back on any exception."""
+        async with self.connection() as tx:
+            try:
+                async with tx.conn.transaction():
+                    yield tx
+            except pg_errors as exc:
+                raise StoreError(f"state database: {exc}") from exc

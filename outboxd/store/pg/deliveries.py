@@ -1,0 +1,129 @@
+"""Deliveries on PostgreSQL: ingestion and claims, the two statements that need their own plan there.
+
+Everything else (settling, release, get, the reference barrier) is the shared SQLite-dialect code.
+- Ingestion runs under a transaction-level advisory lock (one replica copies at a time; the others then find the
+  rows known), takes each aggregate's lock (the same as the head trigger's) in key order, and computes ``head``
+  for a whole batch in one INSERT ... SELECT (the first row of an aggregate in the batch, if none is open).
+- A claim takes back the expired leases of the shops it claims for, then leases due heads with
+  ``FOR UPDATE SKIP LOCKED``, so two claimers never wait on, nor take, the same row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from outboxd.store._db import to_text
+from outboxd.store.deliveries import CLAIMABLE_PRIORITY, DELIVERY_COLUMNS, Deliveries, EventSource, delivery_from_row
+from outboxd.store.models import Delivery, ImportedEvent, OutboxRow
+from outboxd.store.pg.db import PgTx
+
+__all__ = ["INGEST_LOCK", "PgDeliveries"]
+
+INGEST_LOCK = 7302
+_INSERT = """
+WITH batch AS (
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::text[]) WITH ORDINALITY
+         AS b(outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at, payload, created_at, n)
+)
+INSERT INTO deliveries (outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at, business_date,
+  payload, source, priority, backfill_id, head, next_attempt_at, created_at, ingested_at, updated_at)
+SELECT outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at,
+  CASE WHEN outboxd_json_valid(payload) THEN payload::jsonb ->> 'business_date' END, payload, $9, $10, $11,
+  CASE WHEN n = min(n) OVER (PARTITION BY shop_id, aggregate_id) AND NOT EXISTS (
+    SELECT 1 FROM deliveries d WHERE d.shop_id = b.shop_id AND d.aggregate_id = b.aggregate_id
+      AND d.state IN ('pending', 'leased', 'failed')) THEN 1 ELSE 0 END,
+  $12, created_at, $12, $12
+FROM batch b ORDER BY n
+ON CONFLICT DO NOTHING RETURNING shop_id
+"""
+_CLAIM = f"""
+UPDATE deliveries d SET state = 'leased', lease_owner = $1, lease_until = $2, updated_at = $3
+FROM (SELECT c.id AS pick_id FROM unnest($4::text[]) AS s(shop) CROSS JOIN LATERAL (
+        SELECT id, priority FROM deliveries
+         WHERE shop_id = s.shop AND state = 'pending' AND head = 1 AND priority <= {CLAIMABLE_PRIORITY}
+           AND next_attempt_at <= $3 AND id < $5
+         ORDER BY priority, id LIMIT $6 FOR UPDATE SKIP LOCKED) c
+      ORDER BY c.priority, c.id LIMIT $6) pick
+WHERE d.id = pick.pick_id AND d.state = 'pending'
+RETURNING {", ".join("d." + c.strip() for c in DELIVERY_COLUMNS.split(","))}
+"""  # noqa: S608 (no data in the text)
+
+
+class PgDeliveries(Deliveries):
+    """The shared deliveries group with PostgreSQL ingestion and claims."""
+
+    async def ingest_from(self, source: EventSource, batch: int = 1000) -> int:
+        """Copy up to ``batch`` new rows; return how many were read (``batch`` means: call again)."""
+        rows = await source.fetch_after(await self.cursor(source.name), batch)
+        if not rows:
+            return 0
+        async with self._db.transaction() as tx:
+            assert isinstance(tx, PgTx)
+            await tx.conn.execute("SELECT pg_advisory_xact_lock($1)", INGEST_LOCK)
+            await self._insert(tx, rows, [row.id for row in rows], [row.created_at for row in rows], "outbox", None)
+            await tx.conn.execute(
+                "INSERT INTO ingest_cursor (source, last_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (source) "
+                "DO UPDATE SET last_id = GREATEST(ingest_cursor.last_id, excluded.last_id), "
+                "updated_at = excluded.updated_at",
+                source.name, rows[-1].id, to_text(self._clock()),
+            )  # fmt: skip
+        return len(rows)
+
+    async def ingest_rows(self, events: Iterable[ImportedEvent], *, backfill_id: int | None = None) -> int:
+        """Add events that did not come through the outbox; return how many were new."""
+        todo = list(events)
+        if not todo:
+            return 0
+        now = to_text(self._clock())
+        async with self._db.transaction() as tx:
+            assert isinstance(tx, PgTx)
+            await tx.conn.execute("SELECT pg_advisory_xact_lock($1)", INGEST_LOCK)
+            return await self._insert(tx, todo, [None] * len(todo), [now] * len(todo), "import", backfill_id)
+
+    async def _insert(
+        self,
+        tx: PgTx,
+        events: Sequence[OutboxRow | ImportedEvent],
+        outbox_ids: list[int | None],
+        created: list[str],
+        source: str,
+        backfill_id: int | None,
+    ) -> int:
+        now = to_text(self._clock())
+        aggregates = sorted({(e.shop_id, e.aggregate_id) for e in events})
+        await tx.conn.execute(
+            "SELECT outboxd_lock_aggregate(s, a) FROM unnest($1::text[], $2::text[]) AS k(s, a) "
+            "ORDER BY hashtext(s || chr(31) || a)",
+            [s for s, _ in aggregates], [a for _, a in aggregates],
+        )  # fmt: skip
+        await tx.conn.execute(
+            "INSERT INTO shops (shop_id, created_at) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
+            sorted({e.shop_id for e in events}), now,
+        )  # fmt: skip
+        columns: list[Any] = [outbox_ids]
+        for name in ("event_id", "shop_id", "event_type", "aggregate_id", "occurred_at", "payload"):
+            columns.append([getattr(e, name) for e in events])
+        columns.append(created)
+        priority = 0 if source == "outbox" else 1
+        added = await tx.conn.fetch(_INSERT, *columns, source, priority, backfill_id, now)
+        return len(added)
+
+    async def _claim_chunk(
+        self, shops: Sequence[str], limit: int, now: dt.datetime, below_id: int | None
+    ) -> list[Delivery]:
+        stamp = to_text(now)
+        ceiling = below_id if below_id is not None else 2**63 - 1
+        async with self._db.transaction() as tx:
+            assert isinstance(tx, PgTx)
+            await tx.conn.execute(
+                "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = $1 "
+                "WHERE state = 'leased' AND lease_until < $1 AND shop_id = ANY($2::text[])",
+                stamp, list(shops),
+            )  # fmt: skip
+            rows = await tx.conn.fetch(
+                _CLAIM, self.owner, to_text(now + self.lease), stamp, list(shops), ceiling, limit
+            )
+        return [delivery_from_row(row) for row in rows]
