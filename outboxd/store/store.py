@@ -66,13 +66,22 @@ async def open_store(
     cipher: Cipher | None = None,
     release_own_leases: bool = True,
 ) -> AsyncIterator[Store]:
-    """Open the state database (created if missing), bring its schema up to date, and close it on exit.
+    """Open the state database (a file, created if missing, or a ``postgresql://`` URL), bring its schema up to
+    date, and close it on exit.
 
     ``owner`` names this process in leases; it must be unique among processes running at the same time and
     stable across restarts of one daemon (for example the host name), so that ``release_own_leases`` gives back
     at once what a killed previous run of this daemon held, instead of waiting ``lease`` for them to expire.
     ``cipher`` encrypts tokens at rest; without it the connection methods refuse to work.
     """
+    if str(path).startswith(("postgresql://", "postgres://")):  # the scale-out backend, docs/postgresql.md
+        from outboxd.store.pg.store import open_pg_store  # here: pg.store builds on this module
+
+        async with open_pg_store(
+            str(path), owner=owner, lease=lease, clock=clock, cipher=cipher, release_own_leases=release_own_leases
+        ) as pg_store:
+            yield pg_store
+        return
     db = await Database.open(str(path))
     try:
         await apply_migrations(db.writer)
