@@ -56,6 +56,11 @@ def _mode(value: Any) -> str | None:
     return None if 0 <= value <= 0o777 else "must be a file mode such as 0o660"
 
 
+def _postgres_url(value: Any) -> str | None:
+    ok = value == "" or str(value).startswith(("postgresql://", "postgres://"))
+    return None if ok else "must be a postgresql:// URL (or empty for the SQLite file)"
+
+
 def _meta(check: Check | None = None, kind: str = "") -> dict[str, Any]:
     return {"check": check, "kind": kind}
 
@@ -71,6 +76,8 @@ class DaemonConfig:
     # a SQLite file or a postgresql:// URL
     outbox_database: str = field(default="outbox.sqlite3", metadata=_meta(None, "database"))
     state_database: Path = field(default=Path("state.sqlite3"), metadata=_meta(None, "path"))
+    # a postgresql:// URL: the state lives in PostgreSQL instead of state_database, replicas allowed (postgresql.md)
+    state_database_url: str = field(default="", metadata=_meta(_postgres_url))
     control_socket: Path = field(default=Path("/run/outboxd/control.sock"), metadata=_meta(None, "path"))
     control_socket_mode: int = field(default=0o660, metadata=_meta(_mode, "octal"))
     metrics_listen: str | None = field(default="127.0.0.1:9464", metadata=_meta(_listen))
@@ -91,6 +98,11 @@ class DaemonConfig:
     def outbox_is_postgres(self) -> bool:
         """True when the outbox lives in PostgreSQL rather than a SQLite file."""
         return self.outbox_database.startswith(("postgresql://", "postgres://"))
+
+    @property
+    def state_location(self) -> str | Path:
+        """What open_store opens: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.state_database_url or self.state_database
 
 
 @dataclass(frozen=True, slots=True)
