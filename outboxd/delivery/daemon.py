@@ -39,6 +39,9 @@ from outboxd.log import Redactor
 from outboxd.metrics import Metrics
 from outboxd.secrets import TokenCipher, read_secret
 from outboxd.store import OutboxSource, Store, open_store
+from outboxd.store.pg import PgOutboxSource
+from outboxd.store.pg.lanes import LaneOwnership
+from outboxd.store.pg.store import PgStore
 from outboxd.systemd import Notifier, Watchdog
 
 __all__ = ["Daemon"]
@@ -82,6 +85,8 @@ class Daemon:
         self.connections: Connections
         self.deliverer: Deliverer
         self.backfills: Backfiller
+        self.ownership: LaneOwnership | None = None
+        """PostgreSQL state: the shops whose lane this replica owns (None: SQLite, one daemon owns all)."""
 
     # -- public -----------------------------------------------------------------------------------------------
 
@@ -125,13 +130,20 @@ class Daemon:
             cipher = TokenCipher(read_secret(self.config.secrets.token_key_file))
             self.store = await stack.enter_async_context(
                 open_store(
-                    daemon.state_database,
+                    daemon.state_location,
                     owner=self.owner,
                     cipher=cipher,
                     lease=dt.timedelta(seconds=daemon.lease_seconds),
                 )
             )
-            source = await stack.enter_async_context(OutboxSource(daemon.outbox_database))
+            source: OutboxSource | PgOutboxSource = (
+                PgOutboxSource(daemon.outbox_database)
+                if daemon.outbox_is_postgres
+                else OutboxSource(daemon.outbox_database)
+            )
+            await stack.enter_async_context(source)
+            if isinstance(self.store, PgStore):
+                self.ownership = LaneOwnership(self.store.pg, self.owner, dt.timedelta(seconds=daemon.lease_seconds))
             self.session = await stack.enter_async_context(aiohttp.ClientSession())
             self.connections = Connections(self)
             backoff = Backoff(daemon.backoff_base, daemon.backoff_cap, daemon.max_attempts)
@@ -147,6 +159,8 @@ class Daemon:
                 asyncio.create_task(self.backfills.run(), name="backfills"),
                 asyncio.create_task(self.watchdog.run(), name="watchdog"),
             ]
+            if self.ownership is not None:
+                watched.append(asyncio.create_task(self._own_lanes(self.ownership), name="lane-ownership"))
             self.ready.set()
             self.notifier.ready(self._status_line())
             log.info("daemon.ready", shops=len(self.lanes), owner=self.owner)
@@ -201,11 +215,13 @@ class Daemon:
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         if left:
             await self.store.deliveries.release(left)
+        if self.ownership is not None:  # the other replicas take these shops on their next heartbeat
+            await self.ownership.leave()
         log.info("daemon.stopped", released=len(left))
 
     # -- the two loops ----------------------------------------------------------------------------------------
 
-    async def _tail(self, source: OutboxSource) -> None:
+    async def _tail(self, source: OutboxSource | PgOutboxSource) -> None:
         """Notice new outbox rows within one poll interval; ``PRAGMA data_version`` makes an idle check cheap."""
         interval = self.config.daemon.poll_interval
         first = True
@@ -226,6 +242,8 @@ class Daemon:
             self.watchdog.progress()
             shops, self._dirty = self._dirty, set()
             for shop_id in sorted(shops):
+                if self.ownership is not None and not self.ownership.owns(shop_id):
+                    continue  # another replica's lane
                 lane = self.lanes[shop_id]
                 await self.backfills.gate(lane)
                 if lane.free:
@@ -238,6 +256,16 @@ class Daemon:
                 await asyncio.wait_for(self._wake.wait(), IDLE_TICK)
             if not self._wake.is_set():
                 self._dirty.update(self.lanes)
+
+    async def _own_lanes(self, ownership: LaneOwnership) -> None:
+        """Replicas on PostgreSQL: renew this replica's shop leases; a shop just taken gets a dispatch pass."""
+        while True:
+            before = ownership.owned()
+            owned = await ownership.heartbeat({*self.config.shops, *await self.store.shops.ids()})
+            for shop_id in sorted(owned - before):
+                await self.lane(shop_id)
+                self.wake(shop_id)
+            await asyncio.sleep(ownership.interval)
 
     def _start(self, lane: Lane, delivery: Any) -> None:
         lane.in_flight.add(delivery.id)
