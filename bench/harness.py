@@ -171,6 +171,14 @@ def state_counts(state: Path) -> dict[str, int]:
     return {state: int(n) for state, n in rows}
 
 
+def count_rows(state: Path, table: str) -> int:
+    conn = sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=5)
+    try:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608 (a table name of ours)
+    finally:
+        conn.close()
+
+
 def wait_for(predicate: Any, within: float, every: float = 0.1) -> bool:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
