@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from bridge_setup import free_port, secret_file, short_dir, wait_until
 
 from outboxd.config import Config, load_config
@@ -400,3 +401,23 @@ class World:
 
 
 WorldFactory = Callable[..., Awaitable[World]]
+
+
+async def scrape(url: str) -> dict[str, float]:
+    """The metrics page as ``{'name{labels}': value}`` (comments left out)."""
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        assert response.status == 200
+        assert response.content_type == "text/plain"
+        text = await response.text()
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+def total(metrics: Mapping[str, float], name: str, **labels: str) -> float:
+    """Sum of a metric's series whose labels include ``labels``."""
+    wanted = [f'{k}="{v}"' for k, v in labels.items()]
+    return sum(v for k, v in metrics.items() if k.split("{")[0] == name and all(w in k for w in wanted))
