@@ -51,6 +51,9 @@ log = structlog.get_logger("outboxd.daemon")
 IDLE_TICK = 1.0
 """Seconds between two dispatch passes when nothing wakes the dispatcher: retries fall due on this tick."""
 
+STATUS_EVERY = 2.0
+"""Seconds between two ``STATUS=`` lines to systemd (queue depth, failed, lag)."""
+
 
 class Daemon:
     """One outboxd process. ``control_factory`` builds the control API backend (see outboxd.delivery.control)."""
@@ -158,6 +161,7 @@ class Daemon:
                 asyncio.create_task(self._dispatch(), name="dispatcher"),
                 asyncio.create_task(self.backfills.run(), name="backfills"),
                 asyncio.create_task(self.watchdog.run(), name="watchdog"),
+                asyncio.create_task(self._report_status(), name="status"),
             ]
             if self.ownership is not None:
                 watched.append(asyncio.create_task(self._own_lanes(self.ownership), name="lane-ownership"))
@@ -287,6 +291,19 @@ class Daemon:
 
     def _status_line(self) -> str:
         return f"{len(self.lanes)} shops, {len(self._tasks)} in flight"
+
+    async def _report_status(self) -> None:
+        """``STATUS=`` for ``systemctl status`` every few seconds: queue depth, failed, age of the oldest pending."""
+        if not self.notifier.enabled:
+            await asyncio.Event().wait()
+        while True:
+            await asyncio.sleep(STATUS_EVERY)
+            stats = await self.store.queue.stats()
+            now = dt.datetime.now(dt.UTC)
+            oldest = [s.oldest_pending_at for s in stats if s.oldest_pending_at is not None]
+            lag = max(((now - at).total_seconds() for at in oldest), default=0.0)
+            depth, failed = sum(s.depth for s in stats), sum(s.failed for s in stats)
+            self.notifier.status(f"{self._status_line()}, queue {depth}, failed {failed}, lag {lag:.0f} s")
 
 
 def run_until_stopped(daemon: Daemon, *, signals: bool = True) -> Coroutine[Any, Any, None]:
