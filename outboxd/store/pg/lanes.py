@@ -26,7 +26,7 @@ _TAKE = """
 INSERT INTO lane_leases (shop_id, owner, until)
 SELECT s, $2, now() + $3::interval FROM unnest($1::text[]) AS s
  WHERE NOT EXISTS (SELECT 1 FROM lane_leases l WHERE l.shop_id = s AND l.until >= now())
- ORDER BY random() LIMIT $4
+ ORDER BY s LIMIT $4  -- one order for every replica: no lock cycle between two of them
 ON CONFLICT (shop_id) DO UPDATE SET owner = excluded.owner, until = excluded.until WHERE lane_leases.until < now()
 RETURNING shop_id
 """

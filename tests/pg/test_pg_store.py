@@ -1,0 +1,45 @@
+"""What differs on PostgreSQL: concurrent claimers (SKIP LOCKED) and ingestion racing a settle on one aggregate."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from pg_helpers import INSERT, event
+from store_helpers import FakeClock
+
+from outboxd.store import open_store
+from outboxd.store.pg import PgOutboxSource
+
+
+async def test_concurrent_claimers_never_take_the_same_row(outbox_url: str, clock: FakeClock) -> None:
+    writer = await asyncpg.connect(outbox_url)
+    for n in range(200):
+        await writer.fetchval(INSERT, *event(n, shop=f"shop-{n % 4}"))
+    await writer.close()
+    async with PgOutboxSource(outbox_url) as source, open_store(outbox_url, owner="a", clock=clock) as a:
+        while await a.deliveries.ingest_from(source, batch=50):
+            pass
+        ids: list[int] = []
+        async with open_store(outbox_url, owner="b", clock=clock) as b:
+            for _ in range(20):  # rounds of eight simultaneous claims, until the backlog is gone
+                claims = await asyncio.gather(*(s.deliveries.claim(30) for s in (a, b, a, b, a, b, a, b)))
+                ids += [d.id for batch in claims for d in batch]
+    assert len(ids) == len(set(ids))  # SKIP LOCKED: a row locked by one claim is skipped by the others
+    assert len(ids) == 200
+
+
+async def test_ingestion_racing_a_settle_leaves_the_aggregate_a_head(outbox_url: str, clock: FakeClock) -> None:
+    """Each round: the head of one order is delivered while its next event is ingested; the next must be claimable."""
+    writer = await asyncpg.connect(outbox_url)
+    async with PgOutboxSource(outbox_url) as source, open_store(outbox_url, owner="a", clock=clock) as store:
+        await writer.fetchval(INSERT, *event(0, aggregate="order:1"))
+        await store.deliveries.ingest_from(source)
+        for n in range(1, 30):
+            (head,) = await store.deliveries.claim(5)
+            await writer.fetchval(INSERT, *event(n, aggregate="order:1"))
+            await asyncio.gather(store.deliveries.mark_delivered(head.id), store.deliveries.ingest_from(source))
+            claimed = await store.deliveries.claim(5)
+            assert [d.event_id for d in claimed] == [f"ev-{n}"]
+            await store.deliveries.release()
+    await writer.close()
