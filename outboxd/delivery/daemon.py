@@ -206,12 +206,12 @@ class Daemon:
         # 2. let in-flight deliveries finish, within the grace period (or until a second signal)
         if self._tasks:
             forced = asyncio.create_task(self._force.wait())
+            drained = asyncio.create_task(asyncio.wait(list(self._tasks.values())))
             await asyncio.wait(
-                [*self._tasks.values(), forced],
-                timeout=self.config.daemon.shutdown_grace,
-                return_when=asyncio.FIRST_COMPLETED if self._force.is_set() else asyncio.ALL_COMPLETED,
+                [drained, forced], timeout=self.config.daemon.shutdown_grace, return_when=asyncio.FIRST_COMPLETED
             )
             forced.cancel()
+            drained.cancel()
         # 3. cancel the rest and give their leases back (their recorded entries are looked up on the next run)
         left = list(self._tasks)
         for task in list(self._tasks.values()):
