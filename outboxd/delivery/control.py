@@ -120,6 +120,7 @@ class DaemonControl:
     async def disconnect(self, shop_id: str, actor: str) -> JSONObject:
         lane = await self._lane(shop_id)
         await self.daemon.connections.disconnect(shop_id)
+        self._pending.pop(shop_id, None)  # an OAuth start completed by the callback listener left it here
         await self.daemon.store.audit.append(actor, "connect.disconnect", shop_id=shop_id)
         return await self._connection(lane)
 
