@@ -17,6 +17,8 @@ from tui.messages import FailedLoaded
 from tui.modals import ConfirmModal, ReasonModal
 
 PAGE = 200
+REFRESH_SECONDS = 2.0
+"""A retried delivery leaves the list, then may fail again: the list follows without a key press."""
 FILTERS = (
     ("shop", "shop"),
     ("event_type", "event type"),
@@ -42,6 +44,8 @@ class FailedScreen(OperatorScreen):
         super().__init__()
         self.initial_shop = shop_id or ""
         self.items: list[dict[str, Any]] = []
+        self.applied = FailedFilter()
+        """The filter of the list shown: set on Enter, so a refresh never applies a half-typed one."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -57,7 +61,9 @@ class FailedScreen(OperatorScreen):
         table = self.query_one(DataTable)
         table.add_columns("Id", "Shop", "Event", "Class", "HTTP", "Age", "Message")
         table.focus()
+        self.applied = self.current_filter()
         self.load()
+        self.set_interval(REFRESH_SECONDS, self.load)
 
     def current_filter(self) -> FailedFilter:
         """The filter as typed; a field that does not parse is ignored and said so."""
@@ -77,13 +83,13 @@ class FailedScreen(OperatorScreen):
 
     @work(group="failed", exclusive=True, exit_on_error=False, description="list failed deliveries")
     async def load(self) -> None:
-        page = await self.client.failed(self.current_filter(), limit=PAGE)
+        page = await self.client.failed(self.applied, limit=PAGE)
         self.post_message(FailedLoaded(page["total"], page["items"]))
 
     def on_failed_loaded(self, message: FailedLoaded) -> None:
         self.items = message.items
         table = self.query_one(DataTable)
-        cursor = table.cursor_row
+        cursor, selected = table.cursor_row, self.selected_id()
         table.clear()
         for i in message.items:
             status = str(i["http_status"] or "-")
@@ -98,11 +104,13 @@ class FailedScreen(OperatorScreen):
                 key=str(i["id"]),
             )
         if message.items:
-            table.move_cursor(row=min(cursor, len(message.items) - 1))
+            ids = [i["id"] for i in message.items]
+            table.move_cursor(row=ids.index(selected) if selected in ids else min(cursor, len(ids) - 1))
         shown = f"{len(message.items)} of {message.total} failed deliveries"
         self.query_one("#failed-count", Static).update(shown + " — Enter: detail")
 
     def on_input_submitted(self, _: Input.Submitted) -> None:
+        self.applied = self.current_filter()
         self.load()
         self.query_one(DataTable).focus()
 
