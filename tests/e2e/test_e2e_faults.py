@@ -59,6 +59,7 @@ CASES = {
     "5xx_bursts": Case(
         {"fail_rate": 0.3},
         lambda w, m: total(m, "outboxd_retries_total", error_class="retryable") > 0,
+        lift_after=1.0,
     ),
     "timeouts": Case(
         {"latency_ms": 800},
@@ -69,6 +70,7 @@ CASES = {
     "drop_after_commit": Case(
         {"drop_after_commit": 0.2},
         lambda w, m: total(m, "outboxd_dedup_found_total") > 0,
+        lift_after=1.0,
     ),
     "429_storm": Case(
         {},
