@@ -1,5 +1,6 @@
 """The demo's files in its state directory: secrets (0600), the outbox with weeks of history, the configuration.
 
+The history is held at the first connection until a backfill sends it (outboxd.delivery.backfill).
 The configuration spells ``mapping.vat_rates`` out so the operator sees where 8.5 % goes: adding ``"8.5"`` there
 and saving makes the demo restart the daemon, after which a retry of the failed ticket books it.
 """

@@ -10,6 +10,7 @@ The stop order runs whatever ended the session (the dashboard's quit, a signal, 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import importlib
 import os
 import random
@@ -26,7 +27,7 @@ from typing import Any
 
 from outboxd.config import load_config
 from outboxd.demo.daemon import DaemonProcess
-from outboxd.demo.files import CLIENT_ID, SHOP_ID, DemoFiles, Endpoints, write_demo_files
+from outboxd.demo.files import CLIENT_ID, HISTORY_DAYS, SHOP_ID, DemoFiles, Endpoints, write_demo_files
 from outboxd.demo.tickets import live_ticket
 from outboxd.exceptions import ConfigError
 from outboxd.producer import insert_events
@@ -69,7 +70,10 @@ async def run_demo(options: DemoOptions, say: Say = print) -> int:
     sockets = Path(tempfile.mkdtemp(prefix="oxd-demo-", dir="/tmp"))  # AF_UNIX paths must stay short
     try:
         sandbox = Sandbox()
-        company = sandbox.add_company(COMPANY)
+        year = dt.date.today().year  # both years open: three weeks of history may start in the previous one
+        company = sandbox.add_company(
+            COMPANY, fiscal_years=[(f"{y}-01-01", f"{y}-12-31", "open") for y in (year - 1, year)]
+        )
         async with run_sandbox(sandbox) as sim:
             endpoints = Endpoints(sim.api_url, sim.authorize_url, sim.token_url, sim.revoke_url, _free_port(),
                                   _free_port())  # fmt: skip
@@ -164,6 +168,7 @@ def _banner(
 ) -> str:  # fmt: skip
     ctl = f"outboxd ctl --socket {files.socket}"
     kept = "kept on exit" if options.keep else "removed on exit"
+    history_start = dt.date.today() - dt.timedelta(days=HISTORY_DAYS)
     return f"""outboxd demo: a Pennylane simulator, the daemon (pid {pid}) and {files.history_events} outbox events
   state directory  {files.root} ({kept})
   configuration    {files.config}
@@ -176,9 +181,11 @@ def _banner(
 What to do:
   1. Connect shop {SHOP_ID}: in the dashboard press c (Connect), or run `{ctl} connect {SHOP_ID}`.
      Open the authorize URL in a browser and click Authorize next to {COMPANY!r}: the browser comes back
-     to the daemon's callback listener and the shop is connected. Three weeks of history start flowing,
-     and a new ticket arrives every {options.ticket_every:g} s (`{ctl} status`).
-  2. One ticket cannot be booked: it sells at 8.5 % VAT, not in the mapping (`{ctl} failed`).
+     to the daemon's callback listener and the shop is connected. From then on a new ticket every
+     {options.ticket_every:g} s flows live (`{ctl} status`).
+  2. What was in the outbox before the connection is history, held: send it with a backfill (b in the
+     dashboard, or `{ctl} backfill {SHOP_ID} --from {history_start} --start`).
+  3. One ticket of the history cannot be booked: it sells at 8.5 % VAT, not in the mapping (`{ctl} failed`).
      Fix it: add "8.5" to mapping.vat_rates in {files.config} and save (the demo restarts the daemon),
      then retry it (`{ctl} retry ID`). Or discard it with a reason (`{ctl} discard ID --reason ...`).
   Ctrl-C (q in the dashboard) stops everything{"" if options.keep else " and removes the state directory"}.
