@@ -252,16 +252,17 @@ async def _delivery_id(world: World, event_id: str) -> int:
     return int(rows[0][0])
 
 
-async def test_errors_unknown_shop_and_delivery_bad_reason_and_no_backfill_yet(world: World) -> None:
+async def test_errors_unknown_shop_and_delivery_bad_reason_and_backfill_delegated(world: World) -> None:
     with pytest.raises(NotFound):
         await world.client.shop("nowhere")
     with pytest.raises(NotFound):
         await world.client.delivery(999_999)
     with pytest.raises(BadRequest):
         await world.client.discard(1, "   ")
-    if getattr(world.daemon, "backfills", None) is None:
-        with pytest.raises(ControlError, match="not available yet"):
-            await world.client.backfill_estimate("s1")
+    with pytest.raises(NotFound):
+        await world.client.backfill_estimate("nowhere")
+    assert await world.client.backfill_get("s1") is None
+    assert (await world.s1())["backfill"] is None
 
 
 async def test_oauth_connect_through_the_control_api_and_through_the_callback_listener(world: World) -> None:
