@@ -7,6 +7,7 @@ the test (once through ``connect/complete``, once through the daemon's callback 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -67,6 +68,15 @@ class World:
     client: ControlClient
     outbox: Path
     companies: dict[str, int]
+    task: asyncio.Task[None]
+
+    async def restart(self, **changes: Any) -> None:
+        """Stop the daemon and start a new one on the same files, its configuration changed by ``changes``."""
+        self.daemon.stop()
+        await asyncio.wait_for(self.task, 20)
+        self.daemon = Daemon(dataclasses.replace(self.daemon.config, **changes), control_factory=DaemonControl)
+        self.task = asyncio.create_task(self.daemon.run())
+        await asyncio.wait_for(self.daemon.ready.wait(), 10)
 
     def insert(self, rows: list[dict[str, Any]]) -> None:
         conn = open_outbox(self.outbox)
@@ -111,13 +121,15 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         daemon = Daemon(config, control_factory=DaemonControl)
         task = asyncio.create_task(daemon.run())
         await asyncio.wait_for(daemon.ready.wait(), 10)
-        client = ControlClient(sockdir / "c.sock", actor="alice")
+        world = World(
+            sandbox, handle, daemon, ControlClient(sockdir / "c.sock", actor="alice"), outbox, companies, task
+        )
         try:
-            yield World(sandbox, handle, daemon, client, outbox, companies)
+            yield world
         finally:
-            await client.close()
-            daemon.stop()
-            await asyncio.wait_for(task, 20)
+            await world.client.close()
+            world.daemon.stop()
+            await asyncio.wait_for(world.task, 20)
             shutil.rmtree(sockdir, ignore_errors=True)
 
 
@@ -290,6 +302,25 @@ async def test_oauth_connect_through_the_control_api_and_through_the_callback_li
     assert again["company_name"] == "Cave Durand"
     actions = [a["action"] for a in (await world.client.audit("s2"))["items"]]
     assert actions == ["connect.start", "connect.disconnect", "connect.complete", "connect.start"]
+
+
+async def test_after_the_mapping_fix_and_a_restart_a_retry_books_the_poison_and_its_payment(world: World) -> None:
+    rows = _history(1)
+    world.insert(rows + poison_ticket("s1", dt.date.today() - dt.timedelta(days=1)))
+    await until(lambda: world.s1_has("failed", 1))
+    await world.client.pause("s1", "fixing the mapping")
+    (item,) = (await world.client.failed())["items"]
+    fixed = {"vat_rates": ["20", "10", "5.5", "2.1", "0", "8.5"]}
+    await world.restart(mapping=fixed)
+    assert (await world.s1())["paused"]  # the pause outlives the restart
+    assert (await world.client.mapping("s1"))["journals"]  # and so does the reference (registers)
+    await world.client.resume("s1")
+    assert await world.client.retry(item["id"]) == {"retried": 1}
+    await until(lambda: world.s1_has("delivered_today", len(rows) + 2))
+    detail = await world.client.delivery(item["id"])
+    assert detail["state"] == "delivered"
+    assert [a["outcome"] for a in detail["attempts"]] == ["failed", "delivered"]
+    assert any(line["account"] == "707085" for line in detail["entries"][0]["lines"])
 
 
 def test_mapping_accounts_cover_exactly_the_required_accounts() -> None:
