@@ -191,6 +191,6 @@ def wait_for(predicate: Any, within: float, every: float = 0.1) -> bool:
 def figure(name: str, value: float, unit: str, goal: str, met: bool | None, note: str = "") -> dict[str, Any]:
     """Print one figure as ``name: value unit (goal ...: MET/NOT MET)`` and return it for the summary."""
     status = "n/a" if met is None else ("MET" if met else "NOT MET")
-    shown = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
+    shown = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.4g}"
     print(f"{name}: {shown} {unit} (goal {goal}: {status}){'  ' + note if note else ''}", flush=True)
     return {"name": name, "value": value, "unit": unit, "goal": goal, "status": status, "note": note}

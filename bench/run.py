@@ -119,7 +119,7 @@ def main() -> None:
         print(f"({name}: {time.monotonic() - started:.0f} s)", flush=True)
     print("\n== summary")
     for one in figures:
-        value = f"{one['value']:,.0f}" if abs(one["value"]) >= 100 else f"{one['value']:,.3g}"
+        value = f"{one['value']:,.0f}" if abs(one["value"]) >= 100 else f"{one['value']:,.4g}"
         print(f"{one['name']}: {value} {one['unit']} (goal {one['goal']}: {one['status']})")
 
 
