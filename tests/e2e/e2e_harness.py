@@ -342,7 +342,10 @@ def assert_exact(sandbox: Sandbox, company_id: int, want: Expected) -> None:
     extra = set(got) - set(want.pieces)
     assert not missing, f"{len(missing)} pieces never booked, e.g. {sorted(missing)[:5]}"
     assert not extra, f"{len(extra)} unexpected pieces, e.g. {sorted(extra)[:5]}"
-    assert folded(sandbox.trial_balance(company_id)) == want.balance
+    got_balance = folded(sandbox.trial_balance(company_id))
+    diff = {n: (got_balance.get(n), want.balance.get(n)) for n in {*got_balance, *want.balance}
+            if got_balance.get(n) != want.balance.get(n)}  # fmt: skip
+    assert not diff, f"trial balance differs (account: simulator, rules engine): {diff}"
 
 
 async def settle(
