@@ -1,12 +1,14 @@
 """The daemon as the demo runs it: ``outboxd run --config ...`` in a process of its own, logging to a file.
 
 Its own session, so a Ctrl-C at the terminal reaches the demo only; the demo then stops it with SIGTERM (the
-graceful path systemd takes) and waits, killing it only if it overstays.
+graceful path systemd takes) and waits, killing it only if it overstays. On Linux the daemon also gets SIGTERM
+when the demo dies without stopping it (a closed terminal, kill -9), so no daemon outlives its demo.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import signal
 import subprocess
 import sys
@@ -20,6 +22,12 @@ __all__ = ["DaemonProcess"]
 READY_WITHIN = 30.0
 STOP_WITHIN = 15.0
 _MAIN = "import sys; from outboxd.cli import main; sys.exit(main())"
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: PR_SET_PDEATHSIG (Linux) asks for SIGTERM when the demo goes away."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 class DaemonProcess:
@@ -38,6 +46,7 @@ class DaemonProcess:
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable, "-c", _MAIN, "run", "--config", str(self.config),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_parent,
             )  # fmt: skip
 
     async def wait_ready(self) -> None:
