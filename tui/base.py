@@ -7,12 +7,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
-from textual.widgets import Input
+from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 if TYPE_CHECKING:
     from outboxd.control.client import ControlClient
     from tui.app import OutboxdApp
+
+
+def footer(*, palette: bool = False) -> Footer:
+    """The key bar, compact so that ``?`` Help and ``q`` Quit fit at 80 columns; ``^p`` is named on the overview."""
+    return Footer(compact=True, show_command_palette=palette)
 
 
 class OperatorScreen(Screen[Any]):

@@ -7,11 +7,11 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
+from textual.widgets import DataTable, Header, Input, ProgressBar, Static
 
 from outboxd.control.backend import BACKFILL_MODES, BackfillMode
 from outboxd.control.text import duration
-from tui.base import OperatorScreen
+from tui.base import OperatorScreen, footer
 from tui.messages import BackfillLoaded, EstimateLoaded
 from tui.modals import ConfirmModal
 
@@ -49,7 +49,7 @@ class BackfillScreen(OperatorScreen):
         yield Static("progress", classes="section")
         yield ProgressBar(id="progress", show_eta=False)
         yield Static("no backfill yet", id="progress-text", classes="panel")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.query_one("#estimate", DataTable).add_columns("mode", "requests", "time")

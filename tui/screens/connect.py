@@ -8,10 +8,10 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from outboxd.control.text import connection_label
-from tui.base import OperatorScreen
+from tui.base import OperatorScreen, footer
 from tui.messages import ConnectionChanged
 from tui.modals import ConfirmModal
 
@@ -24,10 +24,10 @@ class ConnectScreen(OperatorScreen):
     AUTO_FOCUS = ""  # keys act on the screen until a field is chosen
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="connect.back"),
-        Binding("s", "start", "Start OAuth", id="connect.start"),
-        Binding("y", "copy_url", "Copy URL", id="connect.copy"),
-        Binding("o", "open_url", "Open URL", id="connect.open"),
-        Binding("t", "focus_token", "Token file", id="connect.token"),
+        Binding("s", "start", "OAuth", id="connect.start"),
+        Binding("y", "copy_url", "Copy", id="connect.copy"),
+        Binding("o", "open_url", "Open", id="connect.open"),
+        Binding("t", "focus_token", "Token", id="connect.token"),
         Binding("d", "disconnect", "Disconnect", id="connect.disconnect"),
         Binding("b", "backfill", "Backfill", id="connect.backfill"),
     ]
@@ -45,7 +45,7 @@ class ConnectScreen(OperatorScreen):
         yield Static("s: start OAuth, then open the URL below in a browser on your own machine", id="url")
         yield Input(placeholder="paste the URL the browser landed on, then Enter", id="redirect-url")
         yield Input(placeholder="or: path of a company API token file on the server (0600), then Enter", id="token")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.poll()
@@ -65,6 +65,8 @@ class ConnectScreen(OperatorScreen):
         lines = [connection_label(c, self.clock())]
         if c["state"] == "connected":
             self.authorize_url = None
+            if isinstance(self.focused, Input):  # the URL is used: keys act on the screen again (b: backfill)
+                self.set_focus(None)
             lines.append(f"company: {c['company_name']} (id {c['company_id']})")
             lines.append(f"scopes: {', '.join(c['scopes']) or '-'}")
             if c["missing_scopes"]:

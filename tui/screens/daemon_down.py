@@ -8,10 +8,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Middle
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from outboxd.exceptions import DaemonNotRunning
-from tui.base import OperatorScreen
+from tui.base import OperatorScreen, footer
 
 
 class DaemonDownScreen(OperatorScreen):
@@ -26,7 +26,7 @@ class DaemonDownScreen(OperatorScreen):
     def compose(self) -> ComposeResult:
         with Middle(), Center():
             yield Static(f"✗ {self.message}\n\nr: try again    q: quit", id="daemon-down")
-        yield Footer()
+        yield footer()
 
     @work(group="daemon", exclusive=True, exit_on_error=False, description="reach the daemon")
     async def action_retry(self) -> None:

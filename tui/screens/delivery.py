@@ -10,10 +10,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from outboxd.control.text import table, timestamp
-from tui.base import OperatorScreen
+from tui.base import OperatorScreen, footer
 from tui.modals import ReasonModal
 
 
@@ -59,7 +59,7 @@ class DeliveryScreen(OperatorScreen):
         yield Header()
         with VerticalScroll():
             yield Static(f"loading delivery {self.delivery_id}…", id="delivery-detail")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.load()

@@ -8,11 +8,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from outboxd.control.backend import FailedFilter
 from outboxd.control.text import duration
-from tui.base import OperatorScreen
+from tui.base import OperatorScreen, footer
 from tui.messages import FailedLoaded
 from tui.modals import ConfirmModal, ReasonModal
 
@@ -55,7 +55,7 @@ class FailedScreen(OperatorScreen):
                 yield Input(value=value, placeholder=label, id=f"filter-{key}", classes="filter")
         yield DataTable(id="failed", cursor_type="row", zebra_stripes=True)
         yield Static(id="failed-count")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

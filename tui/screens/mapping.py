@@ -7,9 +7,9 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
-from tui.base import OperatorScreen
+from tui.base import OperatorScreen, footer
 
 
 def exists(flag: bool) -> str:
@@ -34,11 +34,11 @@ class MappingScreen(OperatorScreen):
         yield DataTable(id="journals", cursor_type="row")
         yield Static("Accounts (per VAT rate, payment method, chapter...)", classes="section")
         yield DataTable(id="accounts", cursor_type="row")
-        yield Footer()
+        yield footer()
 
     def on_mount(self) -> None:
         self.query_one("#journals", DataTable).add_columns("register", "journal", "in Pennylane")
-        self.query_one("#accounts", DataTable).add_columns("role", "key", "account", "label", "VAT", "in Pennylane")
+        self.query_one("#accounts", DataTable).add_columns("role", "key", "account", "in Pennylane", "label")
         self.load()
 
     def action_reload(self) -> None:
@@ -54,5 +54,5 @@ class MappingScreen(OperatorScreen):
         accounts = self.query_one("#accounts", DataTable)
         accounts.clear()
         for a in mapping["accounts"]:
-            vat = f"{a['vat_rate']} %" if a["vat_rate"] is not None else "-"
-            accounts.add_row(a["role"], a["key"], a["number"], a["label"], vat, exists(a["exists"]))
+            # the key carries the VAT rate; "in Pennylane" before the label: it must show at 80 columns
+            accounts.add_row(a["role"], a["key"], a["number"], exists(a["exists"]), a["label"])

@@ -9,14 +9,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+from textual.widgets import DataTable, Header, Sparkline, Static
 
 from outboxd.control.text import age, connection_label, duration
-from tui.base import OperatorScreen
+from tui.base import OperatorScreen, footer
 from tui.messages import StatusLoaded
 from tui.modals import ReasonModal
 
 REFRESH_SECONDS = 1.0
+LIVE = "● live, every 1 s (space: freeze)"
+FROZEN = "‖ frozen (space: live)"
 COLUMNS = ("Shop", "State", "Pennylane", "Queue", "Oldest", "Today", "Failed", "Rate")
 
 
@@ -28,8 +30,8 @@ class OverviewScreen(OperatorScreen):
         Binding("b", "backfill", "Backfill", id="overview.backfill"),
         Binding("f,enter", "failed", "Failed", id="overview.failed"),
         Binding("m", "mapping", "Mapping", id="overview.mapping"),
-        Binding("p", "toggle_pause", "Pause shop", id="overview.pause"),
-        Binding("space", "toggle_live", "Freeze", id="overview.live"),
+        Binding("p", "toggle_pause", "Pause", id="overview.pause"),
+        Binding("space", "toggle_live", "Freeze", show=False, id="overview.live"),  # said on #live-state
         Binding("r", "reload", "Refresh", show=False, id="overview.refresh"),
     ]
 
@@ -51,8 +53,8 @@ class OverviewScreen(OperatorScreen):
             with Horizontal(id="throughput-row"):
                 yield Static("deliveries/min, 30 min:", id="throughput-label")
                 yield Sparkline([], id="throughput")
-        yield Static(id="live-state")
-        yield Footer()
+        yield Static(LIVE, id="live-state")
+        yield footer(palette=True)
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*COLUMNS)
@@ -128,8 +130,7 @@ class OverviewScreen(OperatorScreen):
 
     def watch_live(self, live: bool) -> None:
         if self.is_mounted:
-            text = "● live, every 1 s (space: freeze)" if live else "‖ frozen (space: live)"
-            self.query_one("#live-state", Static).update(text)
+            self.query_one("#live-state", Static).update(LIVE if live else FROZEN)
 
     def action_toggle_live(self) -> None:
         self.live = not self.live
