@@ -230,6 +230,10 @@ class Tmux:
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", self.name)
 
+    def screen_escapes(self) -> str:
+        """The screen with its attributes and colours as escape sequences."""
+        return self._tmux("capture-pane", "-p", "-e", "-t", self.name)
+
     async def wait_for(self, *texts: str, within: float = 20.0) -> str:
         """The screen once every one of ``texts`` is on it (polled every 50 ms); the screen in the failure."""
         deadline = time.monotonic() + within

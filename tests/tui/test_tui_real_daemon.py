@@ -95,7 +95,7 @@ async def test_overview_counters_move_pause_resume_and_mapping(real: Real) -> No
         assert all(journals.get_row_at(i)[2] == "✓ yes" for i in range(2))
         accounts = app.screen.query_one("#accounts", DataTable)
         mapping = await real.client.mapping("s1")
-        shown = {accounts.get_row_at(i)[2]: accounts.get_row_at(i)[5] for i in range(accounts.row_count)}
+        shown = {accounts.get_row_at(i)[2]: accounts.get_row_at(i)[3] for i in range(accounts.row_count)}
         assert shown == {a["number"]: "✓ yes" if a["exists"] else "✗ missing" for a in mapping["accounts"]}
         assert {"✓ yes", "✗ missing"} <= set(shown.values())
 
@@ -123,7 +123,7 @@ async def test_connect_by_oauth_pasting_the_redirect_url_then_backfill_the_held_
             assert scope in connection
         assert "missing scopes" not in connection
 
-        await pilot.press("escape", "b")  # leave the field, then the backfill offer
+        await pilot.press("b")  # the connect left the URL field: b is the backfill offer
         await settle(pilot)
         assert type(app.screen).__name__ == "BackfillScreen"
         year_start = f"{dt.date.today().year}-01-01"
@@ -157,7 +157,7 @@ async def test_connect_through_the_callback_listener_is_noticed_then_disconnect(
         async with aiohttp.ClientSession() as http, http.get(redirect) as page:  # the browser, through ssh -L
             assert page.status == 200
         await shows(pilot, lambda: "company: Cave Durand" in _text(app, "#connection"), what="noticed")
-        await pilot.press("escape", "d")
+        await pilot.press("d")  # the connect left the URL field: keys act on the screen
         await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
         await pilot.press("y")
         await shows(pilot, lambda: "- disconnected" in _text(app, "#connection"), what="disconnected")
