@@ -32,9 +32,16 @@ def run(args: argparse.Namespace) -> int:
     beside = Path(args.config).absolute().parent / "credentials"
     if credentials is None and beside.is_dir():
         credentials = str(beside)
+    previous = os.environ.get("CREDENTIALS_DIRECTORY")
     if credentials:
         # read the configuration exactly as the service does under systemd (outboxd.config resolves bare names)
         os.environ["CREDENTIALS_DIRECTORY"] = str(Path(credentials).absolute())
-    results = asyncio.run(run_doctor(args.config, offline=args.offline))
+    try:
+        results = asyncio.run(run_doctor(args.config, offline=args.offline))
+    finally:  # a caller running main in-process (a test) keeps its environment
+        if previous is None:
+            os.environ.pop("CREDENTIALS_DIRECTORY", None)
+        else:
+            os.environ["CREDENTIALS_DIRECTORY"] = previous
     print(render_json(results) if args.json else render_text(results))
     return exit_code(results)
