@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from outboxd.contract import OrderRecorded, parse_event
-from outboxd.delivery.deliver import _row
+from outboxd.delivery.deliver import event_row
 from outboxd.delivery.lane import Lane
 from outboxd.exceptions import (
     AuthError,
@@ -197,20 +197,20 @@ class Backfiller:
         deliverer = self.daemon.deliverer
         bound = log.bind(shop=lane.shop_id, day=rows[0].business_date, events=len(rows))
         try:
-            events = [parse_event(_row(row)) for row in rows]
+            events = [parse_event(event_row(row)) for row in rows]
             booking = book_day(events, lane.mapping())
-            await deliverer._prepare(lane, booking)
+            await deliverer.prepare(lane, booking)
             for entry in booking.entries:  # every id first: a BookingError must come before any POST
                 for line in entry.lines:
                     await lane.resolver.account(line.account)
             for entry in booking.entries:
-                await deliverer._post_once(lane, rows[0], entry, bound)
+                await deliverer.post_once(lane, rows[0], entry, bound)
             for event in events:
                 if isinstance(event.payload, OrderRecorded):
                     order = book(event, lane.mapping())
                     if order.entries:
                         await lane.resolver.remember_order(
-                            event.payload.order_id, await deliverer._customer_id(lane, order)
+                            event.payload.order_id, await deliverer.customer_account_id(lane, order)
                         )
         except (ContractError, BookingError, PermanentError) as exc:
             moved = await self.history.to_detailed(row.id for row in rows)

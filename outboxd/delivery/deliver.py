@@ -34,7 +34,7 @@ from outboxd.pennylane import Exchange, PennylaneClient
 from outboxd.rules import Booking, CustomerAccount, Entry, LedgerAccount, book, wire_lines
 from outboxd.store import AttemptOutcome, Delivery, Store
 
-__all__ = ["Backoff", "Deliverer"]
+__all__ = ["Backoff", "Deliverer", "event_row"]
 
 log = structlog.get_logger("outboxd.delivery")
 
@@ -136,30 +136,30 @@ class Deliverer:
         )
 
     async def _deliver(self, lane: Lane, delivery: Delivery, bound: Any) -> None:
-        event = parse_event(_row(delivery))
+        event = parse_event(event_row(delivery))
         if isinstance(event.payload, ReferenceUpdated):
             await self.store.shops.save_reference(delivery.shop_id, delivery.payload, delivery.outbox_id)
             lane.set_reference(event.payload)
         booking = book(event, lane.mapping())
-        await self._prepare(lane, booking)
+        await self.prepare(lane, booking)
         for entry in booking.entries:
-            await self._post_once(lane, delivery, entry, bound)
+            await self.post_once(lane, delivery, entry, bound)
         if isinstance(event.payload, OrderRecorded) and booking.entries:
-            await lane.resolver.remember_order(event.payload.order_id, await self._customer_id(lane, booking))
+            await lane.resolver.remember_order(event.payload.order_id, await self.customer_account_id(lane, booking))
         await self.store.deliveries.mark_delivered(delivery.id)
         lane.delivered()
         self.metrics.inc("outboxd_deliveries_total", shop=delivery.shop_id, result="delivered")
         self.metrics.observe_latency((dt.datetime.now(dt.UTC) - delivery.created_at).total_seconds())
         bound.info("delivery.delivered", entries=len(booking.entries), notes=list(booking.notes) or None)
 
-    async def _prepare(self, lane: Lane, booking: Booking) -> None:
+    async def prepare(self, lane: Lane, booking: Booking) -> None:
         """Journals and accounts first: a reference snapshot makes the shop's whole chart exist in Pennylane."""
         for journal in booking.journals:
             await lane.journal_id(journal)
         for account in booking.accounts:
             await lane.resolver.account(account)
 
-    async def _customer_id(self, lane: Lane, booking: Booking) -> int:
+    async def customer_account_id(self, lane: Lane, booking: Booking) -> int:
         """The account the ticket's customer side was booked on: its payments credit the same one."""
         counter = lane.mapping().counter_customer
         for line in booking.entries[0].lines:
@@ -170,7 +170,7 @@ class Deliverer:
                 return await lane.resolver.account(account)
         raise AssertionError("an order entry always has a customer line")
 
-    async def _post_once(self, lane: Lane, delivery: Delivery, entry: Entry, bound: Any) -> None:
+    async def post_once(self, lane: Lane, delivery: Delivery, entry: Entry, bound: Any) -> None:
         shop = delivery.shop_id
         journal_id = await lane.journal_id(lane.journal_spec(entry.register_id))
         ids = {line.account: await lane.resolver.account(line.account) for line in entry.lines}
@@ -236,7 +236,8 @@ def _client(lane: Lane) -> PennylaneClient:
     return lane.client
 
 
-def _row(delivery: Delivery) -> dict[str, Any]:
+def event_row(delivery: Delivery) -> dict[str, Any]:
+    """The outbox row a delivery was made from, as the contract parses it."""
     return {
         "id": delivery.outbox_id,
         "event_id": delivery.event_id,
