@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker
@@ -41,12 +42,24 @@ class OutboxdApp(App[None]):
         super().__init__()
         self.client = client
         self.clock = clock
+        self._quitting = False
 
     def on_mount(self) -> None:
         self.push_screen(_screen("overview", "OverviewScreen"))
 
     async def on_unmount(self) -> None:
         await self.client.close()
+
+    async def action_quit(self) -> None:
+        """Quit; keys typed after ``q`` but queued before the quit runs are dropped (see :meth:`on_event`)."""
+        self._quitting = True
+        self.exit()
+
+    async def on_event(self, event: events.Event) -> None:
+        """While quitting, input goes nowhere: a screen opened now would query widgets already torn down."""
+        if self._quitting and isinstance(event, events.InputEvent):
+            return
+        await super().on_event(event)
 
     # --- one route for every worker's failure ---
     def worker_failed(self, worker: Worker[Any], error: BaseException) -> None:
