@@ -35,6 +35,7 @@ from outboxd.delivery.backfill import Backfiller
 from outboxd.delivery.connections import Connections
 from outboxd.delivery.deliver import Backoff, Deliverer
 from outboxd.delivery.lane import Lane
+from outboxd.exceptions import LeaseLost
 from outboxd.log import Redactor
 from outboxd.metrics import Metrics
 from outboxd.secrets import TokenCipher, read_secret
@@ -146,7 +147,12 @@ class Daemon:
             )
             await stack.enter_async_context(source)
             if isinstance(self.store, PgStore):
-                self.ownership = LaneOwnership(self.store.pg, self.owner, dt.timedelta(seconds=daemon.lease_seconds))
+                self.ownership = LaneOwnership(
+                    self.store.pg, self.owner, dt.timedelta(seconds=daemon.lease_seconds),
+                    # a shop changes hands once its deliveries here are done and its token's rate window has passed
+                    handover=dt.timedelta(seconds=self.config.pennylane.rate_limit.per_seconds),
+                    busy=lambda shop_id: bool(self.lanes[shop_id].in_flight) if shop_id in self.lanes else False,
+                )  # fmt: skip
             self.session = await stack.enter_async_context(aiohttp.ClientSession())
             self.connections = Connections(self)
             backoff = Backoff(daemon.backoff_base, daemon.backoff_cap, daemon.max_attempts)
@@ -170,12 +176,16 @@ class Daemon:
             log.info("daemon.ready", shops=len(self.lanes), owner=self.owner)
             stopper = asyncio.create_task(self._stop.wait(), name="stop-request")
             done, _ = await asyncio.wait([stopper, *watched], return_when=asyncio.FIRST_COMPLETED)
+            lost: LeaseLost | None = None
             for task in done:
                 if task is not stopper:
                     error = None if task.cancelled() else task.exception()
                     log.error("daemon.task_died", task=task.get_name(), error=repr(error), exc_info=error)
+                    lost = error if isinstance(error, LeaseLost) else lost
             await self._shutdown(watched, stopper)
             await runner.cleanup()
+            if lost is not None:  # exit non-zero: systemd restarts the replica, which joins again
+                raise lost
 
     async def _serve(self, stack: AsyncExitStack) -> web.AppRunner:
         """Control socket, metrics and the OAuth callback: one runner, one site each."""
@@ -265,7 +275,7 @@ class Daemon:
         """Replicas on PostgreSQL: renew this replica's shop leases; a shop just taken gets a dispatch pass."""
         while True:
             before = ownership.owned()
-            owned = await ownership.heartbeat({*self.config.shops, *await self.store.shops.ids()})
+            owned = await ownership.renew(self.store.shops.ids, self.config.shops)
             for shop_id in sorted(owned - before):
                 await self.lane(shop_id)
                 self.wake(shop_id)
