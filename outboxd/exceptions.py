@@ -6,6 +6,7 @@
     ├── ContractError             an outbox row does not follow the outbox contract (names the field)
     ├── BookingError              a valid event cannot be booked with the shop's mapping (names what is missing)
     ├── StoreError                the state database refused an operation
+    │   └── LeaseLost             a replica could not renew its lane leases in time: it stops and exits
     ├── ControlError              the control API answered with an error, or the daemon is not running
     │   ├── DaemonNotRunning      no daemon listens on the control socket
     │   ├── NotFound              the shop, delivery or backfill named in a control call does not exist
@@ -31,6 +32,7 @@ __all__ = [
     "ContractError",
     "ControlError",
     "DaemonNotRunning",
+    "LeaseLost",
     "NotFound",
     "OutboxdError",
     "PennylaneError",
@@ -96,6 +98,13 @@ class BookingError(OutboxdError):
 
 class StoreError(OutboxdError):
     """The state database refused an operation (disk full, locked for too long, corrupt)."""
+
+
+class LeaseLost(StoreError):
+    """PostgreSQL replicas: the lane leases could not be renewed before they may pass to another replica.
+
+    The daemon stops claiming, gives back what it can and exits non-zero, so that systemd restarts it.
+    """
 
 
 class ControlError(OutboxdError):

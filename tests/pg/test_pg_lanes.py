@@ -6,8 +6,10 @@ import asyncio
 import datetime as dt
 import math
 
+import pytest
 from store_helpers import FakeClock
 
+from outboxd.exceptions import LeaseLost, StoreError
 from outboxd.store import open_store
 from outboxd.store.pg.lanes import LaneOwnership
 from outboxd.store.pg.store import PgStore
@@ -65,3 +67,64 @@ async def test_a_joining_replica_gets_its_share_and_leave_gives_back(state_path:
         assert len(await second.heartbeat(SHOPS)) == 25
         await second.leave()
         assert len(await first.heartbeat(SHOPS)) == 50
+
+
+async def test_a_shop_given_back_is_taken_only_after_the_handover(state_path: str, clock: FakeClock) -> None:
+    """The last requests of the giver leave the token's rate window before the taker's first."""
+    async with open_store(state_path, owner="boot", clock=clock) as store:
+        assert isinstance(store, PgStore)
+        lease, handover = dt.timedelta(seconds=6), dt.timedelta(seconds=0.5)
+        first = LaneOwnership(store.pg, "first", lease, handover=handover)
+        assert len(await first.heartbeat(SHOPS)) == 50
+        second = LaneOwnership(store.pg, "second", lease, handover=handover)
+        await second.heartbeat(SHOPS)
+        mine = await first.heartbeat(SHOPS)  # gives back shop-25..49
+        assert mine == frozenset(SHOPS[:25])
+        assert await second.heartbeat(SHOPS) == frozenset()  # released just now: not before the handover
+        await asyncio.sleep(0.6)
+        got = await second.heartbeat(SHOPS)
+        assert got == frozenset(SHOPS[25:])
+        assert not got & await first.heartbeat(SHOPS)
+
+
+async def test_a_busy_shop_leaves_only_when_its_deliveries_are_done(state_path: str, clock: FakeClock) -> None:
+    async with open_store(state_path, owner="boot", clock=clock) as store:
+        assert isinstance(store, PgStore)
+        lease = dt.timedelta(seconds=6)
+        in_flight = {"shop-49"}
+        first = LaneOwnership(store.pg, "first", lease, busy=lambda shop: shop in in_flight)
+        await first.heartbeat(SHOPS)
+        second = LaneOwnership(store.pg, "second", lease)
+        await second.heartbeat(SHOPS)
+        mine = await first.heartbeat(SHOPS)
+        assert "shop-49" not in mine  # no new claims for it here...
+        assert "shop-49" not in await second.heartbeat(SHOPS)  # ...and its lease still held: not taken either
+        in_flight.clear()
+        await first.heartbeat(SHOPS)  # done: released now
+        assert "shop-49" in await second.heartbeat(SHOPS)
+
+
+async def test_renew_retries_a_failed_heartbeat(state_path: str, clock: FakeClock) -> None:
+    async with open_store(state_path, owner="boot", clock=clock) as store:
+        assert isinstance(store, PgStore)
+        replica = LaneOwnership(store.pg, "replica", dt.timedelta(seconds=3))
+        failures = [StoreError("state database: connection refused")] * 2
+
+        async def known() -> list[str]:
+            if failures:
+                raise failures.pop()
+            return SHOPS
+
+        assert len(await replica.renew(known, first_wait=0.01)) == 50
+        assert not failures
+
+
+async def test_renew_gives_up_when_the_leases_can_no_longer_be_trusted(state_path: str, clock: FakeClock) -> None:
+    async with open_store(state_path, owner="boot", clock=clock) as store:
+        assert isinstance(store, PgStore)
+        replica = LaneOwnership(store.pg, "replica", dt.timedelta(seconds=1.5))
+        assert len(await replica.renew(store.shops.ids, SHOPS)) == 50
+        store.pg.pool.terminate()  # the database is out of reach from now on
+        with pytest.raises(LeaseLost, match="not renewed in time"):
+            await replica.renew(store.shops.ids, SHOPS, first_wait=0.05)
+        assert replica.owned() == frozenset()  # stops claiming at once

@@ -3,45 +3,68 @@
 Only the owner claims a shop's deliveries, so one Pennylane token is driven by one process and its rate limit
 holds across replicas. Each heartbeat (every ``lease / 3``), in one transaction:
 1. the replica says it is alive (``replicas.seen_until``) and renews its own shop leases;
-2. it counts the live replicas and takes its fair share, ``ceil(shops / live)``, from shops whose lease is free
-   or ran out (a killed replica's shops come free within ``lease``);
-3. it gives back shops above ``share + slack`` (a replica that joined gets them on its next heartbeat).
-A replica trusts a lease only until ``lease - margin`` after the heartbeat that renewed it: if its heartbeats stop
-reaching the database, it stops claiming before anybody else may take over.
+2. it counts the live replicas and takes its fair share, ``ceil(shops / live)``, from shops whose lease is free:
+   given back, or run out (a killed replica's shops come free within ``lease + handover``);
+3. it gives back shops above ``share + slack`` (a replica that joined gets them after ``handover``).
+A lease given back or run out stays untaken for ``handover`` (the token's rate window): the last requests of the
+previous owner leave Pennylane's window before the next owner's first. A shop to give back is first dropped from
+:meth:`owned` (no new claims) and released only once ``busy(shop)`` says its deliveries in flight are done.
+A replica trusts a lease only until ``lease - interval`` after the heartbeat that renewed it: if its heartbeats
+stop reaching the database, it stops claiming before anybody else may take over (:meth:`renew` retries until then).
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
-from outboxd.exceptions import StoreError
+import structlog
+
+from outboxd.exceptions import LeaseLost, StoreError
 from outboxd.store.pg.db import PgDatabase, pg_errors
 
 __all__ = ["LaneOwnership"]
 
+log = structlog.get_logger("outboxd.lanes")
+
 _TAKE = """
 INSERT INTO lane_leases (shop_id, owner, until)
 SELECT s, $2, now() + $3::interval FROM unnest($1::text[]) AS s
- WHERE NOT EXISTS (SELECT 1 FROM lane_leases l WHERE l.shop_id = s AND l.until >= now())
+ WHERE NOT EXISTS (SELECT 1 FROM lane_leases l WHERE l.shop_id = s AND l.until >= now() - $5::interval)
  ORDER BY s LIMIT $4  -- one order for every replica: no lock cycle between two of them
-ON CONFLICT (shop_id) DO UPDATE SET owner = excluded.owner, until = excluded.until WHERE lane_leases.until < now()
+ON CONFLICT (shop_id) DO UPDATE SET owner = excluded.owner, until = excluded.until
+ WHERE lane_leases.until < now() - $5::interval
 RETURNING shop_id
 """
+# A lease given back has no owner ('') and, as ``until``, the moment it was given back.
+_GIVE_BACK = "UPDATE lane_leases SET owner = '', until = now() WHERE owner = $1 AND shop_id = ANY($2::text[])"
 
 
 class LaneOwnership:
-    """The lanes this replica (``owner``) may run; call :meth:`heartbeat` every :attr:`interval` seconds."""
+    """The lanes this replica (``owner``) may run; call :meth:`renew` every :attr:`interval` seconds."""
 
-    def __init__(self, db: PgDatabase, owner: str, lease: dt.timedelta, *, slack: int = 1) -> None:
+    def __init__(
+        self,
+        db: PgDatabase,
+        owner: str,
+        lease: dt.timedelta,
+        *,
+        handover: dt.timedelta = dt.timedelta(0),
+        busy: Callable[[str], bool] = lambda shop_id: False,
+        slack: int = 1,
+    ) -> None:
         self.db = db
         self.owner = owner
         self.lease = lease
+        self.handover = handover
+        self.busy = busy
         self.slack = slack
         self.interval = lease.total_seconds() / 3
         self._owned: frozenset[str] = frozenset()
+        self._leaving: set[str] = set()
         self._trusted_until = 0.0
 
     def owns(self, shop_id: str) -> bool:
@@ -51,44 +74,77 @@ class LaneOwnership:
         """The shops whose lease is held, empty once the last renewal is older than the lease minus a margin."""
         return self._owned if time.monotonic() < self._trusted_until else frozenset()
 
+    async def renew(
+        self, known: Callable[[], Awaitable[Iterable[str]]], configured: Iterable[str] = (), *, first_wait: float = 0.1
+    ) -> frozenset[str]:
+        """:meth:`heartbeat` over the shops ``known()`` lists (a store read) and the ``configured`` ones, retried
+        with a doubling wait while the leases can still be trusted.
+
+        Raises :class:`LeaseLost` when the database stays out of reach until then: stop claiming, exit, restart.
+        """
+        deadline = max(self._trusted_until, time.monotonic() + self.interval)
+        wait = first_wait
+        while True:
+            try:
+                return await self.heartbeat([*configured, *await known()])
+            except StoreError as exc:
+                left = deadline - time.monotonic()
+                log.warning("lanes.heartbeat_failed", owner=self.owner, error=str(exc), trusted_for=round(left, 2))
+                if left <= wait:
+                    self._owned = frozenset()
+                    raise LeaseLost(f"lane leases of {self.owner} not renewed in time: {exc}") from exc
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, self.interval / 2)
+
     async def heartbeat(self, shops: Iterable[str]) -> frozenset[str]:
         """Renew, take a fair share, give back the excess; return the shops owned now."""
         wanted = sorted(set(shops))
         started = time.monotonic()
         try:
-            async with self.db.pool.acquire() as conn, conn.transaction():
+            async with asyncio.timeout(self.interval), self.db.pool.acquire() as conn, conn.transaction():
                 await conn.execute(
                     "INSERT INTO replicas (owner, seen_until) VALUES ($1, now() + $2::interval) "
                     "ON CONFLICT (owner) DO UPDATE SET seen_until = excluded.seen_until",
                     self.owner, self.lease,
                 )  # fmt: skip
                 live = int(await conn.fetchval("SELECT count(*) FROM replicas WHERE seen_until > now()"))
-                mine = {r[0] for r in await conn.fetch(
+                held = {r[0] for r in await conn.fetch(
                     "UPDATE lane_leases SET until = now() + $2::interval WHERE owner = $1 AND until >= now() "
                     "RETURNING shop_id", self.owner, self.lease,
                 )}  # fmt: skip
+                self._leaving &= held
+                mine = held - self._leaving
                 share = math.ceil(len(wanted) / max(live, 1))
+                if len(mine) < share:  # a shop on its way out is kept rather than a new one taken
+                    back = sorted(self._leaving)[: share - len(mine)]
+                    self._leaving -= set(back)
+                    mine |= set(back)
                 if len(mine) < share:
-                    taken = await conn.fetch(_TAKE, wanted, self.owner, self.lease, share - len(mine))
+                    taken = await conn.fetch(_TAKE, wanted, self.owner, self.lease, share - len(mine), self.handover)
                     mine |= {r[0] for r in taken}
                 if len(mine) > share + self.slack:
-                    extra = sorted(mine)[share:]
-                    await conn.execute(
-                        "DELETE FROM lane_leases WHERE owner = $1 AND shop_id = ANY($2::text[])", self.owner, extra
-                    )
-                    mine -= set(extra)
-        except pg_errors as exc:
-            raise StoreError(f"state database: lane leases: {exc}") from exc
+                    extra = set(sorted(mine)[share:])
+                    self._leaving |= extra
+                    mine -= extra
+                done = sorted(shop for shop in self._leaving if not self.busy(shop))
+                if done:
+                    await conn.execute(_GIVE_BACK, self.owner, done)
+                    self._leaving -= set(done)
+        except (*pg_errors, TimeoutError) as exc:
+            raise StoreError(f"state database: lane leases: {exc!r}") from exc
         self._owned = frozenset(mine)
         self._trusted_until = started + self.lease.total_seconds() - self.interval
         return self._owned
 
     async def leave(self) -> None:
-        """Give every lease back at once (clean shutdown), so the other replicas take the shops on their next beat."""
+        """Give every lease back (clean shutdown, nothing in flight): the others take them after ``handover``.
+
+        Best effort: when the database cannot be reached, the leases run out by themselves.
+        """
+        self._owned = frozenset()
         try:
             async with self.db.pool.acquire() as conn, conn.transaction():
-                await conn.execute("DELETE FROM lane_leases WHERE owner = $1", self.owner)
+                await conn.execute("UPDATE lane_leases SET owner = '', until = now() WHERE owner = $1", self.owner)
                 await conn.execute("DELETE FROM replicas WHERE owner = $1", self.owner)
         except pg_errors as exc:
-            raise StoreError(f"state database: lane leases: {exc}") from exc
-        self._owned = frozenset()
+            log.warning("lanes.leave_failed", owner=self.owner, error=str(exc))
