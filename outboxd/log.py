@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from outboxd.pennylane.secret import MASK, Secret
+from outboxd.secrets import MASK, Secret
 
 __all__ = ["Redactor", "configure_logging", "get_logger"]
 

@@ -1,4 +1,8 @@
-"""Secrets from files or systemd credentials, checked at start, and the cipher that keeps tokens encrypted at rest.
+"""Secrets: the type that never prints itself, reading them from files or systemd credentials (checked at start),
+and the cipher that keeps tokens encrypted at rest.
+
+Client secrets and tokens travel inside config objects and token sets that end up in logs, tracebacks and the TUI;
+wrapping them in :class:`Secret` makes leaking one an explicit act (``reveal()``) rather than an accident.
 
 A secret file must be readable by outboxd alone (0600 or 0400, owned by the running user): a file that others can
 read is refused with the command that fixes it, because a leaked client secret or token key cannot be taken back.
@@ -11,16 +15,58 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from outboxd.exceptions import ConfigError, SecretFileError
-from outboxd.pennylane.secret import Secret
 
-__all__ = ["Secret", "TokenCipher", "ensure_key_file", "generate_key", "read_secret"]
+__all__ = ["MASK", "Secret", "TokenCipher", "ensure_key_file", "generate_key", "read_secret", "redact"]
 
+MASK = "***"
+_SHORTEST_REDACTED = 8  # shorter values are test placeholders; masking them would garble every body
 _CREDENTIALS = "CREDENTIALS_DIRECTORY"
+
+
+class Secret:
+    """An opaque secret value; compare and hash like the value, print as ``***`` (repr, str and format)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The clear value, for the one place that must send it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret('{MASK}')"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __format__(self, spec: str) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def redact(text: str, secrets: Iterable[str | Secret]) -> str:
+    """``text`` with every occurrence of every secret (of 8 characters or more) replaced by ``***``."""
+    for secret in secrets:
+        value = secret.reveal() if isinstance(secret, Secret) else secret
+        if len(value) >= _SHORTEST_REDACTED:
+            text = text.replace(value, MASK)
+    return text
 
 
 def read_secret(path_or_name: str | os.PathLike[str]) -> Secret:

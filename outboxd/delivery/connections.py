@@ -27,10 +27,9 @@ from outboxd.pennylane import (
     OAuthConnection,
     PennylaneClient,
     RateLimiter,
-    Secret,
     TokenSet,
 )
-from outboxd.secrets import read_secret
+from outboxd.secrets import Secret, read_secret
 from outboxd.store import Connection as StoredConnection
 from outboxd.store import ConnectionKind, OAuthPending
 

@@ -18,8 +18,8 @@ from outboxd.doctor.files import secret_path
 from outboxd.doctor.result import CheckResult
 from outboxd.doctor.tokens import StoredToken
 from outboxd.exceptions import AuthError, ConfigError, PennylaneError, PermanentError
-from outboxd.pennylane import ApiTokenConnection, PennylaneClient, RateLimiter, Secret
-from outboxd.secrets import read_secret
+from outboxd.pennylane import ApiTokenConnection, PennylaneClient, RateLimiter
+from outboxd.secrets import Secret, read_secret
 
 __all__ = ["CLOCK_FAIL_SECONDS", "CLOCK_WARN_SECONDS", "check_clock", "check_shop"]
 

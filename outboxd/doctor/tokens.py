@@ -16,8 +16,7 @@ from pathlib import Path
 from outboxd.doctor.databases import connect
 from outboxd.doctor.result import CheckResult
 from outboxd.exceptions import ConfigError
-from outboxd.pennylane import Secret
-from outboxd.secrets import TokenCipher, read_secret
+from outboxd.secrets import Secret, TokenCipher, read_secret
 
 __all__ = ["StoredToken", "check_stored_tokens", "read_stored_tokens"]
 

@@ -9,7 +9,6 @@ from outboxd.pennylane.errors import error_for_response, error_for_transport, pa
 from outboxd.pennylane.models import Address, CreatedCustomer, Customer, FiscalYear, Journal, LedgerAccount, Me
 from outboxd.pennylane.oauth import BRIDGE_SCOPES, OAuthApp, TokenSet
 from outboxd.pennylane.ratelimit import RateLimiter, RateUsage
-from outboxd.pennylane.secret import Secret, redact
 from outboxd.pennylane.trace import Exchange, RecordingTrace, TraceHook
 
 __all__ = [
@@ -32,12 +31,10 @@ __all__ = [
     "RateLimiter",
     "RateUsage",
     "RecordingTrace",
-    "Secret",
     "TokenSet",
     "TraceHook",
     "error_for_response",
     "error_for_transport",
     "filter_param",
     "parse_error_message",
-    "redact",
 ]

@@ -17,7 +17,7 @@ import aiohttp
 
 from outboxd.exceptions import AuthError
 from outboxd.pennylane.oauth import OAuthApp, TokenSet
-from outboxd.pennylane.secret import Secret
+from outboxd.secrets import Secret
 
 __all__ = ["ApiTokenConnection", "Connection", "ConnectionState", "OAuthConnection", "OnRotate"]
 

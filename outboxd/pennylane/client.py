@@ -20,8 +20,8 @@ from outboxd.pennylane.auth import Connection
 from outboxd.pennylane.errors import BODY_LIMIT, error_for_response, error_for_transport
 from outboxd.pennylane.models import Address, CreatedCustomer, Customer, FiscalYear, Journal, LedgerAccount, Me
 from outboxd.pennylane.ratelimit import RateLimiter
-from outboxd.pennylane.secret import redact
 from outboxd.pennylane.trace import Exchange, TraceHook
+from outboxd.secrets import redact
 
 __all__ = ["PennylaneClient", "filter_param"]
 

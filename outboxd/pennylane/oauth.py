@@ -27,7 +27,7 @@ from outboxd.exceptions import (
     UnknownOutcomeError,
 )
 from outboxd.pennylane.errors import error_for_response, error_for_transport, parse_error_message
-from outboxd.pennylane.secret import Secret, redact
+from outboxd.secrets import Secret, redact
 
 __all__ = ["BRIDGE_SCOPES", "OAuthApp", "TokenSet"]
 

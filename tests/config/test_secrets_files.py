@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+import outboxd.pennylane
 from outboxd.exceptions import ConfigError, SecretFileError
-from outboxd.secrets import Secret, TokenCipher, ensure_key_file, generate_key, read_secret
+from outboxd.secrets import MASK, Secret, TokenCipher, ensure_key_file, generate_key, read_secret, redact
 
 
 @pytest.fixture(autouse=True)
@@ -92,3 +93,12 @@ def test_ensure_key_file_creates_a_private_key_once(tmp_path: Path) -> None:
     assert ensure_key_file(path) is False
     assert read_secret(path) == first
     TokenCipher(first)  # a valid Fernet key
+
+
+def test_the_secret_type_and_its_redaction_live_in_outboxd_secrets() -> None:
+    """One module owns secrets: the type, its mask and redaction are defined there, not re-exported from a client."""
+    assert (Secret.__module__, redact.__module__) == ("outboxd.secrets", "outboxd.secrets")
+    assert "Secret" not in outboxd.pennylane.__all__
+    secret = Secret("tok_0123456789")
+    assert f"{secret} {secret!r}" == f"{MASK} Secret('{MASK}')"
+    assert redact("Bearer tok_0123456789", [secret]) == f"Bearer {MASK}"

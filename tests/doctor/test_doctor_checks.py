@@ -30,9 +30,9 @@ from outboxd.doctor import (
     check_stored_tokens,
     read_stored_tokens,
 )
-from outboxd.pennylane import BRIDGE_SCOPES, Secret
+from outboxd.pennylane import BRIDGE_SCOPES
 from outboxd.sandbox import SandboxHandle
-from outboxd.secrets import TokenCipher, generate_key, read_secret
+from outboxd.secrets import Secret, TokenCipher, generate_key, read_secret
 from outboxd.store import apply_migrations, known_migrations, open_store
 from tests.doctor.conftest import Install, daemon_socket, make_outbox
 

@@ -17,7 +17,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from outboxd.pennylane import ApiTokenConnection, PennylaneClient, RateLimiter, RecordingTrace, Secret
+from outboxd.pennylane import ApiTokenConnection, PennylaneClient, RateLimiter, RecordingTrace
+from outboxd.secrets import Secret
 
 API_PATH = "/api/external/v2"
 

@@ -12,8 +12,9 @@ import json
 import aiohttp
 import pytest
 
-from outboxd.pennylane import Address, ApiTokenConnection, PennylaneClient, RateLimiter, RecordingTrace, Secret
+from outboxd.pennylane import Address, ApiTokenConnection, PennylaneClient, RateLimiter, RecordingTrace
 from outboxd.sandbox import Sandbox, run_sandbox
+from outboxd.secrets import Secret
 from tests.pennylane_spec import operation, require_spec, validate_request
 
 

@@ -12,10 +12,10 @@ from outboxd.pennylane import (
     PennylaneClient,
     RateLimiter,
     RecordingTrace,
-    Secret,
     parse_error_message,
 )
 from outboxd.pennylane.errors import BODY_LIMIT, error_for_response
+from outboxd.secrets import Secret
 from tests.pennylane.conftest import FakeClock, Reply, ScriptedPeer
 
 BODY = {

@@ -17,9 +17,9 @@ from outboxd.pennylane import (
     OAuthConnection,
     PennylaneClient,
     RateLimiter,
-    Secret,
     TokenSet,
 )
+from outboxd.secrets import Secret
 from tests.pennylane.conftest import FakeClock, Reply, ScriptedPeer
 
 SECRET = "client-secret-xyz"

@@ -22,10 +22,10 @@ from outboxd.pennylane import (
     PennylaneClient,
     RateLimiter,
     RecordingTrace,
-    Secret,
     TokenSet,
 )
 from outboxd.sandbox import Company, Sandbox, SandboxHandle, run_sandbox
+from outboxd.secrets import Secret
 
 REDIRECT = "http://127.0.0.1:8765/callback"
 
