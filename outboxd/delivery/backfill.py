@@ -4,7 +4,7 @@
   the dispatcher never claims it (priority 2). ``gate`` records that first connection before the first claim.
 - ``start``: history before the start date is skipped with the reason; from it on, detailed mode hands the rows
   to the dispatcher at backfill priority (live first); daily mode books each closed register-day not yet touched
-  as one entry (``book_day``) here, one day at a time, and hands the rest to the dispatcher.
+  as one entry (``DayBooker``, one worker per running backfill) and hands the rest to the dispatcher.
 - State lives in the store (priorities, the backfill row): a restart resumes where it stopped; piece_numbers
   and ``sent_entries`` make a second run or an overlap with live delivery post nothing twice.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import math
 import time
 from collections import defaultdict, deque
@@ -21,23 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from outboxd.contract import OrderRecorded, parse_event
-from outboxd.delivery.deliver import event_row
+from outboxd.delivery.daybook import DayBooker
 from outboxd.delivery.lane import Lane
-from outboxd.exceptions import (
-    AuthError,
-    BadRequest,
-    BookingError,
-    ContractError,
-    NotFound,
-    PennylaneError,
-    PermanentError,
-)
+from outboxd.exceptions import BadRequest, NotFound, PennylaneError
 from outboxd.pennylane import FiscalYear
-from outboxd.rules import book
-from outboxd.rules.daily import book_day
-from outboxd.store import Backfill, Delivery
-from outboxd.store.history import DAILY, History
+from outboxd.store import Backfill
+from outboxd.store.history import History
 
 if TYPE_CHECKING:
     from outboxd.delivery.daemon import Daemon
@@ -47,7 +35,7 @@ __all__ = ["Backfiller"]
 log = structlog.get_logger("outboxd.backfill")
 
 TICK = 0.5
-"""Seconds between two passes of the backfill loop when it has no day to book."""
+"""Seconds between two looks for new backfills, and between two looks at one with no day to book now."""
 RATE_SPAN = 60.0
 """Seconds of progress samples the rate (and so the ETA) is measured over."""
 OPEN_YEAR = ("open", "reopen")
@@ -62,6 +50,7 @@ class Backfiller:
         self.history = History(daemon.store.db, daemon.store.clock)
         self._connected: set[str] = set()
         self._samples: defaultdict[int, deque[tuple[float, int]]] = defaultdict(lambda: deque(maxlen=240))
+        self.days = DayBooker(daemon, self.history)
 
     # -- the hold ---------------------------------------------------------------------------------------------
 
@@ -167,64 +156,46 @@ class Backfiller:
     # -- the loop ---------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Book the days of daily backfills and close backfills with nothing left; one pass per tick when idle."""
-        while True:
-            worked = False
-            for backfill in [b for b in await self.store.backfills.list() if b.state == "running"]:
-                if await self.history.is_paused(backfill.id):
-                    continue
-                worked |= await self._step(backfill)
-            await asyncio.sleep(0 if worked else TICK)
+        """One worker per running backfill (a busy shop never holds up another's); a pass per tick finds new ones."""
+        workers: dict[int, asyncio.Task[None]] = {}
+        try:
+            while True:
+                for backfill in await self.store.backfills.list():
+                    worker = workers.get(backfill.id)
+                    if worker is not None and worker.done():
+                        del workers[backfill.id]
+                        worker.result()  # a worker that died takes this watched task, and so the daemon, down
+                    if backfill.state == "running" and backfill.id not in workers:
+                        workers[backfill.id] = asyncio.create_task(
+                            self._work(backfill.id), name=f"backfill-{backfill.id}"
+                        )
+                await asyncio.sleep(TICK)
+        finally:
+            for worker in workers.values():
+                worker.cancel()
+            await asyncio.gather(*workers.values(), return_exceptions=True)
+            await self.days.close()
 
-    async def _step(self, backfill: Backfill) -> bool:
-        """One register-day booked (True), or the backfill found finished, or nothing to do now."""
-        left = await self.history.remaining(backfill.id)
-        if not left:
-            done = await self.store.backfills.update(backfill.id, state="done")
-            log.info("backfill.done", shop=backfill.shop_id, backfill=backfill.id, total=done.total_events)
-            return False
+    async def _work(self, backfill_id: int) -> None:
+        """Book a daily backfill's days back to back; mark any backfill done once nothing of it is open."""
+        while (backfill := await self.store.backfills.get(backfill_id)) is not None and backfill.state == "running":
+            if not await self.history.is_paused(backfill_id):
+                if backfill.mode == "daily" and await self._book_day(backfill):
+                    continue
+                if not await self.history.remaining(backfill_id):
+                    done = await self.store.backfills.update(backfill_id, state="done")
+                    log.info("backfill.done", shop=backfill.shop_id, backfill=backfill_id, total=done.total_events)
+                    return
+            await asyncio.sleep(TICK)
+
+    async def _book_day(self, backfill: Backfill) -> bool:
+        """The next register-days booked (True), or none now: none left, the lane down, references still open."""
         lane = self.daemon.lanes.get(backfill.shop_id)
-        if str(DAILY) not in left or lane is None or not lane.runnable:
+        if lane is None or not lane.runnable:
             return False
         if await self.history.open_references(backfill.shop_id):
             return False  # the shop's journals, accounts and register names first (the dispatcher carries them)
-        rows = await self.history.next_day(backfill.id)
-        for register_rows in _by_register(rows).values():
-            await self._book_register_day(lane, register_rows)
-        return bool(rows)
-
-    async def _book_register_day(self, lane: Lane, rows: list[Delivery]) -> None:
-        deliverer = self.daemon.deliverer
-        bound = log.bind(shop=lane.shop_id, day=rows[0].business_date, events=len(rows))
-        try:
-            events = [parse_event(event_row(row)) for row in rows]
-            booking = book_day(events, lane.mapping())
-            await deliverer.prepare(lane, booking)
-            for entry in booking.entries:  # every id first: a BookingError must come before any POST
-                for line in entry.lines:
-                    await lane.resolver.account(line.account)
-            for entry in booking.entries:
-                await deliverer.post_once(lane, rows[0], entry, bound)
-            for event in events:
-                if isinstance(event.payload, OrderRecorded):
-                    order = book(event, lane.mapping())
-                    if order.entries:
-                        await lane.resolver.remember_order(
-                            event.payload.order_id, await deliverer.customer_account_id(lane, order)
-                        )
-        except (ContractError, BookingError, PermanentError) as exc:
-            moved = await self.history.to_detailed(row.id for row in rows)
-            bound.warning("backfill.day_to_detailed", reason=str(exc), moved=moved)
-            self.daemon.wake(lane.shop_id)
-            return
-        except (AuthError, PennylaneError) as exc:  # retryable, rate limited, unknown outcome: the day is tried again
-            bound.warning("backfill.day_retry", reason=str(exc))
-            await asyncio.sleep(TICK)
-            return
-        await self.history.deliver_day(row.id for row in rows)
-        for _ in rows:
-            lane.delivered()
-        bound.info("backfill.day_booked", entries=len(booking.entries))
+        return await self.days.book_next(lane, backfill.id)
 
     # -- helpers ----------------------------------------------------------------------------------------------
 
@@ -290,21 +261,6 @@ class Backfiller:
     @staticmethod
     def _today() -> dt.date:
         return dt.date.today()
-
-
-def _by_register(rows: list[Delivery]) -> dict[str, list[Delivery]]:
-    groups: dict[str, list[Delivery]] = {}
-    for row in rows:
-        register = _register_of(row)
-        groups.setdefault(register, []).append(row)
-    return groups
-
-
-def _register_of(row: Delivery) -> str:
-    try:
-        return str(json.loads(row.payload).get("register_id", ""))
-    except (ValueError, AttributeError):
-        return ""
 
 
 def _date(text: str) -> dt.date:

@@ -148,20 +148,28 @@ class History:
 
     # -- the daily mode ---------------------------------------------------------------------------------------
 
-    async def next_day(self, backfill_id: int) -> list[Delivery]:
-        """The pending per-day rows of the backfill's earliest business date still to book, in id order."""
-        first = await self._db.read_one(
-            f"SELECT min(business_date) FROM deliveries WHERE backfill_id = ? AND state = 'pending' AND priority = {DAILY}",  # noqa: S608, E501 (constant)
-            (backfill_id,),
+    async def next_days(self, shop_id: str, backfill_id: int, days: int) -> list[list[Delivery]]:
+        """The pending per-day rows of the backfill's ``days`` earliest business dates still to book: one list
+        per date, in id order. (``shop_id`` and ``priority >= 2`` let SQLite walk the history index.)"""
+        dates = await self._db.read(
+            "SELECT DISTINCT business_date FROM deliveries WHERE shop_id = ? AND state = 'pending'"  # noqa: S608 (constant)
+            f" AND priority >= {HELD} AND priority = {DAILY} AND backfill_id = ? ORDER BY business_date LIMIT ?",
+            (shop_id, backfill_id, days),
         )
-        if first is None or first[0] is None:
+        if not dates:
             return []
+        wanted = [r[0] for r in dates]
         rows = await self._db.read(
-            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE backfill_id = ? AND state = 'pending'"  # noqa: S608 (constant)
-            f" AND priority = {DAILY} AND business_date = ? ORDER BY id",
-            (backfill_id, first[0]),
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = ? AND state = 'pending'"  # noqa: S608 (constant)
+            f" AND priority >= {HELD} AND priority = {DAILY} AND backfill_id = ?"
+            f" AND business_date IN ({', '.join('?' * len(wanted))}) ORDER BY id",
+            (shop_id, backfill_id, *wanted),
         )
-        return [delivery_from_row(r) for r in rows]
+        by_date: dict[str, list[Delivery]] = {day: [] for day in wanted}
+        for row in rows:
+            delivery = delivery_from_row(row)
+            by_date[str(delivery.business_date)].append(delivery)
+        return [group for group in by_date.values() if group]
 
     async def open_references(self, shop_id: str) -> int:
         """Reference snapshots of the shop still to deliver: a day is booked with the mapping they complete."""
