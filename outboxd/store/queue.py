@@ -13,7 +13,7 @@ from typing import Any
 from outboxd.store._db import Clock, Database, Tx, from_text, to_text
 from outboxd.store.deliveries import DELIVERY_COLUMNS, delivery_from_row
 from outboxd.store.entries import Entries
-from outboxd.store.models import Delivery, DeliveryDetail, FailedFilter, ShopStats
+from outboxd.store.models import OPEN_STATES, Delivery, DeliveryDetail, FailedFilter, ShopStats
 
 __all__ = ["Queue"]
 
@@ -98,6 +98,18 @@ class Queue:
         entries = await self._entries.of_delivery(delivery_id)
         attempts = await self._entries.attempts_of(delivery_id)
         return DeliveryDetail(delivery_from_row(row), tuple(entries), tuple(attempts))
+
+    async def blocked_by(self, delivery: Delivery) -> list[int]:
+        """Later open deliveries of the same aggregate, oldest first: they wait until this one is delivered or
+        discarded. None behind a delivery that is itself final."""
+        if delivery.state not in OPEN_STATES:
+            return []
+        rows = await self._db.read(
+            "SELECT id FROM deliveries WHERE shop_id = ? AND aggregate_id = ? AND id > ? "
+            "AND state IN ('pending', 'leased', 'failed') ORDER BY id",
+            (delivery.shop_id, delivery.aggregate_id, delivery.id),
+        )
+        return [int(r[0]) for r in rows]
 
     async def retry(self, ids: Iterable[int], actor: str) -> int:
         """Failed deliveries go back to pending, due now, with a fresh attempt budget; returns how many."""
