@@ -276,8 +276,8 @@ class Daemon:
         while True:
             before = ownership.owned()
             owned = await ownership.renew(self.store.shops.ids, self.config.shops)
-            for shop_id in sorted(owned - before):
-                await self.lane(shop_id)
+            for shop_id in sorted(owned - before):  # what the previous owner saved: reference, pause
+                await self._restore(await self.lane(shop_id))
                 self.wake(shop_id)
             await asyncio.sleep(ownership.interval)
 
