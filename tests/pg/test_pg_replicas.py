@@ -1,0 +1,141 @@
+"""Three ``outboxd run`` replicas on one PostgreSQL database, 50 shops, one replica killed -9 mid-run and restarted:
+every piece booked exactly once, trial balances exact, and not one 429 from a simulator that enforces the very
+rate limit the daemons use (one token driven by two replicas at once would overshoot it).
+
+The world is tests/e2e's (Layout, DaemonProcess, the rules engine's expectations), moved to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import shutil
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from bridge_setup import wait_until
+from pg_helpers import delivery_states, failures, insert_rows, to_postgres
+
+from outboxd.sandbox import Faults, Sandbox, run_sandbox
+from outboxd.simulator import simulate_shop
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "e2e"))
+from e2e_harness import DaemonProcess, Layout, assert_exact, expected, sleep_briefly  # noqa: E402
+
+SHOPS = [f"shop-{n:02d}" for n in range(50)]
+RATE = (8, 1.0)
+"""Requests per seconds per token, for the daemons and the simulator alike: binding (each shop needs ~30)."""
+LEASE = 3.0
+
+
+@dataclass
+class Replicas:
+    url: str
+    sandbox: Sandbox
+    companies: dict[str, int]
+    daemons: list[DaemonProcess]
+
+    async def delivered(self) -> int:
+        return (await delivery_states(self.url)).get("delivered", 0)
+
+    async def lane_owners(self) -> dict[str, int]:
+        """Shops per replica holding a live lane lease."""
+        conn = await asyncpg.connect(self.url)
+        try:
+            rows = await conn.fetch("SELECT owner, count(*) FROM lane_leases WHERE until > now() GROUP BY owner")
+        finally:
+            await conn.close()
+        return {str(r[0]): int(r[1]) for r in rows}
+
+
+@pytest.fixture
+async def replicas(outbox_url: str, tmp_path: Path) -> AsyncIterator[Replicas]:
+    """The simulator in this process, 50 companies and their API tokens, three replicas' configs (not started)."""
+    async with AsyncExitStack() as stack:
+        sandbox = Sandbox(rate_limit=RATE, faults=Faults(seed=7))
+        handle = await stack.enter_async_context(run_sandbox(sandbox))
+        companies = {shop: sandbox.add_company(f"Boutique {shop}").id for shop in SHOPS}
+        tokens: dict[str, str | None] = {shop: sandbox.issue_api_token(cid) for shop, cid in companies.items()}
+        daemons = []
+        for n in range(3):
+            layout = Layout(tmp_path / f"replica-{n}", handle, tokens, rate_limit=RATE, lease_seconds=LEASE).write()
+            to_postgres(layout.config_path, outbox_url)
+            stack.callback(shutil.rmtree, layout.sockdir, ignore_errors=True)
+            daemon = DaemonProcess(layout)
+            stack.push_async_callback(daemon.close)
+            daemons.append(daemon)
+        yield Replicas(outbox_url, sandbox, companies, daemons)
+
+
+def history(shop_id: str, days: int) -> list[dict[str, Any]]:
+    start = dt.date(dt.date.today().year, 1, 5)
+    return list(simulate_shop(shop_id, days=days, orders_per_day=8, registers=2, seed=len(shop_id), start=start))
+
+
+async def run_with_kills(world: Replicas, *, days: int, kills: int) -> None:
+    """Half the events before the start, the rest fed while replica 0 is killed -9 and restarted ``kills`` times."""
+    rows = {shop: history(shop, days) for shop in SHOPS}
+    total = sum(len(r) for r in rows.values())
+    await insert_rows(world.url, [row for shop_rows in rows.values() for row in shop_rows[: len(shop_rows) // 2]])
+    for daemon in world.daemons:
+        daemon.start()
+    for daemon in world.daemons:
+        await daemon.ready()
+
+    async def feed() -> None:
+        rest = [row for shop_rows in rows.values() for row in shop_rows[len(shop_rows) // 2 :]]
+        for at in range(0, len(rest), 100):
+            await insert_rows(world.url, rest[at : at + 100])
+            await sleep_briefly(0.2)
+
+    feeding = asyncio.create_task(feed())
+    victim = world.daemons[0]
+    for kill in range(kills):
+        mark = total * (kill + 1) // (kills + 2)
+
+        async def past_mark(mark: int = mark) -> bool:
+            return await world.delivered() >= mark
+
+        await wait_until(past_mark, 60)
+        victim.kill9()
+        assert await world.delivered() < total, "killed after the run, not during it"
+        await sleep_briefly(1.0)
+        await victim.start_ready()
+    await feeding
+
+    async def settled() -> bool:
+        for daemon in world.daemons:
+            assert daemon.proc is not None and daemon.proc.poll() is None, f"a replica died:\n{daemon.log_tail()}"
+        states = await delivery_states(world.url)
+        assert not states.get("failed"), f"failed deliveries: {states}, e.g. {await failures(world.url)}"
+        return states.get("delivered", 0) == total
+
+    await wait_until(settled, 90)
+
+    async def spread() -> bool:  # the restarted replica got its share back
+        owners = await world.lane_owners()
+        return sum(owners.values()) == len(SHOPS) and len(owners) == 3 and max(owners.values()) <= 17 + 1
+
+    await wait_until(spread, 20)
+    config = world.daemons[0].layout.config()
+    for shop, shop_rows in rows.items():
+        assert_exact(world.sandbox, world.companies[shop], expected(shop_rows, config, shop))
+    throttled = {token: n for token, n in world.sandbox.throttled_count.items() if n}
+    assert not throttled, f"429s per token: {throttled}"
+
+
+@pytest.mark.timeout(150)
+async def test_three_replicas_one_killed_and_restarted_book_everything_once(replicas: Replicas) -> None:
+    await run_with_kills(replicas, days=1, kills=1)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+async def test_three_replicas_through_repeated_kills(replicas: Replicas) -> None:
+    await run_with_kills(replicas, days=4, kills=4)
