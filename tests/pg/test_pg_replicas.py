@@ -26,7 +26,7 @@ from outboxd.sandbox import Faults, Sandbox, run_sandbox
 from outboxd.simulator import simulate_shop
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "e2e"))
-from e2e_harness import DaemonProcess, Layout, assert_exact, expected, sleep_briefly  # noqa: E402
+from e2e_harness import DaemonProcess, Layout, assert_exact, expected, sleep_briefly
 
 SHOPS = [f"shop-{n:02d}" for n in range(50)]
 RATE = (8, 1.0)
@@ -111,7 +111,8 @@ async def run_with_kills(world: Replicas, *, days: int, kills: int) -> None:
 
     async def settled() -> bool:
         for daemon in world.daemons:
-            assert daemon.proc is not None and daemon.proc.poll() is None, f"a replica died:\n{daemon.log_tail()}"
+            assert daemon.proc is not None
+            assert daemon.proc.poll() is None, f"a replica died:\n{daemon.log_tail()}"
         states = await delivery_states(world.url)
         assert not states.get("failed"), f"failed deliveries: {states}, e.g. {await failures(world.url)}"
         return states.get("delivered", 0) == total
