@@ -15,8 +15,17 @@ from urllib.parse import quote
 from outboxd.contract import ddl
 from outboxd.doctor.result import CheckResult
 from outboxd.store import known_migrations
+from outboxd.store.migrations import Migration
 
-__all__ = ["check_migrations", "check_outbox_sqlite", "check_state_database", "connect", "contract_columns"]
+__all__ = [
+    "check_migrations",
+    "check_outbox_sqlite",
+    "check_state_database",
+    "connect",
+    "contract_columns",
+    "migrations_result",
+    "outbox_result",
+]
 
 _TIMEOUT = 5.0
 _RESTORE = "stop outboxd and restore the last backup (docs/operations.md, Backup and restore)"
@@ -72,7 +81,13 @@ def check_migrations(path: Path) -> CheckResult:
             rows = conn.execute("SELECT version FROM schema_migrations").fetchall() if exists.fetchone() else []
     except sqlite3.DatabaseError as exc:
         return CheckResult.fail(check, title, f"{path}: {exc}", _db_fix(path, exc))
-    applied = {int(row[0]) for row in rows}
+    return migrations_result({int(row[0]) for row in rows}, known)
+
+
+def migrations_result(applied: set[int], known: list[Migration]) -> CheckResult:
+    """Applied versions against the code's: behind is applied at next start, newer cannot run (both backends)."""
+    check, title = "migrations", "migrations"
+    newest = known[-1]
     if applied and max(applied) > newest.version:
         summary = f"the database is at version {max(applied)}, this outboxd knows up to {newest.version}"
         fix = "install the newer outboxd that wrote it, or restore a backup taken before the upgrade"
@@ -106,10 +121,11 @@ def check_outbox_sqlite(path: Path) -> CheckResult:
     except sqlite3.DatabaseError as exc:
         fix = "give outboxd read access: usermod -aG kashclick outboxd, and ReadWritePaths= on its directory"
         return CheckResult.fail(check, title, f"{path}: {exc}", fix)
-    return _outbox_result(str(path), columns, mode == "wal", last)
+    return outbox_result(str(path), columns, mode == "wal", last)
 
 
-def _outbox_result(where: str, columns: set[str], wal: bool, last: int | None) -> CheckResult:
+def outbox_result(where: str, columns: set[str], wal: bool, last: int | None) -> CheckResult:
+    """The outbox table present with the contract's columns (and, for SQLite, in WAL mode)."""
     check, title = "outbox", "outbox database"
     if not columns:
         fix = "Kash.Click creates it with docs/outbox-contract.md's DDL; or fix daemon.outbox_database"

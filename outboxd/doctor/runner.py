@@ -19,6 +19,13 @@ from outboxd.config import Config
 from outboxd.doctor.databases import check_migrations, check_outbox_sqlite, check_state_database
 from outboxd.doctor.files import check_config, check_secret, secret_path, secret_refs
 from outboxd.doctor.host import DiskUsage, check_disk, check_socket
+from outboxd.doctor.postgres import (
+    check_pg_migrations,
+    check_pg_outbox,
+    check_pg_state,
+    check_pg_tokens,
+    read_pg_tokens,
+)
 from outboxd.doctor.remote import Clock, check_clock, check_shop
 from outboxd.doctor.result import CheckResult
 from outboxd.doctor.tokens import check_stored_tokens, read_stored_tokens
@@ -41,25 +48,28 @@ async def run_checks(
 ) -> list[CheckResult]:
     """The checks that follow a valid configuration, run concurrently."""
     daemon = config.daemon
-    state = daemon.state_database
+    state, url = daemon.state_database, daemon.state_database_url
     key = secret_path(config.secrets.token_key_file)
     checks: list[Awaitable[CheckResult]] = [
-        asyncio.to_thread(check_state_database, state),
-        asyncio.to_thread(check_migrations, state),
-        _outbox(daemon.outbox_database, daemon.outbox_is_postgres),
+        *(
+            (check_pg_state(url), check_pg_migrations(url))
+            if url
+            else (asyncio.to_thread(check_state_database, state), asyncio.to_thread(check_migrations, state))
+        ),
+        check_pg_outbox(daemon.outbox_database)
+        if daemon.outbox_is_postgres
+        else asyncio.to_thread(check_outbox_sqlite, Path(daemon.outbox_database)),
         *(asyncio.to_thread(check_secret, ref) for ref in secret_refs(config)),
-        asyncio.to_thread(check_stored_tokens, state, key),
+        check_pg_tokens(url, key) if url else asyncio.to_thread(check_stored_tokens, state, key),
         check_socket(daemon.control_socket),
-        asyncio.to_thread(check_disk, state.parent, usage=disk_usage),
+        _skipped_disk() if url else asyncio.to_thread(check_disk, state.parent, usage=disk_usage),
     ]
     results = list(await asyncio.gather(*checks))
     return results + await _remote(config, key, offline=offline, now=now)
 
 
-async def _outbox(database: str, postgres: bool) -> CheckResult:
-    if postgres:
-        return CheckResult.skip("outbox", "outbox database", "PostgreSQL outbox: not checked by doctor yet")
-    return await asyncio.to_thread(check_outbox_sqlite, Path(database))
+async def _skipped_disk() -> CheckResult:
+    return CheckResult.skip("disk", "disk space", "the state is in PostgreSQL: watch the database server's disk")
 
 
 async def _remote(config: Config, key: Path, *, offline: bool, now: Clock) -> list[CheckResult]:
@@ -68,7 +78,11 @@ async def _remote(config: Config, key: Path, *, offline: bool, now: Clock) -> li
         skipped = [CheckResult.skip(f"shop.{s.shop_id}", f"shop {s.shop_id}", "--offline") for s in shops]
         return [*skipped, CheckResult.skip("clock", "clock", "--offline")]
     try:
-        stored = await asyncio.to_thread(read_stored_tokens, config.daemon.state_database, key)
+        stored = (
+            await read_pg_tokens(config.daemon.state_database_url, key)
+            if config.daemon.state_database_url
+            else await asyncio.to_thread(read_stored_tokens, config.daemon.state_database, key)
+        )
     except sqlite3.DatabaseError:  # the state database check reports why
         stored = {}
     async with aiohttp.ClientSession() as session:

@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from outboxd.doctor.databases import connect
 from outboxd.doctor.result import CheckResult
 from outboxd.exceptions import ConfigError
 from outboxd.secrets import Secret, TokenCipher, read_secret
 
-__all__ = ["StoredToken", "check_stored_tokens", "read_stored_tokens"]
+__all__ = ["StoredToken", "check_stored_tokens", "check_token_rows", "read_stored_tokens", "tokens_from_rows"]
+
+Row = Any
+"""A ``connections`` row by column name: sqlite3.Row or asyncpg.Record."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +60,17 @@ def _decrypt(cipher: TokenCipher | None, text: str | None) -> Secret | None:
 
 def read_stored_tokens(state_database: Path, token_key: Path) -> dict[str, StoredToken]:
     """Every stored connection by shop id, decrypted where the key allows (an unreadable key decrypts nothing)."""
+    return tokens_from_rows(_rows(state_database), token_key)
+
+
+def tokens_from_rows(rows: Iterable[Row], token_key: Path) -> dict[str, StoredToken]:
+    """The ``connections`` rows of either backend, by shop id."""
     try:
         cipher: TokenCipher | None = TokenCipher(read_secret(token_key))
     except ConfigError:
         cipher = None
     stored = {}
-    for row in _rows(state_database):
+    for row in rows:
         expires = dt.datetime.fromisoformat(row["expires_at"]) if row["expires_at"] else None
         stored[row["shop_id"]] = StoredToken(
             row["shop_id"],
@@ -76,15 +86,20 @@ def read_stored_tokens(state_database: Path, token_key: Path) -> dict[str, Store
 
 def check_stored_tokens(state_database: Path, token_key: Path) -> CheckResult:
     """Every stored token (access and refresh) decrypts with the configured key."""
+    try:
+        rows = _rows(state_database)
+    except sqlite3.DatabaseError as exc:
+        return CheckResult.skip("stored_tokens", "stored tokens", f"cannot read the state database ({exc})")
+    return check_token_rows(rows, token_key)
+
+
+def check_token_rows(rows: list[Row], token_key: Path) -> CheckResult:
+    """The ``connections`` rows of either backend decrypt with the configured key."""
     check, title = "stored_tokens", "stored tokens"
     try:
         cipher = TokenCipher(read_secret(token_key))
     except ConfigError as exc:
         return CheckResult.skip(check, title, f"cannot use the token key ({exc.reason})")
-    try:
-        rows = _rows(state_database)
-    except sqlite3.DatabaseError as exc:
-        return CheckResult.skip(check, title, f"cannot read the state database ({exc})")
     if not rows:
         return CheckResult.ok(check, title, "no stored tokens yet")
     refused = sorted(
