@@ -16,7 +16,6 @@ handler and safe to call twice; ``stop(force=True)`` cuts the drain short.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import os
@@ -251,24 +250,29 @@ class Daemon:
             await asyncio.sleep(interval)
 
     async def _dispatch(self) -> None:
-        """Claim due heads for lanes with free slots and run each delivery as its own task."""
+        """Claim due heads for every lane with free slots (one claim per pass) and run each delivery as a task.
+
+        The wake flag is cleared before the pass: a delivery finishing during the pass wakes the next one at once.
+        """
         while True:
             self.watchdog.progress()
+            self._wake.clear()
             shops, self._dirty = self._dirty, set()
+            free: dict[str, int] = {}
             for shop_id in sorted(shops):
                 if self.ownership is not None and not self.ownership.owns(shop_id):
                     continue  # another replica's lane
                 lane = self.lanes[shop_id]
                 await self.backfills.gate(lane)
                 if lane.free:
-                    barrier = await self.store.deliveries.reference_barrier(shop_id)
-                    below = None if barrier is None else barrier + 1
-                    for delivery in await self.store.deliveries.claim(lane.free, shops=[shop_id], below_id=below):
-                        self._start(lane, delivery)
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_TICK)
-            if not self._wake.is_set():
+                    free[shop_id] = lane.free
+            if free:
+                for delivery in await self.store.deliveries.claim_heads(free):
+                    self._start(self.lanes[delivery.shop_id], delivery)
+            try:
+                async with asyncio.timeout(IDLE_TICK):
+                    await self._wake.wait()
+            except TimeoutError:
                 self._dirty.update(self.lanes)
 
     async def _own_lanes(self, ownership: LaneOwnership) -> None:

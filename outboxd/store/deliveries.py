@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from outboxd.store._db import Clock, Database, Tx, from_text, maybe_time, to_text
@@ -36,6 +36,17 @@ VALUES (:outbox_id, :event_id, :shop_id, :event_type, :aggregate_id, :occurred_a
                 AND state IN ('pending', 'leased', 'failed')),
   :now, :created_at, :now, :now)
 """
+_TAKE_BACK_EXPIRED = (
+    "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ? "
+    "WHERE state = 'leased' AND lease_until < ?"
+)
+_SHOP_HEADS = (
+    "SELECT id FROM deliveries WHERE shop_id = ? AND state = 'pending' AND head = 1"  # noqa: S608 (constants)
+    f" AND priority <= {CLAIMABLE_PRIORITY} AND next_attempt_at <= ?"
+    " AND id <= COALESCE((SELECT min(id) FROM deliveries WHERE shop_id = ? AND aggregate_id = 'reference'"
+    f" AND state IN ('pending', 'leased', 'failed')), {2**63 - 1}) ORDER BY priority, id LIMIT ?"
+)
+"""One shop's due heads for :meth:`Deliveries.claim_heads`, up to the shop's oldest open reference snapshot."""
 _MINE = "id = :id AND ((state = 'leased' AND lease_owner = :owner) OR state = 'pending')"
 
 
@@ -114,8 +125,8 @@ class Deliveries:
         """Lease up to ``limit`` due heads (live before backfill, then id order) for ``lease``.
 
         ``shops`` restricts the claim (a lane claims for its own shop; leave paused shops out); None means every
-        known shop. ``below_id`` claims only rows with a smaller id (see :meth:`reference_barrier`). Leases of a
-        crashed owner that ran out are taken back first.
+        known shop. ``below_id`` claims only rows with a smaller id. Leases of a crashed owner that ran out are
+        taken back first. The daemon claims with :meth:`claim_heads`.
         """
         now = self._clock()
         wanted = sorted(set(shops)) if shops is not None else await self._known_shops()
@@ -147,26 +158,39 @@ class Deliveries:
             params += [shop, stamp, ceiling, limit]
         params.append(limit)
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ? "
-                "WHERE state = 'leased' AND lease_until < ?",
-                (stamp, stamp),
-            )
+            await tx.execute(_TAKE_BACK_EXPIRED, (stamp, stamp))
             rows = await tx.fetchall(sql, params)
         return [delivery_from_row(row) for row in rows]
 
-    async def reference_barrier(self, shop_id: str) -> int | None:
-        """The id of the shop's oldest open ``reference`` event: later events wait until it is applied.
+    async def claim_heads(self, free: Mapping[str, int]) -> list[Delivery]:
+        """Lease up to ``free[shop]`` due heads of each shop (live before backfill, then id order), in one statement.
 
-        A reference snapshot changes the accounts (chapters, methods, registers) that later tickets book on, so
-        only events older than it, and the snapshot itself, may run meanwhile (``claim(below_id=barrier + 1)``).
+        The dispatcher's claim: one transaction for every shop with free slots, instead of one per shop. Each
+        shop's reference barrier is applied inside the statement: a ``reference`` event changes the accounts
+        (chapters, methods, registers) later tickets book on, so while one is open only the events older than
+        it, and the snapshot itself, may be claimed. Leases of a crashed owner that ran out are taken back first.
         """
-        row = await self._db.read_one(
-            "SELECT min(id) FROM deliveries WHERE shop_id = ? AND aggregate_id = 'reference' "
-            "AND state IN ('pending', 'leased', 'failed')",
-            (shop_id,),
+        wanted = sorted((shop, n) for shop, n in free.items() if n > 0)
+        claimed: list[Delivery] = []
+        for start in range(0, len(wanted), _SHOPS_PER_CLAIM):
+            claimed += await self._claim_heads_chunk(wanted[start : start + _SHOPS_PER_CLAIM], self._clock())
+        claimed.sort(key=lambda d: (d.source == "import", d.id))
+        return claimed
+
+    async def _claim_heads_chunk(self, wanted: Sequence[tuple[str, int]], now: dt.datetime) -> list[Delivery]:
+        union = " UNION ALL ".join(f"SELECT id FROM ({_SHOP_HEADS}) AS s{n}" for n in range(len(wanted)))  # noqa: S608 (constants)
+        sql = (
+            "UPDATE deliveries SET state = 'leased', lease_owner = ?, lease_until = ?, updated_at = ? "  # noqa: S608 (no data in the text)
+            f"WHERE state = 'pending' AND id IN ({union}) RETURNING {DELIVERY_COLUMNS}"
         )
-        return None if row is None or row[0] is None else int(row[0])
+        stamp = to_text(now)
+        params: list[Any] = [self.owner, to_text(now + self.lease), stamp]
+        for shop, limit in wanted:
+            params += [shop, stamp, shop, limit]
+        async with self._db.transaction() as tx:
+            await tx.execute(_TAKE_BACK_EXPIRED, (stamp, stamp))
+            rows = await tx.fetchall(sql, params)
+        return [delivery_from_row(row) for row in rows]
 
     async def _known_shops(self) -> list[str]:
         return [row[0] for row in await self._db.read("SELECT shop_id FROM shops ORDER BY shop_id")]

@@ -130,3 +130,54 @@ async def test_release_and_defer_spend_no_attempt(
     done = await store.deliveries.get(b_again.id)
     assert done is not None
     assert (done.state, done.attempts, done.delivered_at) == ("delivered", 1, clock())
+
+
+async def test_claim_heads_takes_each_shops_free_slots_in_one_claim(
+    store: Store, source: OutboxSource, producer: Producer
+) -> None:
+    producer.insert("order:a", "order:b", "order:c", shop="shop-1")
+    producer.insert("order:d", "order:e", shop="shop-2")
+    producer.insert("order:f", shop="shop-3")
+    await store.deliveries.ingest_from(source)
+    claimed = await store.deliveries.claim_heads({"shop-1": 2, "shop-2": 5, "shop-3": 0})
+    assert [(d.shop_id, d.event_id) for d in claimed] == [
+        ("shop-1", "ev-1"),
+        ("shop-1", "ev-2"),
+        ("shop-2", "ev-4"),
+        ("shop-2", "ev-5"),
+    ]
+    assert all(d.state == "leased" and d.lease_owner == "test-owner" for d in claimed)
+    assert [d.event_id for d in await store.deliveries.claim_heads({"shop-1": 2, "shop-3": 1})] == ["ev-3", "ev-6"]
+
+
+async def test_claim_heads_stops_each_shop_at_its_open_reference_snapshot(
+    store: Store, source: OutboxSource, producer: Producer
+) -> None:
+    producer.insert("order:a", "reference", "order:b", "order:c", shop="shop-1")
+    producer.insert("order:d", shop="shop-2")
+    await store.deliveries.ingest_from(source)
+    claimed = await store.deliveries.claim_heads({"shop-1": 4, "shop-2": 4})
+    assert [d.event_id for d in claimed] == ["ev-1", "ev-2", "ev-5"]  # ev-3 and ev-4 wait for the snapshot
+    reference = next(d for d in claimed if d.aggregate_id == "reference")
+    await store.deliveries.mark_failed(reference.id, "contract", "bad snapshot")
+    assert await store.deliveries.claim_heads({"shop-1": 4}) == []  # a failed snapshot still holds them
+    await store.db.write("UPDATE deliveries SET state = 'discarded' WHERE id = ?", (reference.id,))
+    assert [d.event_id for d in await store.deliveries.claim_heads({"shop-1": 4})] == ["ev-3", "ev-4"]
+
+
+async def test_claim_heads_takes_back_expired_leases_first(
+    state_path: Path, source: OutboxSource, producer: Producer, clock: FakeClock
+) -> None:
+    producer.insert("order:a")
+    lease = dt.timedelta(seconds=60)
+    async with (
+        open_store(state_path, owner="stalled", clock=clock, lease=lease) as stalled,
+        open_store(state_path, owner="other", clock=clock, lease=lease) as alive,
+    ):
+        await stalled.deliveries.ingest_from(source)
+        assert len(await stalled.deliveries.claim_heads({"shop-1": 4})) == 1
+        assert await alive.deliveries.claim_heads({"shop-1": 4}) == []
+        clock.advance(61)
+        assert [(d.event_id, d.lease_owner) for d in await alive.deliveries.claim_heads({"shop-1": 4})] == [
+            ("ev-1", "other")
+        ]
