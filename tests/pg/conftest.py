@@ -1,34 +1,27 @@
 """Fixtures of the PostgreSQL tests: a scratch database per test, created and dropped here.
 
 Every test in this folder is marked ``postgres`` and skipped, with the reason, when 127.0.0.1:5432 does not answer.
+The store tests of tests/store run on both backends themselves (their ``state_path`` is parametrized).
 """
 
 from __future__ import annotations
 
-import secrets
-import socket
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+# The store tests' helpers (FakeClock, the scratch database), imported by bare name as pytest does for tests/store.
+sys.path.insert(0, str(Path(__file__).parent.parent / "store"))
+from store_helpers import FakeClock, pg_answers, scratch_database
+
 from outboxd.store.pg import outbox_ddl
-
-SERVER = "postgresql://postgres@127.0.0.1:5432"
-
-
-def _server_answers() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    answers = _server_answers()
+    answers = pg_answers()
     for item in items:
         if "tests/pg/" not in item.nodeid:
             continue
@@ -39,15 +32,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
-    """A fresh database ``outboxd_test_<random>``, dropped after the test (connections to it closed first)."""
-    name = f"outboxd_test_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(f"{SERVER}/postgres")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"{SERVER}/{name}"
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    """A fresh database ``outboxd_test_<random>``, dropped after the test."""
+    async with scratch_database() as url:
+        yield url
 
 
 @pytest.fixture
@@ -61,15 +48,6 @@ async def outbox_url(pg_url: str) -> str:
     return pg_url
 
 
-# -- the store tests of tests/store, run again on PostgreSQL (test_pg_store_shared.py) ------------------------------
-# Their helpers are imported by bare name, as pytest does for tests/store itself.
-sys.path.insert(0, str(Path(__file__).parent.parent / "store"))
-from store_helpers import FakeClock, Producer  # noqa: E402
-
-from outboxd.producer import open_outbox  # noqa: E402
-from outboxd.store import OutboxSource, Store, open_store  # noqa: E402
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -77,31 +55,5 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def state_path(pg_url: str) -> str:
-    """The state database of the shared tests: a URL (they pass it to open_store as they would a file)."""
+    """The state database of these tests: a URL (passed to open_store as a file path would be)."""
     return pg_url
-
-
-@pytest.fixture
-async def store(state_path: str, clock: FakeClock) -> AsyncIterator[Store]:
-    async with open_store(state_path, owner="test-owner", clock=clock) as opened:
-        yield opened
-
-
-@pytest.fixture
-def outbox_path(tmp_path: Path) -> Path:
-    path = tmp_path / "outbox.db"
-    open_outbox(path).close()
-    return path
-
-
-@pytest.fixture
-def producer(outbox_path: Path) -> Iterator[Producer]:
-    conn = open_outbox(outbox_path)
-    yield Producer(conn)
-    conn.close()
-
-
-@pytest.fixture
-async def source(outbox_path: Path) -> AsyncIterator[OutboxSource]:
-    async with OutboxSource(outbox_path) as opened:
-        yield opened

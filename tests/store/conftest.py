@@ -1,4 +1,8 @@
-"""Fixtures of the store tests: a controllable clock, a state database, an outbox file with a producer."""
+"""Fixtures of the store tests: a controllable clock, a state database, an outbox file with a producer.
+
+The state database is parametrized by backend: every test that uses it runs on SQLite and on PostgreSQL (a scratch
+database per test). Tests that read the SQLite file itself say ``@sqlite_only``.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from store_helpers import FakeClock, Producer
+from store_helpers import FakeClock, Producer, pg_answers, scratch_database
 
 from outboxd.producer import open_outbox
 from outboxd.store import OutboxSource, Store, open_store
@@ -17,13 +21,25 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def state_path(tmp_path: Path) -> Path:
-    return tmp_path / "state.db"
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
-async def store(state_path: Path, clock: FakeClock) -> AsyncIterator[Store]:
+async def state_path(backend: str, tmp_path: Path) -> AsyncIterator[Path | str]:
+    """A SQLite file, or the URL of a scratch PostgreSQL database: what ``open_store`` takes either way."""
+    if backend == "sqlite":
+        yield tmp_path / "state.db"
+        return
+    if not pg_answers():
+        pytest.skip("PostgreSQL does not answer at 127.0.0.1:5432 (.ci/run starts it)")
+    async with scratch_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def store(state_path: Path | str, clock: FakeClock) -> AsyncIterator[Store]:
     async with open_store(state_path, owner="test-owner", clock=clock) as opened:
         yield opened
 

@@ -1,10 +1,17 @@
-"""Helpers of the store tests (imported by conftest.py and the tests; a unique basename on purpose)."""
+"""Helpers of the store tests (imported by conftest.py, the tests and tests/pg; a unique basename on purpose)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
+import socket
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import pytest
 
 from outboxd.producer import INSERT_SQL
 
@@ -39,3 +46,34 @@ class Producer:
     def insert(self, *aggregates: str, shop: str = "shop-1") -> None:
         with self.conn:
             self.conn.executemany(INSERT_SQL, [self.row(a, shop=shop) for a in aggregates])
+
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+"""The PostgreSQL server of the tests (installed on these machines, trust auth; .ci/run starts it)."""
+
+
+def pg_answers() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@asynccontextmanager
+async def scratch_database() -> AsyncIterator[str]:
+    """A fresh database ``outboxd_test_<random>`` for one test, dropped after it (its connections closed first)."""
+    name = f"outboxd_test_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(f"{PG_SERVER}/postgres")
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"{PG_SERVER}/{name}"
+        finally:
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+"""For a test that reads the SQLite file itself: the state database on SQLite only."""

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from store_helpers import FakeClock, Producer
+from store_helpers import FakeClock, Producer, sqlite_only
 
 from outboxd.exceptions import StoreError
 from outboxd.store import Connection, OAuthPending, OutboxSource, Store, open_store
@@ -67,6 +67,7 @@ async def test_id_caches_per_shop(store: Store) -> None:
     assert await store.caches.ledger_account("s1", "707100") is None
 
 
+@sqlite_only  # reads the file's bytes
 async def test_tokens_are_stored_encrypted(state_path: Path, clock: FakeClock) -> None:
     expires = clock() + dt.timedelta(hours=24)
     connection = Connection("s1", "oauth", "access-SECRET-1", "refresh-SECRET-1", expires, ("journals:all",), 9,
