@@ -43,6 +43,10 @@ log = structlog.get_logger("outboxd.connections")
 PENDING_FOR = dt.timedelta(minutes=30)
 """How long an authorize URL stays usable."""
 
+CALLBACK_ACTOR = "oauth-callback"
+"""The audit log's actor of a connect completed by the browser on the callback listener: the person is unknown
+there; the ``connect.start`` row before it names who handed out the link."""
+
 
 class Connections:
     """Connection management for every lane of one daemon."""
@@ -140,8 +144,10 @@ class Connections:
             "expires_at": expires.timestamp(),
         }
 
-    async def complete(self, redirect_url: str, shop_id: str | None = None) -> tuple[str, StoredConnection]:
-        """Finish an OAuth connect from the URL Pennylane sent the browser back to."""
+    async def complete(
+        self, redirect_url: str, actor: str, shop_id: str | None = None
+    ) -> tuple[str, StoredConnection]:
+        """Finish an OAuth connect from the URL Pennylane sent the browser back to; audited as ``actor``'s."""
         state = dict(parse_qsl(urlsplit(redirect_url).query)).get("state", "")
         pending = await self.daemon.store.connections.take_pending(state)
         if pending is None or pending.expires_at < dt.datetime.now(dt.UTC):
@@ -153,9 +159,12 @@ class Connections:
         tokens = await app.exchange_code(self.daemon.session, code, pending.code_verifier or None)
         lane = await self.daemon.lane(pending.shop_id)
         client = self._attach(lane, self._oauth(pending.shop_id, tokens))
-        return pending.shop_id, await self._save(
+        stored = await self._save(
             lane, client, "oauth", tokens.access_token, tokens.refresh_token, _when(tokens.expires_at)
         )
+        detail = {"kind": "oauth", "company": stored.company_name}
+        await self.daemon.store.audit.append(actor, "connect.complete", shop_id=pending.shop_id, detail=detail)
+        return pending.shop_id, stored
 
     async def use_token(self, shop_id: str, token_file: str) -> StoredConnection:
         token = self._registered(read_secret(token_file))
@@ -209,7 +218,7 @@ class Connections:
 
     async def callback_page(self, request: web.Request) -> web.Response:
         try:
-            shop_id, stored = await self.complete(str(request.url))
+            shop_id, stored = await self.complete(str(request.url), CALLBACK_ACTOR)
         except (ControlError, AuthError, OutboxdError) as exc:
             return _page("Connection failed", str(exc), status=400)
         text = f"Shop {shop_id} is now connected to {stored.company_name}. You can close this tab."

@@ -37,12 +37,10 @@ class ShopConnections:
 
     async def complete(self, lane: Lane, actor: str, redirect_url: str) -> JSONObject:
         try:
-            _, stored = await self.daemon.connections.complete(redirect_url, lane.shop_id)
+            await self.daemon.connections.complete(redirect_url, actor, lane.shop_id)  # audited there
         except ControlError as exc:
             raise BadRequest(str(exc)) from exc
         self._pending.pop(lane.shop_id, None)
-        detail = {"kind": "oauth", "company": stored.company_name}
-        await self.daemon.store.audit.append(actor, "connect.complete", shop_id=lane.shop_id, detail=detail)
         return await self.connection(lane)
 
     async def token(self, lane: Lane, actor: str, token_file: str) -> JSONObject:
