@@ -19,7 +19,7 @@ from aiohttp import web
 from outboxd.delivery.deliver import trace_exchange
 from outboxd.delivery.lane import Lane
 from outboxd.delivery.resolver import Resolver
-from outboxd.exceptions import AuthError, ControlError, OutboxdError
+from outboxd.exceptions import AuthError, ConfigError, ControlError, OutboxdError
 from outboxd.pennylane import (
     ApiTokenConnection,
     Connection,
@@ -116,7 +116,7 @@ class Connections:
         """At start or first sight of a shop: a configured API token, else the stored connection, else nothing."""
         shop = self.config.shops.get(lane.shop_id)
         if shop is not None and shop.api_token_file:
-            self._attach(lane, ApiTokenConnection(self._registered(read_secret(shop.api_token_file))))
+            await self._configured(lane, self._registered(read_secret(shop.api_token_file)))
             return
         stored = await self.daemon.store.connections.get(lane.shop_id)
         if stored is None or stored.state == "disconnected":
@@ -131,6 +131,24 @@ class Connections:
         tokens = TokenSet(stored.access_token, stored.refresh_token or "", expires, stored.scopes)
         self._attach(lane, self._oauth(lane.shop_id, tokens))
 
+    async def _configured(self, lane: Lane, token: Secret) -> None:
+        """A company API token from the configuration file, with a row of its own in the state database so that
+        Pennylane refusing it (``reconnect_needed``, set on a 401) outlives a restart: the same token is not tried
+        again; a new one written to the file is. A stored OAuth grant is left as it is (the token wins meanwhile);
+        a row the token key cannot read any more is replaced."""
+        try:
+            stored = await self.daemon.store.connections.get(lane.shop_id)
+        except ConfigError:
+            stored = None
+        if stored is not None and stored.kind == "api_token" and stored.access_token == token.reveal():
+            if stored.state == "reconnect_needed":
+                lane.reconnect_needed("Pennylane refused the company API token: write a new one to its file, restart")
+                return
+        elif stored is None or stored.kind == "api_token":
+            row = StoredConnection(lane.shop_id, "api_token", token.reveal(), None, None, (), None, None, "connected")
+            await self.daemon.store.connections.save(row)
+        self._attach(lane, ApiTokenConnection(token))
+
     # -- connect, disconnect ----------------------------------------------------------------------------------
 
     async def start(self, shop_id: str) -> dict[str, Any]:
@@ -144,9 +162,7 @@ class Connections:
             "expires_at": expires.timestamp(),
         }
 
-    async def complete(
-        self, redirect_url: str, actor: str, shop_id: str | None = None
-    ) -> tuple[str, StoredConnection]:
+    async def complete(self, redirect_url: str, actor: str, shop_id: str | None = None) -> tuple[str, StoredConnection]:
         """Finish an OAuth connect from the URL Pennylane sent the browser back to; audited as ``actor``'s."""
         state = dict(parse_qsl(urlsplit(redirect_url).query)).get("state", "")
         pending = await self.daemon.store.connections.take_pending(state)

@@ -64,7 +64,7 @@ class ShopConnections:
         if stored is not None and stored.state != "disconnected":
             kind, company_id, company_name, scopes = stored.kind, stored.company_id, stored.company_name, stored.scopes
             expires = stored.expires_at.timestamp() if stored.expires_at else None
-        elif client is not None and (me := await self._whoami(shop_id, client)) is not None:
+        if company_id is None and client is not None and (me := await self._whoami(shop_id, client)) is not None:
             kind, company_id, company_name, scopes = "api_token", me.company_id, me.company_name, me.scopes
         dead = client is not None and client.connection.state is ConnectionState.RECONNECT_NEEDED
         if lane.reconnect_reason or dead:
@@ -81,7 +81,7 @@ class ShopConnections:
                 "expires_at": expires}  # fmt: skip
 
     async def _whoami(self, shop_id: str, client: PennylaneClient) -> Me | None:
-        """The company behind a token given in the configuration (nothing stored): asked once per client."""
+        """The company behind a token given in the configuration (stored without it): asked once per client."""
         known = self._me.get(shop_id)
         if known is not None and known[0] is client:
             return known[1]
