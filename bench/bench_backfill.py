@@ -126,8 +126,8 @@ def main() -> None:
             f" {r['per_event']:.3f} requests/event, {r['min_per_10k_real']:.1f} min per 10,000 events at the real"
             f" limit, a year ({year:.0f} events) in {r['min_per_10k_real'] * year / 10_000 / 60:.2f} h;"
             f" estimate shown: {shown['requests']} requests ({shown['requests'] / r['history']:.3f}/event),"
-            f" {shown['seconds']} s at the real limit [entries {r['entries']}, delivered {r['delivered']},"
-            f" failed {r['failed']}]"
+            f" {shown['seconds'] * args.scale:g} s at the real limit"
+            f" [entries {r['entries']}, delivered {r['delivered']}, failed {r['failed']}]"
         )
 
 

@@ -39,6 +39,14 @@ TICK = 0.5
 RATE_SPAN = 60.0
 """Seconds of progress samples the rate (and so the ETA) is measured over."""
 OPEN_YEAR = ("open", "reopen")
+PER_NEW_CUSTOMER = 3
+"""Requests to make a customer known: find it, create it, read its 411 account number (outboxd.delivery.resolver)."""
+CUSTOMER_REFERENCE = "kashclick:{shop}:"
+"""A customer's external reference in Pennylane, before its Kash.Click id (as outboxd.rules.orders names it)."""
+DAY_LINES = 900
+"""Events per part of a day's entry, for the estimate: a part holds 1,000 lines, a day ~1.05 line per event."""
+REACHED = 0.95
+"""Share of the rate limit a backfill keeps in steady state (measured: bench/bench_backfill.py, docs/backfill.md)."""
 
 
 class Backfiller:
@@ -73,29 +81,32 @@ class Backfiller:
     # -- control calls ----------------------------------------------------------------------------------------
 
     async def estimate(self, shop_id: str, start_date: str | None) -> dict[str, Any]:
+        """Requests and seconds for both modes: one POST per event (detailed) or per register-day and 1,000 lines
+        (daily), plus what both pay alike, ``PER_NEW_CUSTOMER`` requests for each customer not yet known;
+        seconds at ``REACHED`` of the rate limit (docs/backfill.md compares this with measured runs)."""
         lane = await self._lane(shop_id)
         years, refused = await self._fiscal_years(lane)
         default = _default_start(years, self._today())
         start = _date(start_date) if start_date else default
         refused = refused or _refusal(years, start)
-        days = await self.history.register_days(shop_id, start)
+        every = await self.history.register_days(shop_id, start)
+        days = [(day, reg, n) for day, reg, n in every if day is not None]
         busy = await self.history.busy_register_days(shop_id, start)
-        events = sum(n for *_, n in days)
-        detailed = sum(n for day, _, n in days if day is not None)
-        daily = sum(
-            n if day is None or day >= self._today().isoformat() or (day, reg) in busy else math.ceil(n / 900)
-            for day, reg, n in days
-            if day is not None
-        )
-        per_second = self._requests_per_second()
+        customers = await self.history.new_customers(shop_id, start, CUSTOMER_REFERENCE.format(shop=shop_id))
+        today = self._today().isoformat()
+        detailed = sum(n for *_, n in days)
+        daily = sum(n if day >= today or (day, reg) in busy else math.ceil(n / DAY_LINES) for day, reg, n in days)
+        per_second = self._requests_per_second() * REACHED
+        modes = {}
+        for mode, entries in (("detailed", detailed), ("daily", daily)):
+            requests = entries + PER_NEW_CUSTOMER * customers
+            modes[mode] = {"requests": requests, "seconds": round(requests / per_second)}
         return {
             "start_date": start.isoformat(),
             "default_start_date": default.isoformat(),
-            "events": events,
-            "modes": {
-                "detailed": {"requests": detailed, "seconds": round(detailed / per_second)},
-                "daily": {"requests": daily, "seconds": round(daily / per_second)},
-            },
+            "events": sum(n for *_, n in every),
+            "new_customers": customers,
+            "modes": modes,
             "refused": refused,
         }
 

@@ -22,6 +22,8 @@ SKIP_CLASS = "history"
 
 _REGISTER = "json_extract(payload, '$.register_id')"
 _OPEN = "state IN ('pending', 'leased', 'failed')"
+_HISTORY = f"((state = 'pending' AND priority = {HELD}) OR (state = 'skipped' AND last_error_class = '{SKIP_CLASS}'))"
+"""What a backfill would take: history held, or skipped by an earlier backfill's start date."""
 
 
 class History:
@@ -72,12 +74,22 @@ class History:
     async def register_days(self, shop_id: str, start: dt.date) -> list[tuple[str | None, str | None, int]]:
         """(business_date, register, events) of the history a backfill from ``start`` would deliver."""
         rows = await self._db.read(
-            f"SELECT business_date, {_REGISTER}, count(*) FROM deliveries WHERE shop_id = ? AND ("  # noqa: S608 (constant)
-            f"(state = 'pending' AND priority = {HELD}) OR (state = 'skipped' AND last_error_class = '{SKIP_CLASS}'))"
+            f"SELECT business_date, {_REGISTER}, count(*) FROM deliveries WHERE shop_id = ? AND {_HISTORY}"  # noqa: S608 (constant)
             " AND (business_date IS NULL OR business_date >= ?) GROUP BY 1, 2 ORDER BY 1, 2",
             (shop_id, start.isoformat()),
         )
         return [(r[0], r[1], r[2]) for r in rows]
+
+    async def new_customers(self, shop_id: str, start: dt.date, reference_prefix: str) -> int:
+        """Customers of the history's tickets from ``start`` on that Pennylane ids are not cached for yet."""
+        row = await self._db.read_one(
+            "SELECT count(DISTINCT json_extract(payload, '$.customer.id')) FROM deliveries d WHERE shop_id = ?"  # noqa: S608 (constant)
+            f" AND event_type = 'order.recorded' AND {_HISTORY} AND business_date >= ?"
+            " AND json_extract(payload, '$.customer.id') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers c"
+            " WHERE c.shop_id = d.shop_id AND c.external_reference = ? || json_extract(d.payload, '$.customer.id'))",
+            (shop_id, start.isoformat(), reference_prefix),
+        )
+        return int(row[0]) if row else 0
 
     async def busy_register_days(self, shop_id: str, start: dt.date) -> set[tuple[str, str]]:
         """Register-days with an event already delivered or on its way in detailed mode: never booked per day."""

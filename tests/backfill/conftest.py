@@ -38,6 +38,7 @@ class World:
     company: int
     shop: str = "s1"
     connected: bool = True
+    rate_limit: tuple[int, float] = (1000, 1.0)
 
     @property
     def outbox(self) -> Path:
@@ -63,7 +64,7 @@ class World:
                 "backoff_base": 0.1, "backoff_cap": 1.0, "shutdown_grace": 5.0, "concurrency_per_shop": 8,
             },
             "pennylane": {"api_url": self.api_url, "request_timeout": 5.0,
-                          "rate_limit": {"requests": 1000, "per_seconds": 1.0}},
+                          "rate_limit": {"requests": self.rate_limit[0], "per_seconds": self.rate_limit[1]}},
             "secrets": {"token_key_file": str(self.root / "token.key")},
             "shops": {self.shop: shop} if self.connected else {},
         }  # fmt: skip
@@ -73,6 +74,15 @@ class World:
         conn = open_outbox(self.outbox)
         insert_events(conn, rows)
         conn.close()
+
+    def limit(self, requests: int, seconds: float) -> None:
+        """Pennylane's rate limit, scaled: the simulator enforces it, the daemon's limiter keeps under it."""
+        self.rate_limit = (requests, seconds)
+        self.sandbox.limiter.enabled, self.sandbox.limiter.limit, self.sandbox.limiter.window = True, requests, seconds
+
+    def requests(self) -> int:
+        """Requests the simulator has answered so far, every token together."""
+        return sum(self.sandbox.request_count.values())
 
     def pieces(self) -> Counter[str]:
         return Counter(e.piece_number for e in self.sandbox.entries(self.company))

@@ -47,10 +47,15 @@ async def test_history_is_held_then_a_detailed_backfill_sends_it_once(world: Wor
         assert estimate["default_start_date"] == str(dt.date.today() - dt.timedelta(days=365))
         assert estimate["events"] == len(rows) - 1
         assert estimate["refused"] is None
+        customers = {r["payload"]["customer"]["id"] for r in rows if (r["payload"].get("customer") or {}).get("id")}
+        assert estimate["new_customers"] == len(customers)
+        before = world.requests()
         backfill = await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
         assert backfill["total"] == len(rows) - 1
         assert backfill["state"] == "running"
         await wait_for(lambda: settled(daemon), 40)
+        made = world.requests() - before
+        assert abs(estimate["modes"]["detailed"]["requests"] - made) <= made / 20, (estimate, made)
         stats = (await daemon.store.queue.stats("s1"))[0]
         assert stats.failed == 0
         assert stats.delivered == len(rows)
