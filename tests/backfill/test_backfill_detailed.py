@@ -148,11 +148,14 @@ async def test_pause_stops_the_backfill_and_cancel_holds_the_rest_again(world: W
         assert held[0] > 0
 
 
-async def test_a_closed_fiscal_year_is_refused(world: World) -> None:
+@pytest.mark.parametrize("status", ["closed", "frozen"])
+async def test_a_closed_or_frozen_fiscal_year_is_refused(world: World, status: str) -> None:
     await connect_with_history(world, history(days=1, orders=1))
+    world.sandbox.company(world.company).fiscal_years[0].status = status
     old = dt.date.today() - dt.timedelta(days=400)
     async with Running(world.config()) as daemon:
         estimate = await daemon.backfills.estimate("s1", old.isoformat())
-        assert "closed" in estimate["refused"]
-        with pytest.raises(BadRequest, match="closed"):
+        assert f"is {status} in Pennylane" in estimate["refused"]
+        with pytest.raises(BadRequest, match=f"{status}.*choose a start date after"):
             await daemon.backfills.start("s1", "ops", old.isoformat(), "detailed")
+        assert await daemon.backfills.get("s1") is None

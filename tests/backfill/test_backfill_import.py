@@ -1,13 +1,22 @@
-"""``outboxd import``: validates before it writes, holds what it imports, adds nothing the second time."""
+"""``outboxd import``: validates before it writes, holds what it imports, adds nothing the second time, shows a
+bar on a terminal; a backfill sends what it imported."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import json
+import os
+import pty
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from conftest import Running, World, expected_balance, fold, settled, wait_for
+from test_backfill_detailed import START, _only_reference_delivered, history
 
 from outboxd.cli import main
 from outboxd.simulator import simulate_shop
@@ -58,3 +67,42 @@ def test_skip_invalid_imports_the_rest(tmp_path, capsys, flag) -> None:
     path, n = _file(tmp_path, ["{oops"])
     assert main(["import", str(path), "--shop", "s1", "--state-db", str(tmp_path / "s.db"), flag]) == 0
     assert f"{n} event(s) imported" in capsys.readouterr().out
+
+
+def test_a_terminal_sees_a_bar_and_a_pipe_a_line_per_batch(tmp_path) -> None:
+    path, n = _file(tmp_path, [])
+    outboxd = str(Path(sys.executable).parent / "outboxd")
+    command = [outboxd, "import", str(path), "--shop", "s1", "--state-db", str(tmp_path / "s.db")]
+    master, terminal = pty.openpty()
+    try:
+        subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=terminal, timeout=60)
+        os.close(terminal)
+        seen = b""
+        with contextlib.suppress(OSError):  # EIO once everything written to the terminal is read
+            while chunk := os.read(master, 4096):
+                seen += chunk
+    finally:
+        os.close(master)
+    assert f"\r[{'#' * 30}] {n}/{n} read, {n} new".encode() in seen
+    piped = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert piped.stderr == f"{n}/{n} read, 0 new\n"
+
+
+@pytest.mark.parametrize("mode", ["detailed", "daily"])
+async def test_history_imported_beside_the_running_daemon_is_sent_by_a_backfill(world: World, mode: str) -> None:
+    rows = history(days=4, orders=6)
+    world.write(rows[:1])  # the outbox holds the shop's reference snapshot; its history comes from a file
+    path = world.root / "history.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[1:]))
+    async with Running(world.config()) as daemon:
+        await wait_for(lambda: _only_reference_delivered(daemon))
+        command = ["import", str(path), "--shop", "s1", "--state-db", str(world.state)]
+        assert await asyncio.to_thread(main, command) == 0
+        assert world.pieces() == {}  # held until a backfill takes it
+        estimate = await daemon.backfills.estimate("s1", START.isoformat())
+        assert estimate["events"] == len(rows) - 1
+        await daemon.backfills.start("s1", "ops", START.isoformat(), mode)
+        await wait_for(lambda: settled(daemon))
+        assert (await daemon.store.queue.stats("s1"))[0].delivered == len(rows)
+        assert max(world.pieces().values()) == 1
+        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
