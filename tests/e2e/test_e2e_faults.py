@@ -36,7 +36,8 @@ class Case:
     lift_after: float | None = None
     """Seconds of traffic under the fault before it is lifted; None: it stays on until everything is delivered."""
     storm: bool = False
-    """Another client of the same tokens eats the rate limit (the daemon's own pacing cannot foresee it)."""
+    """Another client of the same tokens eats the rate limit (the daemon's own pacing cannot foresee it), until
+    the fault is lifted: a client that took the whole budget for ever would leave nothing to deliver with."""
 
 
 FEED = 0.8
@@ -77,6 +78,7 @@ CASES = {
         lambda w, m: sum(w.sandbox.throttled_count.values()) > 0,
         world={"rate_limit": (10, 1.0)},
         storm=True,
+        lift_after=1.0,
     ),
     "token_expiry": Case(
         {"access_token_ttl": 0.7},
@@ -126,8 +128,8 @@ async def test_transient_fault_loses_nothing_and_books_each_piece_once(make_worl
     if case.lift_after is not None:
         await sleep_briefly(case.lift_after)
         world.sandbox.faults.update(fail_rate=0.0, latency_ms=0, drop_after_commit=0.0)
+        stop.set()
     await settle(world.state, {shop: len(r) for shop, r in rows.items()}, 60, world.daemon)
-    stop.set()
     if storm is not None:
         await storm
     world.sandbox.faults.update(fail_rate=0.0, latency_ms=0, drop_after_commit=0.0)
