@@ -6,7 +6,7 @@ The daemon owns one ``Metrics`` instance and passes it explicitly; ``render()`` 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 __all__ = ["Metrics"]
@@ -45,10 +45,9 @@ class _Histogram:
 
 @dataclass
 class Metrics:
-    """Counters by name and labels, gauges read at scrape time, and the delivery latency histogram."""
+    """Counters by name and labels, and the delivery latency histogram; gauges are given at scrape time."""
 
     counters: dict[str, dict[LabelValues, float]] = field(default_factory=dict)
-    gauges: list[Callable[[], Iterable[tuple[str, LabelValues, float]]]] = field(default_factory=list)
     latency: _Histogram = field(default_factory=lambda: _Histogram(LATENCY_BUCKETS, [0] * len(LATENCY_BUCKETS)))
 
     def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
@@ -62,18 +61,18 @@ class Metrics:
     def observe_latency(self, seconds: float) -> None:
         self.latency.observe(seconds)
 
-    def render(self) -> str:
+    def render(self, gauges: Iterable[tuple[str, LabelValues, float]] = ()) -> str:
+        """The exposition text; ``gauges`` (name, labels, value) are read by the caller from the state database."""
         out: list[str] = []
         for name in sorted(self.counters):
             out.append(f"# TYPE {name} counter")
             out.extend(f"{name}{_labels(k)} {v:g}" for k, v in sorted(self.counters[name].items()))
         seen: set[str] = set()
-        for read in self.gauges:
-            for name, labels, value in read():
-                if name not in seen:
-                    out.append(f"# TYPE {name} gauge")
-                    seen.add(name)
-                out.append(f"{name}{_labels(labels)} {value:g}")
+        for name, labels, value in gauges:
+            if name not in seen:
+                out.append(f"# TYPE {name} gauge")
+                seen.add(name)
+            out.append(f"{name}{_labels(labels)} {value:g}")
         name = "outboxd_delivery_latency_seconds"
         out.append(f"# TYPE {name} histogram")
         cumulative = 0

@@ -23,11 +23,13 @@ from outboxd.exceptions import AuthError, ConfigError, ControlError, OutboxdErro
 from outboxd.pennylane import (
     ApiTokenConnection,
     Connection,
+    Exchange,
     OAuthApp,
     OAuthConnection,
     PennylaneClient,
     RateLimiter,
     TokenSet,
+    TraceHook,
 )
 from outboxd.secrets import Secret, read_secret
 from outboxd.store import Connection as StoredConnection
@@ -82,7 +84,7 @@ class Connections:
         self.daemon.redactor.register_secret(secret)
         return secret
 
-    def _client(self, connection: Connection) -> PennylaneClient:
+    def _client(self, shop_id: str, connection: Connection) -> PennylaneClient:
         limit = self.config.pennylane.rate_limit
         return PennylaneClient(
             self.daemon.session,
@@ -90,11 +92,21 @@ class Connections:
             connection,
             RateLimiter(limit.requests, limit.per_seconds),
             timeout=self.config.pennylane.request_timeout,
-            trace=trace_exchange,
+            trace=self._trace(shop_id),
         )
 
+    def _trace(self, shop_id: str) -> TraceHook:
+        """Each exchange filed under its delivery's attempt and counted by status (``none``: no answer)."""
+        metrics = self.daemon.metrics
+
+        def trace(exchange: Exchange) -> None:
+            trace_exchange(exchange)
+            metrics.inc("outboxd_http_responses_total", shop=shop_id, status=str(exchange.status or "none"))
+
+        return trace
+
     def _attach(self, lane: Lane, connection: Connection) -> PennylaneClient:
-        client = self._client(connection)
+        client = self._client(lane.shop_id, connection)
         lane.connect(client, Resolver(lane.shop_id, client, self.daemon.store))
         return client
 

@@ -301,7 +301,19 @@ class Daemon:
     # -- pages ------------------------------------------------------------------------------------------------
 
     async def _metrics_page(self, request: web.Request) -> web.Response:
-        return web.Response(text=self.metrics.render(), content_type="text/plain", charset="utf-8")
+        now = dt.datetime.now(dt.UTC)
+        gauges = []
+        for stats in await self.store.queue.stats():
+            shop = (("shop", stats.shop_id),)
+            oldest = stats.oldest_pending_at
+            gauges += [
+                ("outboxd_queue_depth", shop, float(stats.depth)),
+                ("outboxd_oldest_pending_age_seconds", shop, (now - oldest).total_seconds() if oldest else 0.0),
+                ("outboxd_failed_deliveries", shop, float(stats.failed)),
+            ]
+        gauges.sort(key=lambda gauge: gauge[0])  # one TYPE line per name
+        text = self.metrics.render(gauges)
+        return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
     def _status_line(self) -> str:
         return f"{len(self.lanes)} shops, {len(self._tasks)} in flight"

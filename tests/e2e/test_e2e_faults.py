@@ -75,7 +75,7 @@ CASES = {
     ),
     "429_storm": Case(
         {},
-        lambda w, m: sum(w.sandbox.throttled_count.values()) > 0,
+        lambda w, m: total(m, "outboxd_http_responses_total", status="429") > 0,
         world={"rate_limit": (10, 1.0)},
         storm=True,
         lift_after=1.0,

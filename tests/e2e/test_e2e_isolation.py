@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from e2e_harness import SHOPS, World, WorldFactory, assert_exact, booked_pieces, secret_file, settle, wait_until
+from e2e_harness import SHOPS, World, WorldFactory, assert_exact, booked_pieces, scrape, secret_file, settle, wait_until
 
 from outboxd.demo.tickets import poison_ticket
 
@@ -111,3 +111,8 @@ async def test_a_poison_event_blocks_only_its_own_aggregate(make_world: WorldFac
     assert not [p for p in booked_pieces(world.sandbox, world.companies["s1"]) if p.startswith("P-")]
     for shop, shop_rows in rows.items():
         assert_exact(world.sandbox, world.companies[shop], world.expected(shop, shop_rows))
+    metrics = await scrape(world.layout.metrics_url)  # what an alert on the failed count would see
+    assert metrics['outboxd_failed_deliveries{shop="s1"}'] == 1
+    assert metrics['outboxd_queue_depth{shop="s1"}'] == 1  # the payment behind it
+    assert metrics['outboxd_oldest_pending_age_seconds{shop="s1"}'] == 0  # blocked, not late: no head is due
+    assert metrics['outboxd_failed_deliveries{shop="s2"}'] == metrics['outboxd_queue_depth{shop="s2"}'] == 0

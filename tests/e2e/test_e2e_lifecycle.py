@@ -93,7 +93,11 @@ async def test_metrics_page_and_a_new_row_noticed_fast(make_world: WorldFactory)
     await settle(world.state, {"s1": len(rows)}, 30, world.daemon)
     metrics = await scrape(world.layout.metrics_url)
     assert total(metrics, "outboxd_deliveries_total", shop="s1", result="delivered") == len(rows)
-    assert total(metrics, "outboxd_entries_posted_total", shop="s1") > 0
+    posted = total(metrics, "outboxd_entries_posted_total", shop="s1")
+    assert posted > 0
+    assert total(metrics, "outboxd_http_responses_total", shop="s1", status="201") >= posted
+    assert total(metrics, "outboxd_http_responses_total", shop="s1", status="200") > 0  # lookups of ids
+    assert metrics['outboxd_queue_depth{shop="s1"}'] == 0
     assert metrics['outboxd_delivery_latency_seconds_bucket{le="+Inf"}'] == len(rows)
     assert metrics["outboxd_delivery_latency_seconds_count"] == len(rows)
 
