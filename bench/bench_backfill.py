@@ -57,10 +57,8 @@ async def one_mode(mode: str, days: int, args: argparse.Namespace) -> dict[str, 
                     (await daemon.store.queue.stats("s1"))[0].pending < len(rows)
                 ):
                     await asyncio.sleep(0.2)
-            world.connected = True
-            config = world.config()
-            object.__setattr__(config.pennylane.rate_limit, "per_seconds", window)
-            async with Running(config) as daemon:
+            world.connected, world.rate_limit = True, (25, window)
+            async with Running(world.config()) as daemon:
                 lane = daemon.lanes["s1"]
                 assert lane.client is not None
                 lane.client.limiter = RateLimiter(25, window, jitter_margin=0.1 / scale)
