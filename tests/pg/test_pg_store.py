@@ -43,3 +43,22 @@ async def test_ingestion_racing_a_settle_leaves_the_aggregate_a_head(outbox_url:
             assert [d.event_id for d in claimed] == [f"ev-{n}"]
             await store.deliveries.release()
     await writer.close()
+
+
+async def test_concurrent_dispatcher_claims_never_take_the_same_row(outbox_url: str, clock: FakeClock) -> None:
+    """``claim_heads`` (the dispatcher's claim) from two replicas at once, every shop asked for by both."""
+    writer = await asyncpg.connect(outbox_url)
+    for n in range(200):
+        await writer.fetchval(INSERT, *event(n, shop=f"shop-{n % 4}"))
+    await writer.close()
+    async with PgOutboxSource(outbox_url) as source, open_store(outbox_url, owner="a", clock=clock) as a:
+        while await a.deliveries.ingest_from(source, batch=50):
+            pass
+        ids: list[int] = []
+        free = {f"shop-{n}": 4 for n in range(4)}
+        async with open_store(outbox_url, owner="b", clock=clock) as b:
+            for _ in range(20):
+                claims = await asyncio.gather(*(s.deliveries.claim_heads(free) for s in (a, b, a, b, a, b)))
+                ids += [d.id for batch in claims for d in batch]
+    assert len(ids) == len(set(ids))
+    assert len(ids) == 200

@@ -4,8 +4,10 @@ Everything else (settling, release, get, the reference barrier) is the shared SQ
 - Ingestion runs under a transaction-level advisory lock (one replica copies at a time; the others then find the
   rows known), takes each aggregate's lock (the same as the head trigger's) in key order, and computes ``head``
   for a whole batch in one INSERT ... SELECT (the first row of an aggregate in the batch, if none is open).
-- A claim takes back the expired leases of the shops it claims for, then leases due heads with
-  ``FOR UPDATE SKIP LOCKED``, so two claimers never wait on, nor take, the same row.
+- Both lock the counter rows of their shops first, in (shop, state) order: a batch spanning shops would otherwise
+  lock them in row order, and two such writers (a claim and an ingestion) could wait on each other in a cycle.
+- A claim (``claim`` and the dispatcher's ``claim_heads``) takes back the expired leases of the shops it claims
+  for, then leases due heads with ``FOR UPDATE SKIP LOCKED``, so two claimers never wait on, nor take, the same row.
 """
 
 from __future__ import annotations
@@ -50,6 +52,35 @@ FROM (SELECT c.id AS pick_id FROM unnest($4::text[]) AS s(shop) CROSS JOIN LATER
 WHERE d.id = pick.pick_id AND d.state = 'pending'
 RETURNING {", ".join("d." + c.strip() for c in DELIVERY_COLUMNS.split(","))}
 """  # noqa: S608 (no data in the text)
+# The dispatcher's claim (Deliveries.claim_heads): each shop's free slots, its reference barrier inside.
+_CLAIM_HEADS = f"""
+WITH pick AS MATERIALIZED (  -- evaluated once: a rescan under SKIP LOCKED would skip our own rows and take more
+  SELECT c.id FROM unnest($4::text[], $5::int[]) AS s(shop, free) CROSS JOIN LATERAL (
+    SELECT id FROM deliveries
+     WHERE shop_id = s.shop AND state = 'pending' AND head = 1 AND priority <= {CLAIMABLE_PRIORITY}
+       AND next_attempt_at <= $3
+       AND id <= COALESCE((SELECT min(r.id) FROM deliveries r WHERE r.shop_id = s.shop
+                             AND r.aggregate_id = 'reference' AND r.state IN ('pending', 'leased', 'failed')),
+                          {2**63 - 1})
+     ORDER BY priority, id LIMIT s.free FOR UPDATE SKIP LOCKED) c
+)
+UPDATE deliveries d SET state = 'leased', lease_owner = $1, lease_until = $2, updated_at = $3
+FROM pick WHERE d.id = pick.id AND d.state = 'pending'
+RETURNING {", ".join("d." + c.strip() for c in DELIVERY_COLUMNS.split(","))}
+"""  # noqa: S608 (no data in the text)
+# The counter rows of several shops, locked (created when missing) in one order for every writer: a claim or an
+# ingestion batch spanning shops would otherwise lock them in row order, and two of them could wait in a cycle.
+_LOCK_COUNTERS = """
+INSERT INTO queue_counts (shop_id, state, n)
+SELECT shop, state, 0 FROM unnest($1::text[]) AS s(shop) CROSS JOIN unnest($2::text[]) AS t(state)
+ ORDER BY shop, state
+ON CONFLICT (shop_id, state) DO UPDATE SET n = queue_counts.n
+"""
+_TAKE_BACK = """
+UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = $1
+ WHERE id IN (SELECT id FROM deliveries WHERE state = 'leased' AND lease_until < $1 AND shop_id = ANY($2::text[])
+                 FOR UPDATE SKIP LOCKED)  -- a row its late owner is settling right now is left to it
+"""
 
 
 class PgDeliveries(Deliveries):
@@ -99,10 +130,11 @@ class PgDeliveries(Deliveries):
             "ORDER BY hashtext(s || chr(31) || a)",
             [s for s, _ in aggregates], [a for _, a in aggregates],
         )  # fmt: skip
+        shops = sorted({e.shop_id for e in events})
         await tx.conn.execute(
-            "INSERT INTO shops (shop_id, created_at) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
-            sorted({e.shop_id for e in events}), now,
-        )  # fmt: skip
+            "INSERT INTO shops (shop_id, created_at) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING", shops, now
+        )
+        await tx.conn.execute(_LOCK_COUNTERS, shops, ["pending"])
         columns: list[Any] = [outbox_ids]
         for name in ("event_id", "shop_id", "event_type", "aggregate_id", "occurred_at", "payload"):
             columns.append([getattr(e, name) for e in events])
@@ -118,12 +150,21 @@ class PgDeliveries(Deliveries):
         ceiling = below_id if below_id is not None else 2**63 - 1
         async with self._db.transaction() as tx:
             assert isinstance(tx, PgTx)
-            await tx.conn.execute(
-                "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = $1 "
-                "WHERE state = 'leased' AND lease_until < $1 AND shop_id = ANY($2::text[])",
-                stamp, list(shops),
-            )  # fmt: skip
+            await tx.conn.execute(_LOCK_COUNTERS, sorted(shops), ["leased", "pending"])
+            await tx.conn.execute(_TAKE_BACK, stamp, list(shops))
             rows = await tx.conn.fetch(
                 _CLAIM, self.owner, to_text(now + self.lease), stamp, list(shops), ceiling, limit
+            )
+        return [delivery_from_row(row) for row in rows]
+
+    async def _claim_heads_chunk(self, wanted: Sequence[tuple[str, int]], now: dt.datetime) -> list[Delivery]:
+        stamp = to_text(now)
+        shops = [shop for shop, _ in wanted]
+        async with self._db.transaction() as tx:
+            assert isinstance(tx, PgTx)
+            await tx.conn.execute(_LOCK_COUNTERS, sorted(shops), ["leased", "pending"])
+            await tx.conn.execute(_TAKE_BACK, stamp, shops)
+            rows = await tx.conn.fetch(
+                _CLAIM_HEADS, self.owner, to_text(now + self.lease), stamp, shops, [n for _, n in wanted]
             )
         return [delivery_from_row(row) for row in rows]
