@@ -86,7 +86,9 @@ class DaemonConfig:
     callback_path: str = field(default="/oauth/callback", metadata=_meta(_url_path))
     poll_interval: float = field(default=0.05, metadata=_meta(_positive))
     lease_seconds: float = field(default=60.0, metadata=_meta(_positive))
-    max_attempts: int = field(default=10, metadata=_meta(_positive))
+    # 30 with base 1 s and cap 900 s: 29 retries over 2.5 to 5 h (jittered), so an outage of a couple of hours heals
+    # without an operator (10 gave up after 4 to 9 minutes, before the cap was ever reached)
+    max_attempts: int = field(default=30, metadata=_meta(_positive))
     backoff_base: float = field(default=1.0, metadata=_meta(_positive))
     backoff_cap: float = field(default=900.0, metadata=_meta(_positive))
     shutdown_grace: float = field(default=20.0, metadata=_meta(_positive))
