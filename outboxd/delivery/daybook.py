@@ -83,18 +83,25 @@ class DayBooker:
                             event.payload.order_id, await deliverer.customer_account_id(lane, order)
                         )
         except (ContractError, BookingError, PermanentError) as exc:
-            moved = await self.history.to_detailed(row.id for row in rows)
-            bound.warning("backfill.day_to_detailed", reason=str(exc), moved=moved)
-            self.daemon.wake(lane.shop_id)
+            bound.warning("backfill.day_to_detailed", reason=str(exc), moved=await self._to_detailed(lane, rows))
             return
         except (AuthError, PennylaneError) as exc:  # retryable, rate limited, unknown outcome: the day is tried again
             bound.warning("backfill.day_retry", reason=str(exc))
             await asyncio.sleep(RETRY_AFTER)
             return
+        except Exception:  # a bug: the Deliverer takes the day event by event, and keeps the faulty one failed
+            bound.exception("backfill.day_crashed")
+            await self._to_detailed(lane, rows)
+            return
         await self.history.deliver_day(row.id for row in rows)
         for _ in rows:
             lane.delivered()
         bound.info("backfill.day_booked", entries=len(booking.entries))
+
+    async def _to_detailed(self, lane: Lane, rows: list[Delivery]) -> int:
+        moved = await self.history.to_detailed(row.id for row in rows)
+        self.daemon.wake(lane.shop_id)
+        return moved
 
     async def _resolve_ahead(self, lane: Lane, rows: list[Delivery]) -> None:
         """The next day's customers and accounts, created while this day posts. Best effort: whatever fails here

@@ -91,3 +91,20 @@ def test_book_day_splits_past_the_line_limit_into_balanced_parts() -> None:
     customer_lines = [ln for ln in whole.entries[0].lines if "411" in str(ln.account) or "Customer" in str(ln.account)]
     tickets = sum(1 for e in events if e.event_type in ("order.recorded", "payment.recorded"))
     assert len(customer_lines) == tickets  # one customer line per ticket and payment, never merged
+
+
+async def test_a_bug_in_booking_a_day_hands_it_to_the_dispatcher(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    rows = history(days=2, orders=4)
+    await connect_with_history(world, rows)
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("a bug in book_day")
+
+    monkeypatch.setattr("outboxd.delivery.daybook.book_day", broken)
+    async with Running(world.config()) as daemon:
+        await daemon.backfills.start("s1", "ops", START.isoformat(), "daily")
+        await wait_for(lambda: settled(daemon))
+        assert (await daemon.store.queue.stats("s1"))[0].delivered == len(rows)
+        assert not any(piece.startswith("J-") for piece in world.pieces())
+        assert max(world.pieces().values()) == 1
+        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
