@@ -104,3 +104,29 @@ async def test_jitter_margin_widens_the_window(clock: FakeClock) -> None:
     for _ in range(3):
         await limiter.acquire()
     assert clock.slept == [pytest.approx(1.25)]
+
+
+def _answer(remaining: int, reset: str) -> dict[str, str]:
+    return {"ratelimit-limit": "25", "ratelimit-remaining": str(remaining), "ratelimit-reset": reset}
+
+
+async def test_a_window_we_opened_is_waited_out_to_its_end_not_to_the_rounded_reset(clock: FakeClock) -> None:
+    clock.now = 1000.3  # the server's window ends at 1005.3; its ratelimit-reset says 1006
+    limiter = _limiter(clock)
+    for sent in range(25):
+        await limiter.acquire()
+        limiter.observe(_answer(24 - sent, "1006"))
+    await limiter.acquire()
+    assert clock() == pytest.approx(1005.3)
+
+
+async def test_a_window_someone_else_opened_is_waited_out_to_the_rounded_reset(clock: FakeClock) -> None:
+    clock.now = 1000.3
+    limiter = _limiter(clock)
+    limiter.observe(_answer(24, "1005"))  # a window we opened earlier, now over
+    clock.now = 1005.4
+    for sent in range(3):
+        await limiter.acquire()
+        limiter.observe(_answer(2 - sent, "1010"))  # another process opened this one and took 22 requests
+    await limiter.acquire()
+    assert clock() == pytest.approx(1010.0)
