@@ -3,6 +3,7 @@
 Callers import from here; the modules underneath are the store's insides. See docs/state-store.md.
 """
 
+from outboxd.store.closings import DeliveredClosing
 from outboxd.store.deliveries import EventSource
 from outboxd.store.migrations import apply_migrations, known_migrations
 from outboxd.store.models import (
@@ -50,6 +51,7 @@ __all__ = [
     "ConnectionKind",
     "ConnectionState",
     "Customer",
+    "DeliveredClosing",
     "Delivery",
     "DeliveryDetail",
     "DeliveryState",

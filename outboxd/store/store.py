@@ -17,6 +17,7 @@ from outboxd.store._db import Clock, Database, utc_now
 from outboxd.store.audit import Audit
 from outboxd.store.backfills import Backfills
 from outboxd.store.caches import Caches
+from outboxd.store.closings import Closings
 from outboxd.store.connections import Connections
 from outboxd.store.deliveries import Deliveries
 from outboxd.store.entries import Entries
@@ -50,6 +51,8 @@ class Store:
         self.shops = Shops(db, clock)
         """Known shops, pause/resume, reference snapshots."""
         self.backfills = Backfills(db, clock)
+        self.closings = Closings(db)
+        """Delivered closings and the payments of their register and day: the Z control's inputs."""
         self.audit = Audit(db, clock)
 
     async def close(self) -> None:
