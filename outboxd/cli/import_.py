@@ -2,18 +2,25 @@
 
 Every line is checked against the outbox contract first (and must belong to the shop; reference snapshots
 come only from the outbox); rejected lines are listed with their line number and reason, and nothing is
-written unless ``--skip-invalid``. The rows go straight into the state database, held (docs/backfill.md):
-SQLite serialises this writer with the daemon's (busy_timeout), and the daemon never claims held rows, so
-it meets them only when an operator starts a backfill. ``event_id`` is unique: a second run adds nothing.
+written unless ``--skip-invalid``. A second pass reads the accepted lines again and writes them in batches,
+so memory does not grow with the file (standard input is spooled to a temporary file). The rows go straight
+into the state database, held (docs/backfill.md): SQLite serialises this writer with the daemon's
+(busy_timeout), and the daemon never claims held rows, so it meets them only when an operator starts a
+backfill. ``event_id`` is unique: a second run adds nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import itertools
 import json
 import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -31,12 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-invalid", action="store_true", help="import the valid lines even if some are rejected")
 
 
-def _check(stream: IO[str], name: str, shop: str) -> tuple[list[dict[str, Any]], int]:
+def _check(stream: IO[str], name: str, shop: str) -> tuple[int, set[int]]:
+    """First pass: every line against the contract. Returns how many are valid and the numbers of the others."""
     from outboxd.contract import parse_event
     from outboxd.exceptions import ContractError
 
-    valid: list[dict[str, Any]] = []
-    rejected = 0
+    valid = 0
+    rejected: set[int] = set()
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
@@ -54,11 +62,32 @@ def _check(stream: IO[str], name: str, shop: str) -> tuple[list[dict[str, Any]],
         except ContractError as exc:
             reason = str(exc)
         else:
-            valid.append(row)
+            valid += 1
             continue
-        rejected += 1
+        rejected.add(number)
         print(f"{name}:{number}: rejected: {reason}", file=sys.stderr)
     return valid, rejected
+
+
+def _valid_rows(stream: IO[str], rejected: set[int]) -> Iterator[dict[str, Any]]:
+    """Second pass: the lines the first one accepted (memory stays one batch, whatever the file's size)."""
+    for number, line in enumerate(stream, start=1):
+        if line.strip() and number not in rejected:
+            row: dict[str, Any] = json.loads(line)
+            yield row
+
+
+@contextlib.contextmanager
+def _opened(file: str) -> Iterator[IO[str]]:
+    """The file, or standard input spooled to a temporary file: both passes read the same lines."""
+    if file != "-":
+        with open(file, encoding="utf-8") as stream:
+            yield stream
+        return
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        shutil.copyfileobj(sys.stdin, spool)
+        spool.seek(0)
+        yield spool
 
 
 def _state_path(args: argparse.Namespace) -> Path:
@@ -89,28 +118,28 @@ class _Progress:
             print(file=sys.stderr)
 
 
-async def _write(path: Path, rows: list[dict[str, Any]]) -> int:
+async def _write(path: Path, rows: Iterator[dict[str, Any]], total: int) -> int:
     from outboxd.store import ImportedEvent, open_store
     from outboxd.store.history import History
 
-    added = 0
-    progress = _Progress(len(rows))
+    added = done = 0
+    progress = _Progress(total)
     async with open_store(path, owner=f"import:{os.getpid()}", release_own_leases=False) as store:
         history = History(store.db, store.clock)
-        for start in range(0, len(rows), BATCH):
-            batch = [
-                ImportedEvent(
-                    str(r["event_id"]),
-                    str(r["shop_id"]),
-                    str(r["event_type"]),
-                    str(r["aggregate_id"]),
-                    str(r["occurred_at"]),
-                    r["payload"] if isinstance(r["payload"], str) else json.dumps(r["payload"]),
-                )
-                for r in rows[start : start + BATCH]
-            ]
+        while batch := [
+            ImportedEvent(
+                str(r["event_id"]),
+                str(r["shop_id"]),
+                str(r["event_type"]),
+                str(r["aggregate_id"]),
+                str(r["occurred_at"]),
+                r["payload"] if isinstance(r["payload"], str) else json.dumps(r["payload"]),
+            )
+            for r in itertools.islice(rows, BATCH)
+        ]:
             added += await history.import_events(batch)
-            progress.show(min(start + BATCH, len(rows)), added)
+            done += len(batch)
+            progress.show(done, added)
     progress.end()
     return added
 
@@ -118,19 +147,21 @@ async def _write(path: Path, rows: list[dict[str, Any]]) -> int:
 def run(args: argparse.Namespace) -> int:
     from outboxd.exceptions import OutboxdError
 
+    name = "<stdin>" if args.file == "-" else args.file
     try:
-        if args.file == "-":
-            valid, rejected = _check(sys.stdin, "<stdin>", args.shop)
-        else:
-            with open(args.file, encoding="utf-8") as stream:
-                valid, rejected = _check(stream, args.file, args.shop)
-        if rejected and not args.skip_invalid:
-            print(f"{rejected} line(s) rejected, nothing imported (--skip-invalid imports the rest)", file=sys.stderr)
-            return 1
-        added = asyncio.run(_write(_state_path(args), valid))
+        with _opened(args.file) as stream:
+            valid, rejected = _check(stream, name, args.shop)
+            if rejected and not args.skip_invalid:
+                print(
+                    f"{len(rejected)} line(s) rejected, nothing imported (--skip-invalid imports the rest)",
+                    file=sys.stderr,
+                )
+                return 1
+            stream.seek(0)
+            added = asyncio.run(_write(_state_path(args), _valid_rows(stream, rejected), valid))
     except (OSError, OutboxdError) as exc:
         print(f"outboxd import: {exc}", file=sys.stderr)
         return 1
-    print(f"{added} event(s) imported for shop {args.shop}, {len(valid) - added} already known, {rejected} rejected;")
+    print(f"{added} event(s) imported for shop {args.shop}, {valid - added} already known, {len(rejected)} rejected;")
     print("held until a backfill includes them (outboxd tui, or POST /v1/shops/<shop>/backfill)")
     return 0

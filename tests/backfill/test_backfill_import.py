@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import io
 import json
 import os
 import pty
@@ -106,3 +107,15 @@ async def test_history_imported_beside_the_running_daemon_is_sent_by_a_backfill(
         assert (await daemon.store.queue.stats("s1"))[0].delivered == len(rows)
         assert max(world.pieces().values()) == 1
         assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+
+
+def test_standard_input_is_checked_then_imported(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    path, n = _file(tmp_path, ["[1, 2]"])
+    state = tmp_path / "s.db"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(path.read_text()))
+    assert main(["import", "-", "--shop", "s1", "--state-db", str(state)]) == 1
+    assert "<stdin>:3: rejected: (row): is not a JSON object" in capsys.readouterr().err
+    assert not state.exists()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(path.read_text()))
+    assert main(["import", "-", "--shop", "s1", "--state-db", str(state), "--skip-invalid"]) == 0
+    assert f"{n} event(s) imported for shop s1, 0 already known, 1 rejected" in capsys.readouterr().out
