@@ -34,7 +34,6 @@ from outboxd.delivery.backfill import Backfiller
 from outboxd.delivery.connections import Connections
 from outboxd.delivery.deliver import Backoff, Deliverer
 from outboxd.delivery.lane import Lane
-from outboxd.exceptions import LeaseLost
 from outboxd.log import Redactor
 from outboxd.metrics import Metrics
 from outboxd.secrets import TokenCipher, read_secret
@@ -175,16 +174,16 @@ class Daemon:
             log.info("daemon.ready", shops=len(self.lanes), owner=self.owner)
             stopper = asyncio.create_task(self._stop.wait(), name="stop-request")
             done, _ = await asyncio.wait([stopper, *watched], return_when=asyncio.FIRST_COMPLETED)
-            lost: LeaseLost | None = None
+            died: BaseException | None = None
             for task in done:
                 if task is not stopper:
                     error = None if task.cancelled() else task.exception()
                     log.error("daemon.task_died", task=task.get_name(), error=repr(error), exc_info=error)
-                    lost = error if isinstance(error, LeaseLost) else lost
+                    died = died or error
             await self._shutdown(watched, stopper)
             await runner.cleanup()
-            if lost is not None:  # exit non-zero: systemd restarts the replica, which joins again
-                raise lost
+            if died is not None:  # exit non-zero (a lost database, LeaseLost...): systemd restarts the daemon
+                raise died
 
     async def _serve(self, stack: AsyncExitStack) -> web.AppRunner:
         """Control socket, metrics and the OAuth callback: one runner, one site each."""
