@@ -140,3 +140,31 @@ async def test_three_replicas_one_killed_and_restarted_book_everything_once(repl
 @pytest.mark.timeout(600)
 async def test_three_replicas_through_repeated_kills(replicas: Replicas) -> None:
     await run_with_kills(replicas, days=4, kills=4)
+
+
+async def test_a_replica_that_loses_the_database_exits_non_zero(replicas: Replicas) -> None:
+    """The database refuses the replica's connections: it stops (cleanly, logged) with a non-zero exit code, so that
+    systemd's Restart=on-failure starts it again."""
+    replica = replicas.daemons[0]
+    await replica.start_ready()
+
+    async def owns_every_shop() -> bool:
+        return sum((await replicas.lane_owners()).values()) == len(SHOPS)
+
+    await wait_until(owns_every_shop, 20)
+    name = replicas.url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(replicas.url.rsplit("/", 1)[0] + "/postgres")
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+        code = await replica.exited(30)
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    finally:
+        await admin.close()
+    assert code != 0, replica.log_tail()
+    log = replica.log_path.read_text()
+    assert "daemon.task_died" in log
+    assert "daemon.stopped" in log  # the shutdown ran to its end before the exit
