@@ -7,6 +7,7 @@ handler, then maybe cut the connection after a committed POST.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -57,9 +58,11 @@ async def _gate(request: web.Request, handler: Handler) -> web.StreamResponse:
         return refused
     response = await _answer(request, handler, sandbox, token)
     response.headers.update(headers)
-    if (request.method == "POST" and response.status < 300 and sandbox.faults.drop_after_commit
-            and sandbox.faults.should_drop()):
-        return drop_connection(request)
+    if request.method == "POST" and response.status < 300:
+        if sandbox.faults.drop_after_commit and sandbox.faults.should_drop():
+            return drop_connection(request)
+        if sandbox.faults.hold_after_commit_ms:
+            await asyncio.sleep(sandbox.faults.hold_after_commit_ms / 1000)
     return response
 
 

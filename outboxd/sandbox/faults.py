@@ -27,6 +27,7 @@ class Faults:
     fail_rate: float = 0.0  # share of API requests answered 503 before any processing
     latency_ms: int = 0  # added before each API request is processed
     drop_after_commit: float = 0.0  # share of successful POSTs whose connection is cut after the commit
+    hold_after_commit_ms: int = 0  # successful POSTs answered only this long after the commit (a crash window)
     access_token_ttl: float | None = None  # real lifetime of new access tokens (s); None = the announced 24 h
     revoke_grants: bool = False  # every refresh answers invalid_grant, as after a disconnect in Pennylane
     seed: int | None = None  # seeds the RNG below, for reproducible faulty runs

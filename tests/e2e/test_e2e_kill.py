@@ -4,10 +4,14 @@ delivered exactly once (no loss, no duplicate piece_number), trial balance exact
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import pytest
+from e2e_harness import WorldFactory, assert_exact, booked_pieces, settle, wait_until
 from e2e_killloop import kill_loop
+
+from outboxd.demo.tickets import live_ticket
 
 SOAK = os.environ.get("OUTBOXD_SOAK") == "1"
 
@@ -23,3 +27,35 @@ async def test_kill_9_at_random_moments_loses_nothing_and_duplicates_nothing(tmp
     assert result.lost == 0
     assert result.duplicates == 0
     assert result.balance_exact
+
+
+async def test_kill_9_between_the_commit_in_pennylane_and_its_answer_then_found_not_posted_again(
+    make_world: WorldFactory,
+) -> None:
+    """The crash window the dedup rule exists for, hit on purpose: the entry is in Pennylane, the daemon dies
+    before the 201 reaches it, and after the restart it finds the piece instead of posting it again."""
+    world = await make_world(lease_seconds=3.0)  # the dead daemon's lease on the ticket runs out quickly
+    rows = world.history("s1", days=1)
+    world.layout.insert(rows)
+    await world.daemon.start_ready()
+    await settle(world.state, {"s1": len(rows)}, 30, world.daemon)
+    company = world.companies["s1"]
+    before = set(booked_pieces(world.sandbox, company))
+
+    world.sandbox.faults.update(hold_after_commit_ms=5_000)  # long enough to kill in, short for teardown
+    order = live_ticket("s1", "crash", 1, random.Random(5))[0]
+    world.layout.insert([order])
+
+    async def committed() -> bool:
+        return len(booked_pieces(world.sandbox, company)) > len(before)
+
+    await wait_until(committed, 10)
+    world.daemon.kill9()  # the 201 is still held by the simulator
+    (piece,) = set(booked_pieces(world.sandbox, company)) - before
+    world.sandbox.faults.update(hold_after_commit_ms=0)
+    await world.daemon.start_ready()
+    await settle(world.state, {"s1": len(rows) + 1}, 30, world.daemon)
+
+    assert booked_pieces(world.sandbox, company)[piece] == 1
+    assert '"delivery.found_after_unknown_outcome"' in world.daemon.log_path.read_text()
+    assert_exact(world.sandbox, company, world.expected("s1", [*rows, order]))
