@@ -54,6 +54,9 @@ class ControlBackend(Protocol):
     async def mapping(self, shop_id: str) -> JSONObject:
         """The effective journals and accounts of the shop and whether each exists in Pennylane."""
 
+    async def closings(self, shop_id: str, since: str | None, mismatch_only: bool) -> JSONObject:
+        """The Z control of the shop's delivered closings from ``since`` (None: the last week), read now."""
+
     async def connect_start(self, shop_id: str, actor: str) -> JSONObject:
         """Begin OAuth: ``{"authorize_url", "state", "redirect_uri", "expires_at"}``."""
 

@@ -111,6 +111,11 @@ class ControlClient:
         result: JSONObject = await self._call("GET", f"/v1/shops/{_q(shop_id)}/mapping")
         return result
 
+    async def closings(self, shop_id: str, since: str | None = None, *, mismatch_only: bool = False) -> JSONObject:
+        query = {"since": since, "mismatch": "1" if mismatch_only else None}
+        result: JSONObject = await self._call("GET", f"/v1/shops/{_q(shop_id)}/closings", query=query)
+        return result
+
     # --- connection ---
     async def connect_start(self, shop_id: str) -> JSONObject:
         result: JSONObject = await self._call("POST", f"/v1/shops/{_q(shop_id)}/connect/start", body={})

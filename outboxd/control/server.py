@@ -137,6 +137,15 @@ def _routes(backend: ControlBackend) -> web.RouteTableDef:
     async def mapping(r: web.Request) -> web.Response:
         return ok(await backend.mapping(r.match_info["shop"]))
 
+    @routes.get("/v1/shops/{shop}/closings")
+    async def closings(r: web.Request) -> web.Response:
+        since = r.query.get("since") or None
+        since = _date(since, "since") if since else None
+        mismatch = r.query.get("mismatch", "0")
+        if mismatch not in ("0", "1"):
+            raise BadRequest(f"mismatch must be 0 or 1, not {mismatch!r}")
+        return ok(await backend.closings(r.match_info["shop"], since, mismatch == "1"))
+
     @routes.post("/v1/shops/{shop}/connect/start")
     async def connect_start(r: web.Request) -> web.Response:
         return ok(await backend.connect_start(r.match_info["shop"], (await _body(r))["actor"]))

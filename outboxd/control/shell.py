@@ -120,6 +120,19 @@ def _audit(answer: JSONObject) -> str:
     return table(["AT", "ACTOR", "ACTION", "SHOP", "TARGET"], rows)
 
 
+def _closings(answer: JSONObject) -> str:
+    """One block per closing: ``✗ MISMATCH`` or ``✓ matches`` in words, then its methods in euros."""
+    blocks = []
+    for c in answer["closings"]:
+        register = f"{c['register_name']} ({c['register_id']})" if c["register_name"] else c["register_id"]
+        state = "✗ MISMATCH" if c["mismatch"] else "✓ matches"
+        rows = [[r["label"], r["expected"], r["delivered"], r["difference"]] for r in c["rows"]]
+        blocks.append(f"{c['business_date']}  Z{c['z_number']}  {register}  {state}\n"
+                      + table(["METHOD", "EXPECTED", "DELIVERED", "DIFFERENCE"], rows))  # fmt: skip
+    count = f"{answer['mismatches']} mismatched of {len(answer['closings'])} closings since {answer['since']}"
+    return "\n\n".join([*blocks, count])
+
+
 def _confirmed(question: str, yes: bool, ask: Ask) -> bool:
     return yes or ask(f"{question} [y/N] ").strip().lower() in {"y", "yes"}
 
@@ -177,6 +190,9 @@ async def dispatch(args: argparse.Namespace, ask: Ask = input) -> int:
             answer = await client.resume(args.shop)
         elif command == "mapping":
             answer = await client.mapping(args.shop)
+        elif command == "closings":
+            answer = await client.closings(args.shop, args.since, mismatch_only=args.mismatch)
+            show = _closings
         elif command == "connect":
             answer = await _connect(client, args.shop, ask)
             show = _connection

@@ -6,12 +6,14 @@ parts (``connect``, ``failed``, ``mapping``); backfills by the Backfiller, which
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from typing import TYPE_CHECKING, Any
 
 import outboxd
 from outboxd.control.backend import BackfillMode, FailedFilter, JSONObject
+from outboxd.delivery.control.closings import closings_view
 from outboxd.delivery.control.connect import ShopConnections
 from outboxd.delivery.control.failed import FailedDeliveries, age
 from outboxd.delivery.control.mapping import mapping_view
@@ -58,6 +60,10 @@ class DaemonControl:
 
     async def mapping(self, shop_id: str) -> JSONObject:
         return await mapping_view(self.daemon.store, await self._lane(shop_id))
+
+    async def closings(self, shop_id: str, since: str | None, mismatch_only: bool) -> JSONObject:
+        start = None if since is None else dt.date.fromisoformat(since)
+        return await closings_view(self.daemon.store, await self._lane(shop_id), start, mismatch_only)
 
     async def audit(self, shop: str | None, limit: int) -> JSONObject:
         if limit < 0:
