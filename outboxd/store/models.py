@@ -135,15 +135,17 @@ class Attempt:
 
 @dataclass(frozen=True, slots=True)
 class SentEntry:
+    """An entry sent (or about to be) to Pennylane; one found by a reconcile has no delivery and no body hash."""
+
     id: int
     shop_id: str
     piece_number: str
-    delivery_id: int
+    delivery_id: int | None
     journal_id: int
     entry_date: str
     state: EntryState
     pennylane_id: int | None
-    body_hash: str
+    body_hash: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
 

@@ -1,0 +1,100 @@
+"""Reconcile after a state restore: the entries Pennylane already holds, recorded as posted so none is sent twice.
+
+A restored state database has no record of the entries posted since its backup, and the dedup rule
+(``Deliverer.post_once``) looks Pennylane up only for pieces it has a record of. A reconcile lists the shop's
+entries in Pennylane and hands them here: each piece_number becomes ``posted`` with its Pennylane id, and
+``post_once`` then skips it. The delivery that booked it and the digest of its body are not known: both stay
+NULL (migration 0004), and a NULL delivery marks a row written here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from outboxd.store._db import Clock, Database, to_text
+
+__all__ = ["FoundEntry", "OpenBefore", "Reconciliation", "Tally"]
+
+_STATE = "SELECT state FROM sent_entries WHERE shop_id = ? AND piece_number = ?"
+_POSTED = (
+    "INSERT INTO sent_entries (shop_id, piece_number, delivery_id, journal_id, entry_date, state, pennylane_id, "
+    "body_hash, created_at, updated_at) VALUES (?, ?, NULL, ?, ?, 'posted', ?, NULL, ?, ?) "
+    "ON CONFLICT (shop_id, piece_number) DO UPDATE SET state = 'posted', pennylane_id = excluded.pennylane_id, "
+    "updated_at = excluded.updated_at WHERE state <> 'posted'"
+)
+_OPEN_BEFORE = (
+    "SELECT count(*), min(business_date) FROM deliveries WHERE shop_id = ? "
+    "AND state IN ('pending', 'leased', 'failed') AND business_date < ?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundEntry:
+    """One entry listed by Pennylane, with the piece_number it was posted with."""
+
+    piece_number: str
+    pennylane_id: int
+    journal_id: int
+    entry_date: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """What recording found entries changed: new records, unsettled ones now posted, records already posted."""
+
+    recorded: int = 0
+    confirmed: int = 0
+    known: int = 0
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.recorded + other.recorded, self.confirmed + other.confirmed, self.known + other.known)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenBefore:
+    """Open deliveries of a shop dated before a day: how many, and the earliest business date among them."""
+
+    count: int
+    earliest: dt.date | None
+
+
+class Reconciliation:
+    """The store side of ``outboxd ctl reconcile``; the listing of Pennylane is the caller's."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    async def record_posted(self, shop_id: str, found: Sequence[FoundEntry]) -> Tally:
+        """Record each piece as posted, in one short transaction (a page of Pennylane's list at a time).
+
+        A piece already ``posted`` is left as it is; one ``recorded`` or ``unknown`` (its POST may or may not
+        have landed) is posted now, as the dedup look-up would have found it. Pieces must be distinct.
+        """
+        now = to_text(self._clock())
+        recorded = confirmed = known = 0
+        async with self._db.transaction() as tx:
+            for entry in found:
+                row = await tx.fetchone(_STATE, (shop_id, entry.piece_number))
+                if row is not None and row[0] == "posted":
+                    known += 1
+                    continue
+                await tx.execute(_POSTED, (shop_id, entry.piece_number, entry.journal_id, entry.entry_date,
+                                           entry.pennylane_id, now, now))  # fmt: skip
+                if row is None:
+                    recorded += 1
+                else:
+                    confirmed += 1
+        return Tally(recorded, confirmed, known)
+
+    async def open_before(self, shop_id: str, day: dt.date) -> OpenBefore:
+        """Open (pending, leased, failed) deliveries of the shop whose business date is before ``day``.
+
+        Every entry an event books is dated on its business date, so a reconcile from the earliest open date
+        looks at every entry an open delivery could post again.
+        """
+        row = await self._db.read_one(_OPEN_BEFORE, (shop_id, day.isoformat()))
+        count, earliest = (0, None) if row is None else (int(row[0]), row[1])
+        return OpenBefore(count, None if earliest is None else dt.date.fromisoformat(earliest))
