@@ -13,7 +13,16 @@ from typing import Any
 
 from outboxd.control.backend import FailedFilter, JSONObject
 from outboxd.control.client import ControlClient
-from outboxd.control.text import age, connection_label, duration, table, timestamp
+from outboxd.control.text import (
+    HOLDS_SHOP,
+    age,
+    blocked_label,
+    connection_label,
+    duration,
+    held_label,
+    table,
+    timestamp,
+)
 
 __all__ = ["dispatch"]
 
@@ -42,7 +51,7 @@ def _status(answer: JSONObject) -> str:
     rows = [
         [
             s["shop_id"],
-            "⏸ paused" if s["paused"] else "▶ running",
+            "⏸ paused" if s["paused"] else "✗ held" if s["held_by_reference"] else "▶ running",
             connection_label(s["connection"], time.time()),
             s["queue_depth"],
             age(s["oldest_pending_age"]),
@@ -51,12 +60,23 @@ def _status(answer: JSONObject) -> str:
         ]
         for s in answer["shops"]
     ]
-    return head + "\n\n" + table(["SHOP", "STATE", "PENNYLANE", "QUEUE", "OLDEST", "TODAY", "FAILED"], rows)
+    held = [f"{s['shop_id']}: {held_label(s['held_by_reference'])} (outboxd ctl show {s['held_by_reference']['id']})"
+            for s in answer["shops"] if s["held_by_reference"]]  # fmt: skip
+    text = head + "\n\n" + table(["SHOP", "STATE", "PENNYLANE", "QUEUE", "OLDEST", "TODAY", "FAILED"], rows)
+    return "\n".join([text, "", *held]) if held else text
 
 
 def _failed(answer: JSONObject) -> str:
     rows = [
-        [i["id"], i["shop_id"], i["event_type"], i["error_class"], i["http_status"], age(i["age"]), i["message"][:50]]
+        [
+            i["id"],
+            i["shop_id"],
+            i["event_type"],
+            i["error_class"],
+            i["http_status"],
+            age(i["age"]),
+            ((HOLDS_SHOP if i["holds_shop"] else "") + i["message"])[:50],
+        ]
         for i in answer["items"]
     ]
     shown = f"{len(rows)} of {answer['total']} failed deliveries"
@@ -83,8 +103,8 @@ def _delivery(d: JSONObject) -> str:
             f"{attempt['message']}"
         )
         lines.append(f"  Pennylane answered: {json.dumps(attempt['response'], ensure_ascii=False)}")
-    if d["blocked"]:
-        lines.append(f"\nblocked behind it: {', '.join(map(str, d['blocked']))}")
+    if blocked := blocked_label(d):
+        lines.append(f"\n{blocked}")
     return "\n".join(lines)
 
 

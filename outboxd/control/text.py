@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["age", "connection_label", "duration", "table", "timestamp"]
+__all__ = ["HOLDS_SHOP", "age", "blocked_label", "connection_label", "duration", "held_label", "table", "timestamp"]
 
 CONNECTION_LABELS = {
     "connected": "✓ connected",
@@ -17,6 +17,9 @@ CONNECTION_LABELS = {
     "disconnected": "- disconnected",
     "pending": "… pending",
 }
+
+HOLDS_SHOP = "✗ holds the shop: "
+"""Before the message of the failed reference snapshot that every later event of its shop waits behind."""
 
 
 def duration(seconds: float | None) -> str:
@@ -59,6 +62,28 @@ def connection_label(connection: Mapping[str, Any], now: float) -> str:
     elif connection.get("kind") == "api_token":
         parts.append("API token")
     return ", ".join(parts)
+
+
+def _events(n: int) -> str:
+    return f"{n} event waits" if n == 1 else f"{n} events wait"
+
+
+def held_label(held: Mapping[str, Any] | None) -> str:
+    """``✗ held: reference snapshot #12 failed, 140 events wait behind it`` (a status's ``held_by_reference``);
+    empty when the shop is not held."""
+    if not held:
+        return ""
+    return f"✗ held: reference snapshot #{held['id']} failed, {_events(held['waiting'])} behind it"
+
+
+def blocked_label(detail: Mapping[str, Any], shown: int = 10) -> str:
+    """What waits behind a delivery (a ``DeliveryDetail``), in words; empty when nothing does."""
+    ids, total = detail["blocked"], detail["blocked_total"]
+    first = ", ".join(map(str, ids[:shown])) + (", …" if total > shown else "")
+    if detail["holds_shop"]:
+        waiting = f"{_events(total)} behind it (first: {first})" if total else "nothing waits behind it yet"
+        return f"✗ holds the whole shop {detail['shop_id']}: {waiting}"
+    return f"⏸ {_events(total)} behind it: {first}" if total else ""
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

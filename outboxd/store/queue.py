@@ -1,13 +1,16 @@
 """The operator's view of the queue: statistics per shop, failed deliveries, retry and discard (audited).
 
 Bulk actions take a :class:`FailedFilter`; call the matching count first (the dry run), then act. Each changed
-delivery gets its own audit row, in the same transaction as the change.
+delivery gets its own audit row, in the same transaction as the change. What waits behind an open delivery
+follows the claim's rules (``deliveries``): later events of its aggregate, and for the shop's oldest open
+reference snapshot every later event of the shop.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from outboxd.store._db import Clock, Database, Tx, from_text, to_text
@@ -15,7 +18,7 @@ from outboxd.store.deliveries import DELIVERY_COLUMNS, delivery_from_row
 from outboxd.store.entries import Entries
 from outboxd.store.models import OPEN_STATES, Delivery, DeliveryDetail, FailedFilter, ShopStats
 
-__all__ = ["Queue"]
+__all__ = ["Blocked", "Queue"]
 
 _AUDIT = "INSERT INTO audit (at, actor, action, shop_id, target, detail) VALUES (?, ?, ?, ?, ?, ?)"
 _RETRY = (
@@ -27,6 +30,26 @@ _DISCARD = (
     "UPDATE deliveries SET state = 'discarded', updated_at = :now "
     "WHERE state IN ('pending', 'failed') AND id IN ({ids}) RETURNING id, shop_id, event_id"
 )
+
+
+_OPEN = "state IN ('pending', 'leased', 'failed')"
+_OLDEST_REFERENCE = (
+    f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = ? AND aggregate_id = 'reference' AND {_OPEN} "  # noqa: S608 (constants)
+    "ORDER BY id LIMIT 1"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """The open deliveries waiting behind one: the first ``ids`` (oldest first) and how many in all.
+
+    ``whole_shop`` when the delivery is the shop's oldest open reference snapshot: the claim holds every later
+    event of the shop behind it (they may book on the journals and accounts it brings), not only its aggregate.
+    """
+
+    ids: tuple[int, ...] = ()
+    total: int = 0
+    whole_shop: bool = False
 
 
 def _where(f: FailedFilter | None) -> tuple[str, dict[str, Any]]:
@@ -99,17 +122,29 @@ class Queue:
         attempts = await self._entries.attempts_of(delivery_id)
         return DeliveryDetail(delivery_from_row(row), tuple(entries), tuple(attempts))
 
-    async def blocked_by(self, delivery: Delivery) -> list[int]:
-        """Later open deliveries of the same aggregate, oldest first: they wait until this one is delivered or
-        discarded. None behind a delivery that is itself final."""
+    async def blocked_by(self, delivery: Delivery, limit: int = 100) -> Blocked:
+        """What waits until this delivery is delivered or discarded (the first ``limit`` ids, and the count).
+
+        Nothing waits behind a final delivery; a shop held by a reference can have thousands: they are counted.
+        """
         if delivery.state not in OPEN_STATES:
-            return []
-        rows = await self._db.read(
-            "SELECT id FROM deliveries WHERE shop_id = ? AND aggregate_id = ? AND id > ? "
-            "AND state IN ('pending', 'leased', 'failed') ORDER BY id",
-            (delivery.shop_id, delivery.aggregate_id, delivery.id),
-        )
-        return [int(r[0]) for r in rows]
+            return Blocked()
+        oldest = await self._db.read_one(_OLDEST_REFERENCE, (delivery.shop_id,))
+        whole_shop = oldest is not None and oldest["id"] == delivery.id
+        scope = "" if whole_shop else "AND aggregate_id = :aggregate "
+        where = f"FROM deliveries WHERE shop_id = :shop {scope}AND id > :id AND {_OPEN}"
+        params = {"shop": delivery.shop_id, "aggregate": delivery.aggregate_id, "id": delivery.id}
+        rows = await self._db.read(f"SELECT id {where} ORDER BY id LIMIT :limit", params | {"limit": limit})
+        total = await self._db.read_one(f"SELECT count(*) {where}", params)
+        return Blocked(tuple(int(r[0]) for r in rows), 0 if total is None else int(total[0]), whole_shop)
+
+    async def holding_reference(self, shop_id: str) -> Delivery | None:
+        """The shop's oldest open reference snapshot when it failed: until it is retried and delivered (or
+        discarded), no later event of the shop is claimed. One index seek when the shop is not held."""
+        row = await self._db.read_one(_OLDEST_REFERENCE, (shop_id,))
+        if row is None or row["state"] != "failed":
+            return None
+        return delivery_from_row(row)
 
     async def retry(self, ids: Iterable[int], actor: str) -> int:
         """Failed deliveries go back to pending, due now, with a fresh attempt budget; returns how many."""

@@ -48,6 +48,7 @@ def _shop(shop_id: str, name: str, connection: JSONObject, **figures: Any) -> JS
         "failed": 0,
         "rate_limit": {"limit": 5, "window": 1.0, "used": 0, "waits": 0},
         "throughput": [0] * 30,
+        "held_by_reference": None,
         "backfill": None,
     }
     shop.update(figures)
@@ -70,6 +71,7 @@ def _failed(
         "attempts": 3 if error_class == "retryable" else 1,
         "failed_at": NOW - age,
         "age": age,
+        "holds_shop": False,
     }
 
 
@@ -351,6 +353,7 @@ class DaemonDouble:
             ],
             "attempts": [attempt],
             "blocked": [delivery_id + 100],
+            "blocked_total": 1,
         }
 
     async def retry(self, delivery_id: int, actor: str) -> JSONObject:

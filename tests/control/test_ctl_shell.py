@@ -145,3 +145,22 @@ def test_outboxd_ctl_is_wired_in_the_cli() -> None:
     from outboxd.cli import COMMANDS
 
     assert COMMANDS["ctl"][0] == ctl.__name__
+
+
+async def test_a_shop_held_by_a_failed_reference_says_so_in_status_failed_and_show(
+    socket_path: Path, daemon: DaemonDouble, capsys: pytest.CaptureFixture[str]
+) -> None:
+    daemon.shops["paris-01"]["held_by_reference"] = {"id": 1, "waiting": 1234, "message": "vat_rate 2.1: ..."}
+    daemon.failed_items[1] |= {"event_type": "reference.updated", "aggregate_id": "reference", "holds_shop": True}
+    await shell.dispatch(_args(socket_path, "status"))
+    status = capsys.readouterr().out
+    assert "✗ held" in status.splitlines()[3]  # the paris-01 row, after the header line, a blank and the titles
+    assert "paris-01: ✗ held: reference snapshot #1 failed, 1234 events wait behind it (outboxd ctl show 1)" in status
+
+    await shell.dispatch(_args(socket_path, "failed", "--shop", "paris-01"))
+    rows = capsys.readouterr().out.splitlines()
+    assert "✗ holds the shop: vat_rate 8.5" in rows[1]
+    assert "holds the shop" not in rows[2]
+
+    await shell.dispatch(_args(socket_path, "show", "2"))
+    assert "⏸ 1 event waits behind it: 102" in capsys.readouterr().out

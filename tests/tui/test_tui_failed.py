@@ -118,7 +118,7 @@ async def test_detail_shows_payload_entries_attempts_then_discards(
         assert "KC-1002 journal VT1" in text
         assert '"order_id": "order-2"' in text
         assert 'Pennylane answered: {"error": "journal_id: is invalid"}' in text
-        assert "waiting behind it: 102" in text
+        assert "⏸ 1 event waits behind it: 102" in text
         await pilot.press("d", *"wrong journal", "enter")
         await settle(pilot)
         assert served.daemon.called("discard") == [{"delivery_id": 2, "actor": "operator", "reason": "wrong journal"}]

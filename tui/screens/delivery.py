@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Header, Static
 
-from outboxd.control.text import table, timestamp
+from outboxd.control.text import blocked_label, table, timestamp
 from tui.base import OperatorScreen, footer
 from tui.modals import ReasonModal
 
@@ -37,8 +37,8 @@ def render_detail(d: dict[str, Any]) -> str:
     for a in d["attempts"]:
         parts.append(f"{timestamp(a['at'])}  {a['outcome']}  HTTP {a['http_status'] or '-'}  {a['message']}")
         parts.append(f"  Pennylane answered: {json.dumps(a['response'], ensure_ascii=False)}")
-    if d["blocked"]:
-        parts += ["", f"⏸ waiting behind it: {', '.join(map(str, d['blocked']))}"]
+    if blocked := blocked_label(d):
+        parts += ["", blocked]
     return escape("\n".join(parts))
 
 

@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Header, Input, Static
 
 from outboxd.control.backend import FailedFilter
-from outboxd.control.text import duration
+from outboxd.control.text import HOLDS_SHOP, duration
 from tui.base import OperatorScreen, footer
 from tui.messages import FailedLoaded
 from tui.modals import ConfirmModal, ReasonModal
@@ -100,14 +100,16 @@ class FailedScreen(OperatorScreen):
                 i["error_class"],
                 status,
                 duration(i["age"]),
-                i["message"],
+                (HOLDS_SHOP if i["holds_shop"] else "") + i["message"],
                 key=str(i["id"]),
             )
         if message.items:
             ids = [i["id"] for i in message.items]
             table.move_cursor(row=ids.index(selected) if selected in ids else min(cursor, len(ids) - 1))
-        shown = f"{len(message.items)} of {message.total} failed deliveries"
-        self.query_one("#failed-count", Static).update(shown + " — Enter: detail")
+        shown = f"{len(message.items)} of {message.total} failed deliveries — Enter: detail"
+        for i in [i for i in message.items if i["holds_shop"]]:
+            shown += f"\n✗ reference snapshot #{i['id']} holds every later event of {i['shop_id']}: retry it first"
+        self.query_one("#failed-count", Static).update(shown)
 
     def on_input_submitted(self, _: Input.Submitted) -> None:
         self.applied = self.current_filter()

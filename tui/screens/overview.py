@@ -1,4 +1,8 @@
-"""Overview: every shop at a glance, refreshed every second by a worker; the selected shop in detail."""
+"""Overview: every shop at a glance, refreshed every second by a worker; the selected shop in detail.
+
+A shop held by a failed reference snapshot reads ``✗ held``: its queue grows while nothing of it fails, so
+without the word it would look like a slow shop.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import DataTable, Header, Sparkline, Static
 
-from outboxd.control.text import age, connection_label, duration
+from outboxd.control.text import age, connection_label, duration, held_label
 from tui.base import OperatorScreen, footer
 from tui.messages import StatusLoaded
 from tui.modals import ReasonModal
@@ -80,7 +84,7 @@ class OverviewScreen(OperatorScreen):
             rate = s["rate_limit"]
             table.add_row(
                 s["shop_id"],
-                "⏸ paused" if s["paused"] else "▶ on",
+                "⏸ paused" if s["paused"] else "✗ held" if s["held_by_reference"] else "▶ on",
                 connection_label(s["connection"], now).split(",")[0],
                 s["queue_depth"],
                 duration(s["oldest_pending_age"]),
@@ -92,7 +96,9 @@ class OverviewScreen(OperatorScreen):
         if self.shops:
             table.move_cursor(row=min(cursor, len(self.shops) - 1))
         paused = [s for s, v in self.shops.items() if v["paused"]]
-        self.app.sub_title = f"⏸ paused: {', '.join(paused)}" if paused else f"{len(self.shops)} shops, all running"
+        held = [s for s, v in self.shops.items() if v["held_by_reference"]]
+        trouble = [f"{mark}: {', '.join(ids)}" for mark, ids in (("⏸ paused", paused), ("✗ held", held)) if ids]
+        self.app.sub_title = " · ".join(trouble) or f"{len(self.shops)} shops, all running"
         self._show_detail()
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
@@ -117,6 +123,8 @@ class OverviewScreen(OperatorScreen):
             lines.append(f"⚠ missing scopes: {', '.join(c['missing_scopes'])}")
         if s["paused"]:
             lines.append(f"⏸ paused: {s['pause_reason'] or 'no reason given'}")
+        if s["held_by_reference"]:
+            lines.append(f"{held_label(s['held_by_reference'])} (f: failed)")
         rate = s["rate_limit"]
         lines.append(
             f"queue {s['queue_depth']}, oldest {age(s['oldest_pending_age'])}, rate limit "

@@ -1,7 +1,8 @@
 """DaemonControl: the :class:`~outboxd.control.backend.ControlBackend` of one running daemon, wired from its parts.
 
-The shops' status, pause and resume are answered here; connections, failed deliveries and the mapping by their
-parts (``connect``, ``failed``, ``mapping``); backfills by the Backfiller, which audits them.
+The shops' status (with the failed reference snapshot that holds a shop, if any), pause and resume are answered
+here; connections, failed deliveries and the mapping by their parts (``connect``, ``failed``, ``mapping``);
+backfills by the Backfiller, which audits them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from outboxd.delivery.control.closings import closings_view
 from outboxd.delivery.control.connect import ShopConnections
 from outboxd.delivery.control.failed import FailedDeliveries, age
 from outboxd.delivery.control.mapping import mapping_view
+from outboxd.delivery.control.reconcile import reconcile
 from outboxd.exceptions import BadRequest, ControlError, NotFound
 
 if TYPE_CHECKING:
@@ -64,6 +66,10 @@ class DaemonControl:
     async def closings(self, shop_id: str, since: str | None, mismatch_only: bool) -> JSONObject:
         start = None if since is None else dt.date.fromisoformat(since)
         return await closings_view(self.daemon.store, await self._lane(shop_id), start, mismatch_only)
+
+    async def reconcile(self, shop_id: str, actor: str, since: str | None) -> JSONObject:
+        start = None if since is None else dt.date.fromisoformat(since)
+        return await reconcile(self.daemon.store, await self._lane(shop_id), actor, start)
 
     async def audit(self, shop: str | None, limit: int) -> JSONObject:
         if limit < 0:
@@ -163,11 +169,21 @@ class DaemonControl:
             rate = {"limit": usage.limit, "window": usage.window, "used": usage.in_window, "waits": usage.rate_limited}
         backfills = getattr(self.daemon, "backfills", None)
         shop = config.shops.get(shop_id)
+        held = await self._held_by_reference(shop_id)
         return {
             "shop_id": shop_id, "name": shop.label if shop else shop_id, "paused": lane.paused,
             "pause_reason": lane.pause_reason or None, "connection": await self.connections.connection(lane),
             "queue_depth": stats.depth, "oldest_pending_age": None if oldest is None else age(oldest.timestamp()),
             "delivered_today": stats.delivered_today, "failed": stats.failed, "rate_limit": rate,
-            "throughput": lane.throughput(),
+            "throughput": lane.throughput(), "held_by_reference": held,
             "backfill": None if backfills is None else await backfills.get(shop_id),
         }  # fmt: skip
+
+    async def _held_by_reference(self, shop_id: str) -> JSONObject | None:
+        """The failed reference snapshot every later event of the shop waits behind, and how many wait."""
+        queue = self.daemon.store.queue
+        reference = await queue.holding_reference(shop_id)
+        if reference is None:
+            return None
+        waiting = (await queue.blocked_by(reference, limit=0)).total
+        return {"id": reference.id, "waiting": waiting, "message": reference.last_error}

@@ -1,7 +1,8 @@
 """Failed deliveries for the operator: the listing, one delivery in detail, retry and discard, one or in bulk.
 
 The detail re-books the event with the lane's current mapping, so the operator sees the entries it *would* send
-now next to what the store recorded of each (posted, unknown, not sent).
+now next to what the store recorded of each (posted, unknown, not sent). A failed reference snapshot that holds its
+whole shop (the claim's barrier) is marked so in the listing and the detail: otherwise it reads like one event.
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ class FailedDeliveries:
             raise BadRequest("limit and offset must not be negative")
         where, queue = _store_filter(filter), self.daemon.store.queue
         items = (await queue.failed(where, limit=offset + limit))[offset:]
-        return {"total": await queue.count_failed(where), "items": [_failed_item(d) for d in items]}
+        holding = set()
+        for shop_id in {d.shop_id for d in items if d.aggregate_id == "reference"}:
+            if (held := await queue.holding_reference(shop_id)) is not None:
+                holding.add(held.id)
+        return {"total": await queue.count_failed(where),
+                "items": [_failed_item(d, holds_shop=d.id in holding) for d in items]}  # fmt: skip
 
     async def delivery(self, delivery_id: int) -> JSONObject:
         queue = self.daemon.store.queue
@@ -53,9 +59,10 @@ class FailedDeliveries:
         attempts = [{"at": a.started_at.timestamp(), "outcome": a.outcome, "http_status": a.http_status,
                      "error_class": a.error_class, "message": a.message, "request": a.request_body,
                      "response": a.response_body} for a in detail.attempts]  # fmt: skip
-        return {**_failed_item(d), "state": d.state, "payload": payload,
+        blocked = await queue.blocked_by(d)
+        return {**_failed_item(d, holds_shop=blocked.whole_shop), "state": d.state, "payload": payload,
                 "entries": await self._entries(d, detail.entries), "attempts": attempts,
-                "blocked": await queue.blocked_by(d)}  # fmt: skip
+                "blocked": list(blocked.ids), "blocked_total": blocked.total}  # fmt: skip
 
     async def retry(self, delivery_id: int, actor: str) -> JSONObject:
         delivery = await self._delivery(delivery_id, ("failed",))
@@ -142,12 +149,12 @@ def _store_filter(f: FailedFilter) -> StoreFilter:
     return StoreFilter(f.get("shop"), f.get("event_type"), f.get("error_class"), f.get("http_status"), before)
 
 
-def _failed_item(d: Delivery) -> JSONObject:
+def _failed_item(d: Delivery, *, holds_shop: bool) -> JSONObject:
     failed_at = d.updated_at.timestamp()
     return {"id": d.id, "shop_id": d.shop_id, "event_id": d.event_id, "event_type": d.event_type,
             "aggregate_id": d.aggregate_id, "business_date": d.business_date, "error_class": d.last_error_class,
             "http_status": d.last_status, "message": d.last_error, "attempts": d.attempts, "failed_at": failed_at,
-            "age": age(failed_at)}  # fmt: skip
+            "age": age(failed_at), "holds_shop": holds_shop}  # fmt: skip
 
 
 def _entry(piece: str, journal: str, date: str, stored: SentEntry | None, lines: list[JSONObject]) -> JSONObject:
