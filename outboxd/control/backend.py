@@ -57,6 +57,10 @@ class ControlBackend(Protocol):
     async def closings(self, shop_id: str, since: str | None, mismatch_only: bool) -> JSONObject:
         """The Z control of the shop's delivered closings from ``since`` (None: the last week), read now."""
 
+    async def reconcile(self, shop_id: str, actor: str, since: str | None) -> JSONObject:
+        """After a state restore, on a paused and connected shop: record as posted every entry Pennylane holds
+        from ``since`` (None: the earliest open delivery's date); answers the counts (``Reconcile``)."""
+
     async def connect_start(self, shop_id: str, actor: str) -> JSONObject:
         """Begin OAuth: ``{"authorize_url", "state", "redirect_uri", "expires_at"}``."""
 

@@ -24,6 +24,9 @@ DEFAULT_SOCKET = Path("/run/outboxd/control.sock")
 SOCKET_ENV = "OUTBOXD_CONTROL_SOCKET"
 _BASE = "http://outboxd"
 _ERRORS: dict[int, type[ControlError]] = {400: BadRequest, 404: NotFound}
+RECONCILE_TIMEOUT = aiohttp.ClientTimeout(total=3600.0)
+"""A reconcile reads every entry since a date, 100 per request at about 5 requests/s: a year of a busy shop
+takes minutes."""
 
 
 def _q(shop_id: str) -> str:
@@ -64,15 +67,19 @@ class ControlClient:
         )
 
     async def _call(
-        self, method: str, path: str, *, query: dict[str, Any] | None = None, body: dict[str, Any] | None = None
-    ) -> Any:
+        self, method: str, path: str, *, query: dict[str, Any] | None = None, body: dict[str, Any] | None = None,
+        within: aiohttp.ClientTimeout | None = None,
+    ) -> Any:  # fmt: skip
+        timeout = within or self._timeout
         if self._session is None:
             connector = aiohttp.UnixConnector(path=str(self.socket_path))
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         params = {k: str(v) for k, v in (query or {}).items() if v is not None and v != ""}
         json_body = None if body is None else {"actor": self.actor, **body}
         try:
-            async with self._session.request(method, _BASE + path, params=params, json=json_body) as response:
+            async with self._session.request(
+                method, _BASE + path, params=params, json=json_body, timeout=timeout
+            ) as response:
                 try:
                     data = await response.json(content_type=None)
                 except ValueError as exc:
@@ -88,7 +95,7 @@ class ControlClient:
         except aiohttp.ClientError as exc:
             raise ControlError(f"the daemon's control socket failed: {exc}") from exc
         except TimeoutError as exc:
-            raise ControlError(f"the daemon did not answer within {self._timeout.total:g} s") from exc
+            raise ControlError(f"the daemon did not answer within {timeout.total:g} s") from exc
 
     # --- status and shops ---
     async def status(self) -> JSONObject:
@@ -114,6 +121,12 @@ class ControlClient:
     async def closings(self, shop_id: str, since: str | None = None, *, mismatch_only: bool = False) -> JSONObject:
         query = {"since": since, "mismatch": "1" if mismatch_only else None}
         result: JSONObject = await self._call("GET", f"/v1/shops/{_q(shop_id)}/closings", query=query)
+        return result
+
+    async def reconcile(self, shop_id: str, since: str | None = None) -> JSONObject:
+        """Lists the Pennylane company's entries at its rate limit: allowed :data:`RECONCILE_TIMEOUT`."""
+        path, body = f"/v1/shops/{_q(shop_id)}/reconcile", {"since": since}
+        result: JSONObject = await self._call("POST", path, body=body, within=RECONCILE_TIMEOUT)
         return result
 
     # --- connection ---

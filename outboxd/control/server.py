@@ -146,6 +146,12 @@ def _routes(backend: ControlBackend) -> web.RouteTableDef:
             raise BadRequest(f"mismatch must be 0 or 1, not {mismatch!r}")
         return ok(await backend.closings(r.match_info["shop"], since, mismatch == "1"))
 
+    @routes.post("/v1/shops/{shop}/reconcile")
+    async def reconcile(r: web.Request) -> web.Response:
+        body = await _body(r)
+        since = _date(body["since"], "since") if body.get("since") is not None else None
+        return ok(await backend.reconcile(r.match_info["shop"], body["actor"], since))
+
     @routes.post("/v1/shops/{shop}/connect/start")
     async def connect_start(r: web.Request) -> web.Response:
         return ok(await backend.connect_start(r.match_info["shop"], (await _body(r))["actor"]))
