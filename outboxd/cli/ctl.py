@@ -53,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     closings.add_argument("shop")
     closings.add_argument("--since", metavar="YYYY-MM-DD", help="first business day (default: the last 7 days)")
     closings.add_argument("--mismatch", action="store_true", help="only the closings that do not match")
+    reconcile = sub.add_parser("reconcile", help="after a state restore: record the entries Pennylane already has")
+    reconcile.add_argument("shop", help="a paused, connected shop")
+    reconcile.add_argument(
+        "--since", metavar="YYYY-MM-DD", help="first entry date to read (default: the oldest open delivery's date)"
+    )
     sub.add_parser("connect", help="connect a shop to Pennylane (OAuth)").add_argument("shop")
     token = sub.add_parser("token", help="use a company API token instead of OAuth")
     token.add_argument("shop")

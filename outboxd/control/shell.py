@@ -153,6 +153,24 @@ def _closings(answer: JSONObject) -> str:
     return "\n\n".join([*blocks, count])
 
 
+def _reconcile(r: JSONObject) -> str:
+    """The counts, then what is left to do: a warning in words when some dates were not covered."""
+    lines = [
+        f"{r['shop_id']}: {r['entries']} entries dated {r['since']} or later in {r['journals']} Pennylane journals",
+        f"  {r['recorded']} recorded as posted now, {r['confirmed']} unsettled found posted, "
+        f"{r['known']} already known",
+    ]
+    if r["duplicates"]:
+        lines.append(f"! booked more than once in Pennylane already: {', '.join(r['duplicates'])}")
+    if r["not_covered"]:
+        n, day = r["not_covered"]["deliveries"], r["not_covered"]["earliest"]
+        lines.append(f"! {n} open deliveries are dated before {r['since']}: their entries were not looked for; "
+                     f"before resuming, reconcile again with --since {day}")  # fmt: skip
+    else:
+        lines.append(f"✓ every open delivery is covered: `outboxd ctl resume {r['shop_id']}` when you are ready")
+    return "\n".join(lines)
+
+
 def _confirmed(question: str, yes: bool, ask: Ask) -> bool:
     return yes or ask(f"{question} [y/N] ").strip().lower() in {"y", "yes"}
 
@@ -213,6 +231,8 @@ async def dispatch(args: argparse.Namespace, ask: Ask = input) -> int:
         elif command == "closings":
             answer = await client.closings(args.shop, args.since, mismatch_only=args.mismatch)
             show = _closings
+        elif command == "reconcile":
+            answer, show = await client.reconcile(args.shop, args.since), _reconcile
         elif command == "connect":
             answer = await _connect(client, args.shop, ask)
             show = _connection
