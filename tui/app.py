@@ -28,7 +28,7 @@ def _screen(module: str, name: str, *args: Any) -> Any:
 
 
 class OutboxdApp(App[None]):
-    """``outboxd tui``: overview, connect, backfill, failed deliveries, mapping, help."""
+    """``outboxd tui``: overview, connect, backfill, failed deliveries, mapping, closings, help."""
 
     CSS_PATH = "app.tcss"
     TITLE = "outboxd"
@@ -87,6 +87,9 @@ class OutboxdApp(App[None]):
 
     def action_mapping(self, shop_id: str) -> None:
         self.push_screen(_screen("mapping", "MappingScreen", shop_id))
+
+    def action_closings(self, shop_id: str) -> None:
+        self.push_screen(_screen("closings", "ClosingsScreen", shop_id))
 
     def action_delivery(self, delivery_id: int) -> None:
         self.push_screen(_screen("delivery", "DeliveryScreen", delivery_id))

@@ -27,6 +27,7 @@ class OperatorCommands(Provider):
                 (f"Backfill {shop}", partial(app.action_backfill, shop), "send the shop's history"),
                 (f"Failed deliveries of {shop}", partial(app.action_failed, shop), "filtered on the shop"),
                 (f"Mapping of {shop}", partial(app.action_mapping, shop), "accounts and journals"),
+                (f"Closings (Z control) of {shop}", partial(app.action_closings, shop), "Z against payments delivered"),
             ]
         return commands
 

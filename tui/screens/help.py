@@ -16,8 +16,8 @@ HELP = """\
 Keys are shown in the footer; **Ctrl+P** opens the command palette; **Esc** leaves a text field, then
 goes back; **q** quits.
 
-- **Overview**: **c** connect, **b** backfill, **f**/Enter failed, **m** mapping, **p** pause/resume
-  the shop, **space** freeze live refresh, **r** refresh now
+- **Overview**: **c** connect, **b** backfill, **f**/Enter failed, **m** mapping, **z** closings (Z control),
+  **p** pause/resume the shop, **space** freeze live refresh, **r** refresh now
 - **Connect**: **s** start OAuth, **y** copy the URL, **o** open it, Enter on a pasted redirect URL,
   **t** API token file, **d** disconnect, **b** backfill
 - **Backfill**: **e** edit the date, Enter re-estimates, **m** switch mode, **s** start, **p** pause/resume,
@@ -25,6 +25,7 @@ goes back; **q** quits.
 - **Failed**: **/** filters, Enter detail, **r** retry, **d** discard (reason), **R** retry all matching,
   **D** discard all matching
 - **Detail**: **r** retry, **d** discard
+- **Closings**: mismatches first (✗ mismatch, with the methods that differ); **m** mismatches only, **r** refresh
 
 States are words and symbols: ✓ connected, ✗ reconnect needed / failed, ⏸ paused, ▶ running, ⚠ warning.
 

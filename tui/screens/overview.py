@@ -34,6 +34,7 @@ class OverviewScreen(OperatorScreen):
         Binding("b", "backfill", "Backfill", id="overview.backfill"),
         Binding("f,enter", "failed", "Failed", id="overview.failed"),
         Binding("m", "mapping", "Mapping", id="overview.mapping"),
+        Binding("z", "closings", "Z", id="overview.closings"),
         Binding("p", "toggle_pause", "Pause", id="overview.pause"),
         Binding("space", "toggle_live", "Freeze", show=False, id="overview.live"),  # said on #live-state
         Binding("r", "reload", "Refresh", show=False, id="overview.refresh"),
@@ -164,6 +165,9 @@ class OverviewScreen(OperatorScreen):
 
     def action_mapping(self) -> None:
         self._with_shop("mapping")
+
+    def action_closings(self) -> None:
+        self._with_shop("closings")
 
     def action_toggle_pause(self) -> None:
         shop_id = self._selected()
