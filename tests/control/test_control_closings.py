@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import structlog
 from daemon_bench import Bench, bench, history, until
@@ -117,3 +118,10 @@ async def test_a_z_mismatch_and_a_payment_in_flight(tmp_path: Path, capsys: pyte
             await b.client.closings("s1", since="14/03/2026")
         with pytest.raises(NotFound):
             await b.client.closings("nowhere")
+        connector = aiohttp.UnixConnector(path=str(b.client.socket_path))
+        async with (
+            aiohttp.ClientSession(connector=connector) as http,
+            http.get("http://outboxd/v1/shops/s1/closings", params={"mismatch": "yes"}) as response,
+        ):
+            assert response.status == 400
+            assert (await response.json())["message"] == "mismatch must be 0 or 1, not 'yes'"
