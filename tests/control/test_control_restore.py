@@ -1,18 +1,27 @@
 """docs/operations.md's restore procedure, run against the real daemon and the simulator: a state database restored
 from a backup forgets the entries posted since, so the shops are paused before the daemon starts (with the SQL of
-the doc, read from it), the events since the backup are reconciled with Pennylane's piece numbers, and only then
-delivered: no entry is booked twice, and the events Pennylane never saw are booked once."""
+the doc, read from it), each shop is reconciled with Pennylane (``outboxd ctl reconcile``), then resumed: no entry
+is booked twice, the events Pennylane never saw are booked once, and the trial balance is the rules engine's."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import datetime as dt
 import itertools
 import sqlite3
+import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
-from daemon_bench import Bench, bench, history, until
+from daemon_bench import Bench, bench, until
+from e2e.e2e_harness import assert_exact, expected
+
+from outboxd.control import shell
+from outboxd.exceptions import BadRequest
+from outboxd.simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -21,7 +30,7 @@ DOC_OUTBOX = "/var/lib/kashclick/outbox.sqlite3"
 
 
 def _pause_sql(outbox: Path) -> str:
-    """Step 1 of the doc: the heredoc fed to sqlite3, on this test's outbox."""
+    """The heredoc of the doc fed to sqlite3 (pause every shop before the start), on this test's outbox."""
     text = DOC.read_text()
     start = text.index("<<'SQL'\n") + len("<<'SQL'\n")
     return text[start : text.index("\nSQL\n", start)].replace(DOC_OUTBOX, str(outbox))
@@ -40,10 +49,38 @@ async def _delivered(b: Bench, n: int) -> bool:
     return bool(shop["queue_depth"] == 0 and shop["delivered_today"] == n)
 
 
-async def test_the_documented_restore_books_nothing_twice(tmp_path: Path) -> None:
+def _days_with_a_new_register() -> list[list[dict[str, Any]]]:
+    """Three days of shop s1; register r2 opens on day 2 (a reference snapshot names it, its journal is created)."""
+    start = dt.date.today() - dt.timedelta(days=3)
+    rows = simulate_shop("s1", days=3, orders_per_day=4, registers=2, seed=7, start=start)
+    days = [list(day) for _, day in itertools.groupby(rows, key=lambda r: r["occurred_at"][:10])]
+    reference = days[0][0]
+    assert reference["event_type"] == "reference.updated"
+    registers = reference["payload"]["registers"]
+    only_r1 = {**reference, "payload": {**reference["payload"], "registers": registers[:1]}}
+    days[0] = [only_r1, *(r for r in days[0][1:] if r["payload"].get("register_id") != "r2")]
+    with_r2 = {**reference, "event_id": str(uuid.uuid5(uuid.NAMESPACE_URL, "r2-opens")),
+               "occurred_at": days[1][0]["occurred_at"]}  # fmt: skip
+    days[1] = [with_r2, *days[1]]
+    return days
+
+
+async def _ctl(b: Bench, capsys: pytest.CaptureFixture[str], since: str) -> str:
+    """``outboxd ctl reconcile s1 --since SINCE`` as a person types it; its printed answer."""
+    args = argparse.Namespace(socket=str(b.client.socket_path), json=False, ctl_command="reconcile", shop="s1",
+                              since=since)  # fmt: skip
+    assert await shell.dispatch(args) == 0
+    return capsys.readouterr().out
+
+
+async def test_restore_then_reconcile_books_nothing_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state, backup = tmp_path / "state.sqlite3", tmp_path / "backup.sqlite3"
-    days = [list(rows) for _, rows in itertools.groupby(history("s1", days=3), key=lambda r: r["occurred_at"][:10])]
+    days = _days_with_a_new_register()
+    rows = [row for day in days for row in day]
+    day2 = days[1][1]["occurred_at"][:10]
     async with bench(tmp_path) as b:
+        with pytest.raises(BadRequest, match=r"not paused: pause it first \(`outboxd ctl pause s1`\)"):
+            await b.client.reconcile("s1")
         b.insert(days[0])
         await until(lambda: _delivered(b, len(days[0])), what="day 1 delivered")
         with sqlite3.connect(state) as conn:  # the online backup of the doc
@@ -51,7 +88,7 @@ async def test_the_documented_restore_books_nothing_twice(tmp_path: Path) -> Non
         at_backup = _pieces(b)
         b.insert(days[1])
         await until(lambda: _delivered(b, len(days[0]) + len(days[1])), what="day 2 delivered")
-        since_backup = _pieces(b) - at_backup  # what the Pennylane export by creation date shows
+        since_backup = _pieces(b) - at_backup
         assert since_backup
         await b.stop()
         b.insert(days[2])  # while the daemon is down: Pennylane never saw these
@@ -67,23 +104,30 @@ async def test_the_documented_restore_books_nothing_twice(tmp_path: Path) -> Non
         assert (await b.client.shop("s1"))["paused"]
         assert _pieces(b) == at_backup + since_backup  # paused: nothing posted again
 
-        with sqlite3.connect(state) as conn:  # step 2
-            waiting = [r[0] for r in conn.execute(
-                "SELECT id, event_type, aggregate_id, business_date FROM deliveries WHERE shop_id = 's1' "
-                "AND state IN ('pending', 'failed') ORDER BY id"
-            )]  # fmt: skip
-        kept: list[str] = []
-        for delivery_id in waiting:  # steps 3 and 4
-            pieces = [e["piece_number"] for e in (await b.client.delivery(delivery_id))["entries"]]
-            if pieces and all(p in since_backup for p in pieces):
-                await b.client.discard(delivery_id, "posted before the state restore")
-            else:
-                assert not any(p in since_backup for p in pieces), "no delivery was cut in the middle here"
-                kept.extend(pieces)
-        assert kept
+        await b.client.pause("s2", "restored")
+        with pytest.raises(BadRequest, match=r"s2 is not connected to Pennylane: connect it first"):
+            await b.client.reconcile("s2")
 
-        await b.client.resume("s1")  # step 5
-        await until(lambda: _depth(b, 0), what="the kept events delivered")
-        after = _pieces(b)
-        assert max(after.values()) == 1, "an entry was booked twice"
-        assert after == at_backup + since_backup + Counter(kept)
+        # The backup's day is today, but these events are dated before it (late events, a backfill do that):
+        # a reconcile from today sees none of their entries, and says so.
+        today = await _ctl(b, capsys, since=dt.date.today().isoformat())
+        assert f"before resuming, reconcile again with --since {day2}" in today
+        assert "0 entries dated" in today
+
+        with sqlite3.connect(state) as conn:  # r2's journal came after the backup: its id is not cached
+            assert [r[0] for r in conn.execute("SELECT register_id FROM journals WHERE shop_id = 's1'")] == ["r1"]
+        assert any(piece.endswith("-r2") for piece in since_backup)
+        answer = await b.client.reconcile("s1")  # from the oldest open delivery's date: day 2
+        assert (answer["since"], answer["not_covered"], answer["duplicates"]) == (day2, None, [])
+        assert answer["journals"] == len(b.sandbox.company(b.companies["s1"]).journals)
+        assert (answer["recorded"], answer["confirmed"], answer["known"]) == (len(since_backup), 0, 0)
+        assert answer["entries"] == len(since_backup)
+        again = await b.client.reconcile("s1", day2)
+        assert (again["recorded"], again["known"]) == (0, len(since_backup))
+        audit = (await b.client.audit("s1", 3))["items"]
+        assert [i["action"] for i in audit[:3]] == ["shop.reconcile"] * 3
+        assert audit[1]["detail"]["recorded"] == len(since_backup)
+
+        await b.client.resume("s1")
+        await until(lambda: _depth(b, 0), what="the events since the backup delivered")
+        assert_exact(b.sandbox, b.companies["s1"], expected(rows, b.config, "s1"))
