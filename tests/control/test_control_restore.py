@@ -15,12 +15,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from daemon_bench import Bench, bench, until
 from e2e.e2e_harness import assert_exact, expected
 
 from outboxd.control import shell
 from outboxd.exceptions import BadRequest
+from outboxd.money import format_cents
+from outboxd.sandbox.model import Entry
 from outboxd.simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(90)
@@ -122,8 +125,9 @@ async def test_restore_then_reconcile_books_nothing_twice(tmp_path: Path, capsys
         assert answer["journals"] == len(b.sandbox.company(b.companies["s1"]).journals)
         assert (answer["recorded"], answer["confirmed"], answer["known"]) == (len(since_backup), 0, 0)
         assert answer["entries"] == len(since_backup)
-        again = await b.client.reconcile("s1", day2)
-        assert (again["recorded"], again["known"]) == (0, len(since_backup))
+        again = await _ctl(b, capsys, since=day2)
+        assert f"0 recorded as posted now, 0 unsettled found posted, {len(since_backup)} already known" in again
+        assert "✓ every open delivery is covered: `outboxd ctl resume s1`" in again
         audit = (await b.client.audit("s1", 3))["items"]
         assert [i["action"] for i in audit[:3]] == ["shop.reconcile"] * 3
         assert audit[1]["detail"]["recorded"] == len(since_backup)
@@ -131,3 +135,36 @@ async def test_restore_then_reconcile_books_nothing_twice(tmp_path: Path, capsys
         await b.client.resume("s1")
         await until(lambda: _depth(b, 0), what="the events since the backup delivered")
         assert_exact(b.sandbox, b.companies["s1"], expected(rows, b.config, "s1"))
+
+
+async def test_reconcile_names_the_pieces_pennylane_holds_twice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An entry already booked twice (before the reconcile) is named, recorded once; bad dates are refused."""
+    rows = list(simulate_shop("s1", days=1, orders_per_day=3, registers=1, seed=3, start=dt.date.today()))
+    async with bench(tmp_path) as b:
+        b.insert(rows)
+        await until(lambda: _delivered(b, len(rows)), what="the day delivered")
+        await b.client.pause("s1", "checking")
+        with pytest.raises(BadRequest, match="since: '2026-13-01' is not a date"):
+            await b.client.reconcile("s1", "2026-13-01")
+        twice = next(e for e in b.sandbox.entries(b.companies["s1"]) if e.piece_number)
+        await _post_again(b, twice)
+        answer = await b.client.reconcile("s1", dt.date.today().isoformat())
+        pieces = _pieces(b)
+        assert answer["duplicates"] == [twice.piece_number]
+        assert (answer["entries"], answer["recorded"], answer["known"]) == (sum(pieces.values()), 0, len(pieces))
+        text = await _ctl(b, capsys, since=dt.date.today().isoformat())
+        assert f"! booked more than once in Pennylane already: {twice.piece_number}" in text
+
+
+async def _post_again(b: Bench, entry: Entry) -> None:
+    """A second POST of an entry (same piece number) through the simulator's API, as a duplicate would be made."""
+    lines = [{"debit": format_cents(line.debit), "credit": format_cents(line.credit),
+              "ledger_account_id": line.ledger_account_id} for line in entry.lines]  # fmt: skip
+    body = {"date": entry.date, "label": entry.label, "journal_id": entry.journal_id,
+            "piece_number": entry.piece_number, "ledger_entry_lines": lines}  # fmt: skip
+    headers = {"Authorization": f"Bearer {b.token_file.read_text()}", "X-Use-2026-API-Changes": "true"}
+    async with aiohttp.ClientSession() as http:
+        response = await http.post(f"{b.handle.api_url}/ledger_entries", json=body, headers=headers)
+        assert response.status == 201, await response.text()
