@@ -20,14 +20,14 @@ import sysconfig
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import closing
+from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
 from outboxd.contract import ddl
-from outboxd.control.client import ControlClient
+from outboxd.control.client import SOCKET_ENV, ControlClient
 from outboxd.exceptions import ControlError
 from outboxd.pennylane import BRIDGE_SCOPES
 from outboxd.sandbox import Sandbox, SandboxHandle, run_sandbox
@@ -73,12 +73,13 @@ def environment(venv: Path) -> dict[str, str]:
 class Site:
     """/etc/outboxd, /var/lib/outboxd, /run/outboxd and Kash.Click's outbox, under one temporary directory."""
 
-    def __init__(self, root: Path, run_dir: Path, venv: Path, api_url: str) -> None:
+    def __init__(self, root: Path, run_dir: Path, venv: Path, api_url: str, *, configured_token: bool) -> None:
         self.root, self.venv, self.env = root, venv, environment(venv)
         self.etc, self.credentials = root / "etc", root / "etc" / "credentials"
         self.state = root / "lib" / "state.sqlite3"
         self.outbox = root / "kashclick" / "outbox.sqlite3"
         self.socket = run_dir / "control.sock"
+        self.env[SOCKET_ENV] = str(self.socket)  # stands for ctl's default, /run/outboxd/control.sock
         for directory in (self.credentials, self.state.parent, self.outbox.parent):
             directory.mkdir(mode=0o700, parents=True)
         self.config = self.etc / "outboxd.toml"
@@ -90,25 +91,24 @@ class Site:
             'metrics_listen = "127.0.0.1:9464"': "metrics_listen = false",
             "callback_port = 8765": f"callback_port = {free_port()}",
             '"https://app.pennylane.com/api/external/v2"': f'"{api_url}"',
-            '# api_token_file = "boulangerie-42.token"': 'api_token_file = "boulangerie-42.token"',
         }.items():
             assert old in text, f"the example configuration changed: {old} not found"
             text = text.replace(old, new)
+        if configured_token:  # else the example's OAuth shop, connected after the start (First connect)
+            text = text.replace('# api_token_file = "boulangerie-42.token"', 'api_token_file = "boulangerie-42.token"')
         self.config.write_text(text)
         with closing(sqlite3.connect(self.outbox)) as conn:  # Kash.Click's side
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(ddl("sqlite"))
 
-    def secrets(self, token: str) -> None:
-        """Step 4 of Install: umask 077, the client secret, a new Fernet key, the company API token."""
-        old = os.umask(0o077)
-        try:
+    def secrets(self, token: str | None) -> None:
+        """Step 4 of Install: umask 077, the client secret, a new Fernet key, the company API token if configured."""
+        with umask_077():
             (self.credentials / "client_secret").write_text("THE-CLIENT-SECRET")
             key = sh(self.venv / "bin" / "python", "-c", NEW_KEY, cwd=self.root, env=self.env)
             (self.credentials / "token.key").write_text(key)
-            (self.credentials / "boulangerie-42.token").write_text(token)
-        finally:
-            os.umask(old)
+            if token is not None:
+                (self.credentials / "boulangerie-42.token").write_text(token)
 
     async def outboxd(self, *args: str) -> tuple[int, str, str]:
         process = await asyncio.create_subprocess_exec(
@@ -119,11 +119,42 @@ class Site:
         return process.returncode, out.decode(), err.decode()
 
     async def doctor(self, *extra: str) -> tuple[int, dict[str, str]]:
+        code, checks = await self.doctor_report(*extra)
+        return code, {check: status for check, (status, _) in checks.items()}
+
+    async def doctor_report(self, *extra: str) -> tuple[int, dict[str, tuple[str, str]]]:
+        """The exit code and, per check, its status and summary."""
         code, out, err = await self.outboxd(
             "doctor", "--config", str(self.config), "--credentials", str(self.credentials), "--json", *extra
         )
         assert out, err
-        return code, {c["check"]: c["status"] for c in json.loads(out)["checks"]}
+        return code, {c["check"]: (c["status"], c["summary"]) for c in json.loads(out)["checks"]}
+
+    @asynccontextmanager
+    async def daemon(self) -> AsyncIterator[None]:
+        """`outboxd run` from the install, its credentials where systemd puts them; stopped by SIGTERM, exit 0."""
+        env = self.env | {"CREDENTIALS_DIRECTORY": str(self.credentials)}
+        daemon = await asyncio.create_subprocess_exec(
+            self.venv / "bin" / "outboxd", "run", "--config", str(self.config), env=env, stdout=-1, stderr=-1
+        )
+        try:
+            await wait_for_daemon(self.socket, daemon)
+            yield
+            daemon.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(daemon.wait(), 30) == 0
+        finally:
+            if daemon.returncode is None:
+                daemon.kill()
+                await daemon.wait()
+
+
+@contextmanager
+def umask_077() -> Iterator[None]:
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 def free_port() -> int:
@@ -148,10 +179,25 @@ async def sandbox() -> AsyncIterator[SandboxHandle]:
 
 
 @pytest.fixture
-def site(tmp_path: Path, run_dir: Path, venv: Path, sandbox: SandboxHandle) -> Site:
-    prepared = Site(tmp_path, run_dir, venv, sandbox.api_url)
+def company_token(sandbox: SandboxHandle) -> str:
+    """A company API token of the shop's Pennylane company, with every scope the bridge needs."""
     company = sandbox.sandbox.add_company("Boulangerie du Marché")
-    prepared.secrets(sandbox.sandbox.issue_api_token(company.id, BRIDGE_SCOPES))
+    return sandbox.sandbox.issue_api_token(company.id, BRIDGE_SCOPES)
+
+
+@pytest.fixture
+def site(tmp_path: Path, run_dir: Path, venv: Path, sandbox: SandboxHandle, company_token: str) -> Site:
+    """The shop's company API token in the configuration (api_token_file, a credential)."""
+    prepared = Site(tmp_path, run_dir, venv, sandbox.api_url, configured_token=True)
+    prepared.secrets(company_token)
+    return prepared
+
+
+@pytest.fixture
+def unconnected_site(tmp_path: Path, run_dir: Path, venv: Path, sandbox: SandboxHandle) -> Site:
+    """The example configuration's shop as it comes: no token configured, connected once the daemon runs."""
+    prepared = Site(tmp_path, run_dir, venv, sandbox.api_url, configured_token=False)
+    prepared.secrets(None)
     return prepared
 
 
@@ -181,6 +227,32 @@ async def test_doctor_on_a_fresh_install_reports_what_is_expected(site: Site) ->
     }
 
 
+async def test_the_first_connect_with_a_company_api_token_as_documented(
+    unconnected_site: Site, sandbox: SandboxHandle, company_token: str
+) -> None:
+    """Install step 6 from a shell: the token in a 0600 file the daemon reads, `outboxd ctl token`, the file goes."""
+    site = unconnected_site
+    code, checks = await site.doctor()
+    assert (code, checks["shop.boulangerie-42"]) == (0, "warn")  # not connected: its events wait
+    token_file = site.state.parent / "boulangerie-42.token"  # /var/lib/outboxd, the daemon's own directory
+    async with site.daemon():
+        with umask_077():
+            token_file.write_text(company_token)
+        code, out, err = await site.outboxd("ctl", "token", "boulangerie-42", str(token_file))
+        assert code == 0, err
+        assert json.loads(out)["state"] == "connected"
+        token_file.unlink()  # the daemon keeps the token, encrypted, in the state database
+        code, report = await site.doctor_report()
+        assert code == 0, report
+        [company] = sandbox.sandbox.companies.values()
+        assert report["shop.boulangerie-42"] == ("ok", f"company Boulangerie du Marché ({company.id}), scopes ok")
+        assert report["stored_tokens"] == ("ok", "the key decrypts the tokens of 1 shop(s)")
+    async with site.daemon():  # a restart reconnects from the state database alone
+        code, out, err = await site.outboxd("ctl", "--json", "status")
+        assert code == 0, err
+        assert [s["connection"]["state"] for s in json.loads(out)["shops"]] == ["connected"]
+
+
 async def test_doctor_fails_a_secret_others_can_read(site: Site) -> None:
     (site.credentials / "token.key").chmod(0o644)
     code, checks = await site.doctor("--offline")
@@ -204,21 +276,10 @@ async def test_an_upgrade_shows_the_pending_migration_until_the_daemon_applies_i
     await make_state_one_migration_behind(site.state)
     code, checks = await site.doctor("--offline")
     assert (code, checks["migrations"]) == (0, "warn")
-    daemon = await asyncio.create_subprocess_exec(
-        site.venv / "bin" / "outboxd", "run", "--config", str(site.config), env=site.env | {
-            "CREDENTIALS_DIRECTORY": str(site.credentials)}, stdout=-1, stderr=-1
-    )  # fmt: skip
-    try:
-        await wait_for_daemon(site.socket, daemon)
+    async with site.daemon():
         code, checks = await site.doctor()
         assert checks["socket"] == "ok"
         assert checks["migrations"] == "ok"
-        daemon.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(daemon.wait(), 30) == 0
-    finally:
-        if daemon.returncode is None:
-            daemon.kill()
-            await daemon.wait()
     code, checks = await site.doctor("--offline")
     assert (code, checks["migrations"], checks["socket"]) == (0, "ok", "warn")
 
