@@ -186,6 +186,16 @@ class DaemonDouble:
         self._get(shop_id).update(paused=False, pause_reason=None)
         return await self.shop(shop_id)
 
+    async def closings(self, shop_id: str, since: str | None, mismatch_only: bool) -> JSONObject:
+        self._get(shop_id)
+        self.calls.append(("closings", {"shop_id": shop_id, "since": since, "mismatch_only": mismatch_only}))
+        rows = [{"method_id": "cb", "label": "Carte bancaire", "expected": "664.00", "delivered": "661.70",
+                 "difference": "-2.30"}]  # fmt: skip
+        closing = {"delivery_id": 77, "register_id": "r1", "register_name": "Caisse comptoir",
+                   "business_date": "2025-10-08", "z_number": 452, "mismatch": True, "rows": rows}  # fmt: skip
+        closings = [closing] if shop_id == "paris-01" else []
+        return {"shop_id": shop_id, "since": since or "2025-10-03", "mismatches": len(closings), "closings": closings}
+
     async def mapping(self, shop_id: str) -> JSONObject:
         self._get(shop_id)
         return {

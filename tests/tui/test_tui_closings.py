@@ -44,6 +44,8 @@ async def test_closings_show_the_mismatch_first_in_words_and_cents(socket: tuple
     app = OutboxdApp(ControlClient(path, actor="operator"))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        overview = str(app.screen.query_one("#shop-detail", Static).render())
+        assert "✗ Z mismatch: 1 closing(s) since " in overview
         await pilot.press("z")  # on the first shop, s1
         await settle(pilot)
         assert type(app.screen).__name__ == "ClosingsScreen"

@@ -16,11 +16,14 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Header, Sparkline, Static
 
 from outboxd.control.text import age, connection_label, duration, held_label
+from outboxd.exceptions import ControlError, DaemonNotRunning
 from tui.base import OperatorScreen, footer
 from tui.messages import StatusLoaded
 from tui.modals import ReasonModal
 
 REFRESH_SECONDS = 1.0
+Z_REFRESH_SECONDS = 30.0
+"""The Z mismatch count is a heavier read than the status, and closings come once a day: read it seldom."""
 LIVE = "● live, every 1 s (space: freeze)"
 FROZEN = "‖ frozen (space: live)"
 COLUMNS = ("Shop", "State", "Pennylane", "Queue", "Oldest", "Today", "Failed", "Rate")
@@ -45,6 +48,8 @@ class OverviewScreen(OperatorScreen):
     def __init__(self) -> None:
         super().__init__()
         self.shops: dict[str, dict[str, Any]] = {}
+        self.z_control: dict[str, str] = {}
+        """Per shop, the line saying how many recent closings do not match (read every Z_REFRESH_SECONDS)."""
 
     @property
     def shop_ids(self) -> list[str]:
@@ -65,15 +70,39 @@ class OverviewScreen(OperatorScreen):
         self.query_one(DataTable).add_columns(*COLUMNS)
         self.load()
         self.set_interval(REFRESH_SECONDS, self._tick)
+        self.set_interval(Z_REFRESH_SECONDS, self._z_tick)
         self.watch_live(self.live)
 
     def _tick(self) -> None:
         if self.live:
             self.load()
 
+    def _z_tick(self) -> None:
+        if self.live:
+            self.z_control.clear()  # the next refresh reads every shop's count again
+
     @work(group="status", exclusive=True, exit_on_error=False, description="refresh status")
     async def load(self) -> None:
-        self.post_message(StatusLoaded(await self.client.status()))
+        status = await self.client.status()
+        for shop in status["shops"]:
+            if shop["shop_id"] not in self.z_control:
+                self.z_control[shop["shop_id"]] = await self._z_line(shop["shop_id"])
+        self.post_message(StatusLoaded(status))
+
+    async def _z_line(self, shop_id: str) -> str:
+        """How many recent closings of the shop do not match their payments (the Closings screen has them)."""
+        try:
+            answer = await self.client.closings(shop_id, mismatch_only=True)
+        except DaemonNotRunning:
+            raise
+        except ControlError as exc:  # the status is still worth showing
+            return f"⚠ Z control unavailable: {exc}"
+        n, since = answer["mismatches"], answer["since"]
+        return (
+            f"✗ Z mismatch: {n} closing(s) since {since} (z: closings)"
+            if n
+            else f"✓ Z control: closings since {since} match"
+        )
 
     def on_status_loaded(self, message: StatusLoaded) -> None:
         self.shops = {s["shop_id"]: s for s in message.status["shops"]}
@@ -131,6 +160,8 @@ class OverviewScreen(OperatorScreen):
             f"queue {s['queue_depth']}, oldest {age(s['oldest_pending_age'])}, rate limit "
             f"{rate['used']}/{rate['limit']} per {rate['window']:g}s, {rate['waits']} waits"
         )
+        if z_control := self.z_control.get(shop_id):
+            lines.append(z_control)
         if s["backfill"]:
             b = s["backfill"]
             lines.append(f"backfill {b['state']}: {b['done']}/{b['total']}, {duration(b['eta'])} left")
