@@ -5,15 +5,17 @@ expects 2.30 more by one method than was paid shows first (the API lists r2's, d
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from real_daemon import bench, daemon_in_process, history, until
 from textual.widgets import DataTable, Static
-from tui_session import settle
+from tui_session import ServedDaemon, settle
 
 from outboxd.control.client import ControlClient
+from outboxd.exceptions import ControlError
 from outboxd.money import format_cents, parse_amount
 from tui.app import OutboxdApp
 
@@ -77,3 +79,18 @@ async def test_closings_show_the_mismatch_first_in_words_and_cents(socket: tuple
         await settle(pilot)
         assert type(app.screen).__name__ == "ClosingsScreen"
         assert app.screen.query_one("#closings", DataTable).row_count == 2
+
+
+async def test_a_refused_z_count_is_said_on_its_line_and_the_status_stays(
+    make_app: Callable[[], OutboxdApp], served: ServedDaemon
+) -> None:
+    async def refused(*_: Any) -> dict[str, Any]:
+        raise ControlError("closings: the state database is locked")
+
+    served.daemon.closings = refused  # type: ignore[method-assign]
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        detail = str(app.screen.query_one("#shop-detail", Static).render())
+        assert "⚠ Z control unavailable: closings: the state database is locked" in detail
+        assert "queue 12, oldest" in detail
