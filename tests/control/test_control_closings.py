@@ -22,7 +22,7 @@ from daemon_bench import Bench, bench, history, until
 from outboxd.cli import ctl
 from outboxd.contract import RegisterClosed, parse_payload
 from outboxd.control import shell
-from outboxd.delivery.control.closings import warn_z_mismatch
+from outboxd.delivery.zcontrol import warn_z_mismatch
 from outboxd.exceptions import BadRequest, NotFound
 from outboxd.money import format_cents, parse_amount
 

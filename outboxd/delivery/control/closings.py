@@ -2,27 +2,27 @@
 
 Computed when asked, from the state database: the payments of a day may still be in flight (retried, blocked
 behind a failed ticket, held as history) when its closing is delivered, so only a reading made now is the
-truth. The warning logged when a closing is delivered is the same comparison made at that moment: it may be
-premature, and the report says whether the mismatch is still there.
+truth. The warning logged when a closing is delivered (``outboxd.delivery.zcontrol``) is the same comparison made
+at that moment: it may be premature, and the report says whether the mismatch is still there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from outboxd.contract import RegisterClosed, parse_payload
 from outboxd.control.backend import JSONObject
+from outboxd.delivery.zcontrol import z_rows
 from outboxd.money import format_cents
-from outboxd.rules import ZControlRow, z_control
 from outboxd.rules.accounts import method_label
 
 if TYPE_CHECKING:
     from outboxd.delivery.lane import Lane
     from outboxd.store import DeliveredClosing, Store
 
-__all__ = ["DEFAULT_DAYS", "closings_view", "warn_z_mismatch"]
+__all__ = ["DEFAULT_DAYS", "closings_view"]
 
 DEFAULT_DAYS = 7
 """Without ``since``, the closings of the last week (today included)."""
@@ -34,7 +34,7 @@ async def closings_view(store: Store, lane: Lane, since: dt.date | None, mismatc
     mapping = lane.mapping()
     closings = []
     for delivered in await store.closings.delivered(lane.shop_id, start):
-        rows = await _rows(store, lane.shop_id, _closing(delivered))
+        rows = await z_rows(store, lane.shop_id, _closing(delivered))
         mismatch = any(r.difference for r in rows)
         if mismatch or not mismatch_only:
             closings.append({
@@ -48,23 +48,6 @@ async def closings_view(store: Store, lane: Lane, since: dt.date | None, mismatc
             })  # fmt: skip
     mismatches = sum(1 for c in closings if c["mismatch"])
     return {"shop_id": lane.shop_id, "since": start.isoformat(), "mismatches": mismatches, "closings": closings}
-
-
-async def warn_z_mismatch(store: Store, shop_id: str, closing: RegisterClosed, log: Any) -> list[ZControlRow]:
-    """Log ``closing.z_mismatch`` on ``log`` (the delivery's bound logger) when the payments delivered so far do
-    not match the Z just delivered. Premature when payments of the day are still in flight: the report is the truth.
-    """
-    rows = await _rows(store, shop_id, closing)
-    differences = {r.method_id: format_cents(r.difference) for r in rows if r.difference}
-    if differences:
-        log.warning("closing.z_mismatch", shop=shop_id, register=closing.register_id, z_number=closing.z_number,
-                    business_date=closing.business_date.isoformat(), differences=differences)  # fmt: skip
-    return rows
-
-
-async def _rows(store: Store, shop_id: str, closing: RegisterClosed) -> list[ZControlRow]:
-    paid = await store.closings.delivered_payments(shop_id, closing.register_id, closing.business_date)
-    return z_control(closing, paid)
 
 
 def _closing(delivered: DeliveredClosing) -> RegisterClosed:
