@@ -37,7 +37,11 @@ def connect(path: Path | str) -> sqlite3.Connection:
 
 
 def check_state_database(path: Path) -> CheckResult:
-    """Reachable, writable (a write lock taken and released), and ``PRAGMA quick_check`` says ok."""
+    """Reachable, writable (a write made and rolled back), and ``PRAGMA quick_check`` says ok.
+
+    The write lock alone proves nothing: in WAL mode it lives in the ``-shm`` file, so a read-only database
+    (mode 0400, another owner) takes it all the same and refuses only the first write.
+    """
     check, title = "state_database", "state database"
     if not path.exists():
         if not path.parent.is_dir():
@@ -49,7 +53,11 @@ def check_state_database(path: Path) -> CheckResult:
         with closing(connect(path)) as conn:
             problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute("ROLLBACK")
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                conn.execute(f"PRAGMA user_version = {int(version)}")  # the same value, rolled back
+            finally:
+                conn.execute("ROLLBACK")
     except sqlite3.DatabaseError as exc:
         return CheckResult.fail(check, title, f"{path}: {exc}", _db_fix(path, exc))
     if problems != ["ok"]:

@@ -5,8 +5,13 @@ Each failure test breaks one thing of it and checks that the doctor names it and
 
 from __future__ import annotations
 
+import json
+import os
+import pwd
 import shutil
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, closing
@@ -17,6 +22,7 @@ import pytest
 from aiohttp import web
 
 from outboxd.contract import ddl
+from outboxd.doctor import CheckResult, Status, check_state_database
 from outboxd.pennylane import BRIDGE_SCOPES
 from outboxd.sandbox import Sandbox, SandboxHandle, run_sandbox
 from outboxd.secrets import ensure_key_file
@@ -137,3 +143,51 @@ async def daemon_socket(path: Path) -> AsyncIterator[None]:
         yield
     finally:
         await runner.cleanup()
+
+
+@dataclass
+class ServiceUser:
+    """A user whose writes file modes stop, as they stop the service's: this process, or ``nobody`` if it is root.
+
+    Root writes into a 0400 file all the same, so as root (CI) a check runs in a child process dropped to
+    ``nobody``, on files in ``directory`` (``nobody``'s own, under /tmp: tmp_path's parents are root's 0700).
+    """
+
+    directory: Path
+    user: pwd.struct_passwd | None
+
+    def own(self, path: Path) -> None:
+        if self.user is not None:
+            os.chown(path, self.user.pw_uid, self.user.pw_gid)
+
+    def check_state_database(self, path: Path) -> CheckResult:
+        if self.user is None:
+            return check_state_database(path)
+        child = (
+            "import json, sys; from pathlib import Path; from outboxd.doctor import check_state_database; "
+            "r = check_state_database(Path(sys.argv[1])); print(json.dumps([r.status.value, r.summary, r.fix]))"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", child, str(path)],
+            user=self.user.pw_uid, group=self.user.pw_gid, extra_groups=[], cwd=self.directory,
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        status, summary, fix = json.loads(done.stdout)
+        return CheckResult("state_database", "state database", Status(status), summary, fix)
+
+
+@pytest.fixture
+def service_user() -> Iterator[ServiceUser]:
+    directory = Path(tempfile.mkdtemp(prefix="oxd-svc-", dir="/tmp"))
+    try:
+        user = None
+        if os.geteuid() == 0:
+            try:
+                user = pwd.getpwnam("nobody")
+            except KeyError:
+                pytest.skip("running as root without a user `nobody` to drop to: file modes do not stop root")
+            os.chown(directory, user.pw_uid, user.pw_gid)
+        yield ServiceUser(directory, user)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

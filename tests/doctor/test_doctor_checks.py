@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -34,7 +35,7 @@ from outboxd.pennylane import BRIDGE_SCOPES
 from outboxd.sandbox import SandboxHandle
 from outboxd.secrets import Secret, TokenCipher, generate_key, read_secret
 from outboxd.store import apply_migrations, known_migrations, open_store
-from tests.doctor.conftest import Install, daemon_socket, make_outbox
+from tests.doctor.conftest import Install, ServiceUser, daemon_socket, make_outbox
 
 
 @pytest.fixture
@@ -87,15 +88,15 @@ def test_a_file_that_is_not_a_database_fails_with_restore_as_the_fix(tmp_path: P
     assert "restore the last backup" in result.fix
 
 
-def test_a_read_only_state_database_fails(install: Install) -> None:
-    install.state.chmod(0o400)
-    try:
-        result = check_state_database(install.state)
-    finally:
-        install.state.chmod(0o600)
-    if result.status is Status.OK:
-        pytest.skip("running as root: file modes do not stop writes")
+def test_a_read_only_state_database_fails(install: Install, service_user: ServiceUser) -> None:
+    state = service_user.directory / "state.sqlite3"
+    shutil.copy(install.state, state)  # a healthy database, the service user's own
+    service_user.own(state)
+    assert service_user.check_state_database(state).status is Status.OK  # writable while its mode allows it
+    state.chmod(0o400)
+    result = service_user.check_state_database(state)
     assert result.status is Status.FAIL
+    assert "readonly" in result.summary
     assert "chown" in result.fix
 
 
