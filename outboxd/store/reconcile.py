@@ -3,30 +3,36 @@
 A restored state database has no record of the entries posted since its backup, and the dedup rule
 (``Deliverer.post_once``) looks Pennylane up only for pieces it has a record of. A reconcile lists the shop's
 entries in Pennylane and hands them here: each piece_number becomes ``posted`` with its Pennylane id, and
-``post_once`` then skips it. The delivery that booked it and the digest of its body are not known: both stay
-NULL (migration 0004), and a NULL delivery marks a row written here.
+``post_once`` then skips it. The digest of its body is not known (NULL, migration 0004); its delivery is the open
+delivery whose event books that piece when the caller found one, else NULL too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from outboxd.store._db import Clock, Database, to_text
+from outboxd.store.deliveries import DELIVERY_COLUMNS, delivery_from_row
+from outboxd.store.models import Delivery
 
 __all__ = ["FoundEntry", "OpenBefore", "Reconciliation", "Tally"]
 
 _STATE = "SELECT state FROM sent_entries WHERE shop_id = ? AND piece_number = ?"
 _POSTED = (
     "INSERT INTO sent_entries (shop_id, piece_number, delivery_id, journal_id, entry_date, state, pennylane_id, "
-    "body_hash, created_at, updated_at) VALUES (?, ?, NULL, ?, ?, 'posted', ?, NULL, ?, ?) "
+    "body_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'posted', ?, NULL, ?, ?) "
     "ON CONFLICT (shop_id, piece_number) DO UPDATE SET state = 'posted', pennylane_id = excluded.pennylane_id, "
     "updated_at = excluded.updated_at WHERE state <> 'posted'"
 )
+_OPEN = "state IN ('pending', 'leased', 'failed')"
+_OPEN_SINCE = (
+    f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = ? AND {_OPEN} AND business_date >= ? "  # noqa: S608 (constants)
+    "AND id > ? ORDER BY id LIMIT ?"
+)
 _OPEN_BEFORE = (
-    "SELECT count(*), min(business_date) FROM deliveries WHERE shop_id = ? "
-    "AND state IN ('pending', 'leased', 'failed') AND business_date < ?"
+    f"SELECT count(*), min(business_date) FROM deliveries WHERE shop_id = ? AND {_OPEN} AND business_date < ?"  # noqa: S608 (constants)
 )
 
 
@@ -67,12 +73,16 @@ class Reconciliation:
         self._db = db
         self._clock = clock
 
-    async def record_posted(self, shop_id: str, found: Sequence[FoundEntry]) -> Tally:
+    async def record_posted(
+        self, shop_id: str, found: Sequence[FoundEntry], owners: Mapping[str, int] | None = None
+    ) -> Tally:
         """Record each piece as posted, in one short transaction (a page of Pennylane's list at a time).
 
-        A piece already ``posted`` is left as it is; one ``recorded`` or ``unknown`` (its POST may or may not
-        have landed) is posted now, as the dedup look-up would have found it. Pieces must be distinct.
+        A new record belongs to ``owners[piece]``, the open delivery that books it, if any. A piece already
+        ``posted`` is left as it is; one ``recorded`` or ``unknown`` (its POST may or may not have landed) is
+        posted now, as the dedup look-up would have found it. Pieces must be distinct.
         """
+        owners = owners or {}
         now = to_text(self._clock())
         recorded = confirmed = known = 0
         async with self._db.transaction() as tx:
@@ -81,13 +91,19 @@ class Reconciliation:
                 if row is not None and row[0] == "posted":
                     known += 1
                     continue
-                await tx.execute(_POSTED, (shop_id, entry.piece_number, entry.journal_id, entry.entry_date,
+                owner = owners.get(entry.piece_number)
+                await tx.execute(_POSTED, (shop_id, entry.piece_number, owner, entry.journal_id, entry.entry_date,
                                            entry.pennylane_id, now, now))  # fmt: skip
                 if row is None:
                     recorded += 1
                 else:
                     confirmed += 1
         return Tally(recorded, confirmed, known)
+
+    async def open_since(self, shop_id: str, day: dt.date, *, after_id: int = 0, limit: int = 500) -> list[Delivery]:
+        """Open deliveries of the shop dated ``day`` or later, by id: those whose entries a reconcile can find."""
+        rows = await self._db.read(_OPEN_SINCE, (shop_id, day.isoformat(), after_id, limit))
+        return [delivery_from_row(r) for r in rows]
 
     async def open_before(self, shop_id: str, day: dt.date) -> OpenBefore:
         """Open (pending, leased, failed) deliveries of the shop whose business date is before ``day``.

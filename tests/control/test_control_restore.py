@@ -125,6 +125,11 @@ async def test_restore_then_reconcile_books_nothing_twice(tmp_path: Path, capsys
         assert answer["journals"] == len(b.sandbox.company(b.companies["s1"]).journals)
         assert (answer["recorded"], answer["confirmed"], answer["known"]) == (len(since_backup), 0, 0)
         assert answer["entries"] == len(since_backup)
+        with sqlite3.connect(state) as conn:  # a waiting day-2 ticket of r2: its entry is found, and is its own
+            (ticket,) = conn.execute("SELECT id FROM deliveries WHERE shop_id = 's1' AND state = 'pending' AND "
+                                     "event_type = 'order.recorded' AND business_date = ? AND payload LIKE '%\"r2\"%' "
+                                     "LIMIT 1", (day2,)).fetchone()  # fmt: skip
+        assert [e["state"] for e in (await b.client.delivery(ticket))["entries"]] == ["posted"]
         again = await _ctl(b, capsys, since=day2)
         assert f"0 recorded as posted now, 0 unsettled found posted, {len(since_backup)} already known" in again
         assert "✓ every open delivery is covered: `outboxd ctl resume s1`" in again

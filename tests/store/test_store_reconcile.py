@@ -41,20 +41,25 @@ async def test_found_pieces_are_posted_whatever_the_state_database_knew(
         FoundEntry("T-1-r1", 501, 11, "2026-03-14"),
         FoundEntry("T-2-r1", 999, 11, "2026-03-14"),
         FoundEntry("T-3-r1", 503, 12, "2026-03-15"),
+        FoundEntry("PAY-1", 504, 12, "2026-03-15"),
     ]
-    assert await _reconciliation(store).record_posted("shop-1", found) == Tally(recorded=1, confirmed=1, known=1)
+    owners = {"T-1-r1": b.id, "T-2-r1": a.id, "PAY-1": b.id}  # an owner is only given to a new record
+    tally = await _reconciliation(store).record_posted("shop-1", found, owners)
+    assert tally == Tally(recorded=2, confirmed=1, known=1)
 
     assert await _entry(store, "T-1-r1") == ("posted", 501, a.id, "h1")
     assert await _entry(store, "T-2-r1") == ("posted", 502, b.id, "h2")  # Pennylane's first id stays
     assert await _entry(store, "T-3-r1") == ("posted", 503, None, None)
+    assert await _entry(store, "PAY-1") == ("posted", 504, b.id, None)
+    assert [e.piece_number for e in await store.entries.of_delivery(b.id)] == ["T-2-r1", "PAY-1"]
     new = await store.entries.get("shop-1", "T-3-r1")
     assert new is not None
     assert (new.journal_id, new.entry_date, new.created_at) == (12, "2026-03-15", clock.now)
     assert await _entry(store, "T-3-r1", shop="shop-2") is None  # recorded for that shop only
 
     again = await _reconciliation(store).record_posted("shop-1", found)
-    assert again == Tally(known=3)
-    assert again + Tally(recorded=2) == Tally(recorded=2, known=3)
+    assert again == Tally(known=4)
+    assert again + Tally(recorded=2) == Tally(recorded=2, known=4)
 
 
 async def test_a_delivery_cannot_take_over_a_reconciled_piece(
@@ -81,6 +86,13 @@ async def test_open_deliveries_dated_before_a_day(store: Store, source: OutboxSo
         if delivery.aggregate_id == "order:a":
             await store.deliveries.mark_delivered(delivery.id)
     assert await reconciliation.open_before("shop-1", dt.date.max) == OpenBefore(1, dt.date(2026, 3, 14))
+    since = [d.aggregate_id for d in await reconciliation.open_since("shop-1", dt.date(2026, 3, 14))]
+    assert (since, await reconciliation.open_since("shop-1", dt.date(2026, 3, 15))) == (["order:b"], [])
+    producer.insert("order:d", "order:e", "order:f")
+    await store.deliveries.ingest_from(source)
+    first = await reconciliation.open_since("shop-1", dt.date(2026, 3, 14), limit=2)
+    rest = await reconciliation.open_since("shop-1", dt.date(2026, 3, 14), after_id=first[-1].id, limit=2)
+    assert [d.aggregate_id for d in first + rest] == ["order:b", "order:d", "order:e", "order:f"]
 
 
 @sqlite_only

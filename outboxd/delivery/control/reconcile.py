@@ -5,6 +5,8 @@ the pieces it has a record of. A state database restored from a backup has no re
 so the events behind them would be booked again. A reconcile, on a paused and connected shop, lists the entries of
 every journal of the shop's Pennylane company (a register's journal may be younger than the backup) dated from
 ``since`` on, and records each piece_number as posted (``outboxd.store.reconcile``); then nothing is posted twice.
+A new record belongs to the open delivery whose event books that piece (its event booked now with the shop's
+mapping), so the delivery's detail shows it posted; a piece no open delivery books is recorded without one.
 
 Pennylane filters entries by journal and date only (not by piece_number, and no longer by creation time), so the
 date matters: every entry is dated on its event's business date, and without ``since`` the reconcile starts at the
@@ -14,11 +16,15 @@ paces itself on the rate limit: about one request per journal and per 100 entrie
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from outboxd.contract import parse_event
 from outboxd.control.backend import JSONObject
-from outboxd.exceptions import BadRequest
+from outboxd.delivery.deliver import event_row
+from outboxd.exceptions import BadRequest, BookingError, ContractError
+from outboxd.rules import book
 from outboxd.store.reconcile import FoundEntry, Reconciliation, Tally
 
 if TYPE_CHECKING:
@@ -55,8 +61,10 @@ async def reconcile(store: Store, lane: Lane, actor: str, since: dt.date | None)
     if since is None:
         since = (await reconciliation.open_before(shop_id, dt.date.max)).earliest or dt.date.today()
     uncovered = await reconciliation.open_before(shop_id, since)
+    owners = await _owners(reconciliation, lane, since)
     journals = await lane.client.journals()
-    entries, tally, duplicates = await _scan(lane.client, reconciliation, shop_id, [j.id for j in journals], since)
+    entries, tally, duplicates = await _scan(lane.client, reconciliation, owners, shop_id, [j.id for j in journals],
+                                             since)  # fmt: skip
     result: JSONObject = {
         "shop_id": shop_id, "since": since.isoformat(), "journals": len(journals), "entries": entries,
         "recorded": tally.recorded, "confirmed": tally.confirmed, "known": tally.known,
@@ -69,9 +77,26 @@ async def reconcile(store: Store, lane: Lane, actor: str, since: dt.date | None)
     return result
 
 
+async def _owners(reconciliation: Reconciliation, lane: Lane, since: dt.date) -> dict[str, int]:
+    """piece_number -> the open delivery dated ``since`` or later whose event books it with the shop's mapping now."""
+    owners: dict[str, int] = {}
+    after = 0
+    while batch := await reconciliation.open_since(lane.shop_id, since, after_id=after):
+        for delivery in batch:
+            try:
+                booking = book(parse_event(event_row(delivery)), lane.mapping())
+            except (ContractError, BookingError):  # cannot be posted as it stands: its pieces stay without owner
+                continue
+            owners.update((entry.piece_number, delivery.id) for entry in booking.entries)
+        after = batch[-1].id
+        await asyncio.sleep(0)  # a long history: let the other lanes run between batches
+    return owners
+
+
 async def _scan(
-    client: PennylaneClient, reconciliation: Reconciliation, shop_id: str, journal_ids: list[int], since: dt.date
-) -> tuple[int, Tally, set[str]]:
+    client: PennylaneClient, reconciliation: Reconciliation, owners: dict[str, int], shop_id: str,
+    journal_ids: list[int], since: dt.date,
+) -> tuple[int, Tally, set[str]]:  # fmt: skip
     """Entries seen, what recording their pieces changed, and the pieces seen more than once."""
     entries, tally = 0, Tally()
     seen: set[str] = set()
@@ -90,8 +115,8 @@ async def _scan(
             seen.add(piece)
             batch.append(FoundEntry(str(piece), int(item["id"]), journal_id, str(item["date"])))
             if len(batch) == BATCH:
-                tally += await reconciliation.record_posted(shop_id, batch)
+                tally += await reconciliation.record_posted(shop_id, batch, owners)
                 batch = []
         if batch:
-            tally += await reconciliation.record_posted(shop_id, batch)
+            tally += await reconciliation.record_posted(shop_id, batch, owners)
     return entries, tally, duplicates
