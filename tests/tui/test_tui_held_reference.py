@@ -41,7 +41,7 @@ def _text(app: OutboxdApp, selector: str) -> str:
 
 
 async def _shows(pilot: Pilot[None], check: Callable[[], bool], what: str) -> None:
-    await until(lambda: _now(pilot, check), within=10, what=what)
+    await until(lambda: _now(pilot, check), within=20, what=what)
 
 
 async def _now(pilot: Pilot[None], check: Callable[[], bool]) -> bool:

@@ -191,7 +191,7 @@ async def test_failed_poison_retry_is_a_new_attempt_discard_unblocks_its_payment
         detail = _text(app, "#delivery-detail")
         assert '"vat_rate": "8.5"' in detail
         assert "(1 attempts)" in detail
-        assert "⏸ waiting behind it:" in detail
+        assert "⏸ 1 event waits behind it:" in detail
 
         await pilot.press("r")  # retry: back to the list; it fails again, a second attempt
         await settle(pilot)
