@@ -5,11 +5,11 @@ is booked twice, the events Pennylane never saw are booked once, and the trial b
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import datetime as dt
 import itertools
 import sqlite3
+import sys
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -20,7 +20,6 @@ import pytest
 from daemon_bench import Bench, bench, until
 from e2e.e2e_harness import assert_exact, expected
 
-from outboxd.control import shell
 from outboxd.exceptions import BadRequest
 from outboxd.money import format_cents
 from outboxd.sandbox.model import Entry
@@ -68,15 +67,18 @@ def _days_with_a_new_register() -> list[list[dict[str, Any]]]:
     return days
 
 
-async def _ctl(b: Bench, capsys: pytest.CaptureFixture[str], since: str) -> str:
-    """``outboxd ctl reconcile s1 --since SINCE`` as a person types it; its printed answer."""
-    args = argparse.Namespace(socket=str(b.client.socket_path), json=False, ctl_command="reconcile", shop="s1",
-                              since=since)  # fmt: skip
-    assert await shell.dispatch(args) == 0
-    return capsys.readouterr().out
+async def _ctl(b: Bench, since: str) -> str:
+    """``outboxd ctl reconcile s1 --since SINCE`` as a person types it (the console script); what it prints."""
+    ctl = await asyncio.create_subprocess_exec(
+        Path(sys.executable).parent / "outboxd", "ctl", "--socket", str(b.client.socket_path), "reconcile", "s1",
+        "--since", since, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(ctl.communicate(), 30)
+    assert ctl.returncode == 0, err.decode()
+    return out.decode()
 
 
-async def test_restore_then_reconcile_books_nothing_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_restore_then_reconcile_books_nothing_twice(tmp_path: Path) -> None:
     state, backup = tmp_path / "state.sqlite3", tmp_path / "backup.sqlite3"
     days = _days_with_a_new_register()
     rows = [row for day in days for row in day]
@@ -113,7 +115,7 @@ async def test_restore_then_reconcile_books_nothing_twice(tmp_path: Path, capsys
 
         # The backup's day is today, but these events are dated before it (late events, a backfill do that):
         # a reconcile from today sees none of their entries, and says so.
-        today = await _ctl(b, capsys, since=dt.date.today().isoformat())
+        today = await _ctl(b, since=dt.date.today().isoformat())
         assert f"before resuming, reconcile again with --since {day2}" in today
         assert "0 entries dated" in today
 
@@ -130,7 +132,7 @@ async def test_restore_then_reconcile_books_nothing_twice(tmp_path: Path, capsys
                                      "event_type = 'order.recorded' AND business_date = ? AND payload LIKE '%\"r2\"%' "
                                      "LIMIT 1", (day2,)).fetchone()  # fmt: skip
         assert [e["state"] for e in (await b.client.delivery(ticket))["entries"]] == ["posted"]
-        again = await _ctl(b, capsys, since=day2)
+        again = await _ctl(b, since=day2)
         assert f"0 recorded as posted now, 0 unsettled found posted, {len(since_backup)} already known" in again
         assert "✓ every open delivery is covered: `outboxd ctl resume s1`" in again
         audit = (await b.client.audit("s1", 3))["items"]
@@ -142,9 +144,7 @@ async def test_restore_then_reconcile_books_nothing_twice(tmp_path: Path, capsys
         assert_exact(b.sandbox, b.companies["s1"], expected(rows, b.config, "s1"))
 
 
-async def test_reconcile_names_the_pieces_pennylane_holds_twice(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def test_reconcile_names_the_pieces_pennylane_holds_twice(tmp_path: Path) -> None:
     """An entry already booked twice (before the reconcile) is named, recorded once; bad dates are refused."""
     rows = list(simulate_shop("s1", days=1, orders_per_day=3, registers=1, seed=3, start=dt.date.today()))
     async with bench(tmp_path) as b:
@@ -159,7 +159,7 @@ async def test_reconcile_names_the_pieces_pennylane_holds_twice(
         pieces = _pieces(b)
         assert answer["duplicates"] == [twice.piece_number]
         assert (answer["entries"], answer["recorded"], answer["known"]) == (sum(pieces.values()), 0, len(pieces))
-        text = await _ctl(b, capsys, since=dt.date.today().isoformat())
+        text = await _ctl(b, since=dt.date.today().isoformat())
         assert f"! booked more than once in Pennylane already: {twice.piece_number}" in text
 
 
