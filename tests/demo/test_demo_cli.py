@@ -1,5 +1,7 @@
-"""``outboxd demo --no-tui`` as a real process: connect through the simulator's OAuth page, backfill the held
-history, events flow, the poison ticket fails, and Ctrl-C stops the daemon and removes every file."""
+"""``outboxd demo --no-tui`` as a real process, the README's story to its end: connect through the simulator's OAuth
+page, backfill the held history, events flow, the poison ticket fails and holds back its payment; "8.5" added to
+``vat_rates`` in the printed configuration makes the demo restart the daemon, ``outboxd ctl retry`` books the ticket
+and its payment and nothing else; Ctrl-C stops the daemon and removes every file."""
 
 from __future__ import annotations
 
@@ -9,9 +11,11 @@ import html
 import os
 import re
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -20,10 +24,11 @@ from outboxd.control.client import ControlClient
 from outboxd.demo.files import HISTORY_DAYS
 from outboxd.exceptions import ControlError
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(150)
 
 MAIN = "import sys; from outboxd.cli import main; sys.exit(main())"
 SHOP = "demo-shop"
+BANNER_LINE = re.compile(r"  (state directory|control socket|configuration|metrics|Pennylane) +(\S+)")
 
 
 async def until(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
@@ -37,7 +42,7 @@ async def until(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> N
 @pytest.fixture
 async def demo() -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, str]]]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", MAIN, "demo", "--no-tui", "--for", "75", "--ticket-every", "1",
+        sys.executable, "-c", MAIN, "demo", "--no-tui", "--for", "120", "--ticket-every", "1",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     assert process.stdout is not None
@@ -49,8 +54,10 @@ async def demo() -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, st
                 assert line, f"the demo stopped before it was ready: {banner}"
                 if match := re.search(r"daemon \(pid (\d+)\)", line):
                     banner["pid"] = match.group(1)
-                if match := re.match(r"  (state directory|control socket|configuration|metrics) +(\S+)", line):
+                if match := BANNER_LINE.match(line):
                     banner[match.group(1)] = match.group(2)
+                if match := re.search(r"\(simulated; company .* #(\d+)\)", line):
+                    banner["company"] = match.group(1)
         yield process, banner
     finally:
         if process.returncode is None:  # a failed test: stop it the way that cleans up, kill only as a last resort
@@ -76,6 +83,42 @@ def _exists(path: Path) -> bool:
     return path.exists()
 
 
+def _add_rate(config: Path, rate: str) -> None:
+    """What the newcomer does in an editor: one more rate in ``vat_rates`` under [mapping], every other line kept."""
+    text = config.read_text()
+    line = next(ln for ln in text.splitlines() if ln.startswith("vat_rates = ["))
+    config.write_text(text.replace(line, line.replace("]", f', "{rate}"]')))
+    assert f'"{rate}"]' in config.read_text()
+
+
+def _live(piece: str) -> bool:
+    """A live ticket's piece (``L<run>-...``) or its payment's (``PAY-live-...``): they keep coming meanwhile."""
+    return piece.startswith(("L", "PAY-live-"))
+
+
+async def _sandbox(banner: dict[str, str], what: str) -> Any:
+    """The simulator's inspection endpoint for the demo's company (what Pennylane holds)."""
+    url = f"{banner['Pennylane']}/_sandbox/companies/{banner['company']}/{what}"
+    async with aiohttp.ClientSession() as http, http.get(url) as answer:
+        assert answer.status == 200
+        return await answer.json()
+
+
+async def _entries(banner: dict[str, str]) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = await _sandbox(banner, "entries")
+    return entries
+
+
+async def _ctl(banner: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    """``outboxd ctl --socket ...`` as the banner says to run it, in a process of its own."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", MAIN, "ctl", "--socket", banner["control socket"], *argv,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(process.communicate(), 30)
+    return subprocess.CompletedProcess(argv, process.returncode or 0, out.decode(), None)
+
+
 async def _authorize_in_browser(authorize_url: str) -> str:
     """What a person does on the simulator's page: click Authorize, follow the redirect to the callback."""
     async with aiohttp.ClientSession() as http:
@@ -88,7 +131,7 @@ async def _authorize_in_browser(authorize_url: str) -> str:
             return f"{landed.status} {await landed.text()}"
 
 
-async def test_demo_connects_flows_fails_the_poison_and_cleans_up(
+async def test_demo_connects_flows_fails_the_poison_fixes_the_mapping_retries_and_cleans_up(
     demo: tuple[asyncio.subprocess.Process, dict[str, str]],
 ) -> None:
     process, banner = demo
@@ -122,12 +165,59 @@ async def test_demo_connects_flows_fails_the_poison_and_cleans_up(
             return bool((await client.shop(SHOP))["delivered_today"] > 0)
 
         async def poison_failed() -> bool:
-            return (await client.failed({"shop": SHOP, "error_class": "booking"}))["total"] == 1
+            return bool((await client.failed({"shop": SHOP, "error_class": "booking"}))["total"] == 1)
 
         await until(delivered)
         await until(poison_failed)
         (item,) = (await client.failed({"shop": SHOP}))["items"]
         assert "vat_rate 8.5" in item["message"]
+
+        poison = await client.delivery(item["id"])
+        (payment_id,) = poison["blocked"]  # its own payment waits behind it, nothing else
+        payment = await client.delivery(payment_id)
+        assert (payment["event_type"], payment["state"]) == ("payment.recorded", "pending")
+        assert payment["payload"]["order_id"] == "poison-1"
+        booked_before = {e["id"]: e for e in await _entries(banner)}
+        assert not any(e["piece_number"].startswith(("P-000001", "PAY-poison-1")) for e in booked_before.values())
+
+    # the README's fix: "8.5" added to vat_rates in the printed configuration file, saved
+    _add_rate(Path(banner["configuration"]), "8.5")
+    assert process.stdout is not None
+    said = ""
+    async with asyncio.timeout(45):
+        while "daemon restarted with the new configuration" not in said:
+            line = (await process.stdout.readline()).decode()
+            assert line, f"the demo stopped instead of restarting the daemon: {said}"
+            said += line
+    assert "configuration changed: restarting the daemon" in said
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the daemon of the banner is gone: a restart, not a reload
+    async with ControlClient(banner["control socket"], actor="newcomer") as client:
+        restarted = (await client.status())["daemon"]
+        assert restarted["ready"]
+        assert restarted["pid"] != pid
+        pid = restarted["pid"]
+
+        retried = await _ctl(banner, "retry", str(item["id"]))
+        assert retried.returncode == 0, retried.stdout
+
+        async def booked() -> bool:
+            states = [(await client.delivery(i))["state"] for i in (item["id"], payment_id)]
+            return states == ["delivered", "delivered"] and (await client.failed({"shop": SHOP}))["total"] == 0
+
+        await until(booked)
+        pieces = {e["piece_number"] for i in (item["id"], payment_id) for e in (await client.delivery(i))["entries"]}
+        assert pieces == {"P-000001-r1", "PAY-poison-1-p1"}
+
+    # nothing else changed: what Pennylane held is untouched; the history and live tickets go on flowing (the
+    # simulator's rate limit paces the backfill), each piece once; the two pieces are new, and nothing failed
+    booked_after = await _entries(banner)
+    assert {e["id"]: e for e in booked_after if e["id"] in booked_before} == booked_before
+    new = [e["piece_number"] for e in booked_after if e["id"] not in booked_before]
+    assert pieces <= set(new)
+    numbers = [e["piece_number"] for e in booked_after]
+    assert len(numbers) == len(set(numbers)), "a piece booked twice"
+    assert (await _sandbox(banner, "trial_balance"))["balanced"]
 
     process.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(process.wait(), 30) == 0
