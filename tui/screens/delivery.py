@@ -23,6 +23,7 @@ def render_detail(d: dict[str, Any]) -> str:
         f"delivery {d['id']} ({d['state']}): {d['event_type']} {d['aggregate_id']} of {d['shop_id']}, "
         f"{d['business_date']}",
         f"✗ {d['error_class']} HTTP {d['http_status'] or '-'}: {d['message']} ({len(d['attempts'])} attempts)",
+        *filter(None, [blocked_label(d)]),  # at the top: what it holds matters more than its payload
         "",
         "── payload ──",
         json.dumps(d["payload"], indent=2, ensure_ascii=False),
@@ -37,8 +38,6 @@ def render_detail(d: dict[str, Any]) -> str:
     for a in d["attempts"]:
         parts.append(f"{timestamp(a['at'])}  {a['outcome']}  HTTP {a['http_status'] or '-'}  {a['message']}")
         parts.append(f"  Pennylane answered: {json.dumps(a['response'], ensure_ascii=False)}")
-    if blocked := blocked_label(d):
-        parts += ["", blocked]
     return escape("\n".join(parts))
 
 
