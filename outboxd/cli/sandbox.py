@@ -44,6 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of POSTs whose connection is cut after the commit (unknown outcome)")
     parser.add_argument("--token-ttl", type=float, default=None, metavar="SECONDS",
                         help="real lifetime of access tokens (early expiry; expires_in still says 86400)")
+    parser.add_argument("--revoke-grants", action="store_true",
+                        help="every refresh answers invalid_grant (the company disconnected the app)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault RNG (reproducible runs)")
     parser.add_argument("--client-id", help="register an OAuth app with this client_id")
     parser.add_argument("--client-secret-file", help="file holding its client secret (0600)")
@@ -69,7 +71,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from outboxd.signals import on_stop_signals
 
     faults = Faults(fail_rate=args.fail_rate, latency_ms=args.latency_ms, drop_after_commit=args.drop_after_commit,
-                    access_token_ttl=args.token_ttl, seed=args.seed)
+                    access_token_ttl=args.token_ttl, revoke_grants=args.revoke_grants, seed=args.seed)
     sandbox = Sandbox(rate_limit=None if args.no_rate_limit else args.rate_limit, faults=faults)
     if args.client_id:
         if not args.client_secret_file or not args.redirect_uri:

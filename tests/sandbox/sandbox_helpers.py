@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pennylane_spec
@@ -90,3 +91,14 @@ def entry_body(company: Company, *, date: str = "2026-03-14", amount: str = "12.
         ],
         **extra,
     }
+
+
+async def exchange(session: aiohttp.ClientSession, url: str, **form: str) -> tuple[int, dict[str, object]]:
+    """A POST to the token or revoke endpoint as the test OAuth app."""
+    data = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, **form}
+    async with session.post(url, data=data) as response:
+        return response.status, await response.json()
+
+
+def code_of(redirect: str) -> str:
+    return parse_qs(urlsplit(redirect).query)["code"][0]

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 import pytest
-from sandbox_helpers import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Api, FakeClock
+from sandbox_helpers import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, Api, FakeClock, code_of, exchange
 
 from outboxd.sandbox import Company, SandboxHandle
 
@@ -19,16 +19,6 @@ def authorize_url(running: SandboxHandle, **extra: str) -> str:
     query = {"client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI, "response_type": "code",
              "scope": "ledger_entries:all journals:all", "state": "xyz", **extra}
     return f"{running.authorize_url}?{urlencode(query)}"
-
-
-async def exchange(session: aiohttp.ClientSession, url: str, **form: str) -> tuple[int, dict[str, object]]:
-    data = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, **form}
-    async with session.post(url, data=data) as response:
-        return response.status, await response.json()
-
-
-def code_of(redirect: str) -> str:
-    return parse_qs(urlsplit(redirect).query)["code"][0]
 
 
 async def test_a_person_authorizes_on_the_page_and_the_code_buys_a_24h_pair(
