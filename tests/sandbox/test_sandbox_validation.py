@@ -54,6 +54,13 @@ async def test_schema_violations_are_400_naming_the_field(
     assert (answer["field"], answer["code"]) == (field, code)
 
 
+def freeze_the_entry_year(body: dict[str, Any], company: Company) -> None:
+    """The open year holding the entry's date, frozen (as while its closing is prepared): nothing is booked in it."""
+    year = company.open_year_for(body["date"])
+    assert year is not None
+    year.status = "frozen"
+
+
 @pytest.mark.parametrize(
     ("change", "words"),
     [
@@ -62,9 +69,10 @@ async def test_schema_violations_are_400_naming_the_field(
         (lambda b, c: b.update(journal_id=1), "Journal 1 not found"),
         (lambda b, c: b["ledger_entry_lines"][0].update(ledger_account_id=1), "Ledger account 1 not found"),
         (lambda b, c: b.update(date="2025-12-31"), "not in an open fiscal year"),
+        (freeze_the_entry_year, "not in an open fiscal year"),
         (lambda b, c: b.update(date="2027-01-01"), "not in an open fiscal year"),
     ],
-    ids=["3-decimals", "negative", "unknown-journal", "unknown-account", "closed-year", "no-year"],
+    ids=["3-decimals", "negative", "unknown-journal", "unknown-account", "closed-year", "frozen-year", "no-year"],
 )
 async def test_business_rules_are_422(api: Api, company: Company, change: Any, words: str) -> None:
     body = entry_body(company)
