@@ -123,10 +123,8 @@ class Site:
         return code, {check: status for check, (status, _) in checks.items()}
 
     async def doctor_report(self, *extra: str) -> tuple[int, dict[str, tuple[str, str]]]:
-        """The exit code and, per check, its status and summary."""
-        code, out, err = await self.outboxd(
-            "doctor", "--config", str(self.config), "--credentials", str(self.credentials), "--json", *extra
-        )
+        """The exit code and, per check, its status and summary; credentials found beside the config, as documented."""
+        code, out, err = await self.outboxd("doctor", "--config", str(self.config), "--json", *extra)
         assert out, err
         return code, {c["check"]: (c["status"], c["summary"]) for c in json.loads(out)["checks"]}
 
@@ -204,7 +202,7 @@ def unconnected_site(tmp_path: Path, run_dir: Path, venv: Path, sandbox: Sandbox
 async def test_the_installed_command_offers_every_operator_command(site: Site) -> None:
     code, out, _ = await site.outboxd("--help")
     assert code == 0
-    for command in ("run", "ctl", "doctor"):
+    for command in ("run", "tui", "ctl", "doctor"):
         assert f"    {command} " in out
 
 
@@ -274,12 +272,14 @@ async def make_state_one_migration_behind(path: Path) -> None:
 
 async def test_an_upgrade_shows_the_pending_migration_until_the_daemon_applies_it(site: Site) -> None:
     await make_state_one_migration_behind(site.state)
-    code, checks = await site.doctor("--offline")
-    assert (code, checks["migrations"]) == (0, "warn")
+    newest = known_migrations()[-1]
+    code, report = await site.doctor_report("--offline")
+    pending = f"1 pending ({newest.version:04d}_{newest.name}): applied at the next start"
+    assert (code, report["migrations"]) == (0, ("warn", pending))
     async with site.daemon():
-        code, checks = await site.doctor()
-        assert checks["socket"] == "ok"
-        assert checks["migrations"] == "ok"
+        code, report = await site.doctor_report()
+        assert report["socket"][0] == "ok"
+        assert report["migrations"] == ("ok", f"current: version {newest.version} ({newest.name})")
     code, checks = await site.doctor("--offline")
     assert (code, checks["migrations"], checks["socket"]) == (0, "ok", "warn")
 
@@ -322,6 +322,7 @@ async def test_an_online_backup_while_writing_restores_consistent(site: Site, co
         backup = site.root / "backups" / "state-backup.sqlite3"
         backup.parent.mkdir(mode=0o700)
         await asyncio.to_thread(sh, "sqlite3", site.state, command.format(backup=backup))
+        assert await asyncio.to_thread(sh, "sqlite3", backup, "PRAGMA integrity_check") == "ok\n"
         for _ in range(50):  # the daemon kept writing during and after the copy
             await asyncio.to_thread(written.acquire)
     finally:
