@@ -84,8 +84,8 @@ class Deliverer:
         outcome: AttemptOutcome = "retry"
         error: tuple[str, str, int | None] | None = None
         try:
-            await self._deliver(lane, delivery, bound)
-            outcome = "delivered"
+            await self._deliver(lane, delivery, bound, started, exchanges)
+            return
         except ContractError as exc:
             outcome, error = "failed", ("contract", str(exc), None)
         except BookingError as exc:
@@ -123,30 +123,43 @@ class Deliverer:
         exchanges: list[Exchange],
     ) -> None:
         """The operator's attempt timeline: the last exchange tells what Pennylane answered."""
-        last = exchanges[-1] if exchanges else None
+        status, request_body, response_body = _last_exchange(exchanges)
         await self.store.entries.record_attempt(
             delivery.id,
             started_at=started,
             outcome=outcome,
-            http_status=error[2] if error else (last.status if last else None),
+            http_status=error[2] if error else status,
             error_class=error[0] if error else None,
             message=error[1] if error else None,
-            request_body=f"{last.method} {last.path} {last.request_body}".strip() if last else None,
-            response_body=(last.response_text or last.error) if last else None,
+            request_body=request_body,
+            response_body=response_body,
         )
 
-    async def _deliver(self, lane: Lane, delivery: Delivery, bound: Any) -> None:
+    async def _deliver(
+        self, lane: Lane, delivery: Delivery, bound: Any, started: dt.datetime, exchanges: list[Exchange]
+    ) -> None:
+        """Book and post the event, then settle it delivered with its attempt in one unit of writes."""
         event = parse_event(event_row(delivery))
         if isinstance(event.payload, ReferenceUpdated):
             await self.store.shops.save_reference(delivery.shop_id, delivery.payload, delivery.outbox_id)
             lane.set_reference(event.payload)
         booking = book(event, lane.mapping())
         await self.prepare(lane, booking)
-        for entry in booking.entries:
+        posted: tuple[str, int] | None = None
+        for entry in booking.entries[:-1]:
             await self.post_once(lane, delivery, entry, bound)
+        if booking.entries:  # the last entry is marked posted with the delivery (see Store.settle_delivered)
+            last = booking.entries[-1]
+            if (pennylane_id := await self._post(lane, delivery, last, bound)) is not None:
+                posted = (last.piece_number, pennylane_id)
+        order_account = None
         if isinstance(event.payload, OrderRecorded) and booking.entries:
-            await lane.resolver.remember_order(event.payload.order_id, await self.customer_account_id(lane, booking))
-        await self.store.deliveries.mark_delivered(delivery.id)
+            order_account = (event.payload.order_id, await self.customer_account_id(lane, booking))
+        status, request_body, response_body = _last_exchange(exchanges)
+        await self.store.settle_delivered(
+            delivery.shop_id, delivery.id, started_at=started, posted=posted, order_account=order_account,
+            http_status=status, request_body=request_body, response_body=response_body,
+        )  # fmt: skip
         lane.delivered()
         self.metrics.inc("outboxd_deliveries_total", shop=delivery.shop_id, result="delivered")
         self.metrics.observe_latency((dt.datetime.now(dt.UTC) - delivery.created_at).total_seconds())
@@ -171,6 +184,13 @@ class Deliverer:
         raise AssertionError("an order entry always has a customer line")
 
     async def post_once(self, lane: Lane, delivery: Delivery, entry: Entry, bound: Any) -> None:
+        """Post ``entry`` unless Pennylane already has it (the dedup rule); marked posted when this returns."""
+        pennylane_id = await self._post(lane, delivery, entry, bound)
+        if pennylane_id is not None:
+            await self.store.entries.mark_posted(delivery.shop_id, entry.piece_number, pennylane_id)
+
+    async def _post(self, lane: Lane, delivery: Delivery, entry: Entry, bound: Any) -> int | None:
+        """Record, then POST: the new entry's id, for the caller to mark posted (None: nothing was posted now)."""
         shop = delivery.shop_id
         journal_id = await lane.journal_id(lane.journal_spec(entry.register_id))
         ids = {line.account: await lane.resolver.account(line.account) for line in entry.lines}
@@ -183,27 +203,27 @@ class Deliverer:
             "ledger_entry_lines": wire_lines(entry, ids),
         }
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-        sent = await self.store.entries.get(shop, entry.piece_number)
-        if sent is not None and sent.state == "posted":
-            return
+        sent = await self.store.entries.record_first(
+            shop, entry.piece_number, delivery.id, journal_id, entry.date, digest
+        )
         if sent is not None:
+            if sent.state == "posted":
+                return None
             found = await self._find_piece(lane, journal_id, entry)
             if found is not None:
                 await self.store.entries.mark_posted(shop, entry.piece_number, found)
                 bound.info("delivery.found_after_unknown_outcome", piece_number=entry.piece_number, pennylane_id=found)
                 self.metrics.inc("outboxd_dedup_found_total", shop=shop)
-                return
-        else:
-            await self.store.entries.record(shop, entry.piece_number, delivery.id, journal_id, entry.date, digest)
+                return None
         try:
             pennylane_id = await _client(lane).create_ledger_entry(body)
         except UnknownOutcomeError:
             await self.store.entries.mark_unknown(shop, entry.piece_number)
             bound.warning("delivery.unknown_outcome", piece_number=entry.piece_number)
             raise
-        await self.store.entries.mark_posted(shop, entry.piece_number, pennylane_id)
         self.metrics.inc("outboxd_entries_posted_total", shop=shop)
         bound.info("delivery.posted", piece_number=entry.piece_number, pennylane_id=pennylane_id)
+        return pennylane_id
 
     async def _find_piece(self, lane: Lane, journal_id: int, entry: Entry) -> int | None:
         for item in await _client(lane).list_ledger_entries(journal_id, entry.date):
@@ -228,6 +248,14 @@ class Deliverer:
         bound.warning(
             "delivery.retry", error_class=error_class, status=status, reason=message, in_seconds=round(delay, 1)
         )
+
+
+def _last_exchange(exchanges: list[Exchange]) -> tuple[int | None, str | None, str | None]:
+    """What Pennylane last answered in an attempt: HTTP status, request and response (redacted by the client)."""
+    if not exchanges:
+        return None, None, None
+    last = exchanges[-1]
+    return last.status, f"{last.method} {last.path} {last.request_body}".strip(), last.response_text or last.error
 
 
 def _client(lane: Lane) -> PennylaneClient:

@@ -18,7 +18,10 @@ import aiosqlite
 
 from outboxd.exceptions import StoreError
 
-__all__ = ["BUSY_TIMEOUT_MS", "Clock", "Database", "Tx", "from_text", "in_thread", "maybe_time", "to_text", "utc_now"]
+__all__ = [
+    "BUSY_TIMEOUT_MS", "Clock", "Database", "Params", "Tx", "from_text", "in_thread", "maybe_time", "to_text",
+    "utc_now", "write_together",
+]  # fmt: skip
 
 BUSY_TIMEOUT_MS = 5000
 Params = Sequence[Any] | dict[str, Any]
@@ -76,6 +79,8 @@ def _changes(raw: sqlite3.Connection, sql: str, params: Any, *, many: bool = Fal
 
 Done = tuple[int, list[sqlite3.Row]]
 """A group-committed statement's outcome: the rows it changed, and those it returned (RETURNING)."""
+Unit = list[tuple[str, Params]]
+"""Statements of one caller of a group commit: committed together or not at all."""
 
 
 def _done(raw: sqlite3.Connection, sql: str, params: Params) -> Done:
@@ -87,24 +92,35 @@ def _done(raw: sqlite3.Connection, sql: str, params: Params) -> Done:
         cursor.close()
 
 
-def _group(raw: sqlite3.Connection, batch: list[tuple[str, Params]]) -> list[Done | sqlite3.Error] | BaseException:
-    """The statements of one group commit in one transaction; a failed statement fails alone (SQLite undid it).
-
-    Returns each statement's outcome or error, or the error that rolled the whole transaction back.
-    """
-    if len(batch) == 1:  # alone: one autocommit statement
+def _unit(raw: sqlite3.Connection, unit: Unit) -> list[Done] | sqlite3.Error:
+    """One caller's statements; a failed statement undoes its unit alone (a savepoint when there are several)."""
+    if len(unit) == 1:
         try:
-            return [_done(raw, *batch[0])]
+            return [_done(raw, *unit[0])]
         except sqlite3.Error as exc:
-            return [exc]
-    results: list[Done | sqlite3.Error] = []
+            return exc
+    raw.execute("SAVEPOINT unit")
+    try:
+        results = [_done(raw, sql, params) for sql, params in unit]
+    except sqlite3.Error as exc:
+        raw.execute("ROLLBACK TO unit")
+        raw.execute("RELEASE unit")
+        return exc
+    raw.execute("RELEASE unit")
+    return results
+
+
+def _group(raw: sqlite3.Connection, batch: list[Unit]) -> list[list[Done] | sqlite3.Error] | BaseException:
+    """The units of one group commit in one transaction; a failed unit fails alone.
+
+    Returns each unit's outcome or error, or the error that rolled the whole transaction back.
+    """
+    if len(batch) == 1 and len(batch[0]) == 1:  # alone: one autocommit statement
+        return [_unit(raw, batch[0])]
+    results: list[list[Done] | sqlite3.Error] = []
     try:
         raw.execute("BEGIN IMMEDIATE")
-        for sql, params in batch:
-            try:
-                results.append(_done(raw, sql, params))
-            except sqlite3.Error as exc:
-                results.append(exc)
+        results = [_unit(raw, unit) for unit in batch]
         raw.execute("COMMIT")
     except BaseException as exc:  # handed back to the event loop, which decides
         try:
@@ -156,7 +172,7 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._lock = asyncio.Lock()
-        self._queued: list[tuple[str, Params, asyncio.Future[Done]]] = []
+        self._queued: list[tuple[Unit, asyncio.Future[list[Done]]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._write = Tx(writer)
         self._read = Tx(reader)
@@ -197,15 +213,22 @@ class Database:
         Concurrent callers (the lanes settling their deliveries) share one transaction, hence one WAL commit;
         each caller resumes only after that commit.
         """
-        return (await self._group_commit(sql, params))[0]
+        return (await self._group_commit([(sql, params)]))[0][0]
 
     async def write_rows(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """One write statement with a RETURNING clause, group-committed like :meth:`write`; return its rows."""
-        return (await self._group_commit(sql, params))[1]
+        return (await self._group_commit([(sql, params)]))[0][1]
 
-    async def _group_commit(self, sql: str, params: Params) -> Done:
-        done: asyncio.Future[Done] = asyncio.get_running_loop().create_future()
-        self._queued.append((sql, params, done))
+    async def write_many(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
+        """Write statements committed together or not at all, group-committed like :meth:`write`.
+
+        One caller, one wake-up: the end of a delivery is one unit instead of one write per row it touches.
+        """
+        return [changed for changed, _ in await self._group_commit(list(statements))]
+
+    async def _group_commit(self, unit: Unit) -> list[Done]:
+        done: asyncio.Future[list[Done]] = asyncio.get_running_loop().create_future()
+        self._queued.append((unit, done))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush(), name="store-group-commit")
         return await done
@@ -215,7 +238,7 @@ class Database:
             while self._queued:
                 batch, self._queued = self._queued, []
                 try:
-                    outcome = await in_thread(self._writer, _group, [(sql, params) for sql, params, _ in batch])
+                    outcome = await in_thread(self._writer, _group, [unit for unit, _ in batch])
                 except BaseException as exc:  # cancelled while the batch was on the thread
                     outcome = exc
                     if not isinstance(exc, Exception):
@@ -253,16 +276,25 @@ class Database:
 
 
 def _settle(
-    batch: list[tuple[str, Params, asyncio.Future[Done]]], outcome: list[Done | sqlite3.Error] | BaseException
+    batch: list[tuple[Unit, asyncio.Future[list[Done]]]], outcome: list[list[Done] | sqlite3.Error] | BaseException
 ) -> None:
-    """Wake each caller of a group commit with its statement's result, or the error that undid the whole batch."""
-    for index, (_sql, _params, done) in enumerate(batch):
+    """Wake each caller of a group commit with its unit's results, or the error that undid the unit or the batch."""
+    for index, (_statements, done) in enumerate(batch):
         result = outcome if isinstance(outcome, BaseException) else outcome[index]
         if done.done():
             continue
-        if isinstance(result, tuple):
+        if isinstance(result, list):
             done.set_result(result)
         elif isinstance(result, sqlite3.Error):
             done.set_exception(StoreError(f"state database: {result}"))
         else:
             done.set_exception(StoreError(f"not committed: {result}"))
+
+
+async def write_together(db: Database, statements: Sequence[tuple[str, Params]]) -> list[int]:
+    """Statements that commit together: one unit of a group commit on SQLite, one transaction on a database
+    without group commits (the PostgreSQL store's ``PgDatabase``, which the store's groups share)."""
+    if isinstance(db, Database):
+        return await db.write_many(statements)
+    async with db.transaction() as tx:
+        return [await tx.execute(sql, params) for sql, params in statements]

@@ -6,7 +6,7 @@ shop's caches when it is connected to another Pennylane company (ids belong to o
 
 from __future__ import annotations
 
-from outboxd.store._db import Database
+from outboxd.store._db import Database, Params
 from outboxd.store.models import Customer, Journal
 
 __all__ = ["Caches"]
@@ -67,7 +67,11 @@ class Caches:
         return None if row is None else int(row[0])
 
     async def save_order_account(self, shop_id: str, order_id: str, ledger_account_id: int) -> None:
-        await self._db.write(
+        await self._db.write(*self.order_account_statement(shop_id, order_id, ledger_account_id))
+
+    def order_account_statement(self, shop_id: str, order_id: str, ledger_account_id: int) -> tuple[str, Params]:
+        """:meth:`save_order_account` as a statement, for :meth:`Store.settle_delivered`."""
+        return (
             "INSERT OR REPLACE INTO order_accounts (shop_id, order_id, ledger_account_id) VALUES (?, ?, ?)",
             (shop_id, order_id, ledger_account_id),
         )

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from outboxd.store._db import Clock, Database, Tx, from_text, maybe_time, to_text
+from outboxd.store._db import Clock, Database, Params, Tx, from_text, maybe_time, to_text
 from outboxd.store.models import Delivery, ImportedEvent, OutboxRow
 
 __all__ = ["CLAIMABLE_PRIORITY", "DELIVERY_COLUMNS", "Deliveries", "EventSource", "delivery_from_row"]
@@ -211,11 +211,14 @@ class Deliveries:
 
     async def mark_delivered(self, delivery_id: int) -> bool:
         """Every entry of the event is in Pennylane. False: the lease was lost to another owner (nothing changed)."""
-        now = to_text(self._clock())
-        return await self._settle(
+        return await self._db.write(*self.delivered_statement(delivery_id)) == 1
+
+    def delivered_statement(self, delivery_id: int) -> tuple[str, Params]:
+        """:meth:`mark_delivered` as a statement (it changes no row when the lease was lost)."""
+        return self._settle_statement(
             "state = 'delivered', delivered_at = :now, attempts = attempts + 1, last_error_class = NULL, "
             "last_error = NULL, last_status = NULL",
-            {"id": delivery_id, "now": now},
+            {"id": delivery_id},
         )
 
     async def schedule_retry(
@@ -243,12 +246,14 @@ class Deliveries:
         return await self._settle("state = 'skipped', last_error = :message", {"id": delivery_id, "message": reason})
 
     async def _settle(self, assignments: str, params: dict[str, Any]) -> bool:
+        return await self._db.write(*self._settle_statement(assignments, params)) == 1
+
+    def _settle_statement(self, assignments: str, params: dict[str, Any]) -> tuple[str, Params]:
         sql = (
             f"UPDATE deliveries SET {assignments}, lease_owner = NULL, lease_until = NULL, updated_at = :now "  # noqa: S608 (assignments are constants of this module)
             f"WHERE {_MINE}"
         )
-        params = {"now": to_text(self._clock()), "owner": self.owner} | params
-        return await self._db.write(sql, params) == 1
+        return sql, {"now": to_text(self._clock()), "owner": self.owner} | params
 
 
 _ERROR_SET = "last_error_class = :error_class, last_error = :message, last_status = :status"

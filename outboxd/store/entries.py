@@ -6,7 +6,7 @@ import datetime as dt
 import sqlite3
 
 from outboxd.exceptions import StoreError
-from outboxd.store._db import Clock, Database, from_text, to_text
+from outboxd.store._db import Clock, Database, Params, from_text, to_text
 from outboxd.store.models import Attempt, AttemptOutcome, SentEntry
 
 __all__ = ["Entries", "attempt_from_row", "entry_from_row"]
@@ -83,21 +83,57 @@ class Entries:
             raise StoreError(f"piece_number {piece_number} of shop {shop_id} already belongs to delivery {owner}")
         return entry_from_row(row)
 
+    async def record_first(
+        self, shop_id: str, piece_number: str, delivery_id: int, journal_id: int, entry_date: dt.date | str,
+        body_hash: str,
+    ) -> SentEntry | None:  # fmt: skip
+        """Record the entry as ``recorded`` before its first POST: None when it is new (post it), else the entry
+        as recorded earlier for this delivery (posted: skip it; otherwise look it up before posting again).
+
+        The delivery's hot path: one statement when the entry is new. A piece_number already used by another
+        delivery is a bug in the dedup keys: StoreError, nothing sent.
+        """
+        now = to_text(self._clock())
+        day = entry_date if isinstance(entry_date, str) else entry_date.isoformat()
+        if await self._db.write_rows(
+            "INSERT INTO sent_entries (shop_id, piece_number, delivery_id, journal_id, entry_date, state, body_hash, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'recorded', ?, ?, ?) "
+            "ON CONFLICT (shop_id, piece_number) DO NOTHING RETURNING id",
+            (shop_id, piece_number, delivery_id, journal_id, day, body_hash, now, now),
+        ):
+            return None
+        known = await self.get(shop_id, piece_number)
+        if known is None or known.delivery_id != delivery_id:
+            owner = None if known is None else known.delivery_id
+            raise StoreError(f"piece_number {piece_number} of shop {shop_id} already belongs to delivery {owner}")
+        return known
+
     async def mark_posted(self, shop_id: str, piece_number: str, pennylane_id: int) -> None:
-        await self._set_state(shop_id, piece_number, "posted", pennylane_id)
+        changed = await self._db.write(*self.posted_statement(shop_id, piece_number, pennylane_id))
+        if changed != 1:
+            raise StoreError(f"no recorded entry {piece_number} for shop {shop_id}: record it before posting")
+
+    def posted_statement(self, shop_id: str, piece_number: str, pennylane_id: int) -> tuple[str, Params]:
+        """:meth:`mark_posted` as a statement, for :meth:`Store.settle_delivered`."""
+        return self._state_statement(shop_id, piece_number, "posted", pennylane_id)
 
     async def mark_unknown(self, shop_id: str, piece_number: str) -> None:
         """The POST left and no answer came: look the piece_number up in Pennylane before posting again."""
         await self._set_state(shop_id, piece_number, "unknown", None)
 
     async def _set_state(self, shop_id: str, piece_number: str, state: str, pennylane_id: int | None) -> None:
-        changed = await self._db.write(
+        changed = await self._db.write(*self._state_statement(shop_id, piece_number, state, pennylane_id))
+        if changed != 1:
+            raise StoreError(f"no recorded entry {piece_number} for shop {shop_id}: record it before posting")
+
+    def _state_statement(
+        self, shop_id: str, piece_number: str, state: str, pennylane_id: int | None
+    ) -> tuple[str, Params]:
+        return (
             "UPDATE sent_entries SET state = ?, pennylane_id = COALESCE(?, pennylane_id), updated_at = ? "
             "WHERE shop_id = ? AND piece_number = ?",
             (state, pennylane_id, to_text(self._clock()), shop_id, piece_number),
         )
-        if changed != 1:
-            raise StoreError(f"no recorded entry {piece_number} for shop {shop_id}: record it before posting")
 
     async def record_attempt(
         self,
@@ -113,6 +149,26 @@ class Entries:
     ) -> None:
         """One attempt in the history the operator reads. Bodies must be redacted by the caller."""
         await self._db.write(
+            *self.attempt_statement(
+                delivery_id, started_at=started_at, outcome=outcome, http_status=http_status,
+                error_class=error_class, message=message, request_body=request_body, response_body=response_body,
+            )
+        )  # fmt: skip
+
+    def attempt_statement(
+        self,
+        delivery_id: int,
+        *,
+        started_at: dt.datetime,
+        outcome: AttemptOutcome,
+        http_status: int | None = None,
+        error_class: str | None = None,
+        message: str | None = None,
+        request_body: str | None = None,
+        response_body: str | None = None,
+    ) -> tuple[str, Params]:
+        """:meth:`record_attempt` as a statement, for :meth:`Store.settle_delivered`."""
+        return (
             "INSERT INTO attempts (delivery_id, started_at, finished_at, outcome, http_status, error_class, message, "
             "request_body, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (delivery_id, to_text(started_at), to_text(self._clock()), outcome, http_status, error_class, message,

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from outboxd.store._db import Clock, Database, utc_now
+from outboxd.store._db import Clock, Database, utc_now, write_together
 from outboxd.store.audit import Audit
 from outboxd.store.backfills import Backfills
 from outboxd.store.caches import Caches
@@ -54,6 +54,39 @@ class Store:
         self.closings = Closings(db)
         """Delivered closings and the payments of their register and day: the Z control's inputs."""
         self.audit = Audit(db, clock)
+
+    async def settle_delivered(
+        self,
+        shop_id: str,
+        delivery_id: int,
+        *,
+        started_at: dt.datetime,
+        posted: tuple[str, int] | None = None,
+        order_account: tuple[str, int] | None = None,
+        http_status: int | None = None,
+        request_body: str | None = None,
+        response_body: str | None = None,
+    ) -> bool:
+        """The end of a delivered event as one unit of writes: its last entry posted (``(piece_number, id)``), an
+        order's customer account kept for its payments (``(order_id, account id)``), the delivery delivered, the
+        attempt in the history. One write instead of four on the hot path; a crash before it leaves the entry
+        ``recorded``, which the next attempt looks up (the dedup rule). False: the lease was lost (the delivery
+        row is unchanged, the rest is written: it is true either way).
+        """
+        statements = []
+        if posted is not None:
+            statements.append(self.entries.posted_statement(shop_id, *posted))
+        if order_account is not None:
+            statements.append(self.caches.order_account_statement(shop_id, *order_account))
+        statements.append(self.deliveries.delivered_statement(delivery_id))
+        statements.append(
+            self.entries.attempt_statement(
+                delivery_id, started_at=started_at, outcome="delivered", http_status=http_status,
+                request_body=request_body, response_body=response_body,
+            )
+        )  # fmt: skip
+        changed = await write_together(self.db, statements)
+        return changed[-2] == 1
 
     async def close(self) -> None:
         await self.db.close()
