@@ -23,7 +23,7 @@ __all__ = [
 JSONObject = dict[str, Any]
 BackfillMode = Literal["detailed", "daily"]
 BACKFILL_MODES: tuple[BackfillMode, ...] = ("detailed", "daily")
-ERROR_CLASSES = ("contract", "booking", "permanent", "auth", "retryable", "unknown_outcome")
+ERROR_CLASSES = ("contract", "booking", "permanent", "auth", "retryable", "unknown_outcome", "internal")
 
 
 class FailedFilter(TypedDict, total=False):
