@@ -91,11 +91,19 @@ def _opened(file: str) -> Iterator[IO[str]]:
 
 
 def _state_path(args: argparse.Namespace) -> Path:
-    if args.state_db:
-        return Path(args.state_db)
-    from outboxd.config import load_config
+    from outboxd.exceptions import ConfigError
 
-    return Path(load_config(args.config).daemon.state_database)
+    if args.state_db:
+        location: str | Path = args.state_db
+    else:
+        from outboxd.config import load_config
+
+        location = load_config(args.config).daemon.state_location
+    if str(location).startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            "daemon.state_database_url", "is PostgreSQL: outboxd import writes to a SQLite state database only"
+        )
+    return Path(location)
 
 
 class _Progress:
@@ -149,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
 
     name = "<stdin>" if args.file == "-" else args.file
     try:
+        state = _state_path(args)
         with _opened(args.file) as stream:
             valid, rejected = _check(stream, name, args.shop)
             if rejected and not args.skip_invalid:
@@ -158,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
                 )
                 return 1
             stream.seek(0)
-            added = asyncio.run(_write(_state_path(args), _valid_rows(stream, rejected), valid))
+            added = asyncio.run(_write(state, _valid_rows(stream, rejected), valid))
     except (OSError, OutboxdError) as exc:
         print(f"outboxd import: {exc}", file=sys.stderr)
         return 1

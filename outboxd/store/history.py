@@ -8,6 +8,7 @@ Priorities of deliveries (the dispatcher claims only 0 and 1, see ``CLAIMABLE_PR
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 
 from outboxd.store._db import Clock, Database, Tx, to_text
@@ -81,15 +82,18 @@ class History:
         return [(r[0], r[1], r[2]) for r in rows]
 
     async def new_customers(self, shop_id: str, start: dt.date, reference_prefix: str) -> int:
-        """Customers of the history's tickets from ``start`` on that Pennylane ids are not cached for yet."""
-        row = await self._db.read_one(
-            "SELECT count(DISTINCT json_extract(payload, '$.customer.id')) FROM deliveries d WHERE shop_id = ?"  # noqa: S608 (constant)
-            f" AND event_type = 'order.recorded' AND {_HISTORY} AND business_date >= ?"
-            " AND json_extract(payload, '$.customer.id') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers c"
-            " WHERE c.shop_id = d.shop_id AND c.external_reference = ? || json_extract(d.payload, '$.customer.id'))",
-            (shop_id, start.isoformat(), reference_prefix),
+        """Customers of the history's tickets from ``start`` on that Pennylane ids are not cached for yet.
+        (Ids are read in Python: the PostgreSQL translation knows one-level JSON paths only.)"""
+        rows = await self._db.read(
+            "SELECT DISTINCT json_extract(payload, '$.customer') FROM deliveries WHERE shop_id = ?"  # noqa: S608 (constant)
+            f" AND event_type = 'order.recorded' AND {_HISTORY} AND business_date >= ?",
+            (shop_id, start.isoformat()),
         )
-        return int(row[0]) if row else 0
+        known = {
+            r[0] for r in await self._db.read("SELECT external_reference FROM customers WHERE shop_id = ?", (shop_id,))
+        }
+        ids = {str(json.loads(r[0])["id"]) for r in rows if r[0]}
+        return sum(1 for customer_id in ids if reference_prefix + customer_id not in known)
 
     async def busy_register_days(self, shop_id: str, start: dt.date) -> set[tuple[str, str]]:
         """Register-days with an event already delivered or on its way in detailed mode: never booked per day."""
@@ -184,10 +188,14 @@ class History:
         return [group for group in by_date.values() if group]
 
     async def open_references(self, shop_id: str) -> int:
-        """Reference snapshots of the shop still to deliver: a day is booked with the mapping they complete."""
+        """Reference snapshots of the shop still to deliver: a day is booked with the mapping they complete.
+
+        The contract orders every snapshot under the aggregate ``reference``: one seek in the open-aggregate index
+        (a scan of the whole table took 0.1 s on a year of history, once per day booked)."""
         row = await self._db.read_one(
-            "SELECT count(*) FROM deliveries WHERE shop_id = ? AND event_type = 'reference.updated'"  # noqa: S608 (constant)
-            f" AND state IN ('pending', 'leased') AND priority <= {RELEASED}",
+            "SELECT count(*) FROM deliveries WHERE shop_id = ? AND aggregate_id = 'reference'"  # noqa: S608 (constant)
+            f" AND {_OPEN} AND state IN ('pending', 'leased') AND event_type = 'reference.updated'"
+            f" AND priority <= {RELEASED}",
             (shop_id,),
         )
         return int(row[0]) if row else 0

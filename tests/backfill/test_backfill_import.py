@@ -119,3 +119,11 @@ def test_standard_input_is_checked_then_imported(tmp_path, capsys, monkeypatch) 
     monkeypatch.setattr(sys, "stdin", io.StringIO(path.read_text()))
     assert main(["import", "-", "--shop", "s1", "--state-db", str(state), "--skip-invalid"]) == 0
     assert f"{n} event(s) imported for shop s1, 0 already known, 1 rejected" in capsys.readouterr().out
+
+
+def test_a_postgresql_state_database_is_refused_before_anything_is_read(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path, _ = _file(tmp_path, ["{oops"])
+    assert main(["import", str(path), "--shop", "s1", "--state-db", "postgresql://db/outboxd"]) == 1
+    err = capsys.readouterr().err
+    assert "is PostgreSQL: outboxd import writes to a SQLite state database only" in err
+    assert "rejected" not in err
