@@ -63,7 +63,9 @@ async def test_a_joining_replica_gets_its_share_and_leave_gives_back(state_path:
         assert len(await first.heartbeat(SHOPS)) == 50
         second = LaneOwnership(store.pg, "second", lease)
         await second.heartbeat(SHOPS)  # alive now, nothing free yet
-        assert len(await first.heartbeat(SHOPS)) == 25  # gives back above its share
+        assert len(await first.heartbeat(SHOPS)) == 25  # stops claiming above its share...
+        assert await second.heartbeat(SHOPS) == frozenset()  # ...but gives them back only at its next heartbeat
+        assert len(await first.heartbeat(SHOPS)) == 25
         assert len(await second.heartbeat(SHOPS)) == 25
         await second.leave()
         assert len(await first.heartbeat(SHOPS)) == 50
@@ -78,8 +80,8 @@ async def test_a_shop_given_back_is_taken_only_after_the_handover(state_path: st
         assert len(await first.heartbeat(SHOPS)) == 50
         second = LaneOwnership(store.pg, "second", lease, handover=handover)
         await second.heartbeat(SHOPS)
-        mine = await first.heartbeat(SHOPS)  # gives back shop-25..49
-        assert mine == frozenset(SHOPS[:25])
+        assert await first.heartbeat(SHOPS) == frozenset(SHOPS[:25])  # stops claiming shop-25..49
+        await first.heartbeat(SHOPS)  # gives them back
         assert await second.heartbeat(SHOPS) == frozenset()  # released just now: not before the handover
         await asyncio.sleep(0.6)
         got = await second.heartbeat(SHOPS)
@@ -98,7 +100,9 @@ async def test_a_busy_shop_leaves_only_when_its_deliveries_are_done(state_path: 
         await second.heartbeat(SHOPS)
         mine = await first.heartbeat(SHOPS)
         assert "shop-49" not in mine  # no new claims for it here...
+        await first.heartbeat(SHOPS)  # the others are given back now, shop-49 is still busy
         assert "shop-49" not in await second.heartbeat(SHOPS)  # ...and its lease still held: not taken either
+        assert len(await second.heartbeat(SHOPS)) == 24
         in_flight.clear()
         await first.heartbeat(SHOPS)  # done: released now
         assert "shop-49" in await second.heartbeat(SHOPS)

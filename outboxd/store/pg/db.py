@@ -77,7 +77,9 @@ class PgDatabase:
         self.pool = pool
 
     @classmethod
-    async def open(cls, url: str, *, max_size: int = 20) -> PgDatabase:
+    async def open(cls, url: str, *, max_size: int = 10) -> PgDatabase:
+        """``max_size`` per replica: three replicas and their outbox tails stay far below PostgreSQL's default 100
+        connections (20 each ran a shared server out of them: "too many clients already")."""
         try:
             pool = await asyncpg.create_pool(
                 url, min_size=2, max_size=max_size, server_settings={"application_name": "outboxd"}

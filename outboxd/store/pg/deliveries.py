@@ -94,7 +94,12 @@ class PgDeliveries(Deliveries):
         async with self._db.transaction() as tx:
             assert isinstance(tx, PgTx)
             await tx.conn.execute("SELECT pg_advisory_xact_lock($1)", INGEST_LOCK)
-            await self._insert(tx, rows, [row.id for row in rows], [row.created_at for row in rows], "outbox", None)
+            # Another replica may have copied these rows while this one waited for the lock: skip what it did.
+            done = await tx.conn.fetchval("SELECT last_id FROM ingest_cursor WHERE source = $1", source.name) or 0
+            todo = [row for row in rows if row.id > done]
+            if not todo:
+                return len(rows)
+            await self._insert(tx, todo, [row.id for row in todo], [row.created_at for row in todo], "outbox", None)
             await tx.conn.execute(
                 "INSERT INTO ingest_cursor (source, last_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (source) "
                 "DO UPDATE SET last_id = GREATEST(ingest_cursor.last_id, excluded.last_id), "

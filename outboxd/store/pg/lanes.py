@@ -8,8 +8,9 @@ holds across replicas. Each heartbeat (every ``lease / 3``), in one transaction:
 3. it gives back shops above ``share + slack`` (a replica that joined gets them after ``handover``).
 A lease given back or run out stays untaken for ``handover`` (the token's rate window): the last requests of the
 previous owner leave Pennylane's window before the next owner's first. A shop to give back is first dropped from
-:meth:`owned` (no new claims) and released only once ``busy(shop)`` says its deliveries in flight are done.
-A replica trusts a lease only until ``lease - interval`` after the heartbeat that renewed it: if its heartbeats
+:meth:`owned` (no new claims), and released at a later heartbeat (a claim begun before the drop has ended by then)
+once ``busy(shop)`` says its deliveries in flight are done.
+A replica trusts a lease only until ``lease - every`` after the heartbeat that renewed it: if its heartbeats
 stop reaching the database, it stops claiming before anybody else may take over (:meth:`renew` retries until then).
 """
 
@@ -44,7 +45,7 @@ _GIVE_BACK = "UPDATE lane_leases SET owner = '', until = now() WHERE owner = $1 
 
 
 class LaneOwnership:
-    """The lanes this replica (``owner``) may run; call :meth:`renew` every :attr:`interval` seconds."""
+    """The lanes this replica (``owner``) may run; call :meth:`renew`, sleep :attr:`interval`, and again."""
 
     def __init__(
         self,
@@ -62,10 +63,18 @@ class LaneOwnership:
         self.handover = handover
         self.busy = busy
         self.slack = slack
-        self.interval = lease.total_seconds() / 3
+        self.every = lease.total_seconds() / 3
+        """Seconds between two heartbeats."""
+        self._beat_at = 0.0
         self._owned: frozenset[str] = frozenset()
         self._leaving: set[str] = set()
         self._trusted_until = 0.0
+
+    @property
+    def interval(self) -> float:
+        """Seconds until the next heartbeat is due: ``every`` after the last one began, whatever ran since (the
+        caller's work on the shops just taken must not push the next renewal towards the end of the lease)."""
+        return max(0.0, self._beat_at + self.every - time.monotonic())
 
     def owns(self, shop_id: str) -> bool:
         return shop_id in self.owned()
@@ -82,7 +91,7 @@ class LaneOwnership:
 
         Raises :class:`LeaseLost` when the database stays out of reach until then: stop claiming, exit, restart.
         """
-        deadline = max(self._trusted_until, time.monotonic() + self.interval)
+        deadline = max(self._trusted_until, time.monotonic() + self.every)
         wait = first_wait
         while True:
             try:
@@ -94,14 +103,14 @@ class LaneOwnership:
                     self._owned = frozenset()
                     raise LeaseLost(f"lane leases of {self.owner} not renewed in time: {exc}") from exc
                 await asyncio.sleep(wait)
-                wait = min(wait * 2, self.interval / 2)
+                wait = min(wait * 2, self.every / 2)
 
     async def heartbeat(self, shops: Iterable[str]) -> frozenset[str]:
         """Renew, take a fair share, give back the excess; return the shops owned now."""
         wanted = sorted(set(shops))
-        started = time.monotonic()
+        started = self._beat_at = time.monotonic()
         try:
-            async with asyncio.timeout(self.interval), self.db.pool.acquire() as conn, conn.transaction():
+            async with asyncio.timeout(self.every), self.db.pool.acquire() as conn, conn.transaction():
                 await conn.execute(
                     "INSERT INTO replicas (owner, seen_until) VALUES ($1, now() + $2::interval) "
                     "ON CONFLICT (owner) DO UPDATE SET seen_until = excluded.seen_until",
@@ -112,28 +121,29 @@ class LaneOwnership:
                     "UPDATE lane_leases SET until = now() + $2::interval WHERE owner = $1 AND until >= now() "
                     "RETURNING shop_id", self.owner, self.lease,
                 )}  # fmt: skip
-                self._leaving &= held
-                mine = held - self._leaving
+                leaving = self._leaving & held
+                ready = set(leaving)  # dropped at an earlier heartbeat: the dispatcher has stopped claiming them
+                mine = held - leaving
                 share = math.ceil(len(wanted) / max(live, 1))
                 if len(mine) < share:  # a shop on its way out is kept rather than a new one taken
-                    back = sorted(self._leaving)[: share - len(mine)]
-                    self._leaving -= set(back)
-                    mine |= set(back)
+                    back = set(sorted(leaving)[: share - len(mine)])
+                    leaving, ready, mine = leaving - back, ready - back, mine | back
                 if len(mine) < share:
                     taken = await conn.fetch(_TAKE, wanted, self.owner, self.lease, share - len(mine), self.handover)
                     mine |= {r[0] for r in taken}
                 if len(mine) > share + self.slack:
                     extra = set(sorted(mine)[share:])
-                    self._leaving |= extra
-                    mine -= extra
-                done = sorted(shop for shop in self._leaving if not self.busy(shop))
+                    leaving, mine = leaving | extra, mine - extra
+                done = sorted(shop for shop in ready if not self.busy(shop))
                 if done:
                     await conn.execute(_GIVE_BACK, self.owner, done)
-                    self._leaving -= set(done)
         except (*pg_errors, TimeoutError) as exc:
             raise StoreError(f"state database: lane leases: {exc!r}") from exc
-        self._owned = frozenset(mine)
-        self._trusted_until = started + self.lease.total_seconds() - self.interval
+        if mine != self._owned or done:
+            log.info("lanes.changed", owner=self.owner, live=live, owned=len(mine), taken=sorted(mine - self._owned),
+                     dropped=sorted(self._owned - mine), released=done)  # fmt: skip
+        self._owned, self._leaving = frozenset(mine), leaving - set(done)
+        self._trusted_until = started + self.lease.total_seconds() - self.every
         return self._owned
 
     async def leave(self) -> None:
