@@ -61,6 +61,12 @@ def _memory(quick: bool) -> Figures:
     return bench_memory.run(events=100_000 if quick else 1_000_000, seconds=20.0 if quick else 60.0)
 
 
+def _replicas(quick: bool) -> Figures:
+    import bench_replicas
+
+    return bench_replicas.run(shops=50, per_shop=40 if quick else 100)
+
+
 def _reliability(quick: bool) -> Figures:
     """bench/kill_loop.py belongs to the reliability work (tests/e2e); run it when it exists."""
     script = HERE / "kill_loop.py"
@@ -84,6 +90,7 @@ BENCHMARKS: dict[str, Callable[[bool], Figures]] = {
     "ratelimit": _ratelimit,
     "latency": _latency,
     "memory": _memory,
+    "replicas": _replicas,
     "reliability": _reliability,
 }
 

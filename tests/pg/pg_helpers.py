@@ -52,26 +52,19 @@ def to_postgres(config_path: Path, url: str) -> None:
     config_path.write_text(text)
 
 
-async def delivery_states(url: str) -> dict[str, int]:
-    """Deliveries per state, every shop together."""
-    conn = await asyncpg.connect(url)
+async def delivery_states(conn: asyncpg.Connection) -> dict[str, int]:
+    """Deliveries per state, every shop together (the trigger-kept counters: a few rows whatever the backlog)."""
     try:
-        rows = await conn.fetch("SELECT state, count(*) FROM deliveries GROUP BY state")
+        rows = await conn.fetch("SELECT state, sum(n) FROM queue_counts GROUP BY state")
     except asyncpg.UndefinedTableError:
-        rows = []
-    finally:
-        await conn.close()
+        return {}
     return {str(r[0]): int(r[1]) for r in rows}
 
 
-async def failures(url: str, limit: int = 5) -> list[tuple[str, str, str]]:
+async def failures(conn: asyncpg.Connection, limit: int = 5) -> list[tuple[str, str, str]]:
     """(shop, error class, message) of a few failed deliveries, for an assertion's message."""
-    conn = await asyncpg.connect(url)
-    try:
-        rows = await conn.fetch(
-            "SELECT shop_id, last_error_class, last_error FROM deliveries WHERE state = 'failed' ORDER BY id LIMIT $1",
-            limit,
-        )
-    finally:
-        await conn.close()
+    rows = await conn.fetch(
+        "SELECT shop_id, last_error_class, last_error FROM deliveries WHERE state = 'failed' ORDER BY id LIMIT $1",
+        limit,
+    )
     return [(str(a), str(b), str(c)) for a, b, c in rows]
