@@ -163,7 +163,9 @@ class Deliverer:
         lane.delivered()
         self.metrics.inc("outboxd_deliveries_total", shop=delivery.shop_id, result="delivered")
         self.metrics.observe_latency((dt.datetime.now(dt.UTC) - delivery.created_at).total_seconds())
-        bound.info("delivery.delivered", entries=len(booking.entries), notes=list(booking.notes) or None)
+        # one info line per event: after a delivery.posted line this one says nothing new unless there are notes
+        said = bound.debug if posted is not None and not booking.notes else bound.info
+        said("delivery.delivered", entries=len(booking.entries), notes=list(booking.notes) or None)
 
     async def prepare(self, lane: Lane, booking: Booking) -> None:
         """Journals and accounts first: a reference snapshot makes the shop's whole chart exist in Pennylane."""
