@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, closing, contextmanager
 from pathlib import Path
 
+import aiohttp
 import aiosqlite
 import pytest
 
@@ -73,7 +74,9 @@ def environment(venv: Path) -> dict[str, str]:
 class Site:
     """/etc/outboxd, /var/lib/outboxd, /run/outboxd and Kash.Click's outbox, under one temporary directory."""
 
-    def __init__(self, root: Path, run_dir: Path, venv: Path, api_url: str, *, configured_token: bool) -> None:
+    def __init__(
+        self, root: Path, run_dir: Path, venv: Path, pennylane: SandboxHandle, *, configured_token: bool
+    ) -> None:
         self.root, self.venv, self.env = root, venv, environment(venv)
         self.etc, self.credentials = root / "etc", root / "etc" / "credentials"
         self.state = root / "lib" / "state.sqlite3"
@@ -83,14 +86,18 @@ class Site:
         for directory in (self.credentials, self.state.parent, self.outbox.parent):
             directory.mkdir(mode=0o700, parents=True)
         self.config = self.etc / "outboxd.toml"
+        self.callback_port = free_port()
         text = (venv.parent / "outboxd.example.toml").read_text()
         for old, new in {
             '"/var/lib/kashclick/outbox.sqlite3"': f'"{self.outbox}"',
             '"/var/lib/outboxd/state.sqlite3"': f'"{self.state}"',
             '"/run/outboxd/control.sock"': f'"{self.socket}"',
             'metrics_listen = "127.0.0.1:9464"': "metrics_listen = false",
-            "callback_port = 8765": f"callback_port = {free_port()}",
-            '"https://app.pennylane.com/api/external/v2"': f'"{api_url}"',
+            "callback_port = 8765": f"callback_port = {self.callback_port}",
+            '"https://app.pennylane.com/api/external/v2"': f'"{pennylane.api_url}"',
+            '"https://app.pennylane.com/oauth/authorize"': f'"{pennylane.authorize_url}"',
+            '"https://app.pennylane.com/oauth/token"': f'"{pennylane.token_url}"',
+            '"https://app.pennylane.com/oauth/revoke"': f'"{pennylane.revoke_url}"',
         }.items():
             assert old in text, f"the example configuration changed: {old} not found"
             text = text.replace(old, new)
@@ -110,10 +117,13 @@ class Site:
             if token is not None:
                 (self.credentials / "boulangerie-42.token").write_text(token)
 
-    async def outboxd(self, *args: str) -> tuple[int, str, str]:
-        process = await asyncio.create_subprocess_exec(
-            self.venv / "bin" / "outboxd", *args, env=self.env, cwd=self.root, stdout=-1, stderr=-1
+    async def spawn(self, *args: str) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            self.venv / "bin" / "outboxd", *args, env=self.env, cwd=self.root, stdin=-1, stdout=-1, stderr=-1
         )
+
+    async def outboxd(self, *args: str) -> tuple[int, str, str]:
+        process = await self.spawn(*args)
         out, err = await asyncio.wait_for(process.communicate(), 60)
         assert process.returncode is not None
         return process.returncode, out.decode(), err.decode()
@@ -186,7 +196,7 @@ def company_token(sandbox: SandboxHandle) -> str:
 @pytest.fixture
 def site(tmp_path: Path, run_dir: Path, venv: Path, sandbox: SandboxHandle, company_token: str) -> Site:
     """The shop's company API token in the configuration (api_token_file, a credential)."""
-    prepared = Site(tmp_path, run_dir, venv, sandbox.api_url, configured_token=True)
+    prepared = Site(tmp_path, run_dir, venv, sandbox, configured_token=True)
     prepared.secrets(company_token)
     return prepared
 
@@ -194,7 +204,7 @@ def site(tmp_path: Path, run_dir: Path, venv: Path, sandbox: SandboxHandle, comp
 @pytest.fixture
 def unconnected_site(tmp_path: Path, run_dir: Path, venv: Path, sandbox: SandboxHandle) -> Site:
     """The example configuration's shop as it comes: no token configured, connected once the daemon runs."""
-    prepared = Site(tmp_path, run_dir, venv, sandbox.api_url, configured_token=False)
+    prepared = Site(tmp_path, run_dir, venv, sandbox, configured_token=False)
     prepared.secrets(None)
     return prepared
 
@@ -249,6 +259,38 @@ async def test_the_first_connect_with_a_company_api_token_as_documented(
         code, out, err = await site.outboxd("ctl", "--json", "status")
         assert code == 0, err
         assert [s["connection"]["state"] for s in json.loads(out)["shops"]] == ["connected"]
+
+
+@pytest.mark.parametrize("browser", ["reaches-the-callback", "pasted"])
+async def test_the_first_connect_by_oauth_as_documented(
+    unconnected_site: Site, sandbox: SandboxHandle, browser: str
+) -> None:
+    """Install step 6 from a shell: `outboxd ctl connect`, the person approves in Pennylane, then either the
+    browser reaches the daemon's callback and Enter is pressed, or the address it landed on is pasted."""
+    site = unconnected_site
+    company = sandbox.sandbox.add_company("Boulangerie du Marché")
+    redirect_uri = f"http://127.0.0.1:{site.callback_port}/oauth/callback"  # the example's: callback_host/port/path
+    sandbox.sandbox.register_oauth_app("kashclick-outboxd", "THE-CLIENT-SECRET", [redirect_uri])
+    async with site.daemon():
+        ctl = await site.spawn("ctl", "connect", "boulangerie-42")
+        assert ctl.stdout is not None
+        line = b""
+        while not line.startswith(b"  http"):
+            line = await asyncio.wait_for(ctl.stdout.readline(), 30)
+            assert line, (await ctl.communicate())[1]
+        landed = sandbox.sandbox.approve(line.decode().strip(), company.id)  # "Authorize" clicked in Pennylane
+        if browser == "reaches-the-callback":
+            async with aiohttp.ClientSession() as browsing, browsing.get(landed) as page:
+                assert page.status == 200, await page.text()
+            pasted = ""
+        else:
+            pasted = landed
+        out, err = await asyncio.wait_for(ctl.communicate(f"{pasted}\n".encode()), 30)
+        assert ctl.returncode == 0, err.decode()
+        assert "redirect URL> ✓ connected, Boulangerie du Marché, expires in " in out.decode()  # not "pending"
+        code, report = await site.doctor_report()
+        assert code == 0, report
+        assert report["shop.boulangerie-42"] == ("ok", f"company Boulangerie du Marché ({company.id}), scopes ok")
 
 
 async def test_doctor_fails_a_secret_others_can_read(site: Site) -> None:
