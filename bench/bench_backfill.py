@@ -75,10 +75,14 @@ async def one_mode(mode: str, days: int, args: argparse.Namespace) -> dict[str, 
                 if args.window:
                     await asyncio.sleep(args.window)
                 else:
-                    while (state := await daemon.backfills.get("s1")) is None or state["state"] != "done":  # noqa: ASYNC110
+                    quarter: tuple[float, float] | None = None  # (when, the ETA shown) once a quarter is done
+                    while (state := await daemon.backfills.get("s1")) is None or state["state"] != "done":
+                        if quarter is None and state and state["eta"] and state["done"] >= state["total"] / 4:
+                            quarter = (time.monotonic(), state["eta"])
                         await asyncio.sleep(0.1)
                     first = (began, 0, 0, first[3])
                 last = await _sample(daemon, sandbox, token)
+                eta = None if quarter is None else (quarter[1], last[0] - quarter[0])
                 stats = (await daemon.store.queue.stats("s1"))[0]
     wall, requests, events, throttled = (b - a for a, b in zip(first, last, strict=True))
     return {
@@ -86,7 +90,7 @@ async def one_mode(mode: str, days: int, args: argparse.Namespace) -> dict[str, 
         "share": requests / (wall * 25 / window), "throttled": throttled, "per_event": requests / max(events, 1),
         "min_per_10k_real": wall * scale / max(events, 1) * 10_000 / 60, "estimate": estimate["modes"][mode],
         "history": len(rows) - 1, "delivered": stats.delivered, "failed": stats.failed,
-        "entries": len(sandbox.entries(company)),
+        "entries": len(sandbox.entries(company)), "eta": eta,
     }  # fmt: skip
 
 
@@ -127,6 +131,8 @@ def main() -> None:
             f" {shown['seconds'] * args.scale:g} s at the real limit"
             f" [entries {r['entries']}, delivered {r['delivered']}, failed {r['failed']}]"
         )
+        if r["eta"]:
+            print(f"         ETA shown at a quarter done: {r['eta'][0]:.0f} s; it took {r['eta'][1]:.0f} s")
 
 
 if __name__ == "__main__":
