@@ -13,8 +13,10 @@ __all__ = ["add_arguments", "run"]
 
 def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shop", help="only this shop")
-    parser.add_argument("--event-type", help="e.g. order.created")
-    parser.add_argument("--error-class", help="contract, booking, permanent, auth, retryable, unknown_outcome")
+    parser.add_argument("--event-type", help="e.g. order.recorded")
+    parser.add_argument(
+        "--error-class", help="contract, booking, permanent, auth, retryable, unknown_outcome, internal"
+    )
     parser.add_argument("--http-status", type=int, help="Pennylane's HTTP status, e.g. 422")
     parser.add_argument("--older-than", type=float, metavar="SECONDS", help="failed at least this long ago")
 
