@@ -19,7 +19,7 @@ from outboxd.store.pg.sql import translate
 __all__ = ["PgDatabase", "PgTx", "pg_errors"]
 
 Params = Sequence[Any] | Mapping[str, Any]
-pg_errors = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+pg_errors = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 """What asyncpg raises for a database or connection problem; turned into StoreError at this boundary."""
 
 

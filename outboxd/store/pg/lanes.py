@@ -11,7 +11,9 @@ previous owner leave Pennylane's window before the next owner's first. A shop to
 :meth:`owned` (no new claims), and released at a later heartbeat (a claim begun before the drop has ended by then)
 once ``busy(shop)`` says its deliveries in flight are done.
 A replica trusts a lease only until ``lease - every`` after the heartbeat that renewed it: if its heartbeats
-stop reaching the database, it stops claiming before anybody else may take over (:meth:`renew` retries until then).
+stop reaching the database, it stops claiming before anybody else may take over; :meth:`renew` retries until the
+lease would run out, then gives up (:class:`LeaseLost`). Heartbeats use their own connection, never queued behind
+the deliveries for a pooled one (a starved pool made heartbeats late under load).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import asyncio
 import datetime as dt
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
+import asyncpg
 import structlog
 
 from outboxd.exceptions import LeaseLost, StoreError
@@ -42,6 +46,16 @@ RETURNING shop_id
 """
 # A lease given back has no owner ('') and, as ``until``, the moment it was given back.
 _GIVE_BACK = "UPDATE lane_leases SET owner = '', until = now() WHERE owner = $1 AND shop_id = ANY($2::text[])"
+
+
+@dataclass(frozen=True, slots=True)
+class _Beat:
+    """What one heartbeat decided, adopted once its transaction committed."""
+
+    live: int
+    mine: frozenset[str]
+    leaving: set[str]
+    released: list[str]
 
 
 class LaneOwnership:
@@ -66,6 +80,8 @@ class LaneOwnership:
         self.every = lease.total_seconds() / 3
         """Seconds between two heartbeats."""
         self._beat_at = 0.0
+        self._lease_end = 0.0
+        self._conn: asyncpg.Connection | None = None
         self._owned: frozenset[str] = frozenset()
         self._leaving: set[str] = set()
         self._trusted_until = 0.0
@@ -83,67 +99,89 @@ class LaneOwnership:
         """The shops whose lease is held, empty once the last renewal is older than the lease minus a margin."""
         return self._owned if time.monotonic() < self._trusted_until else frozenset()
 
-    async def renew(
-        self, known: Callable[[], Awaitable[Iterable[str]]], configured: Iterable[str] = (), *, first_wait: float = 0.1
-    ) -> frozenset[str]:
-        """:meth:`heartbeat` over the shops ``known()`` lists (a store read) and the ``configured`` ones, retried
-        with a doubling wait while the leases can still be trusted.
+    async def renew(self, configured: Iterable[str] = (), *, first_wait: float = 0.1) -> frozenset[str]:
+        """:meth:`heartbeat`, retried with a doubling wait until the leases would run out (claims stop earlier,
+        when they can no longer be trusted).
 
         Raises :class:`LeaseLost` when the database stays out of reach until then: stop claiming, exit, restart.
         """
-        deadline = max(self._trusted_until, time.monotonic() + self.every)
+        deadline = max(self._lease_end, time.monotonic() + self.every)
         wait = first_wait
         while True:
             try:
-                return await self.heartbeat([*configured, *await known()])
+                return await self.heartbeat(configured)
             except StoreError as exc:
                 left = deadline - time.monotonic()
-                log.warning("lanes.heartbeat_failed", owner=self.owner, error=str(exc), trusted_for=round(left, 2))
+                log.warning("lanes.heartbeat_failed", owner=self.owner, error=str(exc), lease_left=round(left, 2))
                 if left <= wait:
                     self._owned = frozenset()
                     raise LeaseLost(f"lane leases of {self.owner} not renewed in time: {exc}") from exc
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, self.every / 2)
 
-    async def heartbeat(self, shops: Iterable[str]) -> frozenset[str]:
-        """Renew, take a fair share, give back the excess; return the shops owned now."""
-        wanted = sorted(set(shops))
+    async def heartbeat(self, configured: Iterable[str] = ()) -> frozenset[str]:
+        """Renew, take a fair share of the shops (``configured`` and those seen in events), give back the excess;
+        return the shops owned now. On its own connection: never queued behind deliveries for a pooled one."""
         started = self._beat_at = time.monotonic()
         try:
-            async with asyncio.timeout(self.every), self.db.pool.acquire() as conn, conn.transaction():
-                await conn.execute(
-                    "INSERT INTO replicas (owner, seen_until) VALUES ($1, now() + $2::interval) "
-                    "ON CONFLICT (owner) DO UPDATE SET seen_until = excluded.seen_until",
-                    self.owner, self.lease,
-                )  # fmt: skip
-                live = int(await conn.fetchval("SELECT count(*) FROM replicas WHERE seen_until > now()"))
-                held = {r[0] for r in await conn.fetch(
-                    "UPDATE lane_leases SET until = now() + $2::interval WHERE owner = $1 AND until >= now() "
-                    "RETURNING shop_id", self.owner, self.lease,
-                )}  # fmt: skip
-                leaving = self._leaving & held
-                ready = set(leaving)  # dropped at an earlier heartbeat: the dispatcher has stopped claiming them
-                mine = held - leaving
-                share = math.ceil(len(wanted) / max(live, 1))
-                if len(mine) < share:  # a shop on its way out is kept rather than a new one taken
-                    back = set(sorted(leaving)[: share - len(mine)])
-                    leaving, ready, mine = leaving - back, ready - back, mine | back
-                if len(mine) < share:
-                    taken = await conn.fetch(_TAKE, wanted, self.owner, self.lease, share - len(mine), self.handover)
-                    mine |= {r[0] for r in taken}
-                if len(mine) > share + self.slack:
-                    extra = set(sorted(mine)[share:])
-                    leaving, mine = leaving | extra, mine - extra
-                done = sorted(shop for shop in ready if not self.busy(shop))
-                if done:
-                    await conn.execute(_GIVE_BACK, self.owner, done)
+            async with asyncio.timeout(self.every):
+                conn = await self._connection()
+                async with conn.transaction():
+                    return self._settle(await self._beat(conn, configured), started)
         except (*pg_errors, TimeoutError) as exc:
+            await self.close()
             raise StoreError(f"state database: lane leases: {exc!r}") from exc
-        if mine != self._owned or done:
-            log.info("lanes.changed", owner=self.owner, live=live, owned=len(mine), taken=sorted(mine - self._owned),
-                     dropped=sorted(self._owned - mine), released=done)  # fmt: skip
-        self._owned, self._leaving = frozenset(mine), leaving - set(done)
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await asyncpg.connect(self.db.path, server_settings={"application_name": "outboxd-lanes"})
+        return self._conn
+
+    async def close(self) -> None:
+        """Close the heartbeat's connection (the next heartbeat opens another)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.terminate()
+
+    async def _beat(self, conn: asyncpg.Connection, configured: Iterable[str]) -> _Beat:
+        await conn.execute(
+            "INSERT INTO replicas (owner, seen_until) VALUES ($1, now() + $2::interval) "
+            "ON CONFLICT (owner) DO UPDATE SET seen_until = excluded.seen_until",
+            self.owner, self.lease,
+        )  # fmt: skip
+        live = int(await conn.fetchval("SELECT count(*) FROM replicas WHERE seen_until > now()"))
+        wanted = sorted({*configured, *(r[0] for r in await conn.fetch("SELECT shop_id FROM shops"))})
+        held = {r[0] for r in await conn.fetch(
+            "UPDATE lane_leases SET until = now() + $2::interval WHERE owner = $1 AND until >= now() "
+            "RETURNING shop_id", self.owner, self.lease,
+        )}  # fmt: skip
+        leaving = self._leaving & held
+        ready = set(leaving)  # dropped at an earlier heartbeat: the dispatcher has stopped claiming them
+        mine = held - leaving
+        share = math.ceil(len(wanted) / max(live, 1))
+        if len(mine) < share:  # a shop on its way out is kept rather than a new one taken
+            back = set(sorted(leaving)[: share - len(mine)])
+            leaving, ready, mine = leaving - back, ready - back, mine | back
+        if len(mine) < share:
+            taken = await conn.fetch(_TAKE, wanted, self.owner, self.lease, share - len(mine), self.handover)
+            mine |= {r[0] for r in taken}
+        if len(mine) > share + self.slack:
+            extra = set(sorted(mine)[share:])
+            leaving, mine = leaving | extra, mine - extra
+        done = sorted(shop for shop in ready if not self.busy(shop))
+        if done:
+            await conn.execute(_GIVE_BACK, self.owner, done)
+        return _Beat(live, frozenset(mine), leaving - set(done), done)
+
+    def _settle(self, beat: _Beat, started: float) -> frozenset[str]:
+        """Adopt what a committed heartbeat decided."""
+        if beat.mine != self._owned or beat.released:
+            log.info("lanes.changed", owner=self.owner, live=beat.live, owned=len(beat.mine),
+                     taken=sorted(beat.mine - self._owned), dropped=sorted(self._owned - beat.mine),
+                     released=beat.released)  # fmt: skip
+        self._owned, self._leaving = beat.mine, beat.leaving
         self._trusted_until = started + self.lease.total_seconds() - self.every
+        self._lease_end = started + self.lease.total_seconds()
         return self._owned
 
     async def leave(self) -> None:
@@ -153,8 +191,12 @@ class LaneOwnership:
         """
         self._owned = frozenset()
         try:
-            async with self.db.pool.acquire() as conn, conn.transaction():
-                await conn.execute("UPDATE lane_leases SET owner = '', until = now() WHERE owner = $1", self.owner)
-                await conn.execute("DELETE FROM replicas WHERE owner = $1", self.owner)
-        except pg_errors as exc:
-            log.warning("lanes.leave_failed", owner=self.owner, error=str(exc))
+            async with asyncio.timeout(self.every):
+                conn = await self._connection()
+                async with conn.transaction():
+                    await conn.execute("UPDATE lane_leases SET owner = '', until = now() WHERE owner = $1", self.owner)
+                    await conn.execute("DELETE FROM replicas WHERE owner = $1", self.owner)
+        except (*pg_errors, TimeoutError) as exc:
+            log.warning("lanes.leave_failed", owner=self.owner, error=repr(exc))
+        finally:
+            await self.close()
