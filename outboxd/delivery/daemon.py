@@ -278,7 +278,7 @@ class Daemon:
         """Replicas on PostgreSQL: renew this replica's shop leases; a shop just taken gets a dispatch pass."""
         while True:
             before = ownership.owned()
-            owned = await ownership.renew(self.store.shops.ids, self.config.shops)
+            owned = await ownership.renew(self.config.shops)
             for shop_id in sorted(owned - before):  # what the previous owner saved: reference, pause
                 await self._restore(await self.lane(shop_id))
                 self.wake(shop_id)
