@@ -37,6 +37,7 @@ __all__ = [
     "OutboxdError",
     "PennylaneError",
     "PermanentError",
+    "PieceNumberTaken",
     "RateLimited",
     "RetryableError",
     "SecretFileError",
@@ -98,6 +99,20 @@ class BookingError(OutboxdError):
 
 class StoreError(OutboxdError):
     """The state database refused an operation (disk full, locked for too long, corrupt)."""
+
+
+class PieceNumberTaken(StoreError):
+    """An entry's piece_number is already recorded for another delivery of the shop: two events give one key.
+
+    Posting would either book the second event on the first one's piece or, skipped, lose it; the delivery fails
+    instead (a booking error naming both), so the operator decides.
+    """
+
+    def __init__(self, shop_id: str, piece_number: str, owner: int) -> None:
+        self.shop_id = shop_id
+        self.piece_number = piece_number
+        self.owner = owner
+        super().__init__(f"piece_number {piece_number} of shop {shop_id} already belongs to delivery {owner}")
 
 
 class LeaseLost(StoreError):

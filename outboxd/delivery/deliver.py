@@ -25,6 +25,7 @@ from outboxd.exceptions import (
     BookingError,
     ContractError,
     PermanentError,
+    PieceNumberTaken,
     RateLimited,
     RetryableError,
     UnknownOutcomeError,
@@ -205,9 +206,18 @@ class Deliverer:
             "ledger_entry_lines": wire_lines(entry, ids),
         }
         digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-        sent = await self.store.entries.record_first(
-            shop, entry.piece_number, delivery.id, journal_id, entry.date, digest
-        )
+        try:
+            sent = await self.store.entries.record_first(
+                shop, entry.piece_number, delivery.id, journal_id, entry.date, digest
+            )
+        except PieceNumberTaken as exc:
+            raise BookingError(
+                f"piece_number {entry.piece_number}",
+                f"already booked by delivery {exc.owner} of this shop: two events give the same piece_number (a "
+                "ticket number used twice on a register, or shops sharing one Pennylane company with one prefix)",
+                "compare the two events (outboxd ctl show); discard this one if it is the same sale, else give each "
+                "shop of the company its own mapping.piece_number.prefix",
+            ) from exc
         if sent is not None:
             if sent.state == "posted":
                 return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from outboxd.exceptions import StoreError
+from outboxd.exceptions import PieceNumberTaken, StoreError
 from outboxd.store._db import Clock, Database, Params, from_text, to_text
 from outboxd.store.models import Attempt, AttemptOutcome, SentEntry
 
@@ -90,8 +90,9 @@ class Entries:
         """Record the entry as ``recorded`` before its first POST: None when it is new (post it), else the entry
         as recorded earlier for this delivery (posted: skip it; otherwise look it up before posting again).
 
-        The delivery's hot path: one statement when the entry is new. A piece_number already used by another
-        delivery is a bug in the dedup keys: StoreError, nothing sent.
+        The delivery's hot path: one statement when the entry is new. A piece_number recorded by a reconcile
+        (no delivery: found in Pennylane after a restore) counts as this delivery's; one used by another delivery
+        raises PieceNumberTaken, nothing sent.
         """
         now = to_text(self._clock())
         day = entry_date if isinstance(entry_date, str) else entry_date.isoformat()
@@ -103,9 +104,10 @@ class Entries:
         ):
             return None
         known = await self.get(shop_id, piece_number)
-        if known is None or known.delivery_id != delivery_id:
-            owner = None if known is None else known.delivery_id
-            raise StoreError(f"piece_number {piece_number} of shop {shop_id} already belongs to delivery {owner}")
+        if known is None:
+            raise StoreError(f"piece_number {piece_number} of shop {shop_id}: recorded and gone at once")
+        if known.delivery_id is not None and known.delivery_id != delivery_id:
+            raise PieceNumberTaken(shop_id, piece_number, known.delivery_id)
         return known
 
     async def mark_posted(self, shop_id: str, piece_number: str, pennylane_id: int) -> None:

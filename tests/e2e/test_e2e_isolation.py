@@ -116,3 +116,26 @@ async def test_a_poison_event_blocks_only_its_own_aggregate(make_world: WorldFac
     assert metrics['outboxd_queue_depth{shop="s1"}'] == 1  # the payment behind it
     assert metrics['outboxd_oldest_pending_age_seconds{shop="s1"}'] == 0  # blocked, not late: no head is due
     assert metrics['outboxd_failed_deliveries{shop="s2"}'] == metrics['outboxd_queue_depth{shop="s2"}'] == 0
+
+
+async def test_a_second_event_with_the_same_piece_number_fails_and_the_first_entry_stands(
+    make_world: WorldFactory,
+) -> None:
+    """A ticket number sent again under a new order id (or two shops sharing one company and one prefix) gives
+    one piece_number to two events: the second fails with both named; it is neither skipped (lost) nor posted."""
+    world = await make_world()
+    rows = world.history("s1", days=2)
+    first = next(r for r in rows if r["event_type"] == "order.recorded")
+    twin = {**first, "event_id": "twin-1", "aggregate_id": "order:twin-1",
+            "payload": {**first["payload"], "order_id": "twin-1"}}  # fmt: skip
+    world.layout.insert([*rows, twin])
+    await world.daemon.start_ready()
+    await settle(world.state, {"s1": len(rows) + 1}, 30, world.daemon)
+
+    ((event_id, error_class, message),) = world.state.failed("s1")
+    piece = f"{first['payload']['number']}-{first['payload']['register_id']}"
+    assert (event_id, error_class) == ("twin-1", "booking")
+    assert f"piece_number {piece}: already booked by delivery" in message
+    assert "mapping.piece_number.prefix" in message
+    assert booked_pieces(world.sandbox, world.companies["s1"])[piece] == 1
+    assert_exact(world.sandbox, world.companies["s1"], world.expected("s1", rows))

@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from store_helpers import FakeClock, Producer, sqlite_only
 
-from outboxd.exceptions import StoreError
+from outboxd.exceptions import PieceNumberTaken, StoreError
 from outboxd.store import OutboxSource, Store
 
 
@@ -26,8 +26,9 @@ async def test_record_first_says_whether_the_entry_is_new(
     posted = await store.entries.record_first("shop-1", "T-1-r1", a.id, 12, "2026-03-14", "h2")
     assert posted is not None
     assert (posted.state, posted.pennylane_id, posted.journal_id) == ("posted", 987, 11)
-    with pytest.raises(StoreError, match="already belongs"):
+    with pytest.raises(PieceNumberTaken, match="already belongs to delivery") as taken:
         await store.entries.record_first("shop-1", "T-1-r1", b.id, 11, "2026-03-14", "h")
+    assert taken.value.owner == a.id
 
 
 @sqlite_only  # group commits are the SQLite database's (PostgreSQL runs write_together as a transaction)
