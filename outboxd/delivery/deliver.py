@@ -18,8 +18,9 @@ from typing import Any
 
 import structlog
 
-from outboxd.contract import OrderRecorded, ReferenceUpdated, parse_event
+from outboxd.contract import OrderRecorded, ReferenceUpdated, RegisterClosed, parse_event
 from outboxd.delivery.lane import Lane
+from outboxd.delivery.zcontrol import warn_z_mismatch
 from outboxd.exceptions import (
     AuthError,
     BookingError,
@@ -161,6 +162,8 @@ class Deliverer:
             delivery.shop_id, delivery.id, started_at=started, posted=posted, order_account=order_account,
             http_status=status, request_body=request_body, response_body=response_body,
         )  # fmt: skip
+        if isinstance(event.payload, RegisterClosed):
+            await warn_z_mismatch(self.store, delivery.shop_id, event.payload, bound)
         lane.delivered()
         self.metrics.inc("outboxd_deliveries_total", shop=delivery.shop_id, result="delivered")
         self.metrics.observe_latency((dt.datetime.now(dt.UTC) - delivery.created_at).total_seconds())

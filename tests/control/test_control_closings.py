@@ -65,6 +65,8 @@ async def test_a_z_mismatch_and_a_payment_in_flight(tmp_path: Path, capsys: pyte
     async with bench(tmp_path) as b:
         b.insert(first + second)
         await until(lambda: _settled(b, len(first) + len(second)), what="both days delivered")
+        said = [line for line in capsys.readouterr().out.splitlines() if "closing.z_mismatch" in line]
+        assert any("z_number=1" in line for line in said), said  # logged by the delivery of Z1 itself
 
         answer = await b.client.closings("s1")
         day1, day2 = sorted(answer["closings"], key=lambda c: c["business_date"])
