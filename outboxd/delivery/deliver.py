@@ -59,9 +59,9 @@ class Backoff:
     outage shows up in the failed list instead of retrying silently for ever.
     """
 
-    base: float = 1.0
-    cap: float = 900.0
-    max_attempts: int = 10
+    base: float
+    cap: float
+    max_attempts: int  # the defaults are the configuration's (daemon.backoff_base, backoff_cap, max_attempts)
 
     def delay(self, attempts_so_far: int, rng: random.Random) -> float:
         ceiling = min(self.cap, self.base * 2.0 ** min(attempts_so_far, 30))

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def test_backoff_doubles_up_to_its_cap_with_jitter_on_the_upper_half() -> None:
-    backoff = Backoff(base=1.0, cap=8.0)
+    backoff = Backoff(base=1.0, cap=8.0, max_attempts=10)
     rng = random.Random(7)
     for attempts, ceiling in [(0, 1.0), (1, 2.0), (2, 4.0), (3, 8.0), (10, 8.0), (60, 8.0)]:
         delays = [backoff.delay(attempts, rng) for _ in range(50)]
