@@ -17,6 +17,11 @@ from tui.base import OperatorScreen, footer
 from tui.modals import ReasonModal
 
 
+def _answer(response: Any) -> str:
+    """Pennylane's answer as it came: the API gives the body as text, shown as is (not quoted again)."""
+    return response if isinstance(response, str) else json.dumps(response, ensure_ascii=False)
+
+
 def render_detail(d: dict[str, Any]) -> str:
     """The detail as plain text sections (escaped: payloads may contain brackets)."""
     parts = [
@@ -37,7 +42,7 @@ def render_detail(d: dict[str, Any]) -> str:
     parts += ["", "── attempts ──"]
     for a in d["attempts"]:
         parts.append(f"{timestamp(a['at'])}  {a['outcome']}  HTTP {a['http_status'] or '-'}  {a['message']}")
-        parts.append(f"  Pennylane answered: {json.dumps(a['response'], ensure_ascii=False)}")
+        parts.append(f"  Pennylane answered: {_answer(a['response'])}")
     return escape("\n".join(parts))
 
 
