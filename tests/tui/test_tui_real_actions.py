@@ -1,0 +1,377 @@
+"""The dashboard's actions that the older pilot tests only ran on the daemon double, here against the REAL daemon
+(in-process, ``DaemonControl``, real SQLite files) and the simulator on loopback: a company API token file, the
+missing-scopes warning, the backfill's start date, pause, resume and cancel, the failed list's filter, a bulk
+discard after its count, and a delivery's entries and attempts as Pennylane answered them.
+
+Shop ``s2`` has no connection at start; ``s1`` is connected by a token of the configuration (real_daemon.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bridge_setup import secret_file
+from real_daemon import Bench, bench, daemon_in_process, history, until
+from textual import events
+from textual.message import Message
+from textual.notifications import Notify
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static
+from textual.worker import WorkerCancelled
+
+from outboxd.control.client import ControlClient
+from outboxd.delivery import Daemon
+from outboxd.demo.tickets import poison_ticket
+from tui.app import OutboxdApp
+from tui.modals import ConfirmModal, ReasonModal
+
+pytestmark = pytest.mark.timeout(60)
+
+MAX_ATTEMPTS = 2
+"""Few attempts, so a delivery Pennylane keeps refusing is failed (with its answers) within a second."""
+
+
+@dataclass
+class Real:
+    bench: Bench
+    daemon: Daemon
+    client: ControlClient
+
+
+@pytest.fixture
+async def real(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Real]:
+    monkeypatch.setattr("tui.screens.overview.REFRESH_SECONDS", 0.2)
+    monkeypatch.setattr("tui.screens.failed.REFRESH_SECONDS", 0.2)
+    async with bench(tmp_path) as b:
+        b.config.write_text(b.config.read_text().replace("[daemon]\n", f"[daemon]\nmax_attempts = {MAX_ATTEMPTS}\n"))
+        async with daemon_in_process(b) as daemon, ControlClient(b.socket, actor="t") as client:
+            yield Real(b, daemon, client)
+
+
+def _app(real: Real) -> OutboxdApp:
+    return OutboxdApp(ControlClient(real.bench.socket, actor="operator"))
+
+
+def _text(app: OutboxdApp, selector: str) -> str:
+    """What ``selector`` shows on the current screen; empty while that screen is being composed."""
+    found = app.screen.query(selector)
+    return str(found.first(Static).render()) if found else ""
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Every worker done and its messages handled. The live overview (every 0.2 s here) cancels its own
+    previous refresh, which ``wait_for_complete`` raises: wait again then."""
+    await pilot.pause()
+    for _ in range(50):
+        try:
+            await pilot.app.workers.wait_for_complete()
+            break
+        except WorkerCancelled:
+            continue
+    await pilot.pause()
+
+
+async def shows(pilot: Pilot[None], check: Callable[[], bool], within: float = 20.0, what: str = "") -> None:
+    """Let the app run until ``check`` holds on what it shows (bounded)."""
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not shown within {within} s: {what}")
+        await pilot.pause(0.05)
+
+
+async def paste(pilot: Pilot[None], text: str) -> None:
+    """Into the focused field, as a terminal pastes (typing key by key is slow with the overview live behind)."""
+    field = pilot.app.focused
+    assert isinstance(field, Input), f"no field has the focus: {field!r}"
+    field.post_message(events.Paste(text))
+    await pilot.pause()
+
+
+def _token(real: Real, shop: str, scopes: tuple[str, ...]) -> Path:
+    """A company API token with ``scopes``, in a 0600 file on the server, as Pennylane's settings issue it."""
+    token = real.bench.sandbox.issue_api_token(real.bench.companies[shop], scopes)
+    return secret_file(real.bench.root / f"{shop}-{len(scopes)}.token", token)
+
+
+async def test_connect_with_a_token_file_warns_about_missing_scopes_then_a_full_token(real: Real) -> None:
+    wanted = real.daemon.config.pennylane.scopes
+    fewer = _token(real, "s2", wanted[:-1])
+    full = _token(real, "s2", wanted)
+    app = _app(real)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "c")
+        await settle(pilot)
+        assert "- disconnected" in _text(app, "#connection")
+
+        await pilot.press("t")
+        await paste(pilot, str(fewer))
+        await pilot.press("enter")
+        await shows(pilot, lambda: "company: Cave Durand" in _text(app, "#connection"), what="connected")
+        connection = _text(app, "#connection")
+        assert "✓ connected, Cave Durand, API token" in connection
+        assert f"⚠ missing scopes: {wanted[-1]}: reconnect and grant them" in connection
+        s2 = (await real.client.shop("s2"))["connection"]
+        assert (s2["kind"], s2["missing_scopes"]) == ("api_token", [wanted[-1]])  # read from Pennylane's answer
+
+        await pilot.press("t", "ctrl+a", "ctrl+k")  # the field keeps the last path: replace it
+        await paste(pilot, str(full))
+        await pilot.press("enter")
+        await shows(pilot, lambda: "missing scopes" not in _text(app, "#connection"), what="every scope")
+        assert f"scopes: {', '.join(wanted)}" in _text(app, "#connection")
+        assert app.screen.focused is None  # the connect left the field: b is the backfill offer
+        await pilot.press("b")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "BackfillScreen"
+    assert (await real.client.shop("s2"))["connection"]["missing_scopes"] == []
+    actions = [a["action"] for a in (await real.client.audit("s2"))["items"]]
+    assert actions == ["connect.token", "connect.token"]
+
+
+async def test_a_token_file_readable_by_others_is_refused_and_said(real: Real) -> None:
+    path = _token(real, "s2", real.daemon.config.pennylane.scopes)
+    path.chmod(0o644)
+    app = _app(real)
+    seen: list[Message] = []
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
+        await settle(pilot)
+        app.action_connect("s2")
+        await settle(pilot)
+        await pilot.press("t")
+        await paste(pilot, str(path))
+        await pilot.press("enter")
+
+        def refusals() -> list[str]:
+            return [str(m.notification.message) for m in seen if isinstance(m, Notify)]
+
+        await shows(pilot, lambda: bool(refusals()), what="the refusal")
+        (refusal,) = refusals()
+        assert refusal.startswith(f"✗ {path}: mode 0644 lets group or others read a secret")
+        assert refusal.endswith(f"run chmod 600 {path}")
+        assert "- disconnected" in _text(app, "#connection")
+    assert (await real.client.shop("s2"))["connection"]["state"] == "disconnected"
+
+
+async def test_backfill_from_an_edited_date_paused_resumed_cancelled(real: Real) -> None:
+    rows = history("s2", days=3)
+    real.bench.insert(rows)  # s2 is not connected: all of it waits, and is held at the connection
+    held = [r for r in rows if r["event_type"] != "reference.updated"]  # references flow at once: not history
+    since = (dt.date.today() - dt.timedelta(days=2)).isoformat()
+    from_since = [r for r in held if r["occurred_at"][:10] >= since]
+    assert 0 < len(from_since) < len(held)
+
+    async def waiting() -> bool:  # read from the outbox: only what waits at the first connection is history
+        return bool((await real.client.shop("s2"))["queue_depth"] >= len(held))
+
+    async def counted() -> bool:  # at the dispatcher's next pass after the connection
+        return bool((await real.client.backfill_estimate("s2", None))["events"] == len(held))
+
+    await until(waiting, what="the events read from the outbox")
+    await real.client.connect_token("s2", str(_token(real, "s2", real.daemon.config.pennylane.scopes)))
+    await until(counted, what=f"the history held ({len(held)} events)")
+
+    def entries() -> list[Any]:
+        return real.bench.sandbox.entries(real.bench.companies["s2"])
+
+    real.bench.sandbox.faults.update(latency_ms=150)  # slow Pennylane: the backfill runs long enough to pause it
+    app = _app(real)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.action_backfill("s2")
+        await settle(pilot)
+        await shows(pilot, lambda: f": {len(held)} events" in _text(app, "#estimate-summary"), what="the estimate")
+        await pilot.press("e", "ctrl+a", "ctrl+k", *since, "enter")
+        await shows(pilot, lambda: f"from {since} " in _text(app, "#estimate-summary"), what="re-estimated")
+        assert f": {len(from_since)} events" in _text(app, "#estimate-summary")
+        await pilot.press("s")
+        await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
+        assert _text(app, "#question") == f"Send {len(from_since)} events from {since} in detailed mode to Pennylane?"
+        await pilot.press("y")
+        await shows(pilot, lambda: "▶ running" in _text(app, "#progress-text"), what="running")
+
+        await pilot.press("p")  # at once: with Pennylane this slow, the backfill is far from done
+        await shows(pilot, lambda: "⏸ paused" in _text(app, "#progress-text"), what="paused")
+        backfill = await real.client.backfill_get("s2")
+        assert backfill is not None
+        assert (backfill["state"], backfill["start_date"], backfill["total"]) == ("paused", since, len(from_since))
+        assert backfill["done"] < len(from_since)
+
+        await pilot.press("p")
+        await shows(pilot, lambda: "▶ running" in _text(app, "#progress-text"), what="resumed")
+        paused_at = backfill["done"]
+
+        async def sending() -> bool:
+            return bool((await real.client.backfill_get("s2") or {}).get("done", 0) > paused_at + 1)
+
+        await until(sending, what="events sent after the resume")
+
+        await pilot.press("x")
+        await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the cancel confirmation")
+        assert _text(app, "#question") == "Cancel the backfill? What was sent stays booked."
+        await pilot.press("y")
+        await shows(pilot, lambda: "✗ cancelled" in _text(app, "#progress-text"), what="cancelled")
+    assert (await real.client.backfill_get("s2") or {}).get("state") == "cancelled"
+    audit = [a for a in (await real.client.audit("s2"))["items"] if a["action"].startswith("backfill.")]
+    assert [a["action"] for a in audit] == ["backfill.cancel", "backfill.resume", "backfill.pause", "backfill.create"]
+    assert {a["actor"] for a in audit} == {"operator"}
+    given_back = audit[0]["detail"]["held_again"]
+    assert 0 < given_back < len(from_since)  # what was not sent is history again, for a later backfill
+    assert (await real.client.backfill_estimate("s2", since))["events"] == given_back
+    real.bench.sandbox.faults.update(latency_ms=0)
+    before = {r["payload"]["number"] for r in held if r["occurred_at"][:10] < since and "number" in r["payload"]}
+    assert before
+    assert not any(e.piece_number.startswith(tuple(before)) for e in entries())  # nothing before the edited date
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect in outboxd/delivery/backfill.py: cancel gives the unsent events back to history, then _view "
+    "counts done = total - remaining, so a cancelled backfill reads N/N events though they were not sent",
+)
+async def test_a_cancelled_backfill_counts_as_done_only_what_was_settled(real: Real) -> None:
+    rows = history("s2", days=1)
+    real.bench.insert(rows)
+    held = [r for r in rows if r["event_type"] != "reference.updated"]
+
+    async def waiting() -> bool:
+        return bool((await real.client.shop("s2"))["queue_depth"] >= len(held))
+
+    await until(waiting, what="the events read from the outbox")
+    await real.client.connect_token("s2", str(_token(real, "s2", real.daemon.config.pennylane.scopes)))
+    since = (await real.client.backfill_estimate("s2", None))["start_date"]
+
+    async def counted() -> bool:
+        return bool((await real.client.backfill_estimate("s2", since))["events"] == len(held))
+
+    await until(counted, what="the history held")
+    real.bench.sandbox.faults.update(latency_ms=300)
+    await real.client.backfill_start("s2", since, "detailed")
+    cancelled = await real.client.backfill_cancel("s2")
+    given_back = (await real.client.audit("s2"))["items"][0]["detail"]["held_again"]
+    assert given_back > 0
+    assert cancelled["done"] == cancelled["total"] - given_back
+
+
+def _poison(number: int) -> list[dict[str, Any]]:
+    """The demo's 8.5 % ticket and its payment, as ticket ``number`` (its own order, aggregate and payment)."""
+    rows = copy.deepcopy(poison_ticket("s1", dt.date.today() - dt.timedelta(days=1)))
+    order_id = f"poison-{number}"
+    for row in rows:
+        row["aggregate_id"] = f"order:{order_id}"
+        row["payload"]["order_id"] = order_id
+    rows[0]["payload"]["number"] = f"P-{number:06d}"
+    rows[1]["payload"]["payment_id"] = f"{order_id}-p1"
+    return rows
+
+
+async def test_failed_list_filters_then_bulk_discard_says_its_count(real: Real) -> None:
+    rows = history("s1", days=1)
+    real.bench.insert(rows[:4] + _poison(1) + _poison(2) + rows[4:])
+    app = _app(real)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        await shows(pilot, lambda: table.get_row("s1")[6] == "✗ 2", what="two failed on the overview")
+        await pilot.press("f")
+        await settle(pilot)
+        failed = app.screen.query_one("#failed", DataTable)
+        await shows(pilot, lambda: failed.row_count == 2, what="the two failed rows")
+        ids = [failed.get_row_at(i)[0] for i in range(2)]
+
+        await pilot.press("slash", "tab")  # shop is s1 already; the event type
+        await paste(pilot, "payment.recorded")
+        await pilot.press("enter")
+        await shows(pilot, lambda: failed.row_count == 0, what="nothing of that type")
+        assert "0 of 0 failed deliveries" in _text(app, "#failed-count")
+        await pilot.press("slash", "tab", "ctrl+a", "ctrl+k")
+        await paste(pilot, "order.recorded")
+        await pilot.press("tab")
+        await paste(pilot, "booking")
+        await pilot.press("enter")
+        await shows(pilot, lambda: failed.row_count == 2, what="the two orders")
+
+        await pilot.press("D")
+        await shows(pilot, lambda: isinstance(app.screen, ReasonModal), what="the reason")
+        await paste(pilot, "booked by hand")
+        await pilot.press("enter")
+        await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the count")
+        question = str(app.screen.query_one("#question", Static).render())
+        assert question == "Discard 2 failed deliveries?\n(shop=s1, event_type=order.recorded, error_class=booking)"
+        await pilot.press("y")
+        await shows(pilot, lambda: failed.row_count == 0, what="both discarded")
+        # their payments run now and fail (their tickets were never booked): another filter shows them
+        await pilot.press("slash", "tab", "ctrl+a", "ctrl+k")
+        await paste(pilot, "payment.recorded")
+        await pilot.press("tab", "ctrl+a", "ctrl+k", "enter")
+        await shows(pilot, lambda: failed.row_count == 2, what="the two payments")
+        assert {failed.get_row_at(i)[2] for i in range(2)} == {"payment.recorded"}
+        assert app.screen.query_one("#filter-error_class", Input).value == ""
+    for delivery_id in ids:
+        assert (await real.client.delivery(delivery_id))["state"] == "discarded"
+    audit = [a for a in (await real.client.audit("s1"))["items"] if a["action"].startswith("delivery.")]
+    assert {a["detail"].get("reason") for a in audit} == {"booked by hand"}
+    assert {a["actor"] for a in audit} == {"operator"}
+
+
+async def test_delivery_detail_shows_entries_and_the_attempts_pennylane_answered_then_retry(real: Real) -> None:
+    rows = history("s1", days=1)
+    first = next(i for i, r in enumerate(rows) if r["event_type"] == "order.recorded")
+    order = rows[first]
+    payments = [r for r in rows if r["aggregate_id"] == order["aggregate_id"] and r is not order]
+    real.bench.insert(rows[:first])  # the reference data first, delivered while Pennylane answers
+
+    async def settled() -> bool:
+        return bool((await real.client.shop("s1"))["delivered_today"] == first)
+
+    await until(settled, what="the reference data delivered")
+    real.bench.sandbox.faults.update(fail_rate=1.0)  # every request answered 503
+    real.bench.insert([order, *payments])
+    app = _app(real)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("f")
+        await settle(pilot)
+        failed = app.screen.query_one("#failed", DataTable)
+        await shows(pilot, lambda: failed.row_count == 1, what="the refused ticket")
+        delivery_id, _, event, error_class, status, *_ = failed.get_row_at(0)
+        assert (event, error_class, status) == ("order.recorded", "retryable", "503")
+        await pilot.press("enter")
+        await shows(pilot, lambda: "── attempts ──" in _text(app, "#delivery-detail"), what="the detail")
+        detail = _text(app, "#delivery-detail")
+        piece = f"{order['payload']['number']}-{order['payload']['register_id']}"
+        total = order["payload"]["total_incl_tax"]
+        assert f"{piece} journal " in detail  # the entry it produced, with its lines: the customer's debit
+        assert re.search(rf"^411\S*\s+Ticket {order['payload']['number']}\s+{total}\s+0\.00$", detail, re.MULTILINE)
+        attempts = detail.split("── attempts ──")[1]
+        assert attempts.count("HTTP 503") == MAX_ATTEMPTS
+        assert attempts.count('Pennylane answered: {"error": "Service Unavailable (injected)"') == MAX_ATTEMPTS
+        assert f"({MAX_ATTEMPTS} attempts)" in detail
+        assert payments
+        assert f"⏸ {len(payments)} event" in detail  # its payments wait behind it
+
+        real.bench.sandbox.faults.update(fail_rate=0.0)  # Pennylane is back
+        await pilot.press("r")  # retry from the detail: back to the list, which empties once it is delivered
+        await shows(pilot, lambda: type(app.screen).__name__ == "FailedScreen", what="back to the list")
+        await shows(pilot, lambda: failed.row_count == 0, what="delivered")
+        app.action_delivery(int(delivery_id))
+        await shows(pilot, lambda: "── attempts ──" in _text(app, "#delivery-detail"), what="the detail again")
+        detail = _text(app, "#delivery-detail")
+        assert f"delivery {delivery_id} (delivered)" in detail
+        assert f"({MAX_ATTEMPTS + 1} attempts)" in detail
+        assert re.search(rf"^{piece} journal \S+ \S+ \(posted\)$", detail, re.MULTILINE)
+        timeline = detail.split("── attempts ──")[1].strip().splitlines()
+        assert len(timeline) == 2 * (MAX_ATTEMPTS + 1)  # one line per attempt, one for what Pennylane answered
+        assert all("HTTP 503" in line for line in timeline[: 2 * MAX_ATTEMPTS : 2])
+        assert timeline[-2].split()[2:5] == ["delivered", "HTTP", "201"]
+        assert f'"piece_number": "{piece}"' in timeline[-1]  # the created entry, as Pennylane answered it
+    pieces = [e.piece_number for e in real.bench.sandbox.entries(real.bench.companies["s1"])]
+    assert pieces.count(piece) == 1
