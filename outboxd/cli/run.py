@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from outboxd.config import load_config
     from outboxd.delivery import Daemon, run_until_stopped
     from outboxd.delivery.control import DaemonControl
-    from outboxd.exceptions import ConfigError
+    from outboxd.exceptions import ConfigError, StoreError
     from outboxd.log import configure_logging
 
     try:
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     daemon = Daemon(config, control_factory=DaemonControl, redactor=redactor)
     try:
         asyncio.run(run_until_stopped(daemon))
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:  # a secret file, a state database in use or lost: say it in one line
         print(f"outboxd: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -37,7 +37,7 @@ from outboxd.delivery.lane import Lane
 from outboxd.log import Redactor
 from outboxd.metrics import Metrics
 from outboxd.secrets import TokenCipher, read_secret
-from outboxd.store import OutboxSource, Store, open_store
+from outboxd.store import OutboxSource, Store, hold_state_lock, open_store
 from outboxd.store.pg import PgOutboxSource
 from outboxd.store.pg.lanes import LaneOwnership
 from outboxd.store.pg.store import PgStore
@@ -130,6 +130,8 @@ class Daemon:
         daemon = self.config.daemon
         async with AsyncExitStack() as stack:
             cipher = TokenCipher(read_secret(self.config.secrets.token_key_file))
+            if not daemon.state_database_url:
+                stack.enter_context(hold_state_lock(daemon.state_database))
             self.store = await stack.enter_async_context(
                 open_store(
                     daemon.state_location,
@@ -144,6 +146,8 @@ class Daemon:
                 else OutboxSource(daemon.outbox_database)
             )
             await stack.enter_async_context(source)
+            if not isinstance(self.store, PgStore) and (taken := await self.store.deliveries.take_back_all()):
+                log.info("daemon.leases_taken_back", deliveries=taken)  # a previous process died with them
             if isinstance(self.store, PgStore):
                 self.ownership = LaneOwnership(
                     self.store.pg, self.owner, dt.timedelta(seconds=daemon.lease_seconds),

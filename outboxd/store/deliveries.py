@@ -205,6 +205,16 @@ class Deliveries:
         async with self._db.transaction() as tx:
             return await tx.executemany(base + mine + " AND id = ?", [(now, self.owner, i) for i in ids])
 
+    async def take_back_all(self) -> int:
+        """Every lease back to pending, whoever holds it: only for a daemon holding the SQLite state's lock, where
+        any lease found at start was left by a process that died (kill -9, power loss)."""
+        now = to_text(self._clock())
+        return await self._db.write(
+            "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ? "
+            "WHERE state = 'leased'",
+            (now,),
+        )
+
     async def get(self, delivery_id: int) -> Delivery | None:
         row = await self._db.read_one(f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,))  # noqa: S608 (constant column list)
         return None if row is None else delivery_from_row(row)

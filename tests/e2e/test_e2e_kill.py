@@ -3,12 +3,14 @@ delivered exactly once (no loss, no duplicate piece_number), trial balance exact
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
+import subprocess
 from pathlib import Path
 
 import pytest
-from e2e_harness import WorldFactory, assert_exact, booked_pieces, settle, wait_until
+from e2e_harness import DAEMON, WorldFactory, assert_exact, booked_pieces, settle, wait_until
 from e2e_killloop import kill_loop
 
 from outboxd.demo.tickets import live_ticket
@@ -34,7 +36,7 @@ async def test_kill_9_between_the_commit_in_pennylane_and_its_answer_then_found_
 ) -> None:
     """The crash window the dedup rule exists for, hit on purpose: the entry is in Pennylane, the daemon dies
     before the 201 reaches it, and after the restart it finds the piece instead of posting it again."""
-    world = await make_world(lease_seconds=3.0)  # the dead daemon's lease on the ticket runs out quickly
+    world = await make_world(lease_seconds=600.0)  # the dead daemon's lease is taken back at start, not waited out
     rows = world.history("s1", days=1)
     world.layout.insert(rows)
     await world.daemon.start_ready()
@@ -57,5 +59,19 @@ async def test_kill_9_between_the_commit_in_pennylane_and_its_answer_then_found_
     await settle(world.state, {"s1": len(rows) + 1}, 30, world.daemon)
 
     assert booked_pieces(world.sandbox, company)[piece] == 1
-    assert '"delivery.found_after_unknown_outcome"' in world.daemon.log_path.read_text()
+    log = world.daemon.log_path.read_text()
+    assert '"daemon.leases_taken_back"' in log
+    assert '"delivery.found_after_unknown_outcome"' in log
     assert_exact(world.sandbox, company, world.expected("s1", [*rows, order]))
+
+
+async def test_a_second_daemon_on_the_same_sqlite_state_is_refused(make_world: WorldFactory) -> None:
+    """Two daemons on one state file would double each token's rate and take each other's leases."""
+    world = await make_world()
+    await world.daemon.start_ready()
+    command = [str(DAEMON), "run", "--config", str(world.layout.config_path)]
+    second = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=30)
+    assert second.returncode == 2
+    assert "another outboxd daemon uses the state database" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert await world.daemon.terminate(20) == 0  # the first one never noticed
