@@ -37,7 +37,7 @@ def to_text(moment: dt.datetime) -> str:
     """Store instants as fixed-width UTC text, so that text order is time order."""
     if moment.tzinfo is None:
         raise StoreError(f"naive datetime {moment!r}: the store only takes timezone-aware instants")
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")[:-6] + "Z"  # strftime: 3x slower
 
 
 def from_text(text: str) -> dt.datetime:

@@ -86,3 +86,20 @@ async def test_settle_delivered_after_a_lost_lease_keeps_the_entry_and_leaves_th
     still = await store.deliveries.get(a.id)
     assert still is not None
     assert (still.state, still.lease_owner) == ("leased", "someone-else")
+
+
+def test_instants_are_stored_as_fixed_width_utc_text() -> None:
+    from outboxd.store._db import from_text, to_text
+
+    paris = dt.timezone(dt.timedelta(hours=1))
+    moments = [
+        dt.datetime(2026, 3, 14, 18, 0, tzinfo=paris),
+        dt.datetime(2026, 3, 14, 17, 0, 0, 5, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 14, 17, 0, 1, tzinfo=dt.UTC),
+    ]
+    texts = [to_text(m) for m in moments]
+    assert texts == ["2026-03-14T17:00:00.000000Z", "2026-03-14T17:00:00.000005Z", "2026-03-14T17:00:01.000000Z"]
+    assert sorted(texts) == texts  # text order is time order
+    assert [from_text(t) for t in texts] == moments
+    with pytest.raises(StoreError, match="naive"):
+        to_text(dt.datetime(2026, 3, 14, 17, 0))
