@@ -79,7 +79,7 @@ class ConnectScreen(OperatorScreen):
         start = await self.client.connect_start(self.shop_id)
         self.authorize_url = start["authorize_url"]
         self.query_one("#url", Static).update(
-            f"Open in a browser on your own machine (y: copy, o: open):\n{start['authorize_url']}\n"
+            f"Open in a browser on your own machine (Esc, then y: copy, o: open):\n{start['authorize_url']}\n"
             f"Pennylane then sends the browser to {start['redirect_uri']}: through `ssh -L` the daemon completes "
             "it by itself (this screen notices); otherwise paste the address the browser landed on below."
         )
