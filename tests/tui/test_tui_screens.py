@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import DataTable, ProgressBar, Static
+from textual.widgets import DataTable, Input, ProgressBar, Static
 from tui_session import ServedDaemon, settle
 
 from outboxd.control.client import ControlClient
@@ -185,3 +185,22 @@ async def test_a_missing_daemon_is_a_full_screen_message_with_retry(socket_dir_t
         await pilot.press("r")
         await settle(pilot)
         assert type(app.screen).__name__ == "OverviewScreen"
+
+
+async def test_the_authorize_url_is_copied_once_the_field_is_left(
+    make_app: Callable[[], OutboxdApp], served: ServedDaemon
+) -> None:
+    """After ``s`` the pasted-URL field has the focus (a y there is typed): the screen says Esc first, and then y
+    copies the URL."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.action_connect("lyon-02")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert "(Esc, then y: copy, o: open)" in _text(app, "#url")
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        assert app.clipboard == "https://app.pennylane.com/oauth/authorize?client_id=kc&state=st-lyon-02"
+        assert app.screen.query_one("#redirect-url", Input).value == ""
