@@ -208,6 +208,9 @@ async def test_demo_connects_flows_fails_the_poison_fixes_the_mapping_retries_an
         await until(booked)
         pieces = {e["piece_number"] for i in (item["id"], payment_id) for e in (await client.delivery(i))["entries"]}
         assert pieces == {"P-000001-r1", "PAY-poison-1-p1"}
+        actions = [(a["action"], a["target"]) for a in (await client.audit(SHOP))["items"]]
+        assert actions[0] == ("delivery.retry", f"delivery:{item['id']}")  # the one act after the fix
+        assert not [a for a in actions if a[0].startswith("delivery.") and a != actions[0]]
 
     # nothing else changed: what Pennylane held is untouched; the history and live tickets go on flowing (the
     # simulator's rate limit paces the backfill), each piece once; the two pieces are new, and nothing failed
