@@ -67,20 +67,18 @@ async def one_mode(mode: str, days: int, args: argparse.Namespace) -> dict[str, 
                 sandbox.faults.latency_ms = args.latency_ms
                 token = next(iter(sandbox.request_count))
                 estimate = await daemon.backfills.estimate("s1", start.isoformat())
-                began = time.monotonic()
+                first = await _sample(daemon, sandbox, token)  # the reference snapshot's requests are behind
+                quarter: tuple[float, float] | None = None  # (when, the ETA shown) once a quarter is done
                 await daemon.backfills.start("s1", "bench", start.isoformat(), mode)
                 if args.window:
                     await asyncio.sleep(args.warmup)
-                first = await _sample(daemon, sandbox, token)
-                if args.window:
+                    first = await _sample(daemon, sandbox, token)
                     await asyncio.sleep(args.window)
                 else:
-                    quarter: tuple[float, float] | None = None  # (when, the ETA shown) once a quarter is done
                     while (state := await daemon.backfills.get("s1")) is None or state["state"] != "done":
                         if quarter is None and state and state["eta"] and state["done"] >= state["total"] / 4:
                             quarter = (time.monotonic(), state["eta"])
                         await asyncio.sleep(0.1)
-                    first = (began, 0, 0, first[3])
                 last = await _sample(daemon, sandbox, token)
                 eta = None if quarter is None else (quarter[1], last[0] - quarter[0])
                 stats = (await daemon.store.queue.stats("s1"))[0]
