@@ -283,8 +283,10 @@ class Daemon:
         while True:
             before = ownership.owned()
             owned = await ownership.renew(self.config.shops)
-            for shop_id in sorted(owned - before):  # what the previous owner saved: reference, pause
-                await self._restore(await self.lane(shop_id))
+            for shop_id in sorted(owned - before):  # what the previous owner saved: reference, pause, tokens
+                lane = await self.lane(shop_id)
+                await self._restore(lane)
+                await self.connections.restore(lane)
                 self.wake(shop_id)
             await asyncio.sleep(ownership.interval)
 
