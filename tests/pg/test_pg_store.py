@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import asyncpg
 from pg_helpers import INSERT, event
@@ -62,3 +63,23 @@ async def test_concurrent_dispatcher_claims_never_take_the_same_row(outbox_url: 
                 ids += [d.id for batch in claims for d in batch]
     assert len(ids) == len(set(ids))
     assert len(ids) == 200
+
+
+async def test_a_replica_never_takes_back_its_own_slow_delivery(outbox_url: str, clock: FakeClock) -> None:
+    """A lease of this very process that ran out is a delivery still in flight here: claiming it again would run it
+    twice (seen as a duplicate entry in the replicas' OAuth test, with 3 s leases). Another replica takes it back."""
+    writer = await asyncpg.connect(outbox_url)
+    await writer.fetchval(INSERT, *event(1))
+    await writer.close()
+    lease = dt.timedelta(seconds=60)
+    async with (
+        PgOutboxSource(outbox_url) as source,
+        open_store(outbox_url, owner="host:1", clock=clock, lease=lease) as slow,
+        open_store(outbox_url, owner="host:2", clock=clock, lease=lease) as other,
+    ):
+        await slow.deliveries.ingest_from(source)
+        assert len(await slow.deliveries.claim_heads({"shop-1": 4})) == 1
+        clock.advance(61)
+        assert await slow.deliveries.claim_heads({"shop-1": 4}) == []
+        assert await slow.deliveries.claim(4, shops=["shop-1"]) == []
+        assert [d.lease_owner for d in await other.deliveries.claim_heads({"shop-1": 4})] == ["host:2"]

@@ -76,9 +76,12 @@ SELECT shop, state, 0 FROM unnest($1::text[]) AS s(shop) CROSS JOIN unnest($2::t
  ORDER BY shop, state
 ON CONFLICT (shop_id, state) DO UPDATE SET n = queue_counts.n
 """
+# Expired leases of other owners only: a replica's owner name is its process's (host:pid), so an expired lease of
+# its own is a delivery still in flight here (slower than the lease), and taking it back would run it twice.
 _TAKE_BACK = """
 UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = $1
  WHERE id IN (SELECT id FROM deliveries WHERE state = 'leased' AND lease_until < $1 AND shop_id = ANY($2::text[])
+                 AND lease_owner <> $3
                  FOR UPDATE SKIP LOCKED)  -- a row its late owner is settling right now is left to it
 """
 
@@ -156,7 +159,7 @@ class PgDeliveries(Deliveries):
         async with self._db.transaction() as tx:
             assert isinstance(tx, PgTx)
             await tx.conn.execute(_LOCK_COUNTERS, sorted(shops), ["leased", "pending"])
-            await tx.conn.execute(_TAKE_BACK, stamp, list(shops))
+            await tx.conn.execute(_TAKE_BACK, stamp, list(shops), self.owner)
             rows = await tx.conn.fetch(
                 _CLAIM, self.owner, to_text(now + self.lease), stamp, list(shops), ceiling, limit
             )
@@ -168,7 +171,7 @@ class PgDeliveries(Deliveries):
         async with self._db.transaction() as tx:
             assert isinstance(tx, PgTx)
             await tx.conn.execute(_LOCK_COUNTERS, sorted(shops), ["leased", "pending"])
-            await tx.conn.execute(_TAKE_BACK, stamp, shops)
+            await tx.conn.execute(_TAKE_BACK, stamp, shops, self.owner)
             rows = await tx.conn.fetch(
                 _CLAIM_HEADS, self.owner, to_text(now + self.lease), stamp, shops, [n for _, n in wanted]
             )
