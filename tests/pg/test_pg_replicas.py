@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import shutil
+import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +23,12 @@ import pytest
 from bridge_setup import wait_until
 from pg_helpers import delivery_states, failures, insert_rows, to_postgres
 
+from outboxd.control.client import ControlClient
 from outboxd.sandbox import Faults, Sandbox, run_sandbox
 from outboxd.simulator import simulate_shop
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "e2e"))
-from e2e_harness import DaemonProcess, Layout, assert_exact, expected, sleep_briefly
+from e2e_harness import CLIENT_ID, CLIENT_SECRET, DaemonProcess, Layout, assert_exact, expected, sleep_briefly
 
 SHOPS = [f"shop-{n:02d}" for n in range(50)]
 RATE = (8, 1.0)
@@ -39,7 +41,7 @@ class Replicas:
     url: str
     sandbox: Sandbox
     companies: dict[str, int]
-    tokens: dict[str, str]
+    tokens: dict[str, str | None]
     daemons: list[DaemonProcess]
     db: asyncpg.Connection
     """One connection for the test's polls (a new one per poll costs the simulator's event loop, which is ours)."""
@@ -53,26 +55,47 @@ class Replicas:
         return {str(r[0]): int(r[1]) for r in rows}
 
 
+Build = Callable[..., Awaitable[Replicas]]
+
+
 @pytest.fixture
-async def replicas(outbox_url: str, tmp_path: Path) -> AsyncIterator[Replicas]:
-    """The simulator in this process, 50 companies and their API tokens, three replicas' configs (not started)."""
+async def build(outbox_url: str, tmp_path: Path) -> AsyncIterator[Build]:
+    """``build(shops=..., oauth=..., count=..., faults=...)``: the simulator in this process, a company per shop
+    (an API token each, or an OAuth connection to make), ``count`` replicas' configs (not started)."""
     async with AsyncExitStack() as stack:
-        sandbox = Sandbox(rate_limit=RATE, faults=Faults(seed=7))
-        handle = await stack.enter_async_context(run_sandbox(sandbox))
-        companies = {shop: sandbox.add_company(f"Boutique {shop}").id for shop in SHOPS}
-        tokens = {shop: sandbox.issue_api_token(cid) for shop, cid in companies.items()}
-        daemons = []
-        for n in range(3):
-            layout = Layout(tmp_path / f"replica-{n}", handle, dict(tokens), rate_limit=RATE, lease_seconds=LEASE)
-            layout.write()
-            to_postgres(layout.config_path, outbox_url)
-            stack.callback(shutil.rmtree, layout.sockdir, ignore_errors=True)
-            daemon = DaemonProcess(layout)
-            stack.push_async_callback(daemon.close)
-            daemons.append(daemon)
-        db = await asyncpg.connect(outbox_url)
-        stack.push_async_callback(db.close)
-        yield Replicas(outbox_url, sandbox, companies, tokens, daemons, db)
+
+        async def make(
+            *, shops: list[str] = SHOPS, oauth: tuple[str, ...] = (), count: int = 3, faults: Faults | None = None
+        ) -> Replicas:
+            sandbox = Sandbox(rate_limit=RATE, faults=faults or Faults(seed=7))
+            handle = await stack.enter_async_context(run_sandbox(sandbox))
+            companies = {shop: sandbox.add_company(f"Boutique {shop}").id for shop in shops}
+            tokens = {shop: None if shop in oauth else sandbox.issue_api_token(cid) for shop, cid in companies.items()}
+            daemons = []
+            for n in range(count):
+                layout = Layout(tmp_path / f"replica-{n}", handle, tokens, rate_limit=RATE, lease_seconds=LEASE)
+                if daemons:  # one token key for every replica: the stored OAuth tokens are encrypted with it
+                    layout.root.mkdir(parents=True)
+                    shutil.copy2(daemons[0].layout.root / "token.key", layout.root / "token.key")
+                layout.write()
+                to_postgres(layout.config_path, outbox_url)
+                stack.callback(shutil.rmtree, layout.sockdir, ignore_errors=True)
+                daemon = DaemonProcess(layout)
+                stack.push_async_callback(daemon.close)
+                daemons.append(daemon)
+            redirects = [f"http://127.0.0.1:{d.layout.callback_port}/oauth/callback" for d in daemons]
+            sandbox.register_oauth_app(CLIENT_ID, CLIENT_SECRET, redirects)  # each layout registered only its own
+            db = await asyncpg.connect(outbox_url)
+            stack.push_async_callback(db.close)
+            return Replicas(outbox_url, sandbox, companies, tokens, daemons, db)
+
+        yield make
+
+
+@pytest.fixture
+async def replicas(build: Build) -> Replicas:
+    """50 shops with API tokens, three replicas."""
+    return await build()
 
 
 def history(shop_id: str, days: int) -> list[dict[str, Any]]:
@@ -129,7 +152,7 @@ async def run_with_kills(world: Replicas, *, days: int, kills: int) -> None:
     config = world.daemons[0].layout.config()
     for shop, shop_rows in rows.items():
         assert_exact(world.sandbox, world.companies[shop], expected(shop_rows, config, shop))
-    throttled = {shop: world.sandbox.throttled_count[token] for shop, token in world.tokens.items()}
+    throttled = {shop: world.sandbox.throttled_count[token] for shop, token in world.tokens.items() if token}
     assert not any(throttled.values()), f"429s per shop: { {s: n for s, n in throttled.items() if n} }"
 
 
@@ -170,3 +193,40 @@ async def test_a_replica_that_loses_the_database_exits_non_zero(replicas: Replic
     log = replica.log_path.read_text()
     assert "daemon.task_died" in log
     assert "daemon.stopped" in log  # the shutdown ran to its end before the exit
+
+
+async def test_an_oauth_shop_moves_to_another_replica_with_its_rotated_tokens(build: Build) -> None:
+    """Connected through the first replica, its access tokens rotated there (1 s lifetime), the first replica killed:
+    the second takes the lane with the stored, rotated tokens (it started before the shop was connected)."""
+    shop = "oauth-shop"
+    world = await build(shops=[shop], oauth=(shop,), count=2, faults=Faults(seed=7, access_token_ttl=1.0))
+    first, second = world.daemons
+
+    async def owned() -> bool:
+        return sum((await world.lane_owners()).values()) == 1
+
+    await first.start_ready()
+    await wait_until(owned, 20)
+    await second.start_ready()  # nothing free for it: the one shop stays with the first
+    async with ControlClient(first.layout.socket, actor="test") as client:
+        started = await client.connect_start(shop)
+        redirect = world.sandbox.approve(str(started["authorize_url"]), world.companies[shop])
+        await client.connect_complete(shop, redirect)
+    rows = history(shop, days=2)
+    half = len(rows) // 2
+    await insert_rows(world.url, rows[:half])
+
+    async def delivered(n: int) -> bool:
+        return await world.delivered() >= n
+
+    await wait_until(lambda: delivered(half), 30)
+    await sleep_briefly(1.2)  # the access token runs out: the next delivery refreshes it (and the refresh token)
+    await insert_rows(world.url, rows[half : half + 2])
+    await wait_until(lambda: delivered(half + 2), 30)
+    assert '"token.rotated"' in first.log_path.read_text()
+    first.kill9()
+    await insert_rows(world.url, rows[half + 2 :])
+    await wait_until(lambda: delivered(len(rows)), 40)  # the lease runs out (3 s), the handover (1 s), a heartbeat
+    assert_exact(world.sandbox, world.companies[shop], expected(rows, second.layout.config(), shop))
+    assert second.proc is not None
+    assert list(await world.lane_owners()) == [f"{socket.gethostname()}:{second.proc.pid}"]  # it took the lane
