@@ -21,6 +21,7 @@ import pytest
 from bridge_setup import secret_file
 from real_daemon import Bench, bench, daemon_in_process, history, until
 from textual import events
+from textual.app import App
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
@@ -35,6 +36,9 @@ from tui.modals import ConfirmModal, ReasonModal
 
 pytestmark = pytest.mark.timeout(60)
 
+STALL_MS = 1000
+"""Pennylane's delay on every request while a backfill is paused or cancelled from the keyboard: far longer than
+the keys take, so they land before anything is sent."""
 MAX_ATTEMPTS = 2
 """Few attempts, so a delivery Pennylane keeps refusing is failed (with its answers) within a second."""
 
@@ -60,7 +64,7 @@ def _app(real: Real) -> OutboxdApp:
     return OutboxdApp(ControlClient(real.bench.socket, actor="operator"))
 
 
-def _text(app: OutboxdApp, selector: str) -> str:
+def _text(app: App[None], selector: str) -> str:
     """What ``selector`` shows on the current screen; empty while that screen is being composed."""
     found = app.screen.query(selector)
     return str(found.first(Static).render()) if found else ""
@@ -161,7 +165,7 @@ async def test_a_token_file_readable_by_others_is_refused_and_said(real: Real) -
     assert (await real.client.shop("s2"))["connection"]["state"] == "disconnected"
 
 
-async def test_backfill_from_an_edited_date_paused_resumed_cancelled(real: Real) -> None:
+async def test_backfill_from_an_edited_date_cancelled_then_again_paused_resumed_done(real: Real) -> None:
     rows = history("s2", days=3)
     real.bench.insert(rows)  # s2 is not connected: all of it waits, and is held at the connection
     held = [r for r in rows if r["event_type"] != "reference.updated"]  # references flow at once: not history
@@ -182,7 +186,6 @@ async def test_backfill_from_an_edited_date_paused_resumed_cancelled(real: Real)
     def entries() -> list[Any]:
         return real.bench.sandbox.entries(real.bench.companies["s2"])
 
-    real.bench.sandbox.faults.update(latency_ms=60)  # slow Pennylane: the backfill runs long enough to pause it
     app = _app(real)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -192,44 +195,54 @@ async def test_backfill_from_an_edited_date_paused_resumed_cancelled(real: Real)
         await pilot.press("e", "ctrl+a", "ctrl+k", *since, "enter")
         await shows(pilot, lambda: f"from {since} " in _text(app, "#estimate-summary"), what="re-estimated")
         assert f": {len(from_since)} events" in _text(app, "#estimate-summary")
-        await pilot.press("s")
-        await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
-        assert _text(app, "#question") == f"Send {len(from_since)} events from {since} in detailed mode to Pennylane?"
-        await pilot.press("y")
-        await shows(pilot, lambda: "▶ running" in _text(app, "#progress-text"), what="running")
+        await start(pilot, real, f"Send {len(from_since)} events from {since} in detailed mode to Pennylane?")
 
-        await pilot.press("p")  # at once: with Pennylane this slow, the backfill is far from done
-        await shows(pilot, lambda: "⏸ paused" in _text(app, "#progress-text"), what="paused")
-        backfill = await real.client.backfill_get("s2")
-        assert backfill is not None
-        assert (backfill["state"], backfill["start_date"], backfill["total"]) == ("paused", since, len(from_since))
-        assert backfill["done"] < len(from_since)
-
-        await pilot.press("p")
-        await shows(pilot, lambda: "▶ running" in _text(app, "#progress-text"), what="resumed")
-        paused_at = backfill["done"]
-
-        async def sending() -> bool:
-            return bool((await real.client.backfill_get("s2") or {}).get("done", 0) > paused_at)
-
-        await until(sending, what="events sent after the resume")
-
+        # cancelled at once: Pennylane stalled, the backfill is still resolving what it needs
         await pilot.press("x")
         await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the cancel confirmation")
         assert _text(app, "#question") == "Cancel the backfill? What was sent stays booked."
         await pilot.press("y")
         await shows(pilot, lambda: "✗ cancelled" in _text(app, "#progress-text"), what="cancelled")
-    assert (await real.client.backfill_get("s2") or {}).get("state") == "cancelled"
-    audit = [a for a in (await real.client.audit("s2"))["items"] if a["action"].startswith("backfill.")]
-    assert [a["action"] for a in audit] == ["backfill.cancel", "backfill.resume", "backfill.pause", "backfill.create"]
-    assert {a["actor"] for a in audit} == {"operator"}
-    given_back = audit[0]["detail"]["held_again"]
-    assert 0 < given_back < len(from_since)  # what was not sent is history again, for a later backfill
-    assert (await real.client.backfill_estimate("s2", since))["events"] == given_back
-    real.bench.sandbox.faults.update(latency_ms=0)
+        real.bench.sandbox.faults.update(latency_ms=0)
+        cancel = (await real.client.audit("s2"))["items"][0]
+        assert (cancel["action"], cancel["actor"]) == ("backfill.cancel", "operator")
+        given_back = cancel["detail"]["held_again"]
+        assert 0 < given_back <= len(from_since)  # what was not sent is history again, for a later backfill
+
+        # a second backfill from the same date: the estimate counts what was given back; paused, resumed, done
+        await pilot.press("e", "enter")
+        await shows(pilot, lambda: f": {given_back} events" in _text(app, "#estimate-summary"), what="re-estimated")
+        await start(pilot, real, f"Send {given_back} events from {since} in detailed mode to Pennylane?")
+        await pilot.press("p")  # at once: Pennylane still stalled
+        await shows(pilot, lambda: "⏸ paused" in _text(app, "#progress-text"), what="paused")
+        backfill = await real.client.backfill_get("s2")
+        assert backfill is not None
+        assert (backfill["state"], backfill["start_date"], backfill["total"]) == ("paused", since, given_back)
+        assert backfill["done"] < given_back
+        real.bench.sandbox.faults.update(latency_ms=0)
+        await pilot.press("p")
+        await shows(pilot, lambda: f"✓ done: {given_back}/{given_back} events" in _text(app, "#progress-text"),
+                    what="the resumed backfill done")  # fmt: skip
+    actions = [a["action"] for a in (await real.client.audit("s2"))["items"] if a["action"].startswith("backfill.")]
+    assert actions == ["backfill.resume", "backfill.pause", "backfill.create", "backfill.cancel", "backfill.create"]
+    pieces = {e.piece_number for e in entries()}
+    after = {r["payload"]["number"] for r in from_since if r["event_type"] == "order.recorded"}
     before = {r["payload"]["number"] for r in held if r["occurred_at"][:10] < since and "number" in r["payload"]}
+    assert after
     assert before
-    assert not any(e.piece_number.startswith(tuple(before)) for e in entries())  # nothing before the edited date
+    assert all(any(p.startswith(t) for p in pieces) for t in after)  # every ticket since the date, booked
+    assert not any(p.startswith(tuple(before)) for p in pieces)  # and nothing before it
+
+
+async def start(pilot: Pilot[None], real: Real, question: str) -> None:
+    """``s``, the confirmation asking ``question``, ``y``: the backfill runs, Pennylane stalled."""
+    app = pilot.app
+    real.bench.sandbox.faults.update(latency_ms=STALL_MS)  # every request waits: the next keys land before a send
+    await pilot.press("s")
+    await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
+    assert _text(app, "#question") == question
+    await pilot.press("y")
+    await shows(pilot, lambda: "▶ running" in _text(app, "#progress-text"), what="running")
 
 
 @pytest.mark.xfail(
