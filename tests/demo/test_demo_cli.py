@@ -42,7 +42,7 @@ async def until(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> N
 @pytest.fixture
 async def demo() -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, str]]]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", MAIN, "demo", "--no-tui", "--for", "120", "--ticket-every", "1",
+        sys.executable, "-c", MAIN, "demo", "--no-tui", "--for", "120",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     assert process.stdout is not None
