@@ -8,45 +8,15 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
+from books import expected_books, folded
 from bridge_setup import Bridge, wait_until
 
-from outboxd.contract import parse_event
 from outboxd.delivery import Daemon
 from outboxd.producer import insert_events, open_outbox
-from outboxd.rules import CustomerAccount, LedgerAccount, OrderCustomerAccount, book
 from outboxd.sandbox import Sandbox, run_sandbox
 from outboxd.simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(90)
-
-
-def expected_balance(rows: list[dict], daemon: Daemon, shop_id: str) -> dict[str, tuple[int, int]]:
-    """Book the events with the rules engine alone and sum per account; customers are summed as '411*'."""
-    lane = daemon.lanes[shop_id]
-    totals: Counter[tuple[str, str]] = Counter()
-    for row in rows:
-        event = parse_event(row)
-        if event.event_type == "reference.updated":
-            lane.set_reference(event.payload)  # type: ignore[arg-type]
-        for entry in book(event, lane.mapping()).entries:
-            for line in entry.lines:
-                account = line.account
-                number = account.number if isinstance(account, LedgerAccount) else "411*"
-                if isinstance(account, CustomerAccount | OrderCustomerAccount) or number.startswith("411"):
-                    number = "411*"
-                totals[(number, "d")] += line.debit
-                totals[(number, "c")] += line.credit
-    numbers = {n for n, _ in totals}
-    return {n: (totals[(n, "d")], totals[(n, "c")]) for n in numbers}
-
-
-def folded(balance: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
-    out: Counter[tuple[str, str]] = Counter()
-    for number, (debit, credit) in balance.items():
-        key = "411*" if number.startswith("411") else number
-        out[(key, "d")] += debit
-        out[(key, "c")] += credit
-    return {n: (out[(n, "d")], out[(n, "c")]) for n, _ in out if out[(n, "d")] or out[(n, "c")]}
 
 
 @pytest.fixture
@@ -92,7 +62,8 @@ async def test_a_month_of_two_shops_books_every_event_exactly_once(world) -> Non
             pieces = Counter(e.piece_number for e in entries)
             assert pieces
             assert max(pieces.values()) == 1, "a piece_number was posted twice"
-            assert folded(sandbox.trial_balance(companies[shop])) == folded(expected_balance(shop_rows, daemon, shop))
+            want = expected_books(shop_rows, bridge.config().shop_mapping(shop), shop)
+            assert folded(sandbox.trial_balance(companies[shop])) == want.balance
     finally:
         daemon.stop()
         await asyncio.wait_for(runner, 20)

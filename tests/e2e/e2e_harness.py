@@ -23,14 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from books import Expected, expected_books, folded
 from bridge_setup import free_port, secret_file, short_dir, wait_until
 
 from outboxd.config import Config, load_config
-from outboxd.contract import parse_event
 from outboxd.control.client import ControlClient
-from outboxd.delivery.lane import Lane
 from outboxd.producer import ensure_outbox, insert_events, open_outbox
-from outboxd.rules import CustomerAccount, LedgerAccount, OrderCustomerAccount, book
 from outboxd.sandbox import Sandbox, SandboxHandle
 from outboxd.secrets import ensure_key_file
 from outboxd.simulator import simulate_shop
@@ -288,42 +286,8 @@ class StateView:
 # -- what the events say ----------------------------------------------------------------------------------------
 
 
-@dataclass
-class Expected:
-    """The rules engine's view of a shop's events: each piece_number, and the trial balance (customers as 411*)."""
-
-    pieces: Counter[str]
-    balance: dict[str, tuple[int, int]]
-
-
 def expected(rows: Iterable[Mapping[str, Any]], config: Config, shop_id: str) -> Expected:
-    lane = Lane(shop_id, config.shop_mapping(shop_id), concurrency=1)
-    totals: Counter[tuple[str, str]] = Counter()
-    pieces: Counter[str] = Counter()
-    for row in rows:
-        event = parse_event(dict(row))
-        if event.event_type == "reference.updated":
-            lane.set_reference(event.payload)  # type: ignore[arg-type]
-        for entry in book(event, lane.mapping()).entries:
-            pieces[entry.piece_number] += 1
-            for line in entry.lines:
-                account = line.account
-                number = account.number if isinstance(account, LedgerAccount) else "411*"
-                if isinstance(account, CustomerAccount | OrderCustomerAccount):
-                    number = "411*"
-                totals[(number, "d")] += line.debit
-                totals[(number, "c")] += line.credit
-    return Expected(pieces, folded({n: (totals[(n, "d")], totals[(n, "c")]) for n, _ in totals}))
-
-
-def folded(balance: Mapping[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
-    """Customer sub-accounts (411...) summed as one '411*'; empty accounts left out."""
-    out: Counter[tuple[str, str]] = Counter()
-    for number, (debit, credit) in balance.items():
-        key = "411*" if number.startswith("411") else number
-        out[(key, "d")] += debit
-        out[(key, "c")] += credit
-    return {n: (out[(n, "d")], out[(n, "c")]) for n, _ in out if out[(n, "d")] or out[(n, "c")]}
+    return expected_books(rows, config.shop_mapping(shop_id), shop_id)
 
 
 def booked_pieces(sandbox: Sandbox, company_id: int) -> Counter[str]:
