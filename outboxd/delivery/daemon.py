@@ -283,10 +283,11 @@ class Daemon:
         while True:
             before = ownership.owned()
             owned = await ownership.renew(self.config.shops)
-            for shop_id in sorted(owned - before):  # what the previous owner saved: reference, pause, tokens
+            for shop_id in sorted(owned - before):  # what the previous owner saved: reference, pause, connection
                 lane = await self.lane(shop_id)
                 await self._restore(lane)
-                await self.connections.restore(lane)
+                if not lane.connected:  # a connected lane keeps its client: a second one would have its own limiter
+                    await self.connections.restore(lane)
                 self.wake(shop_id)
             await asyncio.sleep(ownership.interval)
 
