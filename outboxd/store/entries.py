@@ -55,34 +55,6 @@ class Entries:
         )
         return [entry_from_row(r) for r in rows]
 
-    async def record(
-        self, shop_id: str, piece_number: str, delivery_id: int, journal_id: int, entry_date: dt.date | str,
-        body_hash: str,
-    ) -> SentEntry:  # fmt: skip
-        """Write the entry as ``recorded`` before posting it; an entry not yet ``posted`` takes the new values.
-
-        A piece_number already used by another delivery is a bug in the dedup keys: StoreError, nothing sent.
-        """
-        now = to_text(self._clock())
-        day = entry_date if isinstance(entry_date, str) else entry_date.isoformat()
-        rows = await self._db.write_rows(
-            "INSERT INTO sent_entries (shop_id, piece_number, delivery_id, journal_id, entry_date, state, "  # noqa: S608 (constant columns)
-            "body_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'recorded', ?, ?, ?) "
-            "ON CONFLICT (shop_id, piece_number) DO UPDATE SET journal_id = excluded.journal_id, "
-            "entry_date = excluded.entry_date, body_hash = excluded.body_hash, updated_at = excluded.updated_at "
-            "WHERE state <> 'posted' AND delivery_id = excluded.delivery_id "
-            f"RETURNING {ENTRY_COLUMNS}",
-            (shop_id, piece_number, delivery_id, journal_id, day, body_hash, now, now),
-        )
-        row = rows[0] if rows else await self._db.read_one(
-            f"SELECT {ENTRY_COLUMNS} FROM sent_entries WHERE shop_id = ? AND piece_number = ?",  # noqa: S608 (constant columns)
-            (shop_id, piece_number),
-        )  # fmt: skip
-        if row is None or row["delivery_id"] != delivery_id:
-            owner = None if row is None else row["delivery_id"]
-            raise StoreError(f"piece_number {piece_number} of shop {shop_id} already belongs to delivery {owner}")
-        return entry_from_row(row)
-
     async def record_first(
         self, shop_id: str, piece_number: str, delivery_id: int, journal_id: int, entry_date: dt.date | str,
         body_hash: str,

@@ -72,7 +72,7 @@ async def test_stats_and_detail(store: Store, source: OutboxSource, producer: Pr
     a1, b1, c1 = await store.deliveries.claim(10)
     await store.deliveries.mark_delivered(a1.id)
     await store.deliveries.mark_failed(b1.id, "permanent", "422", 422)
-    await store.entries.record("shop-1", "KC-1", b1.id, 7, "2026-03-14", "hash")
+    await store.entries.record_first("shop-1", "KC-1", b1.id, 7, "2026-03-14", "hash")
     await store.entries.record_attempt(b1.id, started_at=a1.created_at, outcome="failed", http_status=422,
                                        response_body='{"error": "no"}')  # fmt: skip
     (stats,) = await store.queue.stats()

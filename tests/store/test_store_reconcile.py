@@ -31,8 +31,8 @@ async def test_found_pieces_are_posted_whatever_the_state_database_knew(
     producer.insert("order:a", "order:b")
     await store.deliveries.ingest_from(source)
     a, b = await store.deliveries.claim(10)
-    await store.entries.record("shop-1", "T-1-r1", a.id, 11, "2026-03-14", "h1")  # the POST may have landed
-    await store.entries.record("shop-1", "T-2-r1", b.id, 11, "2026-03-14", "h2")
+    await store.entries.record_first("shop-1", "T-1-r1", a.id, 11, "2026-03-14", "h1")  # the POST may have landed
+    await store.entries.record_first("shop-1", "T-2-r1", b.id, 11, "2026-03-14", "h2")
     await store.entries.mark_posted("shop-1", "T-2-r1", 502)
     clock.advance(60)
     found = [
@@ -103,7 +103,7 @@ async def test_migration_keeps_the_entries_recorded_before_it(
     try:  # a database of the previous version, with a delivery and its posted entry
         await apply_migrations(db.writer, [m for m in known_migrations() if m.name != "reconciled_entries"])
         await Deliveries(db, clock, "t", DEFAULT_LEASE).ingest_from(source)
-        await Entries(db, clock).record("shop-1", "T-1-r1", 1, 11, "2026-03-14", "h1")
+        await Entries(db, clock).record_first("shop-1", "T-1-r1", 1, 11, "2026-03-14", "h1")
     finally:
         await db.close()
     async with open_store(state_path, owner="t", clock=clock) as store:
