@@ -31,6 +31,7 @@ from textual.worker import WorkerCancelled
 from outboxd.control.client import ControlClient
 from outboxd.delivery import Daemon
 from outboxd.demo.tickets import poison_ticket
+from outboxd.rules.daily import day_piece
 from tui.app import OutboxdApp
 from tui.modals import ConfirmModal, ReasonModal
 
@@ -232,6 +233,46 @@ async def test_backfill_from_an_edited_date_cancelled_then_again_paused_resumed_
     assert before
     assert all(any(p.startswith(t) for p in pieces) for t in after)  # every ticket since the date, booked
     assert not any(p.startswith(tuple(before)) for p in pieces)  # and nothing before it
+
+
+async def test_backfill_in_daily_mode_books_one_entry_per_register_and_day(real: Real) -> None:
+    rows = history("s2", days=2)
+    real.bench.insert(rows)
+    held = [r for r in rows if r["event_type"] != "reference.updated"]
+    first = min(r["occurred_at"][:10] for r in held)
+
+    async def waiting() -> bool:
+        return bool((await real.client.shop("s2"))["queue_depth"] >= len(held))
+
+    async def counted() -> bool:
+        return bool((await real.client.backfill_estimate("s2", first))["events"] == len(held))
+
+    await until(waiting, what="the events read from the outbox")
+    await real.client.connect_token("s2", str(_token(real, "s2", real.daemon.config.pennylane.scopes)))
+    await until(counted, what="the history held")
+    app = _app(real)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.action_backfill("s2")
+        await settle(pilot)
+        await pilot.press("e", "ctrl+a", "ctrl+k", *first, "enter")
+        await shows(pilot, lambda: f"from {first} " in _text(app, "#estimate-summary"), what="re-estimated")
+        await pilot.press("m")
+        await shows(pilot, lambda: "mode: ▶ daily" in _text(app, "#mode"), what="daily mode")
+        estimate = app.screen.query_one("#estimate", DataTable)
+        assert [str(estimate.get_row_at(i)[0]) for i in range(2)] == ["  detailed", "▶ daily"]
+        assert estimate.get_row_at(1)[1] < estimate.get_row_at(0)[1]  # fewer requests
+        await pilot.press("s")
+        await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
+        assert _text(app, "#question") == f"Send {len(held)} events from {first} in daily mode to Pennylane?"
+        await pilot.press("y")
+        await shows(pilot, lambda: f"✓ done: {len(held)}/{len(held)} events" in _text(app, "#progress-text"),
+                    what="the daily backfill done")  # fmt: skip
+        assert "(daily)" in _text(app, "#progress-text")
+    days = {(r["payload"]["business_date"], r["payload"]["register_id"]) for r in held if "register_id" in r["payload"]}
+    expected = {day_piece("", dt.date.fromisoformat(day), register) for day, register in days}
+    pieces = [e.piece_number for e in real.bench.sandbox.entries(real.bench.companies["s2"])]
+    assert sorted(pieces) == sorted(expected)  # one entry per register and day, nothing per ticket
 
 
 async def start(pilot: Pilot[None], real: Real, question: str) -> None:
