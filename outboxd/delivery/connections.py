@@ -107,7 +107,7 @@ class Connections:
 
     def _attach(self, lane: Lane, connection: Connection) -> PennylaneClient:
         client = self._client(lane.shop_id, connection)
-        lane.connect(client, Resolver(lane.shop_id, client, self.daemon.store))
+        lane.connect(client, Resolver(lane.shop_id, client, self.daemon.store, mapping=lane.mapping))
         return client
 
     def _oauth(self, shop_id: str, tokens: TokenSet) -> OAuthConnection:

@@ -2,18 +2,23 @@
 
 Each lookup goes memory -> state database -> Pennylane (find, else create), so steady state costs no request.
 One lock per key keeps two aggregates of a shop from creating the same customer or account twice; a 409/422
-on create means someone else created it first, so we find it again.
+on create means someone else created it first, so we find it again. A ledger account missing here is looked up
+with every other account of the shop's chart not known yet, in one ``number in`` list: a fresh shop's reference
+snapshot then costs one lookup plus one create per account Pennylane lacks, instead of a lookup per account.
+A new customer costs its find and its create: its 411 number is read only when something displays it.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 
 from outboxd.contract import Customer
 from outboxd.exceptions import BookingError, PermanentError
 from outboxd.pennylane import Address, CreatedCustomer, PennylaneClient
-from outboxd.rules import AccountRef, CustomerAccount, JournalSpec, LedgerAccount, OrderCustomerAccount
+from outboxd.rules import AccountRef, CustomerAccount, JournalSpec, LedgerAccount, OrderCustomerAccount, ShopMapping
+from outboxd.rules.accounts import required_accounts
 from outboxd.store import Store
 
 __all__ = ["Resolver"]
@@ -22,12 +27,22 @@ __all__ = ["Resolver"]
 class Resolver:
     """Id resolution for one shop's Pennylane company."""
 
-    def __init__(self, shop_id: str, client: PennylaneClient, store: Store) -> None:
+    def __init__(
+        self,
+        shop_id: str,
+        client: PennylaneClient,
+        store: Store,
+        *,
+        mapping: Callable[[], ShopMapping] | None = None,
+    ) -> None:
+        """``mapping``: the shop's current mapping, whose chart is looked up with any account missing here."""
         self.shop_id = shop_id
         self.client = client
         self.store = store
+        self._mapping = mapping
         self._journals: dict[str, int] = {}
         self._accounts: dict[str, int] = {}
+        self._absent: set[str] = set()  # numbers a chart lookup did not find: asked for, they are created at once
         self._customers: dict[str, int] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -69,9 +84,10 @@ class Resolver:
             return account_id
 
     async def _find_or_create_account(self, ref: LedgerAccount) -> int:
-        found = await self.client.find_ledger_account(ref.number)
-        if found is not None:
-            return found.id
+        if ref.number in self._absent:
+            self._absent.discard(ref.number)
+        elif (found_id := await self._look_up_chart(ref.number)) is not None:
+            return found_id
         try:
             return (await self.client.create_ledger_account(ref.number, ref.label, ref.vat_rate)).id
         except PermanentError as exc:
@@ -81,6 +97,28 @@ class Resolver:
             if found is None:
                 raise
             return found.id
+
+    async def _look_up_chart(self, number: str) -> int | None:
+        """``number``'s id, looked up with the chart's other unknown accounts, which are cached on the way."""
+        known = await self.store.caches.ledger_accounts(self.shop_id)
+        numbers = {number} | {a.number for a in self._chart() if a.number not in known and a.number not in self._absent}
+        found = await self.client.find_ledger_accounts(numbers)
+        for other, account in found.items():
+            if other != number and other not in self._accounts:
+                await self.store.caches.save_ledger_account(self.shop_id, other, account.id)
+                self._accounts[other] = account.id
+        self._absent |= numbers - found.keys() - {number}
+        return found[number].id if number in found else None
+
+    def _chart(self) -> tuple[LedgerAccount, ...]:
+        """Every account the shop's mapping can book on (none when the mapping is not given or not usable)."""
+        if self._mapping is None:
+            return ()
+        mapping = self._mapping()
+        try:
+            return required_accounts(mapping, mapping.vat_rates)
+        except BookingError:
+            return ()
 
     async def _customer_account(self, ref: CustomerAccount) -> int:
         key = ref.external_reference
@@ -92,10 +130,15 @@ class Resolver:
                 account_id = stored.ledger_account_id
             else:
                 customer_id, account_id = await self._find_or_create_customer(ref)
-                number = (await self.client.get_ledger_account(account_id)).number
-                await self.store.caches.save_customer(self.shop_id, key, customer_id, account_id, number)
+                await self.store.caches.save_customer(self.shop_id, key, customer_id, account_id)
             self._customers[key] = account_id
             return account_id
+
+    async def read_customer_number(self, external_reference: str, ledger_account_id: int) -> str:
+        """A booked customer's 411 number, read from Pennylane for display and cached: one request per customer."""
+        number = (await self.client.get_ledger_account(ledger_account_id)).number
+        await self.store.caches.save_customer_number(self.shop_id, external_reference, number)
+        return number
 
     async def _find_or_create_customer(self, ref: CustomerAccount) -> tuple[int, int]:
         found = await self.client.find_customer(ref.external_reference)

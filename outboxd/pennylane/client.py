@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import json
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -25,8 +25,11 @@ from outboxd.secrets import redact
 
 __all__ = ["PennylaneClient", "filter_param"]
 
-Filter = tuple[str, str, str]
-"""``(field, operator, value)``, e.g. ``("number", "eq", "445711")``."""
+Filter = tuple[str, str, str | list[str]]
+"""``(field, operator, value)``, e.g. ``("number", "eq", "445711")``; a list for ``in``."""
+
+NUMBERS_PER_LOOKUP = 100
+"""Numbers per ``number in`` lookup: keeps the URL short (about 1.5 kB encoded) whatever the chart's size."""
 
 
 def filter_param(filters: Sequence[Filter]) -> str:
@@ -177,6 +180,22 @@ class PennylaneClient:
     async def find_ledger_account(self, number: str) -> LedgerAccount | None:
         item = await self._first("/ledger_accounts", [("number", "eq", number)])
         return None if item is None else LedgerAccount.from_api(item)
+
+    async def find_ledger_accounts(self, numbers: Iterable[str]) -> dict[str, LedgerAccount]:
+        """The accounts among ``numbers`` that exist, by number: one ``number in`` list per 100 numbers.
+
+        The spec lists ``in`` among the operators of ``number`` without saying how its value is written; a JSON
+        array is sent (the filter itself is JSON), which the simulator also accepts.
+        """
+        wanted = sorted(set(numbers))
+        found: dict[str, LedgerAccount] = {}
+        for start in range(0, len(wanted), NUMBERS_PER_LOOKUP):
+            chunk = wanted[start : start + NUMBERS_PER_LOOKUP]
+            async for item in self.paginate("/ledger_accounts", filters=[("number", "in", chunk)], limit=1000):
+                account = LedgerAccount.from_api(item)
+                if account.number in chunk:
+                    found[account.number] = account
+        return found
 
     async def get_ledger_account(self, account_id: int) -> LedgerAccount:
         return LedgerAccount.from_api(await self.request("GET", f"/ledger_accounts/{int(account_id)}"))

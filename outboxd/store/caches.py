@@ -36,6 +36,11 @@ class Caches:
         )
         return None if row is None else int(row[0])
 
+    async def ledger_accounts(self, shop_id: str) -> dict[str, int]:
+        """Every cached ledger account of the shop, by number."""
+        rows = await self._db.read("SELECT number, pennylane_id FROM ledger_accounts WHERE shop_id = ?", (shop_id,))
+        return {str(row[0]): int(row[1]) for row in rows}
+
     async def save_ledger_account(self, shop_id: str, number: str, pennylane_id: int) -> None:
         await self._db.write(
             "INSERT OR REPLACE INTO ledger_accounts (shop_id, number, pennylane_id) VALUES (?, ?, ?)",
@@ -51,12 +56,25 @@ class Caches:
         return None if row is None else Customer(row[0], row[1], row[2])
 
     async def save_customer(
-        self, shop_id: str, external_reference: str, customer_id: int, ledger_account_id: int, account_number: str
+        self,
+        shop_id: str,
+        external_reference: str,
+        customer_id: int,
+        ledger_account_id: int,
+        account_number: str | None = None,
     ) -> None:
+        """``account_number`` None: not read yet (booking needs only the id; see :meth:`save_customer_number`)."""
         await self._db.write(
             "INSERT OR REPLACE INTO customers (shop_id, external_reference, customer_id, ledger_account_id, "
             "account_number) VALUES (?, ?, ?, ?, ?)",
             (shop_id, external_reference, customer_id, ledger_account_id, account_number),
+        )
+
+    async def save_customer_number(self, shop_id: str, external_reference: str, account_number: str) -> None:
+        """The customer's 411 number, read from Pennylane when something first displayed it."""
+        await self._db.write(
+            "UPDATE customers SET account_number = ? WHERE shop_id = ? AND external_reference = ?",
+            (account_number, shop_id, external_reference),
         )
 
     async def order_account(self, shop_id: str, order_id: str) -> int | None:

@@ -199,7 +199,7 @@ class Journal:
 class Customer:
     customer_id: int
     ledger_account_id: int
-    account_number: str
+    account_number: str | None  # None until something displays it (Pennylane's create answer has only the id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -332,3 +332,23 @@ def test_mapping_accounts_cover_exactly_the_required_accounts() -> None:
         a.number for a in required_accounts(mapping, mapping.vat_rates)
     }
     assert parse_rate("8.5") not in mapping.vat_rates
+
+
+async def test_a_customer_line_shows_its_411_number_read_from_pennylane_once(world: World) -> None:
+    """A new customer's number is not read when it is booked (2 requests, not 3): the detail reads it once."""
+    rows = _history(1)
+    world.insert(rows)
+    await until(lambda: world.s1_has("delivered_today", len(rows)))
+    ticket = next(r for r in rows if r["event_type"] == "order.recorded" and r["payload"]["customer"])
+    store = world.daemon.store
+    deliveries = [await store.deliveries.get(i) for i in range(1, len(rows) + 1)]
+    delivery_id = next(d.id for d in deliveries if d is not None and d.event_id == ticket["event_id"])
+    cached = await store.caches.customer("s1", f"kashclick:s1:{ticket['payload']['customer']['id']}")
+    assert cached is not None
+    assert cached.account_number is None
+    number = world.sandbox.companies[world.companies["s1"]].accounts[cached.ledger_account_id].number
+    before = sum(world.sandbox.request_count.values())
+    for _ in range(2):
+        detail = await world.client.delivery(delivery_id)
+        assert number in [line["account"] for entry in detail["entries"] for line in entry["lines"]]
+        assert sum(world.sandbox.request_count.values()) - before == 1  # read the first time only, then cached

@@ -1,12 +1,17 @@
 """Failed deliveries for the operator: the listing, one delivery in detail, retry and discard, one or in bulk.
 
 The detail re-books the event with the lane's current mapping, so the operator sees the entries it *would* send
-now next to what the store recorded of each (posted, unknown, not sent). A failed reference snapshot that holds its
-whole shop (the claim's barrier) is marked so in the listing and the detail: otherwise it reads like one event.
+now next to what the store recorded of each (posted, unknown, not sent). A customer line shows the customer's 411
+number, the one the operator looks for in Pennylane: booking needs only the account's id, so the number is read
+from Pennylane the first time a detail shows it (one request per customer, then cached), within a few seconds or
+not at all (said so) when the shop's rate limit is busy or it is not connected. A failed reference snapshot that
+holds its whole shop (the claim's barrier) is marked so in the listing and the detail: otherwise it reads like one
+event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import time
@@ -15,7 +20,7 @@ from typing import TYPE_CHECKING
 from outboxd.contract import parse_event
 from outboxd.control.backend import FailedFilter, JSONObject
 from outboxd.delivery.deliver import event_row
-from outboxd.exceptions import BadRequest, BookingError, ContractError, ControlError, NotFound
+from outboxd.exceptions import BadRequest, BookingError, ContractError, ControlError, NotFound, OutboxdError
 from outboxd.money import format_cents
 from outboxd.rules import CustomerAccount, LedgerAccount, book
 from outboxd.store import Delivery, SentEntry
@@ -26,6 +31,9 @@ if TYPE_CHECKING:
     from outboxd.rules import EntryLine
 
 __all__ = ["FailedDeliveries", "age"]
+
+NUMBER_READ_SECONDS = 3.0
+"""How long a detail waits for a customer's 411 number from Pennylane before it shows the number as not read."""
 
 
 class FailedDeliveries:
@@ -128,12 +136,27 @@ class FailedDeliveries:
         if isinstance(account, LedgerAccount):
             name = account.number
         elif isinstance(account, CustomerAccount):
-            cached = await self.daemon.store.caches.customer(shop_id, account.external_reference)
-            name = cached.account_number if cached else f"customer {account.external_reference}"
+            name = await self._customer_number(shop_id, account.external_reference)
         else:
             name = f"customer account of order {account.order_id}"
         return {"account": name, "label": line.label, "debit": format_cents(line.debit),
                 "credit": format_cents(line.credit)}  # fmt: skip
+
+    async def _customer_number(self, shop_id: str, external_reference: str) -> str:
+        """The customer's 411 number: cached, else read now through the shop's lane (see the module's docstring)."""
+        cached = await self.daemon.store.caches.customer(shop_id, external_reference)
+        if cached is None:
+            return f"customer {external_reference}"
+        if cached.account_number is not None:
+            return cached.account_number
+        lane = self.daemon.lanes.get(shop_id)
+        if lane is not None and lane.connected:
+            try:
+                async with asyncio.timeout(NUMBER_READ_SECONDS):
+                    return await lane.resolver.read_customer_number(external_reference, cached.ledger_account_id)
+            except (TimeoutError, OutboxdError):
+                pass
+        return f"customer {external_reference} (411 number not read)"
 
 
 def age(unix: float) -> float:
