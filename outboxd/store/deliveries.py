@@ -36,9 +36,11 @@ VALUES (:outbox_id, :event_id, :shop_id, :event_type, :aggregate_id, :occurred_a
                 AND state IN ('pending', 'leased', 'failed')),
   :now, :created_at, :now, :now)
 """
+# Expired leases of other owners only: an expired lease of our own is a delivery still in flight in this process
+# (slower than the lease: a long rate-limit wait, retries inside one call), and taking it back would run it twice.
 _TAKE_BACK_EXPIRED = (
     "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ? "
-    "WHERE state = 'leased' AND lease_until < ?"
+    "WHERE state = 'leased' AND lease_until < ? AND lease_owner <> ?"
 )
 _SHOP_HEADS = (
     "SELECT id FROM deliveries WHERE shop_id = ? AND state = 'pending' AND head = 1"  # noqa: S608 (constants)
@@ -158,7 +160,7 @@ class Deliveries:
             params += [shop, stamp, ceiling, limit]
         params.append(limit)
         async with self._db.transaction() as tx:
-            await tx.execute(_TAKE_BACK_EXPIRED, (stamp, stamp))
+            await tx.execute(_TAKE_BACK_EXPIRED, (stamp, stamp, self.owner))
             rows = await tx.fetchall(sql, params)
         return [delivery_from_row(row) for row in rows]
 
@@ -188,7 +190,7 @@ class Deliveries:
         for shop, limit in wanted:
             params += [shop, stamp, shop, limit]
         async with self._db.transaction() as tx:
-            await tx.execute(_TAKE_BACK_EXPIRED, (stamp, stamp))
+            await tx.execute(_TAKE_BACK_EXPIRED, (stamp, stamp, self.owner))
             rows = await tx.fetchall(sql, params)
         return [delivery_from_row(row) for row in rows]
 

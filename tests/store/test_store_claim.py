@@ -103,6 +103,19 @@ async def test_expired_lease_of_a_crashed_owner_comes_back(
         assert await alive.deliveries.mark_delivered(again[0].id)
 
 
+async def test_an_expired_lease_of_our_own_is_a_delivery_still_running_here_and_is_not_taken_back(
+    store: Store, source: OutboxSource, producer: Producer, clock: FakeClock
+) -> None:
+    """A delivery slower than the lease (a long rate-limit wait) would otherwise be claimed and run a second time."""
+    producer.insert("order:a", "order:b")
+    await store.deliveries.ingest_from(source)
+    (slow,) = await store.deliveries.claim_heads({"shop-1": 1})
+    clock.advance(store.deliveries.lease.total_seconds() + 1)
+    assert [d.event_id for d in await store.deliveries.claim_heads({"shop-1": 4})] == ["ev-2"]
+    assert [d.event_id for d in await store.deliveries.claim(4)] == []
+    assert await store.deliveries.mark_delivered(slow.id)  # its settle still lands
+
+
 async def test_restart_with_the_same_owner_releases_its_leases_at_once(
     state_path: Path, source: OutboxSource, producer: Producer, clock: FakeClock
 ) -> None:
