@@ -37,6 +37,8 @@ class ConnectScreen(OperatorScreen):
         self.shop_id = shop_id
         self.authorize_url: str | None = None
         self.connection: dict[str, Any] | None = None
+        self.replacing: dict[str, Any] | None = None
+        """On a reconnect, the connection the new grant replaces: while the shop shows it, the grant is pending."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -63,10 +65,11 @@ class ConnectScreen(OperatorScreen):
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         c = self.connection = message.connection
         lines = [connection_label(c, self.clock())]
-        if c["state"] == "connected":
-            self.authorize_url = None
+        if c["state"] == "connected" and c != self.replacing:
+            self.authorize_url = self.replacing = None
             if isinstance(self.focused, Input):  # the URL is used: keys act on the screen again (b: backfill)
                 self.set_focus(None)
+        if c["state"] == "connected":
             lines.append(f"company: {c['company_name']} (id {c['company_id']})")
             lines.append(f"scopes: {', '.join(c['scopes']) or '-'}")
             if c["missing_scopes"]:
@@ -77,6 +80,7 @@ class ConnectScreen(OperatorScreen):
     @work(group="action", exclusive=True, exit_on_error=False, description="start OAuth")
     async def action_start(self) -> None:
         start = await self.client.connect_start(self.shop_id)
+        self.replacing = self.connection if (self.connection or {}).get("state") == "connected" else None
         self.authorize_url = start["authorize_url"]
         self.query_one("#url", Static).update(
             f"Open in a browser on your own machine (Esc, then y: copy, o: open):\n{start['authorize_url']}\n"
