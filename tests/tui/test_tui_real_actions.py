@@ -33,6 +33,7 @@ from outboxd.delivery import Daemon
 from outboxd.demo.tickets import poison_ticket
 from outboxd.rules.daily import day_piece
 from tui.app import OutboxdApp
+from tui.messages import ConnectionChanged
 from tui.modals import ConfirmModal, ReasonModal
 
 pytestmark = pytest.mark.timeout(60)
@@ -140,6 +141,45 @@ async def test_connect_with_a_token_file_warns_about_missing_scopes_then_a_full_
     assert (await real.client.shop("s2"))["connection"]["missing_scopes"] == []
     actions = [a["action"] for a in (await real.client.audit("s2"))["items"]]
     assert actions == ["connect.token", "connect.token"]
+
+
+def polled(seen: list[Message]) -> int:
+    """How many times the Connect screen has read the connection."""
+    return sum(isinstance(m, ConnectionChanged) for m in seen)
+
+
+async def test_oauth_granting_fewer_scopes_is_warned_and_a_reconnect_granting_all_clears_it(real: Real) -> None:
+    wanted = real.daemon.config.pennylane.scopes
+    app = _app(real)
+    seen: list[Message] = []
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
+        await settle(pilot)
+        app.action_connect("s2")
+        await settle(pilot)
+        for granted in (wanted[1:], wanted):  # the person unticks the first scope, then reconnects with all
+            before = _text(app, "#url")
+            await pilot.press("s")
+
+            def new_url(before: str = before) -> bool:
+                return _text(app, "#url") != before
+
+            await shows(pilot, new_url, what="the authorize URL")
+            url = next(w for w in _text(app, "#url").split() if w.startswith(real.bench.handle.authorize_url))
+            redirect = real.bench.sandbox.approve(url, real.bench.companies["s2"], scopes=granted)
+
+            def polled_twice(polls: int = polled(seen)) -> bool:  # the 1 s poll reads the still-connected shop
+                return polled(seen) >= polls + 2
+
+            await shows(pilot, polled_twice, what="polls while the browser is away")
+            await paste(pilot, redirect)  # the field has kept the focus: the grant is still pending
+            await pilot.press("enter")
+            await shows(pilot, lambda: "company: Cave Durand" in _text(app, "#connection"), what="connected")
+            if granted != wanted:
+                assert f"⚠ missing scopes: {wanted[0]}: reconnect and grant them" in _text(app, "#connection")
+        await shows(pilot, lambda: "missing scopes" not in _text(app, "#connection"), what="every scope granted")
+        assert f"scopes: {', '.join(wanted)}" in _text(app, "#connection")
+    connection = (await real.client.shop("s2"))["connection"]
+    assert (connection["kind"], connection["missing_scopes"]) == ("oauth", [])
 
 
 async def test_a_token_file_readable_by_others_is_refused_and_said(real: Real) -> None:
@@ -271,7 +311,7 @@ async def test_backfill_in_daily_mode_books_one_entry_per_register_and_day(real:
         assert "(daily)" in _text(app, "#progress-text")
     days = {(r["payload"]["business_date"], r["payload"]["register_id"]) for r in held if "register_id" in r["payload"]}
     expected = {day_piece("", dt.date.fromisoformat(day), register) for day, register in days}
-    pieces = [e.piece_number for e in real.bench.sandbox.entries(real.bench.companies["s2"])]
+    pieces = [str(e.piece_number) for e in real.bench.sandbox.entries(real.bench.companies["s2"])]
     assert sorted(pieces) == sorted(expected)  # one entry per register and day, nothing per ticket
 
 
