@@ -236,3 +236,5 @@ async def test_the_daemon_down_then_up_then_down_again(tmp_path: Path, monkeypat
                 await shows(pilot, lambda: type(app.screen).__name__ == "OverviewScreen", what="the overview")
                 await shows(pilot, lambda: app.screen.query_one(DataTable).row_count == 2, what="two shops")
             await shows(pilot, lambda: type(app.screen).__name__ == "DaemonDownScreen", what="daemon gone")
+            async with daemon_in_process(b):  # a restart (the demo's, after a mapping fix) is noticed without r
+                await shows(pilot, lambda: type(app.screen).__name__ == "OverviewScreen", what="the overview again")

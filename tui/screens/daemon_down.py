@@ -13,9 +13,12 @@ from textual.widgets import Static
 from outboxd.exceptions import DaemonNotRunning
 from tui.base import OperatorScreen, footer
 
+RETRY_SECONDS = 2.0
+"""How often the screen tries the daemon again by itself (a restart after a mapping fix takes a second or two)."""
+
 
 class DaemonDownScreen(OperatorScreen):
-    """Says why and how to start the daemon; ``r`` tries again and goes back once it answers."""
+    """Says why and how to start the daemon; tries again every few seconds (``r`` at once), back once it answers."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "retry", "Retry", id="daemon_down.retry")]
 
@@ -27,6 +30,9 @@ class DaemonDownScreen(OperatorScreen):
         with Middle(), Center():
             yield Static(f"✗ {self.message}\n\nr: try again    q: quit", id="daemon-down")
         yield footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(RETRY_SECONDS, self.action_retry)
 
     @work(group="daemon", exclusive=True, exit_on_error=False, description="reach the daemon")
     async def action_retry(self) -> None:

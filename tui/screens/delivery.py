@@ -22,12 +22,20 @@ def _answer(response: Any) -> str:
     return response if isinstance(response, str) else json.dumps(response, ensure_ascii=False)
 
 
+def _outcome(d: dict[str, Any]) -> str:
+    """The last error for a delivery that has one; a delivered (or untried) one says so instead."""
+    attempts = f"({len(d['attempts'])} attempts)"
+    if d["error_class"] is None:
+        return f"✓ {d['state']} {attempts}" if d["state"] == "delivered" else f"{d['state']} {attempts}"
+    return f"✗ {d['error_class']} HTTP {d['http_status'] or '-'}: {d['message']} {attempts}"
+
+
 def render_detail(d: dict[str, Any]) -> str:
     """The detail as plain text sections (escaped: payloads may contain brackets)."""
     parts = [
         f"delivery {d['id']} ({d['state']}): {d['event_type']} {d['aggregate_id']} of {d['shop_id']}, "
         f"{d['business_date']}",
-        f"✗ {d['error_class']} HTTP {d['http_status'] or '-'}: {d['message']} ({len(d['attempts'])} attempts)",
+        _outcome(d),
         *filter(None, [blocked_label(d)]),  # at the top: what it holds matters more than its payload
         "",
         "── payload ──",
