@@ -336,6 +336,30 @@ def test_mapping_accounts_cover_exactly_the_required_accounts() -> None:
 
 async def test_a_customer_line_shows_its_411_number_read_from_pennylane_once(world: World) -> None:
     """A new customer's number is not read when it is booked (2 requests, not 3): the detail reads it once."""
+    delivery_id, reference, account_id = await _a_booked_customer(world)
+    number = world.sandbox.companies[world.companies["s1"]].accounts[account_id].number
+    before = sum(world.sandbox.request_count.values())
+    for _ in range(2):
+        detail = await world.client.delivery(delivery_id)
+        assert number in [line["account"] for entry in detail["entries"] for line in entry["lines"]]
+        assert sum(world.sandbox.request_count.values()) - before == 1  # read the first time only, then cached
+    cached = await world.daemon.store.caches.customer("s1", reference)
+    assert cached is not None
+    assert cached.account_number == number
+
+
+async def test_a_customer_line_of_a_disconnected_shop_says_its_number_is_not_read(world: World) -> None:
+    delivery_id, reference, _ = await _a_booked_customer(world)
+    await world.client.disconnect("s1")
+    before = sum(world.sandbox.request_count.values())
+    detail = await world.client.delivery(delivery_id)
+    names = [line["account"] for entry in detail["entries"] for line in entry["lines"]]
+    assert f"customer {reference} (411 number not read)" in names
+    assert sum(world.sandbox.request_count.values()) == before
+
+
+async def _a_booked_customer(world: World) -> tuple[int, str, int]:
+    """A day of s1 booked; the delivery of a ticket naming a customer, the customer's reference and account id."""
     rows = _history(1)
     world.insert(rows)
     await until(lambda: world.s1_has("delivered_today", len(rows)))
@@ -343,12 +367,8 @@ async def test_a_customer_line_shows_its_411_number_read_from_pennylane_once(wor
     store = world.daemon.store
     deliveries = [await store.deliveries.get(i) for i in range(1, len(rows) + 1)]
     delivery_id = next(d.id for d in deliveries if d is not None and d.event_id == ticket["event_id"])
-    cached = await store.caches.customer("s1", f"kashclick:s1:{ticket['payload']['customer']['id']}")
+    reference = f"kashclick:s1:{ticket['payload']['customer']['id']}"
+    cached = await store.caches.customer("s1", reference)
     assert cached is not None
-    assert cached.account_number is None
-    number = world.sandbox.companies[world.companies["s1"]].accounts[cached.ledger_account_id].number
-    before = sum(world.sandbox.request_count.values())
-    for _ in range(2):
-        detail = await world.client.delivery(delivery_id)
-        assert number in [line["account"] for entry in detail["entries"] for line in entry["lines"]]
-        assert sum(world.sandbox.request_count.values()) - before == 1  # read the first time only, then cached
+    assert cached.account_number is None  # booking did not read it
+    return delivery_id, reference, cached.ledger_account_id
