@@ -43,6 +43,7 @@ class Resolver:
         self._journals: dict[str, int] = {}
         self._accounts: dict[str, int] = {}
         self._absent: set[str] = set()  # numbers a chart lookup did not find: asked for, they are created at once
+        self._list_lookup = True  # False once Pennylane refused a ``number in`` list (see _look_up_chart)
         self._customers: dict[str, int] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -99,10 +100,23 @@ class Resolver:
             return found.id
 
     async def _look_up_chart(self, number: str) -> int | None:
-        """``number``'s id, looked up with the chart's other unknown accounts, which are cached on the way."""
+        """``number``'s id, looked up with the chart's other unknown accounts, which are cached on the way.
+
+        How Pennylane wants an ``in`` value is not documented: if it refuses the list (400/422), this resolver
+        goes back to one ``eq`` lookup per account, as before, rather than fail the shop's deliveries.
+        """
         known = await self.store.caches.ledger_accounts(self.shop_id)
         numbers = {number} | {a.number for a in self._chart() if a.number not in known and a.number not in self._absent}
-        found = await self.client.find_ledger_accounts(numbers)
+        if len(numbers) == 1 or not self._list_lookup:
+            single = await self.client.find_ledger_account(number)
+            return None if single is None else single.id
+        try:
+            found = await self.client.find_ledger_accounts(numbers)
+        except PermanentError as exc:
+            if exc.status not in (400, 422):
+                raise
+            self._list_lookup = False
+            return await self._look_up_chart(number)
         for other, account in found.items():
             if other != number and other not in self._accounts:
                 await self.store.caches.save_ledger_account(self.shop_id, other, account.id)

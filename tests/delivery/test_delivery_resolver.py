@@ -14,6 +14,7 @@ import pytest
 
 from outboxd.contract import Customer
 from outboxd.delivery.resolver import Resolver
+from outboxd.exceptions import PermanentError
 from outboxd.pennylane import ApiTokenConnection, PennylaneClient, RateLimiter
 from outboxd.rules import CustomerAccount, LedgerAccount, ShopMapping
 from outboxd.rules.accounts import required_accounts
@@ -31,6 +32,8 @@ class World:
     token: str
     client: PennylaneClient
     store: Store
+    session: aiohttp.ClientSession
+    api_url: str
 
     def requests(self) -> int:
         return self.sandbox.request_count[self.token]
@@ -50,7 +53,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         open_store(tmp_path / "state.db", owner="test") as store,
     ):
         client = PennylaneClient(session, handle.api_url, ApiTokenConnection(Secret(token)), RateLimiter(1000))
-        yield World(sandbox, company, token, client, store)
+        yield World(sandbox, company, token, client, store, session, handle.api_url)
 
 
 def _customer_ref(n: int) -> CustomerAccount:
@@ -130,6 +133,27 @@ async def test_an_account_created_by_someone_else_after_the_lookup_is_found_agai
     assert await resolver.account(late) == theirs
     assert world.requests() - before == 2  # the refused create, then the find
     assert [a.number for a in world.company.accounts.values()].count(late.number) == 1
+
+
+class RefusesLists(PennylaneClient):
+    """A Pennylane that wants the ``in`` value in another shape (the spec does not say which): 400 on a list."""
+
+    lists = 0
+
+    async def find_ledger_accounts(self, numbers: object) -> dict[str, object]:  # type: ignore[override]
+        self.lists += 1
+        raise PermanentError("GET /ledger_accounts: HTTP 400 filter value is invalid", status=400)
+
+
+async def test_a_refused_number_in_list_falls_back_to_one_lookup_per_account_once(world: World) -> None:
+    client = RefusesLists(world.session, world.api_url, world.client.connection, world.client.limiter)
+    resolver = Resolver(SHOP, client, world.store, mapping=ShopMapping)
+    chart = required_accounts(ShopMapping(), ShopMapping().vat_rates)
+    missing = len([a for a in chart if a.number not in world.company.account_numbers])
+    ids = await _resolve_chart(resolver, chart)
+    assert ids == {a.number: world.company.account_numbers[a.number] for a in chart}
+    assert client.lists == 1  # refused once, not asked again
+    assert world.requests() == len(chart) + missing
 
 
 async def test_the_chart_lookup_is_split_into_lists_of_100_numbers(world: World) -> None:
