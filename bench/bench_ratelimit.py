@@ -66,7 +66,7 @@ def run(*, seconds: float = 60.0, warm: int = 60) -> list[dict[str, Any]]:
         figure("rate limit: requests per event, steady state (customers known)", per_event, "", "<= 1.05",
                per_event <= 1.05, f"{steady['customers']} new customers meanwhile"),
         figure("rate limit: requests per event, simulator mix (new customers)", young_per_event, "", "(none)", None,
-               f"{young['customers']} new customers in {young['delivered']} events, 3 requests each"),
+               f"{young['customers']} new customers in {young['delivered']} events, 2 requests each (find, create)"),
     ]  # fmt: skip
 
 
