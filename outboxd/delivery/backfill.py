@@ -242,9 +242,11 @@ class Backfiller:
 
     async def _view(self, backfill: Backfill) -> dict[str, Any]:
         """The control API's Backfill shape; ``done`` counts every event settled (delivered, skipped or failed)."""
-        open_rows = sum((await self.history.remaining(backfill.id)).values())
         total = backfill.total_events or 0
-        done = total - open_rows
+        if backfill.state == "cancelled":  # what it had not sent went back to history: not done
+            done = await self.history.settled(backfill.id)
+        else:
+            done = total - sum((await self.history.remaining(backfill.id)).values())
         now = time.monotonic()
         samples = self._samples[backfill.id]
         samples.append((now, done))

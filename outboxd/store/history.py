@@ -218,6 +218,15 @@ class History:
                 [(now, now, i) for i in ids],
             )
 
+    async def settled(self, backfill_id: int) -> int:
+        """Rows the backfill carried to a final state (delivered, skipped, failed, discarded): what a cancelled one
+        did, the rest having gone back to history."""
+        row = await self._db.read_one(
+            "SELECT count(*) FROM deliveries WHERE backfill_id = ? AND state NOT IN ('pending', 'leased')",
+            (backfill_id,),
+        )
+        return 0 if row is None else int(row[0])
+
     async def remaining(self, backfill_id: int) -> dict[str, int]:
         """Open rows of the backfill by priority (pending and leased), to tell 'done' apart."""
         rows = await self._db.read(

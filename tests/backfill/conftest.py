@@ -1,91 +1,17 @@
-"""A bridge on disk (outbox, state, key, token files) and a simulator on loopback, for the backfill tests."""
+"""The backfill tests' fixture: a simulator with a closed and an open fiscal year, and a bridge on disk."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
-import socket
-import tempfile
-from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from backfill_world import World
 
-from outboxd.config import Config, config_from_dict
-from outboxd.contract import parse_event
-from outboxd.delivery import Daemon
-from outboxd.producer import ensure_outbox, insert_events, open_outbox
-from outboxd.rules import CustomerAccount, LedgerAccount, OrderCustomerAccount, book
+from outboxd.producer import ensure_outbox
 from outboxd.sandbox import Sandbox, run_sandbox
 from outboxd.secrets import ensure_key_file
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class World:
-    root: Path
-    sandbox: Sandbox
-    api_url: str
-    company: int
-    shop: str = "s1"
-    connected: bool = True
-    rate_limit: tuple[int, float] = (1000, 1.0)
-
-    @property
-    def outbox(self) -> Path:
-        return self.root / "outbox.sqlite3"
-
-    @property
-    def state(self) -> Path:
-        return self.root / "state.sqlite3"
-
-    def config(self) -> Config:
-        shop: dict[str, Any] = {}
-        if self.connected:
-            token = self.root / "s1.token"
-            if not token.exists():
-                token.write_text(self.sandbox.issue_api_token(self.company))
-                os.chmod(token, 0o600)
-            shop["api_token_file"] = str(token)
-        sock = Path(tempfile.mkdtemp(prefix="obf-", dir="/tmp")) / "c.sock"
-        data = {
-            "daemon": {
-                "outbox_database": str(self.outbox), "state_database": str(self.state), "control_socket": str(sock),
-                "metrics_listen": False, "callback_port": _free_port(), "poll_interval": 0.02,
-                "backoff_base": 0.1, "backoff_cap": 1.0, "shutdown_grace": 5.0, "concurrency_per_shop": 8,
-            },
-            "pennylane": {"api_url": self.api_url, "request_timeout": 5.0,
-                          "rate_limit": {"requests": self.rate_limit[0], "per_seconds": self.rate_limit[1]}},
-            "secrets": {"token_key_file": str(self.root / "token.key")},
-            "shops": {self.shop: shop} if self.connected else {},
-        }  # fmt: skip
-        return config_from_dict(data, base_dir=self.root)
-
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        conn = open_outbox(self.outbox)
-        insert_events(conn, rows)
-        conn.close()
-
-    def limit(self, requests: int, seconds: float) -> None:
-        """Pennylane's rate limit, scaled: the simulator enforces it, the daemon's limiter keeps under it."""
-        self.rate_limit = (requests, seconds)
-        self.sandbox.limiter.enabled, self.sandbox.limiter.limit, self.sandbox.limiter.window = True, requests, seconds
-
-    def requests(self) -> int:
-        """Requests the simulator has answered so far, every token together."""
-        return sum(self.sandbox.request_count.values())
-
-    def pieces(self) -> Counter[str]:
-        return Counter(e.piece_number for e in self.sandbox.entries(self.company))
 
 
 @pytest.fixture
@@ -101,62 +27,3 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         ensure_key_file(tmp_path / "token.key")
         ensure_outbox(tmp_path / "outbox.sqlite3")
         yield World(tmp_path, sandbox, handle.api_url, company)
-
-
-class Running:
-    """The real daemon as a task: ``async with Running(config) as daemon``."""
-
-    def __init__(self, config: Config) -> None:
-        self.daemon = Daemon(config)
-        self.task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Daemon:
-        self.task = asyncio.create_task(self.daemon.run())
-        await asyncio.wait_for(self.daemon.ready.wait(), 10)
-        return self.daemon
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.daemon.stop()
-        assert self.task is not None
-        await asyncio.wait_for(self.task, 20)
-
-
-async def wait_for(predicate: Callable[[], Any], within: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
-def expected_balance(rows: list[dict[str, Any]], daemon: Daemon, shop_id: str) -> dict[str, tuple[int, int]]:
-    """Book the events with the rules engine alone; every customer account folded into '411*'."""
-    lane = daemon.lanes[shop_id]
-    totals: Counter[tuple[str, str]] = Counter()
-    for row in rows:
-        event = parse_event(row)
-        if event.event_type == "reference.updated":
-            lane.set_reference(event.payload)  # type: ignore[arg-type]
-        for entry in book(event, lane.mapping()).entries:
-            for line in entry.lines:
-                account = line.account
-                number = account.number if isinstance(account, LedgerAccount) else "411*"
-                if isinstance(account, CustomerAccount | OrderCustomerAccount) or number.startswith("411"):
-                    number = "411*"
-                totals[(number, "d")] += line.debit
-                totals[(number, "c")] += line.credit
-    return fold({n: (totals[(n, "d")], totals[(n, "c")]) for n, _ in totals})
-
-
-def fold(balance: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
-    out: Counter[tuple[str, str]] = Counter()
-    for number, (debit, credit) in balance.items():
-        key = "411*" if number.startswith("411") else number
-        out[(key, "d")] += debit
-        out[(key, "c")] += credit
-    return {n: (out[(n, "d")], out[(n, "c")]) for n, _ in out if out[(n, "d")] or out[(n, "c")]}
-
-
-async def settled(daemon: Daemon, shop: str = "s1") -> bool:
-    backfill = await daemon.backfills.get(shop)
-    return backfill is not None and backfill["state"] == "done"

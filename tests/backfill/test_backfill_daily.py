@@ -6,7 +6,8 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from conftest import Running, World, expected_balance, fold, settled, wait_for
+from backfill_world import Running, World, expected_balance, settled, wait_for
+from books import folded
 from test_backfill_detailed import START, _only_reference_delivered, connect_with_history, history
 
 from outboxd.contract import parse_event
@@ -35,7 +36,7 @@ async def test_daily_books_one_entry_per_register_day_with_the_detailed_trial_ba
         pieces = world.pieces()
         days = {(r["payload"]["business_date"], r["payload"]["register_id"]) for r in rows[1:]}
         assert sorted(pieces) == sorted(f"J-{d}-{r}" for d, r in days)
-        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+        assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
         # a second daily run finds nothing to send
         again = await daemon.backfills.start("s1", "ops", START.isoformat(), "daily")
         assert again["total"] == 0
@@ -56,7 +57,7 @@ async def test_a_day_already_touched_live_stays_detailed(world: World) -> None:
         await wait_for(lambda: settled(daemon), 40)
         pieces = world.pieces()
         assert max(pieces.values()) == 1
-        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+        assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
         touched = await daemon.store.db.read(
             "SELECT DISTINCT business_date || json_extract(payload, '$.register_id') FROM deliveries d"
             " JOIN sent_entries s ON s.delivery_id = d.id WHERE s.piece_number NOT LIKE 'J-%'"
@@ -107,4 +108,4 @@ async def test_a_bug_in_booking_a_day_hands_it_to_the_dispatcher(world: World, m
         assert (await daemon.store.queue.stats("s1"))[0].delivered == len(rows)
         assert not any(piece.startswith("J-") for piece in world.pieces())
         assert max(world.pieces().values()) == 1
-        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+        assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")

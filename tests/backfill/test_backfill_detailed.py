@@ -7,7 +7,8 @@ import asyncio
 import datetime as dt
 
 import pytest
-from conftest import Running, World, expected_balance, fold, settled, wait_for
+from backfill_world import Running, World, expected_balance, settled, wait_for
+from books import folded
 
 from outboxd.exceptions import BadRequest
 from outboxd.simulator import simulate_shop
@@ -62,7 +63,7 @@ async def test_history_is_held_then_a_detailed_backfill_sends_it_once(world: Wor
         pieces = world.pieces()
         assert max(pieces.values()) == 1
         assert len(pieces) == len(rows) - 1 + _gaps(rows)  # one entry per event, plus cash differences
-        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+        assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
         done = await daemon.backfills.get("s1")
         assert done is not None
         assert done["done"] == done["total"]
@@ -107,7 +108,7 @@ async def test_before_the_start_date_is_skipped_and_an_earlier_backfill_takes_it
         assert stats.skipped == 0
         assert stats.delivered == len(rows), await daemon.store.queue.failed()
         assert max(world.pieces().values()) == 1
-        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+        assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
 
 
 async def test_a_restart_mid_backfill_resumes_and_posts_nothing_twice(world: World) -> None:
@@ -122,7 +123,7 @@ async def test_a_restart_mid_backfill_resumes_and_posts_nothing_twice(world: Wor
         assert 0 < current["done"] < current["total"]
         await wait_for(lambda: settled(daemon), 40)
         assert max(world.pieces().values()) == 1
-        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+        assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
 
 
 async def _some_delivered(daemon, n: int) -> bool:  # type: ignore[no-untyped-def]

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Running, World, expected_balance, fold, settled, wait_for
+from backfill_world import Running, World, expected_balance, settled, wait_for
+from books import folded
 from test_backfill_detailed import START, _only_reference_delivered, history
 
 from outboxd.cli import main
@@ -106,7 +107,7 @@ async def test_history_imported_beside_the_running_daemon_is_sent_by_a_backfill(
         await wait_for(lambda: settled(daemon))
         assert (await daemon.store.queue.stats("s1"))[0].delivered == len(rows)
         assert max(world.pieces().values()) == 1
-        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+        assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
 
 
 def test_standard_input_is_checked_then_imported(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

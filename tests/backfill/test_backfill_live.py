@@ -8,7 +8,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Running, World, expected_balance, fold, settled, wait_for
+from backfill_world import Running, World, expected_balance, settled, wait_for
+from books import folded
 from test_backfill_detailed import START, _only_reference_delivered, connect_with_history, history
 
 from outboxd.simulator import simulate_shop
@@ -54,7 +55,7 @@ async def test_live_events_are_booked_while_a_backfill_runs(world: World, mode: 
         await wait_for(lambda: settled(daemon), 50)
         assert (await daemon.store.queue.stats("s1"))[0].failed == 0
         assert max(world.pieces().values()) == 1
-        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows + live, daemon, "s1")
+        assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows + live, daemon, "s1")
     assert sum(world.sandbox.throttled_count.values()) == 0
 
 
@@ -74,7 +75,7 @@ async def test_a_daily_backfill_stopped_mid_way_resumes_and_posts_nothing_twice(
         assert max(pieces.values()) == 1
         days = {(r["payload"]["business_date"], r["payload"]["register_id"]) for r in rows[1:]}
         assert sorted(pieces) == sorted(f"J-{d}-{r}" for d, r in days)
-        assert fold(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+        assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
 
 
 async def _day_pieces(world: World, n: int) -> bool:

@@ -326,11 +326,6 @@ async def start(pilot: Pilot[None], real: Real, question: str) -> None:
     await shows(pilot, lambda: "▶ running" in _text(app, "#progress-text"), what="running")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect in outboxd/delivery/backfill.py: cancel gives the unsent events back to history, then _view "
-    "counts done = total - remaining, so a cancelled backfill reads N/N events though they were not sent",
-)
 async def test_a_cancelled_backfill_counts_as_done_only_what_was_settled(real: Real) -> None:
     rows = history("s2", days=1)
     real.bench.insert(rows)
