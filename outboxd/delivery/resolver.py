@@ -5,14 +5,17 @@ One lock per key keeps two aggregates of a shop from creating the same customer 
 on create means someone else created it first, so we find it again. A ledger account missing here is looked up
 with every other account of the shop's chart not known yet, in one ``number in`` list: a fresh shop's reference
 snapshot then costs one lookup plus one create per account Pennylane lacks, instead of a lookup per account.
-A new customer costs its find and its create: its 411 number is read only when something displays it.
+A new customer costs its find and its create: its 411 number is read only when something displays it. A daily
+backfill first asks for a day's unknown customers in ``external_reference in`` lists (``prefetch_customers``), so
+each new one costs its create alone. Should Pennylane refuse an ``in`` list, ``eq`` lookups one by one take over.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 from outboxd.contract import Customer
 from outboxd.exceptions import BookingError, PermanentError
@@ -22,6 +25,8 @@ from outboxd.rules.accounts import required_accounts
 from outboxd.store import Store
 
 __all__ = ["Resolver"]
+
+Found = TypeVar("Found")
 
 
 class Resolver:
@@ -43,8 +48,9 @@ class Resolver:
         self._journals: dict[str, int] = {}
         self._accounts: dict[str, int] = {}
         self._absent: set[str] = set()  # numbers a chart lookup did not find: asked for, they are created at once
-        self._list_lookup = True  # False once Pennylane refused a ``number in`` list (see _look_up_chart)
+        self._refused: set[str] = set()  # what Pennylane refused an ``in`` list for (see _listed)
         self._customers: dict[str, int] = {}
+        self._absent_customers: set[str] = set()  # references a prefetch did not find: asked for, created at once
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def journal(self, spec: JournalSpec) -> int:
@@ -100,29 +106,37 @@ class Resolver:
             return found.id
 
     async def _look_up_chart(self, number: str) -> int | None:
-        """``number``'s id, looked up with the chart's other unknown accounts, which are cached on the way.
-
-        How Pennylane wants an ``in`` value is not documented: if it refuses the list (400/422), this resolver
-        goes back to one ``eq`` lookup per account, as before, rather than fail the shop's deliveries.
-        """
+        """``number``'s id, looked up with the chart's other unknown accounts, which are cached on the way."""
         known = await self.store.caches.ledger_accounts(self.shop_id)
         numbers = {number} | {a.number for a in self._chart() if a.number not in known and a.number not in self._absent}
-        if len(numbers) == 1 or not self._list_lookup:
+        found = None if len(numbers) == 1 else await self._listed("accounts", self.client.find_ledger_accounts, numbers)
+        if found is None:
             single = await self.client.find_ledger_account(number)
             return None if single is None else single.id
-        try:
-            found = await self.client.find_ledger_accounts(numbers)
-        except PermanentError as exc:
-            if exc.status not in (400, 422):
-                raise
-            self._list_lookup = False
-            return await self._look_up_chart(number)
         for other, account in found.items():
             if other != number and other not in self._accounts:
                 await self.store.caches.save_ledger_account(self.shop_id, other, account.id)
                 self._accounts[other] = account.id
         self._absent |= numbers - found.keys() - {number}
         return found[number].id if number in found else None
+
+    async def _listed(
+        self, what: str, find: Callable[[set[str]], Awaitable[dict[str, Found]]], keys: set[str]
+    ) -> dict[str, Found] | None:
+        """``find(keys)``, the ``in`` lists of a lookup, or None once Pennylane refused such a list for ``what``.
+
+        How Pennylane wants an ``in`` value is not documented: if it refuses the list (400/422), this resolver
+        goes back to one ``eq`` lookup per key, as before, rather than fail the shop's deliveries.
+        """
+        if what in self._refused:
+            return None
+        try:
+            return await find(keys)
+        except PermanentError as exc:
+            if exc.status not in (400, 422):
+                raise
+            self._refused.add(what)
+            return None
 
     def _chart(self) -> tuple[LedgerAccount, ...]:
         """Every account the shop's mapping can book on (none when the mapping is not given or not usable)."""
@@ -139,14 +153,34 @@ class Resolver:
         if (known := self._customers.get(key)) is not None:
             return known
         async with self._locks["customer:" + key]:
-            stored = await self.store.caches.customer(self.shop_id, key)
-            if stored is not None:
-                account_id = stored.ledger_account_id
-            else:
-                customer_id, account_id = await self._find_or_create_customer(ref)
-                await self.store.caches.save_customer(self.shop_id, key, customer_id, account_id)
-            self._customers[key] = account_id
+            try:
+                stored = await self.store.caches.customer(self.shop_id, key)
+                if stored is not None:
+                    account_id = stored.ledger_account_id
+                else:
+                    customer_id, account_id = await self._find_or_create_customer(ref)
+                    await self.store.caches.save_customer(self.shop_id, key, customer_id, account_id)
+                self._customers[key] = account_id
+            finally:  # absent until known, so that a prefetch meanwhile skips it; after a failure, found first
+                self._absent_customers.discard(key)
             return account_id
+
+    async def prefetch_customers(self, external_references: Iterable[str]) -> None:
+        """Look up the customers not known here, 100 per request: those found are cached, the others are created
+        without a find when asked for. One prefetch at a time, so that two never ask for the same customer."""
+        async with self._locks["prefetch:customers"]:
+            wanted = set()
+            for key in set(external_references) - self._customers.keys() - self._absent_customers:
+                if await self.store.caches.customer(self.shop_id, key) is None:
+                    wanted.add(key)
+            found = await self._listed("customers", self.client.find_customers, wanted) if wanted else None
+            if found is None:
+                return
+            for key, customer in found.items():
+                if customer.ledger_account_id is not None and key not in self._customers:
+                    await self.store.caches.save_customer(self.shop_id, key, customer.id, customer.ledger_account_id)
+                    self._customers[key] = customer.ledger_account_id
+            self._absent_customers |= wanted - found.keys()
 
     async def read_customer_number(self, external_reference: str, ledger_account_id: int) -> str:
         """A booked customer's 411 number, read from Pennylane for display and cached: one request per customer."""
@@ -155,7 +189,8 @@ class Resolver:
         return number
 
     async def _find_or_create_customer(self, ref: CustomerAccount) -> tuple[int, int]:
-        found = await self.client.find_customer(ref.external_reference)
+        absent = ref.external_reference in self._absent_customers
+        found = None if absent else await self.client.find_customer(ref.external_reference)
         if found is None:
             try:
                 created = await self._create_customer(ref.external_reference, ref.customer)

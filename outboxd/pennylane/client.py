@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime
 import json
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -28,8 +29,11 @@ __all__ = ["PennylaneClient", "filter_param"]
 Filter = tuple[str, str, str | list[str]]
 """``(field, operator, value)``, e.g. ``("number", "eq", "445711")``; a list for ``in``."""
 
-NUMBERS_PER_LOOKUP = 100
-"""Numbers per ``number in`` lookup: keeps the URL short (about 1.5 kB encoded) whatever the chart's size."""
+VALUES_PER_LOOKUP = 100
+"""Values per ``in`` lookup at most: the answer is then one page (customers are listed 100 at a time at most)."""
+LOOKUP_CHARACTERS = 4000
+"""Encoded characters of the values of one ``in`` lookup at most: the URL stays well under the 8 kB many servers
+accept (100 customer references of two UUIDs would need ~9.6 kB; they are asked 40 at a time)."""
 
 
 def filter_param(filters: Sequence[Filter]) -> str:
@@ -182,20 +186,26 @@ class PennylaneClient:
         return None if item is None else LedgerAccount.from_api(item)
 
     async def find_ledger_accounts(self, numbers: Iterable[str]) -> dict[str, LedgerAccount]:
-        """The accounts among ``numbers`` that exist, by number: one ``number in`` list per 100 numbers.
+        """The accounts among ``numbers`` that exist, by number: one ``number in`` list per 100 numbers."""
+        found = [LedgerAccount.from_api(item) async for item in self._find_in("/ledger_accounts", "number", numbers)]
+        return {account.number: account for account in found}
 
-        The spec lists ``in`` among the operators of ``number`` without saying how its value is written; a JSON
-        array is sent (the filter itself is JSON), which the simulator also accepts.
+    async def find_customers(self, external_references: Iterable[str]) -> dict[str, Customer]:
+        """The customers among ``external_references`` that exist, by reference: one ``in`` list per 100."""
+        items = self._find_in("/customers", "external_reference", external_references)
+        found = [Customer.from_api(item) async for item in items]
+        return {c.external_reference: c for c in found if c.external_reference is not None}
+
+    async def _find_in(self, path: str, field: str, values: Iterable[str]) -> AsyncIterator[dict[str, Any]]:
+        """Items whose ``field`` is among ``values``, asked ``VALUES_PER_LOOKUP`` at a time, each with that value.
+
+        The spec lists ``in`` among the field's operators without saying how its value is written; a JSON array
+        is sent (the filter itself is JSON), which the simulator also accepts. Items outside a list are dropped.
         """
-        wanted = sorted(set(numbers))
-        found: dict[str, LedgerAccount] = {}
-        for start in range(0, len(wanted), NUMBERS_PER_LOOKUP):
-            chunk = wanted[start : start + NUMBERS_PER_LOOKUP]
-            async for item in self.paginate("/ledger_accounts", filters=[("number", "in", chunk)], limit=1000):
-                account = LedgerAccount.from_api(item)
-                if account.number in chunk:
-                    found[account.number] = account
-        return found
+        for chunk in _lookups(sorted(set(values))):
+            async for item in self.paginate(path, filters=[(field, "in", chunk)], limit=VALUES_PER_LOOKUP):
+                if str(item.get(field)) in chunk:
+                    yield item
 
     async def get_ledger_account(self, account_id: int) -> LedgerAccount:
         return LedgerAccount.from_api(await self.request("GET", f"/ledger_accounts/{int(account_id)}"))
@@ -272,3 +282,18 @@ class PennylaneClient:
         """All entries of a journal on a date (every page), each with its ``piece_number``."""
         filters = [("journal_id", "eq", str(int(journal_id))), ("date", "eq", str(date))]
         return [item async for item in self.paginate("/ledger_entries", filters=filters)]
+
+
+def _lookups(values: list[str]) -> Iterator[list[str]]:
+    """``values`` cut into lists of ``VALUES_PER_LOOKUP`` and ``LOOKUP_CHARACTERS`` (URL-encoded) at most."""
+    chunk: list[str] = []
+    size = 0
+    for value in values:
+        cost = len(quote(json.dumps(value))) + 3  # the encoded comma
+        if chunk and (len(chunk) == VALUES_PER_LOOKUP or size + cost > LOOKUP_CHARACTERS):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(value)
+        size += cost
+    if chunk:
+        yield chunk

@@ -163,3 +163,76 @@ async def test_the_chart_lookup_is_split_into_lists_of_100_numbers(world: World)
     found = await world.client.find_ledger_accounts(numbers)
     assert sorted(found) == numbers[::50]
     assert world.requests() == 3
+
+
+async def _resolve_customers(resolver: Resolver, refs: list[CustomerAccount]) -> list[int]:
+    await resolver.prefetch_customers(ref.external_reference for ref in refs)  # as the daily backfill does
+    return [await resolver.account(ref) for ref in refs]
+
+
+async def test_prefetched_new_customers_cost_their_create_and_one_lookup_per_100(world: World) -> None:
+    refs = [_customer_ref(n) for n in range(150)]
+    ids = await _resolve_customers(world.resolver(), refs)
+    assert world.requests() == 150 + 2  # was 2 x 150: a find and a create each
+    assert ids == [world.company.customers[world.company.customer_refs[r.external_reference]].ledger_account_id
+                   for r in refs]  # fmt: skip
+    before = world.requests()
+    assert await _resolve_customers(world.resolver(), refs) == ids  # a restart: all in the state database
+    assert world.requests() == before
+
+
+async def test_prefetched_customers_known_in_pennylane_are_cached_not_created(world: World) -> None:
+    known = [_customer_ref(n) for n in range(30)]
+    ids = [await world.resolver().account(ref) for ref in known]
+    await world.store.caches.forget_shop(SHOP)
+    new = [_customer_ref(n) for n in range(30, 50)]
+    before, customers = world.requests(), len(world.company.customers)
+    resolver = world.resolver()
+    assert (await _resolve_customers(resolver, known + new))[:30] == ids
+    assert world.requests() - before == 1 + 20  # one lookup, the new ones' creates
+    assert len(world.company.customers) - customers == 20
+    cached = await world.store.caches.customer(SHOP, known[0].external_reference)
+    assert cached is not None
+    assert cached.ledger_account_id == ids[0]
+
+
+async def test_a_customer_created_by_someone_else_after_the_prefetch_is_found_again(world: World) -> None:
+    resolver = world.resolver()
+    ref = _customer_ref(7)
+    await resolver.prefetch_customers([ref.external_reference])
+    company = world.company  # the accountant creates it in Pennylane meanwhile
+    account = company.add_account(company.next_customer_account_number(), "Marie Dupont", "", "FR")
+    theirs = company.add_customer("individual", "Marie Dupont", account, external_reference=ref.external_reference)
+    before = world.requests()  # what the prefetch made is not counted
+    assert await resolver.account(ref) == theirs.ledger_account_id
+    assert world.requests() - before == 2  # the refused create (409), then the find
+    assert list(world.company.customer_refs).count(ref.external_reference) == 1
+
+
+class RefusesCustomerLists(PennylaneClient):
+    """A Pennylane that refuses the ``in`` list: sent with an operator the simulator does not know, a real 400."""
+
+    async def find_customers(self, external_references: object) -> dict[str, object]:  # type: ignore[override]
+        filters = [("external_reference", "in_list", sorted(external_references))]  # type: ignore[call-overload]
+        return {item["id"]: item async for item in self.paginate("/customers", filters=filters)}
+
+
+async def test_a_refused_customer_in_list_falls_back_to_a_find_per_customer_once(world: World) -> None:
+    client = RefusesCustomerLists(world.session, world.api_url, world.client.connection, world.client.limiter)
+    resolver = Resolver(SHOP, client, world.store)
+    refs = [_customer_ref(n) for n in range(5)]
+    await _resolve_customers(resolver, refs)
+    assert world.requests() == 1 + 2 * 5  # the refused list, then a find and a create each
+    await _resolve_customers(resolver, [_customer_ref(n) for n in range(5, 8)])
+    assert world.requests() == 1 + 2 * 8  # not asked again
+    assert len(world.company.customer_refs) == 8
+
+
+async def test_long_customer_references_are_asked_in_shorter_lists_to_keep_the_url_short(world: World) -> None:
+    refs = [f"kashclick:{'5' * 36}:{n:036d}" for n in range(100)]  # shop and customer as UUIDs: ~96 encoded each
+    account = world.company.add_account(world.company.next_customer_account_number(), "Dupont", "", "FR")
+    for ref in refs[::10]:
+        world.company.add_customer("individual", "Marie Dupont", account, external_reference=ref)
+    found = await world.client.find_customers(refs)
+    assert sorted(found) == refs[::10]
+    assert world.requests() == 3  # 40 + 40 + 20 references, ~4 kB of URL each
