@@ -42,7 +42,8 @@ RATE_SPAN = 60.0
 """Seconds of progress samples the rate (and so the ETA) is measured over."""
 OPEN_YEAR = ("open", "reopen")
 PER_NEW_CUSTOMER = 2
-"""Requests to make a customer known: find it, create it (outboxd.delivery.resolver; its 411 number is not read)."""
+"""Requests to make a customer known: find it, create it (outboxd.delivery.resolver; its 411 number is not read).
+Daily mode pays ~1 (its days' customers are looked up 100 at a time): overcounted there (docs/backfill.md)."""
 CUSTOMER_REFERENCE = "kashclick:{shop}:"
 """A customer's external reference in Pennylane, before its Kash.Click id (as outboxd.rules.orders names it)."""
 DAY_LINES = 900
