@@ -24,10 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # books, for backfill_world
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "backfill"))
 
 import structlog
-from conftest import Running, World
+from backfill_world import Running, World
 
 from outboxd.pennylane import RateLimiter
 from outboxd.producer import ensure_outbox

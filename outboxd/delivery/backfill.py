@@ -42,8 +42,8 @@ RATE_SPAN = 60.0
 """Seconds of progress samples the rate (and so the ETA) is measured over."""
 OPEN_YEAR = ("open", "reopen")
 PER_NEW_CUSTOMER = 2
-"""Requests to make a customer known: find it, create it (outboxd.delivery.resolver; its 411 number is not read).
-Daily mode pays ~1 (its days' customers are looked up 100 at a time): overcounted there (docs/backfill.md)."""
+"""Requests to make a customer known one by one: find it, create it (its 411 number is not read). Daily mode looks
+a day's customers up together (100 per request), so it pays one create each plus about one lookup per day."""
 CUSTOMER_REFERENCE = "kashclick:{shop}:"
 """A customer's external reference in Pennylane, before its Kash.Click id (as outboxd.rules.orders names it)."""
 DAY_LINES = 900
@@ -85,8 +85,9 @@ class Backfiller:
 
     async def estimate(self, shop_id: str, start_date: str | None) -> dict[str, Any]:
         """Requests and seconds for both modes: one POST per event (detailed) or per register-day and 1,000 lines
-        (daily), plus what both pay alike, ``PER_NEW_CUSTOMER`` requests for each customer not yet known;
-        seconds at ``REACHED`` of the rate limit (docs/backfill.md compares this with measured runs)."""
+        (daily), plus the customers not yet known: ``PER_NEW_CUSTOMER`` each in detailed mode; in daily mode one
+        create each and one lookup per day at most; seconds at ``REACHED`` of the rate limit (docs/backfill.md
+        compares this with measured runs)."""
         lane = await self._lane(shop_id)
         years, refused = await self._fiscal_years(lane)
         default = _default_start(years, self._today())
@@ -100,9 +101,12 @@ class Backfiller:
         detailed = sum(n for *_, n in days)
         daily = sum(n if day >= today or (day, reg) in busy else math.ceil(n / DAY_LINES) for day, reg, n in days)
         per_second = self._requests_per_second() * REACHED
+        lookups = min(customers, len({day for day, *_ in days}))
         modes = {}
-        for mode, entries in (("detailed", detailed), ("daily", daily)):
-            requests = entries + PER_NEW_CUSTOMER * customers
+        for mode, requests in (
+            ("detailed", detailed + PER_NEW_CUSTOMER * customers),
+            ("daily", daily + customers + lookups),
+        ):
             modes[mode] = {"requests": requests, "seconds": round(requests / per_second)}
         return {
             "start_date": start.isoformat(),
