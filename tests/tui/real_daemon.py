@@ -33,6 +33,7 @@ from outboxd.producer import ensure_outbox, insert_events, open_outbox
 from outboxd.sandbox import Sandbox, SandboxHandle, run_sandbox
 from outboxd.secrets import ensure_key_file
 from outboxd.simulator import simulate_shop
+from tui.app import OutboxdApp
 
 OUTBOXD = Path(sys.executable).parent / "outboxd"
 CLIENT_ID = "kash-click-tui"
@@ -156,6 +157,29 @@ async def daemon_in_process(b: Bench) -> AsyncIterator[Daemon]:
     finally:
         daemon.stop()
         await asyncio.wait_for(task, 20)
+
+
+@dataclass
+class Real:
+    """A bench with the daemon running in-process, and a control client of the tests' own."""
+
+    bench: Bench
+    daemon: Daemon
+    client: ControlClient
+
+    def operator_app(self) -> OutboxdApp:
+        """The dashboard as an operator opens it, on the daemon's socket."""
+        return OutboxdApp(ControlClient(self.bench.socket, actor="operator"))
+
+
+@contextlib.asynccontextmanager
+async def real_world(tmp_path: Path, *, daemon_extra: str = "") -> AsyncIterator[Real]:
+    """``daemon_extra``: lines added to the configuration's [daemon] table (``max_attempts = 2``)."""
+    async with bench(tmp_path) as b:
+        if daemon_extra:
+            b.config.write_text(b.config.read_text().replace("[daemon]\n", f"[daemon]\n{daemon_extra}\n"))
+        async with daemon_in_process(b) as daemon, ControlClient(b.socket, actor="t") as client:
+            yield Real(b, daemon, client)
 
 
 @contextlib.asynccontextmanager

@@ -11,28 +11,22 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bridge_setup import secret_file
-from real_daemon import Bench, bench, daemon_in_process, history, until
+from real_daemon import Real, history, real_world, until
 from textual import events
-from textual.app import App
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
-from textual.worker import WorkerCancelled
+from tui_session import settle, shown_text, shows
 
-from outboxd.control.client import ControlClient
-from outboxd.delivery import Daemon
 from outboxd.demo.tickets import poison_ticket
 from outboxd.rules.daily import day_piece
-from tui.app import OutboxdApp
 from tui.messages import ConnectionChanged
 from tui.modals import ConfirmModal, ReasonModal
 
@@ -45,53 +39,12 @@ MAX_ATTEMPTS = 2
 """Few attempts, so a delivery Pennylane keeps refusing is failed (with its answers) within a second."""
 
 
-@dataclass
-class Real:
-    bench: Bench
-    daemon: Daemon
-    client: ControlClient
-
-
 @pytest.fixture
 async def real(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Real]:
     monkeypatch.setattr("tui.screens.overview.REFRESH_SECONDS", 0.2)
     monkeypatch.setattr("tui.screens.failed.REFRESH_SECONDS", 0.2)
-    async with bench(tmp_path) as b:
-        b.config.write_text(b.config.read_text().replace("[daemon]\n", f"[daemon]\nmax_attempts = {MAX_ATTEMPTS}\n"))
-        async with daemon_in_process(b) as daemon, ControlClient(b.socket, actor="t") as client:
-            yield Real(b, daemon, client)
-
-
-def _app(real: Real) -> OutboxdApp:
-    return OutboxdApp(ControlClient(real.bench.socket, actor="operator"))
-
-
-def _text(app: App[None], selector: str) -> str:
-    """What ``selector`` shows on the current screen; empty while that screen is being composed."""
-    found = app.screen.query(selector)
-    return str(found.first(Static).render()) if found else ""
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Every worker done and its messages handled. The live overview (every 0.2 s here) cancels its own
-    previous refresh, which ``wait_for_complete`` raises: wait again then."""
-    await pilot.pause()
-    for _ in range(50):
-        try:
-            await pilot.app.workers.wait_for_complete()
-            break
-        except WorkerCancelled:
-            continue
-    await pilot.pause()
-
-
-async def shows(pilot: Pilot[None], check: Callable[[], bool], within: float = 20.0, what: str = "") -> None:
-    """Let the app run until ``check`` holds on what it shows (bounded)."""
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not shown within {within} s: {what}")
-        await pilot.pause(0.05)
+    async with real_world(tmp_path, daemon_extra=f"max_attempts = {MAX_ATTEMPTS}") as world:
+        yield world
 
 
 async def paste(pilot: Pilot[None], text: str) -> None:
@@ -112,18 +65,18 @@ async def test_connect_with_a_token_file_warns_about_missing_scopes_then_a_full_
     wanted = real.daemon.config.pennylane.scopes
     fewer = _token(real, "s2", wanted[:-1])
     full = _token(real, "s2", wanted)
-    app = _app(real)
+    app = real.operator_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("down", "c")
         await settle(pilot)
-        assert "- disconnected" in _text(app, "#connection")
+        assert "- disconnected" in shown_text(app, "#connection")
 
         await pilot.press("t")
         await paste(pilot, str(fewer))
         await pilot.press("enter")
-        await shows(pilot, lambda: "company: Cave Durand" in _text(app, "#connection"), what="connected")
-        connection = _text(app, "#connection")
+        await shows(pilot, lambda: "company: Cave Durand" in shown_text(app, "#connection"), what="connected")
+        connection = shown_text(app, "#connection")
         assert "✓ connected, Cave Durand, API token" in connection
         assert f"⚠ missing scopes: {wanted[-1]}: reconnect and grant them" in connection
         s2 = (await real.client.shop("s2"))["connection"]
@@ -132,8 +85,8 @@ async def test_connect_with_a_token_file_warns_about_missing_scopes_then_a_full_
         await pilot.press("t", "ctrl+a", "ctrl+k")  # the field keeps the last path: replace it
         await paste(pilot, str(full))
         await pilot.press("enter")
-        await shows(pilot, lambda: "missing scopes" not in _text(app, "#connection"), what="every scope")
-        assert f"scopes: {', '.join(wanted)}" in _text(app, "#connection")
+        await shows(pilot, lambda: "missing scopes" not in shown_text(app, "#connection"), what="every scope")
+        assert f"scopes: {', '.join(wanted)}" in shown_text(app, "#connection")
         assert app.screen.focused is None  # the connect left the field: b is the backfill offer
         await pilot.press("b")
         await settle(pilot)
@@ -150,21 +103,21 @@ def polled(seen: list[Message]) -> int:
 
 async def test_oauth_granting_fewer_scopes_is_warned_and_a_reconnect_granting_all_clears_it(real: Real) -> None:
     wanted = real.daemon.config.pennylane.scopes
-    app = _app(real)
+    app = real.operator_app()
     seen: list[Message] = []
     async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
         await settle(pilot)
         app.action_connect("s2")
         await settle(pilot)
         for granted in (wanted[1:], wanted):  # the person unticks the first scope, then reconnects with all
-            before = _text(app, "#url")
+            before = shown_text(app, "#url")
             await pilot.press("s")
 
             def new_url(before: str = before) -> bool:
-                return _text(app, "#url") != before
+                return shown_text(app, "#url") != before
 
             await shows(pilot, new_url, what="the authorize URL")
-            url = next(w for w in _text(app, "#url").split() if w.startswith(real.bench.handle.authorize_url))
+            url = next(w for w in shown_text(app, "#url").split() if w.startswith(real.bench.handle.authorize_url))
             redirect = real.bench.sandbox.approve(url, real.bench.companies["s2"], scopes=granted)
 
             def polled_twice(polls: int = polled(seen)) -> bool:  # the 1 s poll reads the still-connected shop
@@ -173,11 +126,11 @@ async def test_oauth_granting_fewer_scopes_is_warned_and_a_reconnect_granting_al
             await shows(pilot, polled_twice, what="polls while the browser is away")
             await paste(pilot, redirect)  # the field has kept the focus: the grant is still pending
             await pilot.press("enter")
-            await shows(pilot, lambda: "company: Cave Durand" in _text(app, "#connection"), what="connected")
+            await shows(pilot, lambda: "company: Cave Durand" in shown_text(app, "#connection"), what="connected")
             if granted != wanted:
-                assert f"⚠ missing scopes: {wanted[0]}: reconnect and grant them" in _text(app, "#connection")
-        await shows(pilot, lambda: "missing scopes" not in _text(app, "#connection"), what="every scope granted")
-        assert f"scopes: {', '.join(wanted)}" in _text(app, "#connection")
+                assert f"⚠ missing scopes: {wanted[0]}: reconnect and grant them" in shown_text(app, "#connection")
+        await shows(pilot, lambda: "missing scopes" not in shown_text(app, "#connection"), what="every scope granted")
+        assert f"scopes: {', '.join(wanted)}" in shown_text(app, "#connection")
     connection = (await real.client.shop("s2"))["connection"]
     assert (connection["kind"], connection["missing_scopes"]) == ("oauth", [])
 
@@ -185,7 +138,7 @@ async def test_oauth_granting_fewer_scopes_is_warned_and_a_reconnect_granting_al
 async def test_a_token_file_readable_by_others_is_refused_and_said(real: Real) -> None:
     path = _token(real, "s2", real.daemon.config.pennylane.scopes)
     path.chmod(0o644)
-    app = _app(real)
+    app = real.operator_app()
     seen: list[Message] = []
     async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
         await settle(pilot)
@@ -202,7 +155,7 @@ async def test_a_token_file_readable_by_others_is_refused_and_said(real: Real) -
         (refusal,) = refusals()
         assert refusal.startswith(f"✗ {path}: mode 0644 lets group or others read a secret")
         assert refusal.endswith(f"run chmod 600 {path}")
-        assert "- disconnected" in _text(app, "#connection")
+        assert "- disconnected" in shown_text(app, "#connection")
     assert (await real.client.shop("s2"))["connection"]["state"] == "disconnected"
 
 
@@ -227,23 +180,23 @@ async def test_backfill_from_an_edited_date_cancelled_then_again_paused_resumed_
     def entries() -> list[Any]:
         return real.bench.sandbox.entries(real.bench.companies["s2"])
 
-    app = _app(real)
+    app = real.operator_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         app.action_backfill("s2")
         await settle(pilot)
-        await shows(pilot, lambda: f": {len(held)} events" in _text(app, "#estimate-summary"), what="the estimate")
+        await shows(pilot, lambda: f": {len(held)} events" in shown_text(app, "#estimate-summary"), what="the estimate")
         await pilot.press("e", "ctrl+a", "ctrl+k", *since, "enter")
-        await shows(pilot, lambda: f"from {since} " in _text(app, "#estimate-summary"), what="re-estimated")
-        assert f": {len(from_since)} events" in _text(app, "#estimate-summary")
+        await shows(pilot, lambda: f"from {since} " in shown_text(app, "#estimate-summary"), what="re-estimated")
+        assert f": {len(from_since)} events" in shown_text(app, "#estimate-summary")
         await start(pilot, real, f"Send {len(from_since)} events from {since} in detailed mode to Pennylane?")
 
         # cancelled at once: Pennylane stalled, the backfill is still resolving what it needs
         await pilot.press("x")
         await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the cancel confirmation")
-        assert _text(app, "#question") == "Cancel the backfill? What was sent stays booked."
+        assert shown_text(app, "#question") == "Cancel the backfill? What was sent stays booked."
         await pilot.press("y")
-        await shows(pilot, lambda: "✗ cancelled" in _text(app, "#progress-text"), what="cancelled")
+        await shows(pilot, lambda: "✗ cancelled" in shown_text(app, "#progress-text"), what="cancelled")
         real.bench.sandbox.faults.update(latency_ms=0)
         cancel = (await real.client.audit("s2"))["items"][0]
         assert (cancel["action"], cancel["actor"]) == ("backfill.cancel", "operator")
@@ -252,17 +205,19 @@ async def test_backfill_from_an_edited_date_cancelled_then_again_paused_resumed_
 
         # a second backfill from the same date: the estimate counts what was given back; paused, resumed, done
         await pilot.press("e", "enter")
-        await shows(pilot, lambda: f": {given_back} events" in _text(app, "#estimate-summary"), what="re-estimated")
+        await shows(
+            pilot, lambda: f": {given_back} events" in shown_text(app, "#estimate-summary"), what="re-estimated"
+        )
         await start(pilot, real, f"Send {given_back} events from {since} in detailed mode to Pennylane?")
         await pilot.press("p")  # at once: Pennylane still stalled
-        await shows(pilot, lambda: "⏸ paused" in _text(app, "#progress-text"), what="paused")
+        await shows(pilot, lambda: "⏸ paused" in shown_text(app, "#progress-text"), what="paused")
         backfill = await real.client.backfill_get("s2")
         assert backfill is not None
         assert (backfill["state"], backfill["start_date"], backfill["total"]) == ("paused", since, given_back)
         assert backfill["done"] < given_back
         real.bench.sandbox.faults.update(latency_ms=0)
         await pilot.press("p")
-        await shows(pilot, lambda: f"✓ done: {given_back}/{given_back} events" in _text(app, "#progress-text"),
+        await shows(pilot, lambda: f"✓ done: {given_back}/{given_back} events" in shown_text(app, "#progress-text"),
                     what="the resumed backfill done")  # fmt: skip
     actions = [a["action"] for a in (await real.client.audit("s2"))["items"] if a["action"].startswith("backfill.")]
     assert actions == ["backfill.resume", "backfill.pause", "backfill.create", "backfill.cancel", "backfill.create"]
@@ -290,25 +245,25 @@ async def test_backfill_in_daily_mode_books_one_entry_per_register_and_day(real:
     await until(waiting, what="the events read from the outbox")
     await real.client.connect_token("s2", str(_token(real, "s2", real.daemon.config.pennylane.scopes)))
     await until(counted, what="the history held")
-    app = _app(real)
+    app = real.operator_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         app.action_backfill("s2")
         await settle(pilot)
         await pilot.press("e", "ctrl+a", "ctrl+k", *first, "enter")
-        await shows(pilot, lambda: f"from {first} " in _text(app, "#estimate-summary"), what="re-estimated")
+        await shows(pilot, lambda: f"from {first} " in shown_text(app, "#estimate-summary"), what="re-estimated")
         await pilot.press("m")
-        await shows(pilot, lambda: "mode: ▶ daily" in _text(app, "#mode"), what="daily mode")
+        await shows(pilot, lambda: "mode: ▶ daily" in shown_text(app, "#mode"), what="daily mode")
         estimate = app.screen.query_one("#estimate", DataTable)
         assert [str(estimate.get_row_at(i)[0]) for i in range(2)] == ["  detailed", "▶ daily"]
         assert estimate.get_row_at(1)[1] < estimate.get_row_at(0)[1]  # fewer requests
         await pilot.press("s")
         await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
-        assert _text(app, "#question") == f"Send {len(held)} events from {first} in daily mode to Pennylane?"
+        assert shown_text(app, "#question") == f"Send {len(held)} events from {first} in daily mode to Pennylane?"
         await pilot.press("y")
-        await shows(pilot, lambda: f"✓ done: {len(held)}/{len(held)} events" in _text(app, "#progress-text"),
+        await shows(pilot, lambda: f"✓ done: {len(held)}/{len(held)} events" in shown_text(app, "#progress-text"),
                     what="the daily backfill done")  # fmt: skip
-        assert "(daily)" in _text(app, "#progress-text")
+        assert "(daily)" in shown_text(app, "#progress-text")
     days = {(r["payload"]["business_date"], r["payload"]["register_id"]) for r in held if "register_id" in r["payload"]}
     expected = {day_piece("", dt.date.fromisoformat(day), register) for day, register in days}
     pieces = [str(e.piece_number) for e in real.bench.sandbox.entries(real.bench.companies["s2"])]
@@ -321,9 +276,9 @@ async def start(pilot: Pilot[None], real: Real, question: str) -> None:
     real.bench.sandbox.faults.update(latency_ms=STALL_MS)  # every request waits: the next keys land before a send
     await pilot.press("s")
     await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
-    assert _text(app, "#question") == question
+    assert shown_text(app, "#question") == question
     await pilot.press("y")
-    await shows(pilot, lambda: "▶ running" in _text(app, "#progress-text"), what="running")
+    await shows(pilot, lambda: "▶ running" in shown_text(app, "#progress-text"), what="running")
 
 
 async def test_a_cancelled_backfill_counts_as_done_only_what_was_settled(real: Real) -> None:
@@ -365,7 +320,7 @@ def _poison(number: int) -> list[dict[str, Any]]:
 async def test_failed_list_filters_then_bulk_discard_says_its_count(real: Real) -> None:
     rows = history("s1", days=1)
     real.bench.insert(rows[:4] + _poison(1) + _poison(2) + rows[4:])
-    app = _app(real)
+    app = real.operator_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         table = app.screen.query_one(DataTable)
@@ -380,7 +335,7 @@ async def test_failed_list_filters_then_bulk_discard_says_its_count(real: Real) 
         await paste(pilot, "payment.recorded")
         await pilot.press("enter")
         await shows(pilot, lambda: failed.row_count == 0, what="nothing of that type")
-        assert "0 of 0 failed deliveries" in _text(app, "#failed-count")
+        assert "0 of 0 failed deliveries" in shown_text(app, "#failed-count")
         await pilot.press("slash", "tab", "ctrl+a", "ctrl+k")
         await paste(pilot, "order.recorded")
         await pilot.press("tab")
@@ -424,7 +379,7 @@ async def test_delivery_detail_shows_entries_and_the_attempts_pennylane_answered
     await until(settled, what="the reference data delivered")
     real.bench.sandbox.faults.update(fail_rate=1.0)  # every request answered 503
     real.bench.insert([order, *payments])
-    app = _app(real)
+    app = real.operator_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("f")
@@ -434,8 +389,8 @@ async def test_delivery_detail_shows_entries_and_the_attempts_pennylane_answered
         delivery_id, _, event, error_class, status, *_ = failed.get_row_at(0)
         assert (event, error_class, status) == ("order.recorded", "retryable", "503")
         await pilot.press("enter")
-        await shows(pilot, lambda: "── attempts ──" in _text(app, "#delivery-detail"), what="the detail")
-        detail = _text(app, "#delivery-detail")
+        await shows(pilot, lambda: "── attempts ──" in shown_text(app, "#delivery-detail"), what="the detail")
+        detail = shown_text(app, "#delivery-detail")
         piece = f"{order['payload']['number']}-{order['payload']['register_id']}"
         total = order["payload"]["total_incl_tax"]
         assert f"{piece} journal " in detail  # the entry it produced, with its lines: the customer's debit
@@ -452,8 +407,8 @@ async def test_delivery_detail_shows_entries_and_the_attempts_pennylane_answered
         await shows(pilot, lambda: type(app.screen).__name__ == "FailedScreen", what="back to the list")
         await shows(pilot, lambda: failed.row_count == 0, what="delivered")
         app.action_delivery(int(delivery_id))
-        await shows(pilot, lambda: "── attempts ──" in _text(app, "#delivery-detail"), what="the detail again")
-        detail = _text(app, "#delivery-detail")
+        await shows(pilot, lambda: "── attempts ──" in shown_text(app, "#delivery-detail"), what="the detail again")
+        detail = shown_text(app, "#delivery-detail")
         assert f"delivery {delivery_id} (delivered)" in detail
         assert f"({MAX_ATTEMPTS + 1} attempts)" in detail
         assert re.search(rf"^{piece} journal \S+ \S+ \(posted\)$", detail, re.MULTILINE)

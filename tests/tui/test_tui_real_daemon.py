@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import pytest
-from real_daemon import Bench, bench, daemon_in_process, history
+from real_daemon import Real, bench, daemon_in_process, history, real_world
 from textual import events
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
-from tui_session import settle
+from tui_session import settle, shown_text, shows
 
 from outboxd.control.client import ControlClient
-from outboxd.delivery import Daemon
 from outboxd.demo.tickets import poison_ticket
 from tui.app import OutboxdApp
 from tui.modals import ConfirmModal, ReasonModal
@@ -27,54 +24,30 @@ from tui.modals import ConfirmModal, ReasonModal
 pytestmark = pytest.mark.timeout(60)
 
 
-@dataclass
-class Real:
-    bench: Bench
-    daemon: Daemon
-    client: ControlClient
-
-
 @pytest.fixture
 async def real(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Real]:
     monkeypatch.setattr("tui.screens.overview.REFRESH_SECONDS", 0.2)  # live, as in production but faster
     monkeypatch.setattr("tui.screens.failed.REFRESH_SECONDS", 0.2)
-    async with bench(tmp_path) as b, daemon_in_process(b) as daemon, ControlClient(b.socket, actor="t") as client:
-        yield Real(b, daemon, client)
-
-
-def _app(real: Real) -> OutboxdApp:
-    return OutboxdApp(ControlClient(real.bench.socket, actor="operator"))
-
-
-def _text(app: OutboxdApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
-
-
-async def shows(pilot: Pilot[None], check: Callable[[], bool], within: float = 20.0, what: str = "") -> None:
-    """Let the app run until ``check`` holds on what it shows (bounded)."""
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not shown within {within} s: {what}")
-        await pilot.pause(0.05)
+    async with real_world(tmp_path) as world:
+        yield world
 
 
 async def test_overview_counters_move_pause_resume_and_mapping(real: Real) -> None:
-    app = _app(real)
+    app = real.operator_app()
     rows = history("s1")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         table = app.screen.query_one(DataTable)
         assert table.get_row("s1")[:3] == ["s1", "▶ on", "✓ connected"]
         assert table.get_row("s2")[2] == "- disconnected"
-        assert "Paris 1" in _text(app, "#shop-detail")
-        assert "✓ connected, Boulangerie Martin, API token" in _text(app, "#shop-detail")
+        assert "Paris 1" in shown_text(app, "#shop-detail")
+        assert "✓ connected, Boulangerie Martin, API token" in shown_text(app, "#shop-detail")
 
         await pilot.press("p", *"count first", "enter")
         await shows(pilot, lambda: table.get_row("s1")[1] == "⏸ paused", what="paused")
         assert real.daemon.lanes["s1"].paused
         assert app.sub_title == "⏸ paused: s1"
-        assert "⏸ paused: count first" in _text(app, "#shop-detail")
+        assert "⏸ paused: count first" in shown_text(app, "#shop-detail")
         real.bench.insert(rows)
         await shows(pilot, lambda: table.get_row("s1")[3] == len(rows), what="the queue filled")
         assert table.get_row("s1")[5] == 0
@@ -104,20 +77,20 @@ async def test_connect_by_oauth_pasting_the_redirect_url_then_backfill_the_held_
     rows = history("s2")
     real.bench.insert(rows)  # waits: s2 is not connected
     held = [r for r in rows if r["event_type"] != "reference.updated"]  # references flow at once: not history
-    app = _app(real)
+    app = real.operator_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("down", "c")
         await settle(pilot)
-        assert "- disconnected" in _text(app, "#connection")
+        assert "- disconnected" in shown_text(app, "#connection")
         await pilot.press("s")
-        await shows(pilot, lambda: "Open in a browser" in _text(app, "#url"), what="the authorize URL")
-        url = next(w for w in _text(app, "#url").split() if w.startswith(real.bench.handle.authorize_url))
+        await shows(pilot, lambda: "Open in a browser" in shown_text(app, "#url"), what="the authorize URL")
+        url = next(w for w in shown_text(app, "#url").split() if w.startswith(real.bench.handle.authorize_url))
         redirect = real.bench.sandbox.approve(url, real.bench.companies["s2"])  # the person clicks Authorize
         app.screen.query_one("#redirect-url").post_message(events.Paste(redirect))  # as a terminal pastes
         await pilot.press("enter")
-        await shows(pilot, lambda: "company: Cave Durand" in _text(app, "#connection"), what="connected")
-        connection = _text(app, "#connection")
+        await shows(pilot, lambda: "company: Cave Durand" in shown_text(app, "#connection"), what="connected")
+        connection = shown_text(app, "#connection")
         assert "✓ connected, Cave Durand, expires in" in connection
         for scope in real.daemon.config.pennylane.scopes:
             assert scope in connection
@@ -127,17 +100,17 @@ async def test_connect_by_oauth_pasting_the_redirect_url_then_backfill_the_held_
         await settle(pilot)
         assert type(app.screen).__name__ == "BackfillScreen"
         year_start = f"{dt.date.today().year}-01-01"
-        await shows(pilot, lambda: "events" in _text(app, "#estimate-summary"), what="the estimate")
-        assert f"(default: {year_start}, fiscal year start)" in _text(app, "#estimate-summary")
+        await shows(pilot, lambda: "events" in shown_text(app, "#estimate-summary"), what="the estimate")
+        assert f"(default: {year_start}, fiscal year start)" in shown_text(app, "#estimate-summary")
         first = min(r["occurred_at"][:10] for r in held)
         if first < year_start:  # early January: the history starts last year, edit the date
             await pilot.press("e", "ctrl+a", "ctrl+k", *first, "enter")
-        await shows(pilot, lambda: f": {len(held)} events" in _text(app, "#estimate-summary"), what="all of it")
+        await shows(pilot, lambda: f": {len(held)} events" in shown_text(app, "#estimate-summary"), what="all of it")
         await pilot.press("s")
         await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
         await pilot.press("y")
-        await shows(pilot, lambda: "✓ done" in _text(app, "#progress-text"), what="backfill done")
-        assert f"{len(held)}/{len(held)} events" in _text(app, "#progress-text")
+        await shows(pilot, lambda: "✓ done" in shown_text(app, "#progress-text"), what="backfill done")
+        assert f"{len(held)}/{len(held)} events" in shown_text(app, "#progress-text")
     pieces = {e.piece_number for e in real.bench.sandbox.entries(real.bench.companies["s2"])}
     tickets = [r["payload"]["number"] for r in held if r["event_type"] == "order.recorded"]
     assert tickets
@@ -145,29 +118,29 @@ async def test_connect_by_oauth_pasting_the_redirect_url_then_backfill_the_held_
 
 
 async def test_connect_through_the_callback_listener_is_noticed_then_disconnect(real: Real) -> None:
-    app = _app(real)
+    app = real.operator_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         app.action_connect("s2")
         await settle(pilot)
         await pilot.press("s")
-        await shows(pilot, lambda: "pending" in _text(app, "#connection"), what="pending")
-        url = next(w for w in _text(app, "#url").split() if w.startswith(real.bench.handle.authorize_url))
+        await shows(pilot, lambda: "pending" in shown_text(app, "#connection"), what="pending")
+        url = next(w for w in shown_text(app, "#url").split() if w.startswith(real.bench.handle.authorize_url))
         redirect = real.bench.sandbox.approve(url, real.bench.companies["s2"])
         async with aiohttp.ClientSession() as http, http.get(redirect) as page:  # the browser, through ssh -L
             assert page.status == 200
-        await shows(pilot, lambda: "company: Cave Durand" in _text(app, "#connection"), what="noticed")
+        await shows(pilot, lambda: "company: Cave Durand" in shown_text(app, "#connection"), what="noticed")
         await pilot.press("d")  # the connect left the URL field: keys act on the screen
         await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
         await pilot.press("y")
-        await shows(pilot, lambda: "- disconnected" in _text(app, "#connection"), what="disconnected")
+        await shows(pilot, lambda: "- disconnected" in shown_text(app, "#connection"), what="disconnected")
     assert (await real.client.shop("s2"))["connection"]["state"] == "disconnected"
 
 
 async def test_failed_poison_retry_is_a_new_attempt_discard_unblocks_its_payment(real: Real) -> None:
     rows = history("s1", days=1)
     real.bench.insert(rows[:4] + poison_ticket("s1", dt.date.today() - dt.timedelta(days=1)) + rows[4:])
-    app = _app(real)
+    app = real.operator_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         table = app.screen.query_one(DataTable)
@@ -187,8 +160,8 @@ async def test_failed_poison_retry_is_a_new_attempt_discard_unblocks_its_payment
         await settle(pilot)
 
         await pilot.press("enter")
-        await shows(pilot, lambda: "payload" in _text(app, "#delivery-detail"), what="the detail")
-        detail = _text(app, "#delivery-detail")
+        await shows(pilot, lambda: "payload" in shown_text(app, "#delivery-detail"), what="the detail")
+        detail = shown_text(app, "#delivery-detail")
         assert '"vat_rate": "8.5"' in detail
         assert "(1 attempts)" in detail
         assert "⏸ 1 event waits behind it:" in detail
@@ -205,7 +178,7 @@ async def test_failed_poison_retry_is_a_new_attempt_discard_unblocks_its_payment
             await pilot.pause(0.05)
         await shows(pilot, lambda: failed.row_count == 1, what="the poison listed again")
         await pilot.press("enter")
-        await shows(pilot, lambda: "(2 attempts)" in _text(app, "#delivery-detail"), what="two attempts")
+        await shows(pilot, lambda: "(2 attempts)" in shown_text(app, "#delivery-detail"), what="two attempts")
 
         await pilot.press("d")
         await shows(pilot, lambda: isinstance(app.screen, ReasonModal), what="the reason")
@@ -230,7 +203,7 @@ async def test_the_daemon_down_then_up_then_down_again(tmp_path: Path, monkeypat
         async with app.run_test(size=(80, 24)) as pilot:
             await settle(pilot)
             assert type(app.screen).__name__ == "DaemonDownScreen"
-            assert "outboxd run" in _text(app, "#daemon-down")
+            assert "outboxd run" in shown_text(app, "#daemon-down")
             async with daemon_in_process(b):
                 await pilot.press("r")
                 await shows(pilot, lambda: type(app.screen).__name__ == "OverviewScreen", what="the overview")
