@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from books import expected_books, folded
 from real_daemon import VAT_RATES, Bench, bench, daemon_in_process, history, until
-from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
-from tui_session import settle
+from textual.widgets import DataTable
+from tui_session import settle, shown_text, shows
 
 from outboxd.cli import ctl
-from outboxd.contract import parse_event
 from outboxd.control import shell
 from outboxd.control.client import ControlClient
-from outboxd.delivery import Daemon
-from outboxd.rules import LedgerAccount, book
 from tui.app import OutboxdApp
 
 pytestmark = pytest.mark.timeout(60)
@@ -34,35 +30,6 @@ async def _ctl(b: Bench, capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     ctl.add_arguments(parser)
     assert await shell.dispatch(parser.parse_args(["--socket", str(b.socket), *argv]), ask=lambda _: "y") == 0
     return capsys.readouterr().out
-
-
-def _text(app: OutboxdApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
-
-
-async def _shows(pilot: Pilot[None], check: Callable[[], bool], what: str) -> None:
-    await until(lambda: _now(pilot, check), within=20, what=what)
-
-
-async def _now(pilot: Pilot[None], check: Callable[[], bool]) -> bool:
-    await pilot.pause(0.05)
-    return check()
-
-
-def _expected_balance(daemon: Daemon, rows: list[dict[str, object]]) -> Counter[tuple[str, str]]:
-    """Every event booked by the rules engine alone with the lane's final mapping; customers summed as '411*'."""
-    totals: Counter[tuple[str, str]] = Counter()
-    for row in rows:
-        for entry in book(parse_event(row), daemon.lanes["s1"].mapping()).entries:
-            for line in entry.lines:
-                number = line.account.number if isinstance(line.account, LedgerAccount) else "411*"
-                totals[(_folded(number), "d")] += line.debit
-                totals[(_folded(number), "c")] += line.credit
-    return +totals
-
-
-def _folded(number: str) -> str:
-    return "411*" if number.startswith("411") else number
 
 
 async def test_a_failed_reference_holds_its_shop_visibly_until_the_mapping_is_fixed_and_it_is_retried(
@@ -105,17 +72,19 @@ async def test_a_failed_reference_holds_its_shop_visibly_until_the_mapping_is_fi
             async with app.run_test(size=(80, 24)) as pilot:
                 await settle(pilot)
                 table = app.screen.query_one(DataTable)
-                await _shows(pilot, lambda: table.get_row("s1")[1] == "✗ held", "held in the table")
+                await shows(pilot, lambda: table.get_row("s1")[1] == "✗ held", what="held in the table")
                 assert app.sub_title == "✗ held: s1"
-                assert f"✗ held: reference snapshot #{reference} failed" in _text(app, "#shop-detail")
+                assert f"✗ held: reference snapshot #{reference} failed" in shown_text(app, "#shop-detail")
                 await pilot.press("f")
                 await settle(pilot)
                 listing = app.screen.query_one(DataTable)
                 assert str(listing.get_row_at(0)[-1]).startswith("✗ holds the shop: ")
-                assert f"reference snapshot #{reference} holds every later event of s1" in _text(app, "#failed-count")
+                assert f"reference snapshot #{reference} holds every later event of s1" in shown_text(
+                    app, "#failed-count"
+                )
                 await pilot.press("enter")
                 await settle(pilot)
-                assert _text(app, "#delivery-detail").splitlines()[2].startswith("✗ holds the whole shop s1: ")
+                assert shown_text(app, "#delivery-detail").splitlines()[2].startswith("✗ holds the whole shop s1: ")
 
         b.write_config()  # the operator adds 2.1 % to the mapping, restarts, retries the snapshot
         async with daemon_in_process(b) as daemon, ControlClient(b.socket, actor="t") as client:
@@ -130,8 +99,5 @@ async def test_a_failed_reference_holds_its_shop_visibly_until_the_mapping_is_fi
             assert "held" not in await _ctl(b, capsys, "status")
             entries = b.sandbox.entries(b.companies["s1"])
             assert max(Counter(e.piece_number for e in entries).values()) == 1
-            balance: Counter[tuple[str, str]] = Counter()
-            for number, (debit, credit) in b.sandbox.trial_balance(b.companies["s1"]).items():
-                balance[(_folded(number), "d")] += debit
-                balance[(_folded(number), "c")] += credit
-            assert +balance == _expected_balance(daemon, rows)
+            want = expected_books(rows, daemon.config.shop_mapping("s1"), "s1")  # the fixed mapping
+            assert folded(b.sandbox.trial_balance(b.companies["s1"])) == want.balance
