@@ -19,13 +19,13 @@ from outboxd.producer import ensure_outbox
 from outboxd.secrets import ensure_key_file
 
 
-async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
-    """Poll ``predicate`` every 50 ms until it holds; fail after ``within`` seconds."""
+async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float = 30.0, what: str = "condition") -> None:
+    """Poll ``predicate`` every 50 ms until it holds; fail after ``within`` seconds, naming ``what``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while not await predicate():
         if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
+            raise AssertionError(f"{what} not met within {within} s")
         await asyncio.sleep(0.05)
 
 

@@ -9,7 +9,6 @@ import os
 import socket
 import tempfile
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -102,14 +101,6 @@ class Running:
         self.daemon.stop()
         assert self.task is not None
         await asyncio.wait_for(self.task, 20)
-
-
-async def wait_for(predicate: Callable[[], Any], within: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 def expected_balance(rows: list[dict[str, Any]], daemon: Daemon, shop_id: str) -> Balance:

@@ -6,8 +6,9 @@ import datetime as dt
 from collections import Counter
 
 import pytest
-from backfill_world import Running, World, expected_balance, settled, wait_for
+from backfill_world import Running, World, expected_balance, settled
 from books import folded
+from bridge_setup import wait_until
 from test_backfill_detailed import START, _only_reference_delivered, connect_with_history, history
 
 from outboxd.contract import parse_event
@@ -22,12 +23,12 @@ async def test_daily_books_one_entry_per_register_day_with_the_detailed_trial_ba
     rows = history(days=8, orders=12)
     await connect_with_history(world, rows)
     async with Running(world.config()) as daemon:
-        await wait_for(lambda: _only_reference_delivered(daemon))  # the chart of accounts is created first
+        await wait_until(lambda: _only_reference_delivered(daemon))  # the chart of accounts is created first
         estimate = await daemon.backfills.estimate("s1", START.isoformat())
         assert estimate["modes"]["daily"]["requests"] < estimate["modes"]["detailed"]["requests"] / 3
         before = world.requests()
         await daemon.backfills.start("s1", "ops", START.isoformat(), "daily")
-        await wait_for(lambda: settled(daemon), 40)
+        await wait_until(lambda: settled(daemon), 40)
         made = world.requests() - before
         assert abs(estimate["modes"]["daily"]["requests"] - made) <= made / 10, (estimate, made)
         stats = (await daemon.store.queue.stats("s1"))[0]
@@ -40,7 +41,7 @@ async def test_daily_books_one_entry_per_register_day_with_the_detailed_trial_ba
         # a second daily run finds nothing to send
         again = await daemon.backfills.start("s1", "ops", START.isoformat(), "daily")
         assert again["total"] == 0
-        await wait_for(lambda: settled(daemon))
+        await wait_until(lambda: settled(daemon))
     assert world.pieces() == pieces
 
 
@@ -52,9 +53,9 @@ async def test_a_day_already_touched_live_stays_detailed(world: World) -> None:
         # one event of day 1, register r1, was delivered in detailed mode already (e.g. by an earlier backfill)
         await daemon.backfills.start("s1", "ops", first_day, "detailed")
         await daemon.backfills.cancel("s1", "ops")
-        await wait_for(lambda: _no_inflight(daemon))
+        await wait_until(lambda: _no_inflight(daemon))
         await daemon.backfills.start("s1", "ops", first_day, "daily")
-        await wait_for(lambda: settled(daemon), 40)
+        await wait_until(lambda: settled(daemon), 40)
         pieces = world.pieces()
         assert max(pieces.values()) == 1
         assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
@@ -104,7 +105,7 @@ async def test_a_bug_in_booking_a_day_hands_it_to_the_dispatcher(world: World, m
     monkeypatch.setattr("outboxd.delivery.daybook.book_day", broken)
     async with Running(world.config()) as daemon:
         await daemon.backfills.start("s1", "ops", START.isoformat(), "daily")
-        await wait_for(lambda: settled(daemon))
+        await wait_until(lambda: settled(daemon))
         assert (await daemon.store.queue.stats("s1"))[0].delivered == len(rows)
         assert not any(piece.startswith("J-") for piece in world.pieces())
         assert max(world.pieces().values()) == 1

@@ -7,8 +7,9 @@ import asyncio
 import datetime as dt
 
 import pytest
-from backfill_world import Running, World, expected_balance, settled, wait_for
+from backfill_world import Running, World, expected_balance, settled
 from books import folded
+from bridge_setup import wait_until
 
 from outboxd.exceptions import BadRequest
 from outboxd.simulator import simulate_shop
@@ -27,7 +28,7 @@ async def connect_with_history(world: World, rows: list[dict]) -> None:
     world.connected = False
     world.write(rows)
     async with Running(world.config()) as daemon:
-        await wait_for(lambda: _ingested(daemon, len(rows)))
+        await wait_until(lambda: _ingested(daemon, len(rows)))
     world.connected = True
 
 
@@ -40,7 +41,7 @@ async def test_history_is_held_then_a_detailed_backfill_sends_it_once(world: Wor
     rows = history()
     await connect_with_history(world, rows)
     async with Running(world.config()) as daemon:
-        await wait_for(lambda: _only_reference_delivered(daemon))
+        await wait_until(lambda: _only_reference_delivered(daemon))
         await asyncio.sleep(0.5)
         assert await _only_reference_delivered(daemon)
         assert world.pieces() == {}  # nothing booked before the operator chose
@@ -54,7 +55,7 @@ async def test_history_is_held_then_a_detailed_backfill_sends_it_once(world: Wor
         backfill = await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
         assert backfill["total"] == len(rows) - 1
         assert backfill["state"] == "running"
-        await wait_for(lambda: settled(daemon), 40)
+        await wait_until(lambda: settled(daemon), 40)
         made = world.requests() - before
         assert abs(estimate["modes"]["detailed"]["requests"] - made) <= made / 20, (estimate, made)
         stats = (await daemon.store.queue.stats("s1"))[0]
@@ -71,7 +72,7 @@ async def test_history_is_held_then_a_detailed_backfill_sends_it_once(world: Wor
         # running it again from the same date: nothing left to send, nothing posted twice
         again = await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
         assert again["total"] == 0
-        await wait_for(lambda: settled(daemon))
+        await wait_until(lambda: settled(daemon))
     assert world.pieces() == pieces
 
 
@@ -94,7 +95,7 @@ async def test_before_the_start_date_is_skipped_and_an_earlier_backfill_takes_it
     cut = START + dt.timedelta(days=3)
     async with Running(world.config()) as daemon:
         await daemon.backfills.start("s1", "ops", cut.isoformat(), "detailed")
-        await wait_for(lambda: settled(daemon))
+        await wait_until(lambda: settled(daemon))
         stats = (await daemon.store.queue.stats("s1"))[0]
         before = [r for r in rows if r["payload"].get("business_date", "9999") < cut.isoformat()]
         assert stats.skipped == len(before)
@@ -103,7 +104,7 @@ async def test_before_the_start_date_is_skipped_and_an_earlier_backfill_takes_it
         assert all(cut.isoformat() in r[0] for r in skipped)
         # a later backfill from an earlier date takes the skipped history back
         await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
-        await wait_for(lambda: settled(daemon))
+        await wait_until(lambda: settled(daemon))
         stats = (await daemon.store.queue.stats("s1"))[0]
         assert stats.skipped == 0
         assert stats.delivered == len(rows), await daemon.store.queue.failed()
@@ -116,12 +117,12 @@ async def test_a_restart_mid_backfill_resumes_and_posts_nothing_twice(world: Wor
     await connect_with_history(world, rows)
     async with Running(world.config()) as daemon:
         await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
-        await wait_for(lambda: _some_delivered(daemon, 20))
+        await wait_until(lambda: _some_delivered(daemon, 20))
     async with Running(world.config()) as daemon:
         current = await daemon.backfills.get("s1")
         assert current is not None
         assert 0 < current["done"] < current["total"]
-        await wait_for(lambda: settled(daemon), 40)
+        await wait_until(lambda: settled(daemon), 40)
         assert max(world.pieces().values()) == 1
         assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
 

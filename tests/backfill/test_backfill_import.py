@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from backfill_world import Running, World, expected_balance, settled, wait_for
+from backfill_world import Running, World, expected_balance, settled
 from books import folded
+from bridge_setup import wait_until
 from test_backfill_detailed import START, _only_reference_delivered, history
 
 from outboxd.cli import main
@@ -97,14 +98,14 @@ async def test_history_imported_beside_the_running_daemon_is_sent_by_a_backfill(
     path = world.root / "history.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows[1:]))
     async with Running(world.config()) as daemon:
-        await wait_for(lambda: _only_reference_delivered(daemon))
+        await wait_until(lambda: _only_reference_delivered(daemon))
         command = ["import", str(path), "--shop", "s1", "--state-db", str(world.state)]
         assert await asyncio.to_thread(main, command) == 0
         assert world.pieces() == {}  # held until a backfill takes it
         estimate = await daemon.backfills.estimate("s1", START.isoformat())
         assert estimate["events"] == len(rows) - 1
         await daemon.backfills.start("s1", "ops", START.isoformat(), mode)
-        await wait_for(lambda: settled(daemon))
+        await wait_until(lambda: settled(daemon))
         assert (await daemon.store.queue.stats("s1"))[0].delivered == len(rows)
         assert max(world.pieces().values()) == 1
         assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")

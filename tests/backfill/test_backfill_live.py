@@ -8,8 +8,9 @@ import json
 from typing import Any
 
 import pytest
-from backfill_world import Running, World, expected_balance, settled, wait_for
+from backfill_world import Running, World, expected_balance, settled
 from books import folded
+from bridge_setup import wait_until
 from test_backfill_detailed import START, _only_reference_delivered, connect_with_history, history
 
 from outboxd.simulator import simulate_shop
@@ -34,7 +35,7 @@ async def test_live_events_are_booked_while_a_backfill_runs(world: World, mode: 
     world.limit(10, 0.5)  # 20 requests per second: the backfill lasts a few seconds
     live = live_rows()
     async with Running(world.config()) as daemon:
-        await wait_for(lambda: _only_reference_delivered(daemon))
+        await wait_until(lambda: _only_reference_delivered(daemon))
         await daemon.backfills.start("s1", "ops", START.isoformat(), mode)
         world.write(live)
         ids = [r["event_id"] for r in live]
@@ -47,12 +48,12 @@ async def test_live_events_are_booked_while_a_backfill_runs(world: World, mode: 
             )
             return row is not None and row[0] == len(ids)
 
-        await wait_for(live_delivered)
+        await wait_until(live_delivered)
         backfill = await daemon.backfills.get("s1")
         assert backfill is not None
         assert backfill["state"] == "running"
         assert backfill["done"] < backfill["total"]
-        await wait_for(lambda: settled(daemon), 50)
+        await wait_until(lambda: settled(daemon), 50)
         assert (await daemon.store.queue.stats("s1"))[0].failed == 0
         assert max(world.pieces().values()) == 1
         assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows + live, daemon, "s1")
@@ -65,12 +66,12 @@ async def test_a_daily_backfill_stopped_mid_way_resumes_and_posts_nothing_twice(
     world.limit(10, 0.5)
     async with Running(world.config()) as daemon:
         await daemon.backfills.start("s1", "ops", START.isoformat(), "daily")
-        await wait_for(lambda: _day_pieces(world, 3))
+        await wait_until(lambda: _day_pieces(world, 3))
     async with Running(world.config()) as daemon:
         current = await daemon.backfills.get("s1")
         assert current is not None
         assert 0 < current["done"] < current["total"]
-        await wait_for(lambda: settled(daemon), 50)
+        await wait_until(lambda: settled(daemon), 50)
         pieces = world.pieces()
         assert max(pieces.values()) == 1
         days = {(r["payload"]["business_date"], r["payload"]["register_id"]) for r in rows[1:]}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bridge_setup import free_port, secret_file, short_dir
+from bridge_setup import free_port, secret_file, short_dir, wait_until
 
 from outboxd.config import Config, config_from_dict
 from outboxd.control.client import ControlClient
@@ -110,10 +110,5 @@ async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
 
 
 async def until(check: Callable[[], Awaitable[bool]], within: float = 20.0, what: str = "condition") -> None:
-    """Poll ``check`` every 50 ms; fail after ``within`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} not met within {within} s")
-        await asyncio.sleep(0.05)
+    """``wait_until`` with this world's shorter default bound."""
+    await wait_until(check, within, what)

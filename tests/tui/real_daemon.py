@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bridge_setup import free_port, secret_file, short_dir
+from bridge_setup import free_port, secret_file, short_dir, wait_until
 
 from outboxd.config import load_config
 from outboxd.control.client import ControlClient
@@ -217,12 +217,8 @@ async def _wait_ready(process: asyncio.subprocess.Process, b: Bench, within: flo
 
 
 async def until(check: Callable[[], Awaitable[bool]], within: float = 20.0, what: str = "condition") -> None:
-    """Poll ``check`` every 50 ms; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {within} s")
-        await asyncio.sleep(0.05)
+    """``wait_until`` with this world's shorter default bound."""
+    await wait_until(check, within, what)
 
 
 class Tmux:
