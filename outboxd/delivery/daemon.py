@@ -34,6 +34,7 @@ from outboxd.delivery.backfill import Backfiller
 from outboxd.delivery.connections import Connections
 from outboxd.delivery.deliver import Backoff, Deliverer
 from outboxd.delivery.lane import Lane
+from outboxd.exceptions import StoreError
 from outboxd.log import Redactor
 from outboxd.metrics import Metrics
 from outboxd.secrets import TokenCipher, read_secret
@@ -224,16 +225,20 @@ class Daemon:
             )
             forced.cancel()
             drained.cancel()
-        # 3. cancel the rest and give their leases back (their recorded entries are looked up on the next run)
+        # 3. cancel the rest and give every lease of this process back: the cut-off deliveries (their recorded
+        #    entries are looked up on the next run) and a claim the stop interrupted after it committed
         left = list(self._tasks)
         for task in list(self._tasks.values()):
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
-        if left:
-            await self.store.deliveries.release(left)
+        try:
+            returned = await self.store.deliveries.release()
+        except StoreError as exc:  # a lost database: the leases run out by themselves
+            returned = 0
+            log.warning("daemon.release_failed", error=str(exc))
         if self.ownership is not None:  # the other replicas take these shops on their next heartbeat
             await self.ownership.leave()
-        log.info("daemon.stopped", released=len(left))
+        log.info("daemon.stopped", released=len(left), unstarted=max(0, returned - len(left)))
 
     # -- the two loops ----------------------------------------------------------------------------------------
 

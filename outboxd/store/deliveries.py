@@ -197,15 +197,13 @@ class Deliveries:
     async def _known_shops(self) -> list[str]:
         return [row[0] for row in await self._db.read("SELECT shop_id FROM shops ORDER BY shop_id")]
 
-    async def release(self, ids: Iterable[int] | None = None) -> int:
-        """Give leases back without spending an attempt (shutdown); None releases every lease of this owner."""
-        now = to_text(self._clock())
-        base = "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ?"
-        mine = " WHERE state = 'leased' AND lease_owner = ?"
-        if ids is None:
-            return await self._db.write(base + mine, (now, self.owner))
-        async with self._db.transaction() as tx:
-            return await tx.executemany(base + mine + " AND id = ?", [(now, self.owner, i) for i in ids])
+    async def release(self) -> int:
+        """Give every lease of this owner back without spending an attempt (at stop, when nothing runs any more)."""
+        return await self._db.write(
+            "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ? "
+            "WHERE state = 'leased' AND lease_owner = ?",
+            (to_text(self._clock()), self.owner),
+        )
 
     async def take_back_all(self) -> int:
         """Every lease back to pending, whoever holds it: only for a daemon holding the SQLite state's lock, where

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from books import expected_books, folded
@@ -67,3 +69,35 @@ async def test_a_month_of_two_shops_books_every_event_exactly_once(world) -> Non
     finally:
         daemon.stop()
         await asyncio.wait_for(runner, 20)
+
+
+async def test_a_stop_that_cuts_a_committed_claim_gives_its_deliveries_back(world) -> None:
+    """The dispatcher can be cancelled after its claim committed and before the deliveries started: those leases
+    are this process's too, and a stopped daemon holds none (a restart under another owner would wait them out)."""
+    _, _, bridge, _ = world
+    conn = open_outbox(bridge.outbox)
+    start = dt.date.today() - dt.timedelta(days=3)
+    insert_events(conn, list(simulate_shop("s1", days=2, orders_per_day=10, registers=1, seed=3, start=start)))
+    conn.close()
+    daemon = Daemon(bridge.config())
+    runner = asyncio.create_task(daemon.run())
+    await asyncio.wait_for(daemon.ready.wait(), 10)
+    claim_heads = daemon.store.deliveries.claim_heads
+    cut: list[int] = []
+
+    async def claim_then_stop(free: dict[str, int]) -> list[Any]:
+        claimed = await claim_heads(free)
+        if claimed and not cut:
+            cut.extend(d.id for d in claimed)
+            daemon.stop()
+            await asyncio.sleep(10)  # the stop cancels the dispatcher here
+        return claimed
+
+    daemon.store.deliveries.claim_heads = claim_then_stop  # type: ignore[method-assign]
+    daemon.wake("s1")
+    await asyncio.wait_for(runner, 20)
+    assert cut, "a claim was cut by the stop"
+    with sqlite3.connect(bridge.state) as state:
+        leases = dict(state.execute("SELECT id, state FROM deliveries WHERE state IN ('leased', 'pending')"))
+    assert "leased" not in leases.values()
+    assert all(leases.get(i) == "pending" for i in cut)
