@@ -32,6 +32,7 @@ from outboxd.producer import ensure_outbox, insert_events, open_outbox
 from outboxd.sandbox import Sandbox, SandboxHandle
 from outboxd.secrets import ensure_key_file
 from outboxd.simulator import simulate_shop
+from outboxd.store._db import to_text
 
 DAEMON = Path(sys.executable).parent / "outboxd"
 """The console script: ``outboxd.cli`` is a package without ``__main__``."""
@@ -261,6 +262,11 @@ class StateView:
     def counts(self, shop_id: str) -> Counter[str]:
         rows = self._read("SELECT state, count(*) FROM deliveries WHERE shop_id = ? GROUP BY state", (shop_id,))
         return Counter(dict(rows))
+
+    def leased_since(self, moment: dt.datetime) -> int:
+        """Deliveries claimed after ``moment`` and still in flight."""
+        sql = "SELECT count(*) FROM deliveries WHERE state = 'leased' AND updated_at > ?"
+        return int(self._read(sql, (to_text(moment),))[0][0])
 
     def states(self, shop_id: str) -> dict[str, str]:
         """event_id -> delivery state."""

@@ -3,6 +3,7 @@ socket, the Prometheus page, and how fast a new outbox row reaches Pennylane."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import random
 import time
@@ -29,10 +30,11 @@ async def test_sigterm_during_traffic_drains_within_the_grace_and_loses_nothing(
         world.layout.insert(shop_rows)
     await world.daemon.start_ready()
     await settle(world.state, {"s1": 10}, 30, world.daemon)
+    slowed_from = dt.datetime.now(dt.UTC)
     world.sandbox.faults.update(latency_ms=latency_ms)  # requests in flight when the signal comes
 
-    async def in_flight() -> bool:
-        return any(world.state.counts(shop)["leased"] for shop in SHOPS)
+    async def in_flight() -> bool:  # a delivery claimed after the fault: its request carries the latency
+        return world.state.leased_since(slowed_from) > 0
 
     await wait_until(in_flight, 10)
     before = sum(world.state.counts(shop)["delivered"] for shop in SHOPS)
