@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_backfill.py [--scale 10] [--detailed-days 14] [--daily-days 365] [--tickets 150]
                                              [--window SECONDS [--warmup SECONDS]] [--latency-ms MS]
+                                             [--live-every SECONDS [--limiter priority|fifo|both]]
 
 The simulator allows 25 requests per 5/scale seconds and the daemon's limiter is set to the same window (its
 jitter margin scaled too), so with ``--scale 10`` everything runs 10 times faster than at Pennylane's real
@@ -10,6 +11,11 @@ real limit. ``--window`` measures a bounded stretch of steady state (after ``--w
 whole run: requests, events settled and 429s between its two ends. ``--latency-ms`` adds that much to every
 answer of the simulator (Pennylane's round trips are 0.1-0.3 s; loopback is ~2 ms). A shop with 2 registers
 and ``tickets`` tickets per register per day; history held, then one backfill per mode on a fresh bridge.
+
+``--live-every`` writes one live event (today's tickets and payments) that often (seconds at the real limit)
+while the backfill runs, and prints the live events' latency, INSERT -> delivered, p50 and p99 (at the real limit:
+measured times ``scale``). ``--limiter fifo`` serves the limiter's waiters in arrival order whatever their
+priority (the limiter before live first); ``both`` runs each mode with either limiter.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import json
 import logging
 import sys
 import tempfile
@@ -31,13 +38,55 @@ import structlog
 from backfill_world import Running, World
 
 from outboxd.pennylane import RateLimiter
+from outboxd.pennylane.ratelimit import LIVE
 from outboxd.producer import ensure_outbox
 from outboxd.sandbox import Sandbox, run_sandbox
 from outboxd.secrets import ensure_key_file
 from outboxd.simulator import simulate_shop
 
 
-async def one_mode(mode: str, days: int, args: argparse.Namespace) -> dict[str, Any]:
+class FifoLimiter(RateLimiter):
+    """The limiter before live first: every waiter at one priority, so served in arrival order."""
+
+    async def acquire(self, priority: int = LIVE) -> None:
+        await super().acquire(LIVE)
+
+
+def live_rows(orders: int) -> list[dict[str, Any]]:
+    """Today's tickets and payments, with numbers of their own (as tests/backfill/test_backfill_live.py)."""
+    rows = simulate_shop("s1", days=1, orders_per_day=orders, registers=2, seed=99, start=dt.date.today())
+    text = json.dumps([r for r in rows if r["event_type"] in ("order.recorded", "payment.recorded")])
+    for old, new in (('"o-', '"live-o-'), (":o-", ":live-o-"), ('"p-', '"live-p-'), ('"T-', '"LT-'), ('"A-', '"LA-')):
+        text = text.replace(old, new)
+    live: list[dict[str, Any]] = json.loads(text)
+    return live
+
+
+async def write_live(world: World, rows: list[dict[str, Any]], every: float, written: dict[str, float]) -> None:
+    """One live event every ``every`` seconds, its INSERT time noted (until the rows run out or it is cancelled)."""
+    for row in rows:
+        written[row["event_id"]] = time.time()
+        world.write([row])
+        await asyncio.sleep(every)
+
+
+async def live_latencies(daemon: Any, written: dict[str, float]) -> tuple[list[float], list[float]]:
+    """Of each live event written, once every one is delivered: INSERT -> delivered, and claimed -> delivered
+    (from its first attempt's start: the part the limiter's order decides; the rest is waiting for a slot)."""
+    ids = list(written)
+    marks = ", ".join("?" * len(ids))
+    query = (
+        "SELECT d.event_id, d.delivered_at, (SELECT min(a.started_at) FROM attempts a WHERE a.delivery_id = d.id)"  # noqa: S608 (placeholders)
+        f" FROM deliveries d WHERE d.event_id IN ({marks}) AND d.state = 'delivered'"
+    )
+    while len(rows := await daemon.store.db.read(query, ids)) < len(ids):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    at = dt.datetime.fromisoformat
+    total = sorted(at(done).timestamp() - written[event_id] for event_id, done, _ in rows)
+    return total, sorted((at(done) - at(claimed)).total_seconds() for _, done, claimed in rows)
+
+
+async def one_mode(mode: str, days: int, args: argparse.Namespace, limiter: str = "priority") -> dict[str, Any]:
     tickets, scale = args.tickets, args.scale
     window = 5.0 / scale
     sandbox = Sandbox(rate_limit=(25, window))
@@ -62,7 +111,8 @@ async def one_mode(mode: str, days: int, args: argparse.Namespace) -> dict[str, 
             async with Running(world.config()) as daemon:
                 lane = daemon.lanes["s1"]
                 assert lane.client is not None
-                lane.client.limiter = RateLimiter(25, window, jitter_margin=0.1 / scale)
+                limiting = FifoLimiter if limiter == "fifo" else RateLimiter
+                lane.client.limiter = limiting(25, window, jitter_margin=0.1 / scale)
                 while (await daemon.store.queue.stats("s1"))[0].pending > len(rows) - 1:  # noqa: ASYNC110
                     await asyncio.sleep(0.05)  # the reference snapshot (journals, accounts) goes first
                 sandbox.faults.latency_ms = args.latency_ms
@@ -71,6 +121,10 @@ async def one_mode(mode: str, days: int, args: argparse.Namespace) -> dict[str, 
                 first = await _sample(daemon, sandbox, token)  # the reference snapshot's requests are behind
                 quarter: tuple[float, float] | None = None  # (when, the ETA shown) once a quarter is done
                 await daemon.backfills.start("s1", "bench", start.isoformat(), mode)
+                written: dict[str, float] = {}
+                live = None
+                if args.live_every:
+                    live = asyncio.create_task(write_live(world, live_rows(500), args.live_every / scale, written))
                 if args.window:
                     await asyncio.sleep(args.warmup)
                     first = await _sample(daemon, sandbox, token)
@@ -82,6 +136,9 @@ async def one_mode(mode: str, days: int, args: argparse.Namespace) -> dict[str, 
                         await asyncio.sleep(0.1)
                 last = await _sample(daemon, sandbox, token)
                 eta = None if quarter is None else (quarter[1], last[0] - quarter[0])
+                if live is not None:
+                    live.cancel()
+                latencies = await live_latencies(daemon, written) if written else ([], [])
                 stats = (await daemon.store.queue.stats("s1"))[0]
     wall, requests, events, throttled = (b - a for a, b in zip(first, last, strict=True))
     return {
@@ -89,7 +146,7 @@ async def one_mode(mode: str, days: int, args: argparse.Namespace) -> dict[str, 
         "share": requests / (wall * 25 / window), "throttled": throttled, "per_event": requests / max(events, 1),
         "min_per_10k_real": wall * scale / max(events, 1) * 10_000 / 60, "estimate": estimate["modes"][mode],
         "history": len(rows) - 1, "delivered": stats.delivered, "failed": stats.failed,
-        "entries": len(sandbox.entries(company)), "eta": eta,
+        "entries": len(sandbox.entries(company)), "eta": eta, "limiter": limiter, "latencies": latencies,
     }  # fmt: skip
 
 
@@ -110,14 +167,21 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds before the window opens (default 20)")
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every answer of the simulator")
     parser.add_argument("--modes", default="detailed,daily", help="comma-separated (default detailed,daily)")
+    parser.add_argument("--live-every", type=float, default=0.0, help="a live event this often (real-limit seconds)")
+    parser.add_argument("--limiter", choices=("priority", "fifo", "both"), default="priority")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     scaled = f"time-scaled x{args.scale:g}" if args.scale != 1 else "the real limit"
     print(f"rate limit: 25 requests per {5.0 / args.scale:g} s ({scaled}), latency +{args.latency_ms} ms")
-    for mode, days in (("detailed", args.detailed_days), ("daily", args.daily_days)):
+    limiters = ("fifo", "priority") if args.limiter == "both" else (args.limiter,)
+    for mode, days, limiter in (
+        (mode, days, limiter)
+        for mode, days in (("detailed", args.detailed_days), ("daily", args.daily_days))
+        for limiter in limiters
+    ):
         if mode not in args.modes.split(","):
             continue
-        r = asyncio.run(one_mode(mode, days, args))
+        r = asyncio.run(one_mode(mode, days, args, limiter))
         year = r["history"] / days * 365
         what = f"a {r['wall']:.0f} s window" if args.window else "the whole run"
         shown = r["estimate"]
@@ -132,6 +196,17 @@ def main() -> None:
         )
         if r["eta"]:
             print(f"         ETA shown at a quarter done: {r['eta'][0]:.0f} s; it took {r['eta'][1]:.0f} s")
+        total, claimed = r["latencies"]
+        if total:
+            p50, p99, c50, c99 = (
+                xs[min(len(xs) - 1, int(q * len(xs)))] for xs in (total, claimed) for q in (0.5, 0.99)
+            )
+            print(
+                f"         live beside it ({r['limiter']} limiter): {len(total)} events, INSERT -> delivered"
+                f" p50 {p50:.2f} s, p99 {p99:.2f} s (claimed -> delivered p50 {c50:.2f} s, p99 {c99:.2f} s);"
+                f" at the real limit p50 {p50 * args.scale:.1f} s, p99 {p99 * args.scale:.1f} s"
+                f" (claimed -> delivered {c50 * args.scale:.1f} s, {c99 * args.scale:.1f} s)"
+            )
 
 
 if __name__ == "__main__":
