@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_backfill.py [--scale 10] [--detailed-days 14] [--daily-days 365] [--tickets 150]
                                              [--window SECONDS [--warmup SECONDS]] [--latency-ms MS]
-                                             [--live-every SECONDS [--limiter priority|fifo|both]]
+                                             [--live-every SECONDS]
 
 The simulator allows 25 requests per 5/scale seconds and the daemon's limiter is set to the same window (its
 jitter margin scaled too), so with ``--scale 10`` everything runs 10 times faster than at Pennylane's real
@@ -14,8 +14,7 @@ and ``tickets`` tickets per register per day; history held, then one backfill pe
 
 ``--live-every`` writes one live event (today's tickets and payments) that often (seconds at the real limit)
 while the backfill runs, and prints the live events' latency, INSERT -> delivered, p50 and p99 (at the real limit:
-measured times ``scale``). ``--limiter fifo`` serves the limiter's waiters in arrival order whatever their
-priority (the limiter before live first); ``both`` runs each mode with either limiter.
+measured times ``scale``) and claimed -> delivered (the rest is the wait for a free slot of the lane).
 """
 
 from __future__ import annotations
@@ -38,18 +37,10 @@ import structlog
 from backfill_world import Running, World
 
 from outboxd.pennylane import RateLimiter
-from outboxd.pennylane.ratelimit import LIVE
 from outboxd.producer import ensure_outbox
 from outboxd.sandbox import Sandbox, run_sandbox
 from outboxd.secrets import ensure_key_file
 from outboxd.simulator import simulate_shop
-
-
-class FifoLimiter(RateLimiter):
-    """The limiter before live first: every waiter at one priority, so served in arrival order."""
-
-    async def acquire(self, priority: int = LIVE) -> None:
-        await super().acquire(LIVE)
 
 
 def live_rows(orders: int) -> list[dict[str, Any]]:
@@ -72,7 +63,7 @@ async def write_live(world: World, rows: list[dict[str, Any]], every: float, wri
 
 async def live_latencies(daemon: Any, written: dict[str, float]) -> tuple[list[float], list[float]]:
     """Of each live event written, once every one is delivered: INSERT -> delivered, and claimed -> delivered
-    (from its first attempt's start: the part the limiter's order decides; the rest is waiting for a slot)."""
+    (from its first attempt's start; the rest is the wait for a free slot of the lane)."""
     ids = list(written)
     marks = ", ".join("?" * len(ids))
     query = (
@@ -86,7 +77,7 @@ async def live_latencies(daemon: Any, written: dict[str, float]) -> tuple[list[f
     return total, sorted((at(done) - at(claimed)).total_seconds() for _, done, claimed in rows)
 
 
-async def one_mode(mode: str, days: int, args: argparse.Namespace, limiter: str = "priority") -> dict[str, Any]:
+async def one_mode(mode: str, days: int, args: argparse.Namespace) -> dict[str, Any]:
     tickets, scale = args.tickets, args.scale
     window = 5.0 / scale
     sandbox = Sandbox(rate_limit=(25, window))
@@ -111,8 +102,7 @@ async def one_mode(mode: str, days: int, args: argparse.Namespace, limiter: str 
             async with Running(world.config()) as daemon:
                 lane = daemon.lanes["s1"]
                 assert lane.client is not None
-                limiting = FifoLimiter if limiter == "fifo" else RateLimiter
-                lane.client.limiter = limiting(25, window, jitter_margin=0.1 / scale)
+                lane.client.limiter = RateLimiter(25, window, jitter_margin=0.1 / scale)
                 while (await daemon.store.queue.stats("s1"))[0].pending > len(rows) - 1:  # noqa: ASYNC110
                     await asyncio.sleep(0.05)  # the reference snapshot (journals, accounts) goes first
                 sandbox.faults.latency_ms = args.latency_ms
@@ -146,7 +136,7 @@ async def one_mode(mode: str, days: int, args: argparse.Namespace, limiter: str 
         "share": requests / (wall * 25 / window), "throttled": throttled, "per_event": requests / max(events, 1),
         "min_per_10k_real": wall * scale / max(events, 1) * 10_000 / 60, "estimate": estimate["modes"][mode],
         "history": len(rows) - 1, "delivered": stats.delivered, "failed": stats.failed,
-        "entries": len(sandbox.entries(company)), "eta": eta, "limiter": limiter, "latencies": latencies,
+        "entries": len(sandbox.entries(company)), "eta": eta, "latencies": latencies,
     }  # fmt: skip
 
 
@@ -168,20 +158,14 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every answer of the simulator")
     parser.add_argument("--modes", default="detailed,daily", help="comma-separated (default detailed,daily)")
     parser.add_argument("--live-every", type=float, default=0.0, help="a live event this often (real-limit seconds)")
-    parser.add_argument("--limiter", choices=("priority", "fifo", "both"), default="priority")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     scaled = f"time-scaled x{args.scale:g}" if args.scale != 1 else "the real limit"
     print(f"rate limit: 25 requests per {5.0 / args.scale:g} s ({scaled}), latency +{args.latency_ms} ms")
-    limiters = ("fifo", "priority") if args.limiter == "both" else (args.limiter,)
-    for mode, days, limiter in (
-        (mode, days, limiter)
-        for mode, days in (("detailed", args.detailed_days), ("daily", args.daily_days))
-        for limiter in limiters
-    ):
+    for mode, days in (("detailed", args.detailed_days), ("daily", args.daily_days)):
         if mode not in args.modes.split(","):
             continue
-        r = asyncio.run(one_mode(mode, days, args, limiter))
+        r = asyncio.run(one_mode(mode, days, args))
         year = r["history"] / days * 365
         what = f"a {r['wall']:.0f} s window" if args.window else "the whole run"
         shown = r["estimate"]
@@ -202,7 +186,7 @@ def main() -> None:
                 xs[min(len(xs) - 1, int(q * len(xs)))] for xs in (total, claimed) for q in (0.5, 0.99)
             )
             print(
-                f"         live beside it ({r['limiter']} limiter): {len(total)} events, INSERT -> delivered"
+                f"         live beside it: {len(total)} events, INSERT -> delivered"
                 f" p50 {p50:.2f} s, p99 {p99:.2f} s (claimed -> delivered p50 {c50:.2f} s, p99 {c99:.2f} s);"
                 f" at the real limit p50 {p50 * args.scale:.1f} s, p99 {p99 * args.scale:.1f} s"
                 f" (claimed -> delivered {c50 * args.scale:.1f} s, {c99 * args.scale:.1f} s)"

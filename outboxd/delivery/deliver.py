@@ -32,10 +32,9 @@ from outboxd.exceptions import (
     UnknownOutcomeError,
 )
 from outboxd.metrics import Metrics
-from outboxd.pennylane import Exchange, PennylaneClient, request_priority
+from outboxd.pennylane import Exchange, PennylaneClient
 from outboxd.rules import Booking, CustomerAccount, Entry, LedgerAccount, book, wire_lines
 from outboxd.store import AttemptOutcome, Delivery, Store
-from outboxd.store.history import LIVE, RELEASED
 
 __all__ = ["Backoff", "Deliverer", "event_row"]
 
@@ -84,7 +83,6 @@ class Deliverer:
         started = dt.datetime.now(dt.UTC)
         exchanges: list[Exchange] = []
         _exchanges.set(exchanges)
-        request_priority.set(_priority(delivery))
         outcome: AttemptOutcome = "retry"
         error: tuple[str, str, int | None] | None = None
         try:
@@ -273,11 +271,6 @@ def _last_exchange(exchanges: list[Exchange]) -> tuple[int | None, str | None, s
         return None, None, None
     last = exchanges[-1]
     return last.status, f"{last.method} {last.path} {last.request_body}".strip(), last.response_text or last.error
-
-
-def _priority(delivery: Delivery) -> int:
-    """The priority of the delivery's requests at the rate limiter, as at the claim: history after live."""
-    return RELEASED if delivery.backfill or delivery.source == "import" else LIVE
 
 
 def _client(lane: Lane) -> PennylaneClient:

@@ -8,7 +8,7 @@ from outboxd.pennylane.client import PennylaneClient, filter_param
 from outboxd.pennylane.errors import error_for_response, error_for_transport, parse_error_message
 from outboxd.pennylane.models import Address, CreatedCustomer, Customer, FiscalYear, Journal, LedgerAccount, Me
 from outboxd.pennylane.oauth import BRIDGE_SCOPES, OAuthApp, TokenSet
-from outboxd.pennylane.ratelimit import RateLimiter, RateUsage, request_priority
+from outboxd.pennylane.ratelimit import RateLimiter, RateUsage
 from outboxd.pennylane.trace import Exchange, RecordingTrace, TraceHook
 
 __all__ = [
@@ -37,5 +37,4 @@ __all__ = [
     "error_for_transport",
     "filter_param",
     "parse_error_message",
-    "request_priority",
 ]

@@ -1,9 +1,8 @@
 """Typed calls to Pennylane's Company API v2 for one connection (one company, one token, one rate limit).
 
-Every call: a token from the connection, a slot from the limiter (at the task's ``request_priority``: live
-first), ``X-Use-2026-API-Changes: true``. A 429 is waited out and resent (bounded) without surfacing; a 401
-refreshes once and resends; everything else becomes one of the domain errors of ``outboxd.exceptions`` (see
-:mod:`outboxd.pennylane.errors`).
+Every call: a token from the connection, a slot from the limiter, ``X-Use-2026-API-Changes: true``. A 429 is
+waited out and resent (bounded) without surfacing; a 401 refreshes once and resends; everything else becomes
+one of the domain errors of ``outboxd.exceptions`` (see :mod:`outboxd.pennylane.errors`).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from outboxd.exceptions import AuthError, PermanentError, RateLimited, UnknownOu
 from outboxd.pennylane.auth import Connection
 from outboxd.pennylane.errors import BODY_LIMIT, error_for_response, error_for_transport
 from outboxd.pennylane.models import Address, CreatedCustomer, Customer, FiscalYear, Journal, LedgerAccount, Me
-from outboxd.pennylane.ratelimit import RateLimiter, request_priority
+from outboxd.pennylane.ratelimit import RateLimiter
 from outboxd.pennylane.trace import Exchange, TraceHook
 from outboxd.secrets import redact
 
@@ -77,7 +76,7 @@ class PennylaneClient:
         resends = 0
         while True:
             token = await self.connection.access_token(self._session)
-            await self.limiter.acquire(request_priority.get())
+            await self.limiter.acquire()
             status, headers, text = await self._send(method, path, params, body, token)
             self.limiter.observe(headers)
             error = error_for_response(method, status, text, headers)

@@ -8,30 +8,17 @@ stops everything for ``retry-after`` after a 429. Waits are counted for metrics,
 budget. When one of our requests opened the server's window (its answer says ``remaining = limit - 1``), the
 window ends at the latest one window after that answer came back, so a used-up window is waited out to that
 instant instead (bench/bench_ratelimit.py: 92 -> 97 % of the budget).
-
-Waiters are served by priority, then in arrival order: a live delivery's request goes out at the next free slot
-of the budget, ahead of the backfill requests already queued (docs/backfill.md). The priority of a request is the
-``request_priority`` of the task sending it, which the Deliverer sets to the priority of the delivery it carries.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import contextvars
-import heapq
-import itertools
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["RateLimiter", "RateUsage", "request_priority"]
-
-LIVE = 0
-"""The priority of live traffic, and of every request nobody gave a priority; history is any higher number."""
-
-request_priority: contextvars.ContextVar[int] = contextvars.ContextVar("request_priority", default=LIVE)
-"""The priority of the requests sent by the current task (each delivery runs in a task of its own)."""
+__all__ = ["RateLimiter", "RateUsage"]
 
 
 @dataclass(frozen=True)
@@ -54,11 +41,6 @@ class RateLimiter:
 
     ``jitter_margin`` widens our window a little: we time a request when it leaves, the server when it
     arrives, and network jitter must not squeeze ``limit + 1`` arrivals into one server window.
-
-    One waiter at a time holds the turn and waits for the budget; the others queue, lowest priority first, FIFO
-    within one. The priority is strict: history waits as long as live requests queue. That never starves it at
-    Pennylane's limit, where one shop's live traffic is far below the 5 requests per second of the budget; while
-    live traffic catches up after an outage, history waits, as it does at the claim.
     """
 
     def __init__(
@@ -81,11 +63,7 @@ class RateLimiter:
         self._server_reset = 0.0
         self._opened: tuple[float, float] | None = None
         """(``ratelimit-reset``, end) of the last server window one of our requests opened (see the module doc)."""
-        self._serving = False
-        """A waiter holds the turn (granted, waiting for the budget or sending); the queue waits for it."""
-        self._queue: list[tuple[int, int, asyncio.Future[None]]] = []
-        """(priority, arrival, turn) of the waiters without the turn: a heap, most urgent first."""
-        self._arrivals = itertools.count()
+        self._lock = asyncio.Lock()
         self._throttled = 0.0
         self._retry_after = 0.0
         self._rate_limited = 0
@@ -96,58 +74,16 @@ class RateLimiter:
             len(self._sent), self._limit, self._window, self._throttled, self._retry_after, self._rate_limited
         )
 
-    async def acquire(self, priority: int = LIVE) -> None:
-        """Wait until one more request fits the budget, then count it as sent (lower ``priority`` goes first).
-
-        The waiter holding the turn sleeps until the budget has room; if a more urgent one queued meanwhile, the
-        free slot is that one's and the sleeper waits again in its place.
-        """
-        ticket = (priority, next(self._arrivals))
-        if self._serving:
-            await self._wait_turn(ticket)
-        self._serving = True
-        while (delay := self._delay(self._clock())) > 0:
-            self._throttled += delay
-            try:
+    async def acquire(self) -> None:
+        """Wait until one more request fits the budget, then count it as sent."""
+        async with self._lock:
+            while (delay := self._delay(self._clock())) > 0:
+                self._throttled += delay
                 await self._sleep(delay)
-            except BaseException:  # cancelled while holding the turn: the next waiter must not be stuck
-                self._pass_turn()
-                raise
-            if self._queue and self._queue[0][:2] < ticket:
-                await self._wait_turn(ticket, handing_over=True)
-        self._sent.append(self._clock())
-        if self._server_remaining is not None:
-            self._server_remaining -= 1
-        self._pass_turn()
-
-    async def _wait_turn(self, ticket: tuple[int, int], *, handing_over: bool = False) -> None:
-        """Queue until ``_pass_turn`` grants the turn (``handing_over``: we hold it, and give it on first).
-
-        Cancelled, the waiter leaves the queue, or passes the turn on if it was granted before it could run.
-        """
-        turn = asyncio.get_running_loop().create_future()
-        entry = (*ticket, turn)
-        heapq.heappush(self._queue, entry)
-        if handing_over:
-            self._pass_turn()
-        try:
-            await turn
-        except asyncio.CancelledError:
-            if not turn.cancelled():
-                self._pass_turn()
-            elif entry in self._queue:
-                self._queue.remove(entry)
-                heapq.heapify(self._queue)
-            raise
-
-    def _pass_turn(self) -> None:
-        """Grant the turn to the most urgent waiter, or free it when none waits."""
-        while self._queue:
-            turn = heapq.heappop(self._queue)[2]
-            if not turn.done():  # else cancelled, its task not yet run: it finds itself out of the queue
-                turn.set_result(None)
-                return
-        self._serving = False
+            now = self._clock()
+            self._sent.append(now)
+            if self._server_remaining is not None:
+                self._server_remaining -= 1
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Adopt the server's ``ratelimit-limit/remaining/reset`` when they are stricter than our own view."""

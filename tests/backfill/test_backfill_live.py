@@ -3,7 +3,6 @@ is posted twice; a daily backfill stopped mid-way resumes after a restart."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 from typing import Any
@@ -14,7 +13,6 @@ from books import folded
 from bridge_setup import wait_until
 from test_backfill_detailed import START, _only_reference_delivered, connect_with_history, history
 
-from outboxd.pennylane import RateLimiter
 from outboxd.simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(60)
@@ -83,40 +81,3 @@ async def test_a_daily_backfill_stopped_mid_way_resumes_and_posts_nothing_twice(
 
 async def _day_pieces(world: World, n: int) -> bool:
     return sum(1 for piece in world.pieces() if piece.startswith("J-")) >= n
-
-
-class RecordingLimiter(RateLimiter):
-    """The real limiter, noting which delivery task asked for a slot at which priority."""
-
-    def __init__(self, requests: int, seconds: float) -> None:
-        super().__init__(requests, seconds)
-        self.asked: list[tuple[int, str]] = []
-
-    async def acquire(self, priority: int = 0) -> None:
-        task = asyncio.current_task()
-        self.asked.append((priority, task.get_name() if task else ""))
-        await super().acquire(priority)
-
-
-async def test_live_deliveries_ask_the_limiter_before_the_backfills(world: World) -> None:
-    """The priority reaches the limiter from the delivery's own task: live at 0, the backfill's at 1. (Whether live
-    then goes sooner: bench/bench_backfill.py --live-every; the wait for a free slot of the lane dominates.)"""
-    rows = history(days=2, orders=10)
-    await connect_with_history(world, rows)
-    world.limit(10, 0.5)
-    live = live_rows()
-    async with Running(world.config()) as daemon:
-        await wait_until(lambda: _only_reference_delivered(daemon))
-        lane = daemon.lanes["s1"]
-        assert lane.client is not None
-        limiter = lane.client.limiter = RecordingLimiter(10, 0.5)
-        await daemon.backfills.start("s1", "ops", START.isoformat(), "detailed")
-        world.write(live)
-        await wait_until(lambda: settled(daemon), 50)
-        kinds = {
-            f"delivery-{delivery_id}": "live" if backfill_id is None else "backfill"
-            for delivery_id, backfill_id in await daemon.store.db.read("SELECT id, backfill_id FROM deliveries")
-        }
-    asked = {(kinds[name], priority) for priority, name in limiter.asked if name in kinds}
-    assert asked == {("live", 0), ("backfill", 1)}
-    assert sum(1 for priority, _ in limiter.asked if priority == 0) >= len(live)
