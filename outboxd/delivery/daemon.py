@@ -284,7 +284,8 @@ class Daemon:
                 self._dirty.update(self.lanes)
 
     async def _own_lanes(self, ownership: LaneOwnership) -> None:
-        """Replicas on PostgreSQL: renew this replica's shop leases; a shop just taken gets a dispatch pass."""
+        """Replicas on PostgreSQL: renew this replica's shop leases; a shop just taken gets a dispatch pass; every
+        lane follows its stored connection when another replica changed it (a connect made through its socket)."""
         while True:
             before = ownership.owned()
             owned = await ownership.renew(self.config.shops)
@@ -294,6 +295,7 @@ class Daemon:
                 if not lane.connected:  # a connected lane keeps its client: a second one would have its own limiter
                     await self.connections.restore(lane)
                 self.wake(shop_id)
+            await self.connections.follow(ownership.connection_versions, ownership.owned())
             await asyncio.sleep(ownership.interval)
 
     def _start(self, lane: Lane, delivery: Any) -> None:

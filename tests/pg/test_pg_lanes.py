@@ -15,7 +15,7 @@ from store_helpers import FakeClock
 
 from outboxd.exceptions import LeaseLost
 from outboxd.store import open_store
-from outboxd.store.pg.lanes import LaneOwnership
+from outboxd.store.pg.lanes import FORGET_AFTER, LaneOwnership
 from outboxd.store.pg.store import PgStore
 
 SHOPS = [f"shop-{i:02d}" for i in range(50)]
@@ -158,3 +158,44 @@ async def test_renew_gives_up_when_the_leases_would_run_out(owners: Owners, stat
         assert replica.owned() == frozenset()  # stops claiming at once
     finally:
         await _refuse_connections(state_path, False)
+
+
+async def test_rows_of_long_dead_replicas_are_forgotten(owners: Owners, state_path: str) -> None:
+    """A replica dead for FORGET_AFTER leases loses its row at the next heartbeat; the live ones and one just dead
+    keep theirs, and the live count (hence each replica's share) is unchanged."""
+    first, second = owners("first", 3), owners("second", 3)
+    conn = await asyncpg.connect(state_path)
+    try:
+        await conn.execute(
+            "INSERT INTO replicas (owner, seen_until) VALUES ('long-dead', now() - $1::interval), "
+            "('just-dead', now() - interval '1 second')",
+            dt.timedelta(seconds=3 * FORGET_AFTER + 1),
+        )
+        assert len(await first.heartbeat(SHOPS)) == 50
+        await second.heartbeat(SHOPS)
+        assert len(await first.heartbeat(SHOPS)) == 25  # two live replicas share the shops
+        owners_left = {r[0] for r in await conn.fetch("SELECT owner FROM replicas")}
+    finally:
+        await conn.close()
+    assert owners_left == {"first", "second", "just-dead"}
+
+
+async def test_a_heartbeat_reads_the_version_of_each_stored_connection(owners: Owners, state_path: str) -> None:
+    """The version moves with every write of the row (even of the same values), and only then."""
+    replica = owners("replica", 3)
+    conn = await asyncpg.connect(state_path)
+    try:
+        await conn.execute(
+            "INSERT INTO connections (shop_id, kind, access_token_ct, state, updated_at) "
+            "VALUES ('shop-01', 'api_token', 'ciphertext', 'connected', '2026-03-14T17:00:00.000000Z')"
+        )
+        await replica.heartbeat(SHOPS)
+        loaded = dict(replica.connection_versions)
+        assert list(loaded) == ["shop-01"]
+        await replica.heartbeat(SHOPS)
+        assert replica.connection_versions == loaded
+        await conn.execute("UPDATE connections SET state = 'connected' WHERE shop_id = 'shop-01'")
+        await replica.heartbeat(SHOPS)
+        assert replica.connection_versions["shop-01"] != loaded["shop-01"]
+    finally:
+        await conn.close()

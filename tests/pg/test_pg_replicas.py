@@ -262,3 +262,76 @@ async def test_an_oauth_shop_moves_to_another_replica_with_its_rotated_tokens(bu
     assert_exact(world.sandbox, world.companies[shop], expected(rows, second.layout.config(), shop))
     assert second.proc is not None
     assert list(await world.lane_owners()) == [f"{socket.gethostname()}:{second.proc.pid}"]  # it took the lane
+
+
+async def _connect_oauth(world: Replicas, daemon: DaemonProcess, shop: str) -> None:
+    """An operator connects the shop through ``daemon``'s control socket (the browser approves on the simulator)."""
+    async with ControlClient(daemon.layout.socket, actor="test") as client:
+        started = await client.connect_start(shop)
+        redirect = world.sandbox.approve(str(started["authorize_url"]), world.companies[shop])
+        await client.connect_complete(shop, redirect)
+
+
+async def _shown_state(daemon: DaemonProcess, shop: str) -> str:
+    async with ControlClient(daemon.layout.socket, actor="test") as client:
+        return str((await client.shop(shop))["connection"]["state"])
+
+
+@pytest.mark.timeout(90)
+async def test_a_shop_connected_again_through_another_replica_is_delivered_by_its_owner(build: Build) -> None:
+    """The owner marks the shop reconnect needed (its grant revoked); the operator connects it again through the
+    other replica: the owner picks the new grant up at a heartbeat and delivers what waited, without a restart and
+    without a 429 (the other replica's GET /me with the new token is out of the window first). The other replica
+    shows the shop's true connection state meanwhile. Access tokens live 1 s: the owner rotates them all along, and
+    never takes its own rotations for a change made elsewhere."""
+    shop = "oauth-shop"
+    world = await build(shops=[shop], oauth=(shop,), count=2, faults=Faults(seed=7, access_token_ttl=1.0))
+    owner, other = world.daemons
+
+    async def owned() -> bool:
+        return sum((await world.lane_owners()).values()) == 1
+
+    await owner.start_ready()
+    await wait_until(owned, 20)
+    await other.start_ready()  # nothing free for it: the one shop stays with the owner
+    await _connect_oauth(world, owner, shop)
+    rows = history(shop, days=3)
+    third = len(rows) // 3
+
+    async def delivered(n: int) -> bool:
+        return await world.delivered() >= n
+
+    await insert_rows(world.url, rows[:third])
+    await wait_until(lambda: delivered(third), 30)
+    _revoke(world, shop)
+    await insert_rows(world.url, rows[third : 2 * third])
+
+    async def shown_by_other(state: str) -> bool:  # once the owner's refused deliveries are all settled
+        leased = (await delivery_states(world.db)).get("leased", 0)
+        return await _shown_state(other, shop) == state and not leased
+
+    await wait_until(lambda: shown_by_other("reconnect_needed"), 20)
+    assert await world.delivered() < 2 * third, "the revoked grant was not in the way"
+    await _connect_oauth(world, other, shop)
+    await wait_until(lambda: delivered(2 * third), 12)  # one heartbeat to notice, the rate window, one more
+    await insert_rows(world.url, rows[2 * third : -2])
+    await wait_until(lambda: delivered(len(rows) - 2), 30)
+    assert_exact(world.sandbox, world.companies[shop], expected(rows[:-2], owner.layout.config(), shop))
+    assert owner.proc is not None
+    assert owner.proc.poll() is None, owner.log_tail()
+    assert list(await world.lane_owners()) == [f"{socket.gethostname()}:{owner.proc.pid}"]  # never moved
+    assert not {token: n for token, n in world.sandbox.throttled_count.items() if n}
+    followed = [json.loads(line) for line in owner.log_path.read_text().splitlines() if '"connection.followed"' in line]
+    assert [entry["state"] for entry in followed] == ["connected"], followed  # not one of its own rotations
+    assert '"token.rotated"' in owner.log_path.read_text()
+    assert await _shown_state(other, shop) == "connected"
+    _revoke(world, shop)  # again: the other replica, whose lane has the client it connected, shows it too
+    await insert_rows(world.url, rows[-2:])
+    await wait_until(lambda: shown_by_other("reconnect_needed"), 10)
+
+
+def _revoke(world: Replicas, shop: str) -> None:
+    """The shop's grant revoked in Pennylane (its owner is idle: nothing in flight on the simulator's side)."""
+    grants = world.sandbox.tokens.refresh
+    for refresh in [token for token, grant in grants.items() if grant.company_id == world.companies[shop]]:
+        world.sandbox.tokens.revoke(CLIENT_ID, CLIENT_SECRET, refresh)

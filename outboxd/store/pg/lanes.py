@@ -14,6 +14,9 @@ A replica trusts a lease only until ``lease - every`` after the heartbeat that r
 stop reaching the database, it stops claiming before anybody else may take over; :meth:`renew` retries until the
 lease would run out, then gives up (:class:`LeaseLost`). Heartbeats use their own connection, never queued behind
 the deliveries for a pooled one (a starved pool made heartbeats late under load).
+Each heartbeat also forgets the rows of replicas dead for ``FORGET_AFTER`` leases, and reads the version of every
+stored connection (:attr:`LaneOwnership.connection_versions`): a connect or disconnect made through another
+replica reaches this one's lanes (outboxd.delivery.connections ``follow``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import asyncio
 import datetime as dt
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import asyncpg
@@ -31,7 +34,7 @@ import structlog
 from outboxd.exceptions import LeaseLost, StoreError
 from outboxd.store.pg.db import PgDatabase, pg_errors
 
-__all__ = ["LaneOwnership"]
+__all__ = ["FORGET_AFTER", "LaneOwnership"]
 
 log = structlog.get_logger("outboxd.lanes")
 
@@ -46,6 +49,16 @@ RETURNING shop_id
 """
 # A lease given back has no owner ('') and, as ``until``, the moment it was given back.
 _GIVE_BACK = "UPDATE lane_leases SET owner = '', until = now() WHERE owner = $1 AND shop_id = ANY($2::text[])"
+FORGET_AFTER = 10
+"""Leases after which a dead replica's row is deleted (kept that long for whoever looks at the table)."""
+# SKIP LOCKED: two replicas forgetting the same rows never wait on each other (nor deadlock on their order).
+_FORGET = """
+DELETE FROM replicas WHERE owner IN (
+  SELECT owner FROM replicas WHERE seen_until < now() - $1::interval FOR UPDATE SKIP LOCKED)
+"""
+# A row's version: xmin, the transaction that wrote its current version, changes with every write (no column of ours
+# to keep up to date, whoever writes: the connections group is shared with SQLite).
+_CONNECTION_VERSIONS = "SELECT shop_id, xmin::text FROM connections"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +69,7 @@ class _Beat:
     mine: frozenset[str]
     leaving: set[str]
     released: list[str]
+    connections: dict[str, str]
 
 
 class LaneOwnership:
@@ -85,12 +99,19 @@ class LaneOwnership:
         self._owned: frozenset[str] = frozenset()
         self._leaving: set[str] = set()
         self._trusted_until = 0.0
+        self._connections: dict[str, str] = {}
 
     @property
     def interval(self) -> float:
         """Seconds until the next heartbeat is due: ``every`` after the last one began, whatever ran since (the
         caller's work on the shops just taken must not push the next renewal towards the end of the lease)."""
         return max(0.0, self._beat_at + self.every - time.monotonic())
+
+    @property
+    def connection_versions(self) -> Mapping[str, str]:
+        """shop -> version of its stored connection, as read by the last heartbeat: a version that changed since a
+        lane loaded its connection says somebody wrote the row since (this replica itself, or another one)."""
+        return self._connections
 
     def owns(self, shop_id: str) -> bool:
         return shop_id in self.owned()
@@ -149,6 +170,7 @@ class LaneOwnership:
             "ON CONFLICT (owner) DO UPDATE SET seen_until = excluded.seen_until",
             self.owner, self.lease,
         )  # fmt: skip
+        await conn.execute(_FORGET, self.lease * FORGET_AFTER)
         live = int(await conn.fetchval("SELECT count(*) FROM replicas WHERE seen_until > now()"))
         wanted = sorted({*configured, *(r[0] for r in await conn.fetch("SELECT shop_id FROM shops"))})
         held = {r[0] for r in await conn.fetch(
@@ -171,7 +193,8 @@ class LaneOwnership:
         done = sorted(shop for shop in ready if not self.busy(shop))
         if done:
             await conn.execute(_GIVE_BACK, self.owner, done)
-        return _Beat(live, frozenset(mine), leaving - set(done), done)
+        versions = {r[0]: r[1] for r in await conn.fetch(_CONNECTION_VERSIONS)}
+        return _Beat(live, frozenset(mine), leaving - set(done), done, versions)
 
     def _settle(self, beat: _Beat, started: float) -> frozenset[str]:
         """Adopt what a committed heartbeat decided."""
@@ -179,7 +202,7 @@ class LaneOwnership:
             log.info("lanes.changed", owner=self.owner, live=beat.live, owned=len(beat.mine),
                      taken=sorted(beat.mine - self._owned), dropped=sorted(self._owned - beat.mine),
                      released=beat.released)  # fmt: skip
-        self._owned, self._leaving = beat.mine, beat.leaving
+        self._owned, self._leaving, self._connections = beat.mine, beat.leaving, beat.connections
         self._trusted_until = started + self.lease.total_seconds() - self.every
         self._lease_end = started + self.lease.total_seconds()
         return self._owned
