@@ -20,7 +20,7 @@ import datetime as dt
 import json
 import os
 import socket
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -40,7 +40,7 @@ from outboxd.metrics import Metrics
 from outboxd.secrets import TokenCipher, read_secret
 from outboxd.store import OutboxSource, Store, hold_state_lock, open_store
 from outboxd.store.pg import PgOutboxSource
-from outboxd.store.pg.lanes import LaneOwnership
+from outboxd.store.pg.lanes import LaneOwnership, ShopPause
 from outboxd.store.pg.store import PgStore
 from outboxd.systemd import Notifier, Watchdog
 
@@ -83,6 +83,8 @@ class Daemon:
         self._wake = asyncio.Event()
         self._dirty: set[str] = set()
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._pause_versions: dict[str, str] = {}
+        """Replicas: the version of each shop's row whose pause this replica's lane follows."""
         self.store: Store
         self.session: aiohttp.ClientSession
         self.connections: Connections
@@ -296,7 +298,21 @@ class Daemon:
                     await self.connections.restore(lane)
                 self.wake(shop_id)
             await self.connections.follow(ownership.connection_versions, ownership.owned())
+            self._follow_pauses(ownership.shop_pauses)
             await asyncio.sleep(ownership.interval)
+
+    def _follow_pauses(self, pauses: Mapping[str, ShopPause]) -> None:
+        """Replicas: a pause or resume made through another replica's control socket, seen as a new version of the
+        shop's row (a row read before a pause made here keeps its old version, so it never undoes that pause)."""
+        for shop_id, pause in pauses.items():
+            lane = self.lanes.get(shop_id)
+            if lane is None or self._pause_versions.get(shop_id) == pause.version:
+                continue
+            self._pause_versions[shop_id] = pause.version
+            if (lane.paused, lane.pause_reason) != (pause.paused, pause.reason):
+                lane.paused, lane.pause_reason = pause.paused, pause.reason
+                log.info("shop.pause_followed", shop=shop_id, paused=pause.paused)
+                self.wake(shop_id)
 
     def _start(self, lane: Lane, delivery: Any) -> None:
         lane.in_flight.add(delivery.id)

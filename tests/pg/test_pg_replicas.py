@@ -335,3 +335,46 @@ def _revoke(world: Replicas, shop: str) -> None:
     grants = world.sandbox.tokens.refresh
     for refresh in [token for token, grant in grants.items() if grant.company_id == world.companies[shop]]:
         world.sandbox.tokens.revoke(CLIENT_ID, CLIENT_SECRET, refresh)
+
+
+@pytest.mark.timeout(90)
+async def test_a_shop_paused_and_resumed_through_another_replica_stops_and_restarts_at_its_owner(
+    build: Build,
+) -> None:
+    """The pause is the operator's, made on whichever replica the TUI reached: the owner follows it at a heartbeat."""
+    shop = "shop-00"
+    world = await build(shops=[shop], count=2)
+    owner, other = world.daemons
+
+    async def owned() -> bool:
+        return sum((await world.lane_owners()).values()) == 1
+
+    await owner.start_ready()
+    await wait_until(owned, 20)
+    await other.start_ready()  # nothing free for it: the one shop stays with the owner
+    rows = history(shop, days=2)
+    half = len(rows) // 2
+
+    async def delivered(n: int) -> bool:
+        return await world.delivered() >= n
+
+    await insert_rows(world.url, rows[:half])
+    await wait_until(lambda: delivered(half), 30)
+    async with ControlClient(other.layout.socket, actor="test") as client:
+        await client.pause(shop, "month-end check")
+
+    async def paused_at_owner() -> bool:
+        async with ControlClient(owner.layout.socket, actor="test") as client:
+            shown = await client.shop(shop)
+        return bool(shown["paused"]) and shown["pause_reason"] == "month-end check"
+
+    await wait_until(paused_at_owner, 10, "the owner follows the pause")
+    await insert_rows(world.url, rows[half:])
+    await sleep_briefly(2.0)  # two heartbeats and many dispatcher passes
+    assert await world.delivered() == half, "a paused shop delivers nothing"
+    async with ControlClient(other.layout.socket, actor="test") as client:
+        await client.resume(shop)
+    await wait_until(lambda: delivered(len(rows)), 20)
+    assert_exact(world.sandbox, world.companies[shop], expected(rows, owner.layout.config(), shop))
+    logged = [json.loads(line) for line in owner.log_path.read_text().splitlines() if '"shop.pause_followed"' in line]
+    assert [entry["paused"] for entry in logged] == [True, False]

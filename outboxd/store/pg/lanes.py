@@ -15,8 +15,8 @@ stop reaching the database, it stops claiming before anybody else may take over;
 lease would run out, then gives up (:class:`LeaseLost`). Heartbeats use their own connection, never queued behind
 the deliveries for a pooled one (a starved pool made heartbeats late under load).
 Each heartbeat also forgets the rows of replicas dead for ``FORGET_AFTER`` leases, and reads the version of every
-stored connection (:attr:`LaneOwnership.connection_versions`): a connect or disconnect made through another
-replica reaches this one's lanes (outboxd.delivery.connections ``follow``).
+stored connection (:attr:`LaneOwnership.connection_versions`) and each shop's pause (:attr:`LaneOwnership.shop_pauses`):
+a connect, a disconnect or a pause made through another replica reaches this one's lanes.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import structlog
 from outboxd.exceptions import LeaseLost, StoreError
 from outboxd.store.pg.db import PgDatabase, pg_errors
 
-__all__ = ["FORGET_AFTER", "LaneOwnership"]
+__all__ = ["FORGET_AFTER", "LaneOwnership", "ShopPause"]
 
 log = structlog.get_logger("outboxd.lanes")
 
@@ -62,6 +62,15 @@ _CONNECTION_VERSIONS = "SELECT shop_id, xmin::text FROM connections"
 
 
 @dataclass(frozen=True, slots=True)
+class ShopPause:
+    """A shop's pause as stored, with the version of its row (a pause or resume made through any replica)."""
+
+    version: str
+    paused: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Beat:
     """What one heartbeat decided, adopted once its transaction committed."""
 
@@ -70,6 +79,7 @@ class _Beat:
     leaving: set[str]
     released: list[str]
     connections: dict[str, str]
+    pauses: dict[str, ShopPause]
 
 
 class LaneOwnership:
@@ -100,6 +110,7 @@ class LaneOwnership:
         self._leaving: set[str] = set()
         self._trusted_until = 0.0
         self._connections: dict[str, str] = {}
+        self._pauses: dict[str, ShopPause] = {}
 
     @property
     def interval(self) -> float:
@@ -112,6 +123,11 @@ class LaneOwnership:
         """shop -> version of its stored connection, as read by the last heartbeat: a version that changed since a
         lane loaded its connection says somebody wrote the row since (this replica itself, or another one)."""
         return self._connections
+
+    @property
+    def shop_pauses(self) -> Mapping[str, ShopPause]:
+        """shop -> its stored pause, as read by the last heartbeat (a pause made through another replica)."""
+        return self._pauses
 
     def owns(self, shop_id: str) -> bool:
         return shop_id in self.owned()
@@ -172,7 +188,9 @@ class LaneOwnership:
         )  # fmt: skip
         await conn.execute(_FORGET, self.lease * FORGET_AFTER)
         live = int(await conn.fetchval("SELECT count(*) FROM replicas WHERE seen_until > now()"))
-        wanted = sorted({*configured, *(r[0] for r in await conn.fetch("SELECT shop_id FROM shops"))})
+        shops = await conn.fetch("SELECT shop_id, xmin::text, paused, pause_reason FROM shops")
+        pauses = {r[0]: ShopPause(r[1], bool(r[2]), r[3] or "") for r in shops}
+        wanted = sorted({*configured, *pauses})
         held = {r[0] for r in await conn.fetch(
             "UPDATE lane_leases SET until = now() + $2::interval WHERE owner = $1 AND until >= now() "
             "RETURNING shop_id", self.owner, self.lease,
@@ -194,7 +212,7 @@ class LaneOwnership:
         if done:
             await conn.execute(_GIVE_BACK, self.owner, done)
         versions = {r[0]: r[1] for r in await conn.fetch(_CONNECTION_VERSIONS)}
-        return _Beat(live, frozenset(mine), leaving - set(done), done, versions)
+        return _Beat(live, frozenset(mine), leaving - set(done), done, versions, pauses)
 
     def _settle(self, beat: _Beat, started: float) -> frozenset[str]:
         """Adopt what a committed heartbeat decided."""
@@ -202,7 +220,8 @@ class LaneOwnership:
             log.info("lanes.changed", owner=self.owner, live=beat.live, owned=len(beat.mine),
                      taken=sorted(beat.mine - self._owned), dropped=sorted(self._owned - beat.mine),
                      released=beat.released)  # fmt: skip
-        self._owned, self._leaving, self._connections = beat.mine, beat.leaving, beat.connections
+        self._owned, self._leaving = beat.mine, beat.leaving
+        self._connections, self._pauses = beat.connections, beat.pauses
         self._trusted_until = started + self.lease.total_seconds() - self.every
         self._lease_end = started + self.lease.total_seconds()
         return self._owned
