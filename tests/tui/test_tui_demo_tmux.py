@@ -160,7 +160,9 @@ async def test_the_demo_story_in_its_dashboard_then_q_leaves_nothing(tmp_path: P
     pane.keys("b")
     await pane.wait_for("Backfill of demo-shop", " events")
     start = (dt.date.today() - dt.timedelta(days=HISTORY_DAYS)).isoformat()
-    pane.keys("e", "C-a", "C-k")  # from the first day of the history (the default is the fiscal year's start)
+    pane.keys("e")  # from the first day of the history (the default is the fiscal year's start)
+    await pane.wait_for("editing the start date")  # keys sent before the field has the focus go to the screen
+    pane.keys("C-a", "C-k")
     pane.type(start)
     pane.keys("Enter")
     await pane.wait_for(f"from {start} ")

@@ -144,6 +144,25 @@ async def test_backfill_start_date_is_editable(make_app: Callable[[], OutboxdApp
         assert served.daemon.called("backfill_start") == []
 
 
+async def test_editing_the_start_date_says_so_until_enter(
+    make_app: Callable[[], OutboxdApp], served: ServedDaemon
+) -> None:
+    """The field's focus shows in words (the operator, and tmux tests, type the date once it is there)."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.action_backfill("paris-01")
+        await settle(pilot)
+        assert "m: switch" in _text(app, "#mode")
+        await pilot.press("e")
+        await settle(pilot)
+        assert "editing the start date" in _text(app, "#mode")
+        await pilot.press("ctrl+a", "ctrl+k", *"2024-02-01", "enter")
+        await settle(pilot)
+        assert "m: switch" in _text(app, "#mode")
+        assert "from 2024-02-01" in _text(app, "#estimate-summary")
+
+
 async def test_mapping_says_what_is_missing(make_app: Callable[[], OutboxdApp]) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

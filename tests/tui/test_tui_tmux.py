@@ -83,7 +83,9 @@ async def test_connect_backfill_fix_mapping_retry_in_tmux(tmp_path: Path, tmux: 
             await tmux.wait_for("Backfill of s2", "events")
             first = min(r["occurred_at"][:10] for r in rows)
             if first < f"{dt.date.today().year}-01-01":  # early January: start in last year's (open) fiscal year
-                tmux.keys("e", "C-a", "C-k")
+                tmux.keys("e")
+                await tmux.wait_for("editing the start date")  # keys sent before the field has the focus are lost
+                tmux.keys("C-a", "C-k")
                 tmux.type(first)
                 tmux.keys("Enter")
             await tmux.wait_for(f": {held} events")

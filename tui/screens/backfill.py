@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Input, ProgressBar, Static
@@ -101,7 +101,14 @@ class BackfillScreen(OperatorScreen):
         self.set_focus(None)
 
     def action_edit_date(self) -> None:
-        self.query_one("#start-date", Input).focus()
+        self.set_focus(self.query_one("#start-date", Input))  # now: keys typed ahead go to the field
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if event.widget.id == "start-date":  # says where the keys go (and when the field has them: type after)
+            self.query_one("#mode", Static).update("editing the start date: YYYY-MM-DD, Enter: estimate")
+
+    def on_descendant_blur(self, _: events.DescendantBlur) -> None:
+        self._show_mode()
 
     def _show_mode(self) -> None:
         self.query_one("#mode", Static).update(f"mode: ▶ {self.mode} (m: switch)   s: start")

@@ -87,7 +87,7 @@ class ConnectScreen(OperatorScreen):
             f"Pennylane then sends the browser to {start['redirect_uri']}: through `ssh -L` the daemon completes "
             "it by itself (this screen notices); otherwise paste the address the browser landed on below."
         )
-        self.query_one("#redirect-url", Input).focus()
+        self.set_focus(self.query_one("#redirect-url", Input))  # at once: a paste as soon as the URL shows goes in it
         self.poll()
 
     def action_copy_url(self) -> None:
@@ -100,7 +100,7 @@ class ConnectScreen(OperatorScreen):
             self.app.open_url(self.authorize_url)
 
     def action_focus_token(self) -> None:
-        self.query_one("#token", Input).focus()
+        self.set_focus(self.query_one("#token", Input))  # now: keys typed ahead go to the field
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         value = event.value.strip()

@@ -121,7 +121,7 @@ class FailedScreen(OperatorScreen):
             self.operator_app.action_delivery(int(event.row_key.value))
 
     def action_focus_filters(self) -> None:
-        self.query_one("#filter-shop", Input).focus()
+        self.set_focus(self.query_one("#filter-shop", Input))  # now: keys typed ahead go to the field
 
     def selected_id(self) -> int | None:
         table = self.query_one(DataTable)
