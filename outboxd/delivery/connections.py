@@ -4,29 +4,22 @@ The OAuth dance (seed section 3): ``start`` gives the operator an authorize URL 
 Pennylane sends the browser back to our callback listener (or the operator pastes the URL it landed on), and
 ``complete`` trades the code for tokens, asks ``GET /me`` which company and scopes were granted, and stores
 the tokens encrypted. Rotated refresh tokens are saved before use (``_persist``).
-
-Replicas on PostgreSQL (:meth:`Connections.follow`, at each lane heartbeat): a connection written by another
-replica (a connect or disconnect made through its control socket, tokens it rotated) reaches this one's lanes.
-Each lane remembers the fingerprints of the stored rows it was loaded from or wrote itself, so its own writes
-(rotations included) are never taken for a change. A lane keeps one rate limiter whatever its connections.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import structlog
 from aiohttp import web
 
-from outboxd.delivery.connection_rows import ConnectionRows, fingerprint, token_print
 from outboxd.delivery.deliver import trace_exchange
 from outboxd.delivery.lane import Lane
 from outboxd.delivery.resolver import Resolver
-from outboxd.exceptions import AuthError, ConfigError, ControlError, OutboxdError, RetryableError, StoreError
+from outboxd.exceptions import AuthError, ConfigError, ControlError, OutboxdError
 from outboxd.pennylane import (
     ApiTokenConnection,
     Connection,
@@ -52,9 +45,6 @@ log = structlog.get_logger("outboxd.connections")
 PENDING_FOR = dt.timedelta(minutes=30)
 """How long an authorize URL stays usable."""
 
-REFUSED = "Pennylane refused the tokens: connect the shop again"
-"""Why a lane whose stored connection says ``reconnect_needed`` needs a person."""
-
 CALLBACK_ACTOR = "oauth-callback"
 """The audit log's actor of a connect completed by the browser on the callback listener: the person is unknown
 there; the ``connect.start`` row before it names who handed out the link."""
@@ -67,9 +57,6 @@ class Connections:
         self.daemon = daemon
         self.config = daemon.config
         self._app: OAuthApp | None = None
-        self._limiters: dict[str, RateLimiter] = {}
-        self.rows = ConnectionRows(self.config.pennylane.rate_limit.per_seconds)
-        """What each lane knows of its stored connection (PostgreSQL replicas: :meth:`follow`)."""
 
     # -- building clients -------------------------------------------------------------------------------------
 
@@ -98,17 +85,12 @@ class Connections:
         return secret
 
     def _client(self, shop_id: str, connection: Connection) -> PennylaneClient:
-        """A client with the shop's one limiter: a new connection (another token, a grant made again) does not
-        bring a second one, which would let the shop's requests overshoot while the old client is still in use."""
         limit = self.config.pennylane.rate_limit
-        limiter = self._limiters.get(shop_id)
-        if limiter is None:
-            limiter = self._limiters[shop_id] = RateLimiter(limit.requests, limit.per_seconds)
         return PennylaneClient(
             self.daemon.session,
             self.config.pennylane.api_url,
             connection,
-            limiter,
+            RateLimiter(limit.requests, limit.per_seconds),
             timeout=self.config.pennylane.request_timeout,
             trace=self._trace(shop_id),
         )
@@ -126,7 +108,6 @@ class Connections:
     def _attach(self, lane: Lane, connection: Connection) -> PennylaneClient:
         client = self._client(lane.shop_id, connection)
         lane.connect(client, Resolver(lane.shop_id, client, self.daemon.store, mapping=lane.mapping))
-        self.rows.changed(lane.shop_id)
         return client
 
     def _oauth(self, shop_id: str, tokens: TokenSet) -> OAuthConnection:
@@ -134,24 +115,14 @@ class Connections:
         self.daemon.redactor.register_secret(tokens.refresh_token)
 
         async def persist(new: TokenSet) -> None:
-            lane = self.daemon.lanes.get(shop_id)
-            if lane is None or lane.client is None or lane.client.connection is not connection:
-                # replaced meanwhile (a connect, a disconnect): storing this grant's pair would undo it
-                raise RetryableError(f"shop {shop_id}: its connection was replaced during a token refresh")
             self.daemon.redactor.register_secret(new.access_token)
             self.daemon.redactor.register_secret(new.refresh_token)
-            # the pair in use stays known too: should the write fail, the row still holds it
-            in_use, rotated = connection.tokens.access_token, new.access_token
-            self.rows.wrote(
-                shop_id, token_print("oauth", "connected", in_use), token_print("oauth", "connected", rotated)
-            )
             await self.daemon.store.connections.save_tokens(
                 shop_id, new.access_token, new.refresh_token, _when(new.expires_at)
             )
             log.info("token.rotated", shop=shop_id)
 
-        connection = OAuthConnection(self.oauth_app(), tokens, persist)
-        return connection
+        return OAuthConnection(self.oauth_app(), tokens, persist)
 
     async def restore(self, lane: Lane) -> None:
         """At start or first sight of a shop: a configured API token, else the stored connection, else nothing."""
@@ -160,51 +131,17 @@ class Connections:
             await self._configured(lane, self._registered(read_secret(shop.api_token_file)))
             return
         stored = await self.daemon.store.connections.get(lane.shop_id)
-        self.rows.wrote(lane.shop_id, fingerprint(stored))
-        self._load(lane, stored)
-
-    def _load(self, lane: Lane, stored: StoredConnection | None) -> None:
-        """Make the lane run what the row says (a dead client is marked so, a disconnected one dropped)."""
         if stored is None or stored.state == "disconnected":
-            lane.disconnect()
-        elif stored.state == "reconnect_needed":
-            if lane.client is not None:
-                lane.client.connection.reconnect_needed(REFUSED)
-            lane.reconnect_needed(lane.reconnect_reason or REFUSED)
-        elif stored.kind == "api_token":
+            return
+        if stored.state == "reconnect_needed":
+            lane.reconnect_needed("Pennylane refused the tokens: connect the shop again")
+            return
+        if stored.kind == "api_token":
             self._attach(lane, ApiTokenConnection(self._registered(Secret(stored.access_token))))
-        else:
-            expires = stored.expires_at.timestamp() if stored.expires_at else 0.0
-            tokens = TokenSet(stored.access_token, stored.refresh_token or "", expires, stored.scopes)
-            self._attach(lane, self._oauth(lane.shop_id, tokens))
-
-    async def follow(self, versions: Mapping[str, str], owned: frozenset[str]) -> None:
-        """Replicas on PostgreSQL, at each heartbeat: the lanes whose stored connection another replica wrote run it
-        now (owned or not: the control API shows the truth, a lane taken later is up to date).
-
-        ``versions``: shop -> version of its row; only rows whose version moved are read. A row this lane loaded or
-        wrote (its own token rotations) changes nothing. On an ``owned`` lane, a connection made elsewhere is used
-        only ``per_seconds`` (the token's rate window) after it was noticed: the writer's ``GET /me`` has left
-        Pennylane's window by then. Anything else applies at once (a lane not owned makes no request).
-        """
-        for shop_id, version in sorted(versions.items()):
-            lane = self.daemon.lanes.get(shop_id)
-            mark = None if lane is None else self.rows.stale(shop_id, version)
-            if lane is None or mark is None:
-                continue
-            try:
-                row = await self.daemon.store.connections.get(shop_id)
-            except StoreError as exc:  # read again at the next heartbeat
-                log.warning("connection.follow_failed", shop=shop_id, error=str(exc))
-                return
-            if self.rows.verdict(shop_id, version, mark, row, owned=shop_id in owned):
-                was = lane.connected
-                self._load(lane, row)
-                if was or lane.connected:  # quiet when the row says what the lane knew (its own reconnect_needed)
-                    # info when it matters here: an owned lane, or one going up or down (not the owner's rotations)
-                    say = log.info if shop_id in owned or was != lane.connected else log.debug
-                    say("connection.followed", shop=shop_id, state="disconnected" if row is None else row.state)
-                    self.daemon.wake(shop_id)
+            return
+        expires = stored.expires_at.timestamp() if stored.expires_at else 0.0
+        tokens = TokenSet(stored.access_token, stored.refresh_token or "", expires, stored.scopes)
+        self._attach(lane, self._oauth(lane.shop_id, tokens))
 
     async def _configured(self, lane: Lane, token: Secret) -> None:
         """A company API token from the configuration file, with a row of its own in the state database so that
@@ -216,16 +153,12 @@ class Connections:
         except ConfigError:
             stored = None
         if stored is not None and stored.kind == "api_token" and stored.access_token == token.reveal():
-            self.rows.wrote(lane.shop_id, fingerprint(stored))
             if stored.state == "reconnect_needed":
                 lane.reconnect_needed("Pennylane refused the company API token: write a new one to its file, restart")
                 return
         elif stored is None or stored.kind == "api_token":
             row = StoredConnection(lane.shop_id, "api_token", token.reveal(), None, None, (), None, None, "connected")
-            self.rows.wrote(lane.shop_id, fingerprint(row))
             await self.daemon.store.connections.save(row)
-        else:  # the stored grant stays as it is: only its change (made elsewhere) is followed
-            self.rows.wrote(lane.shop_id, fingerprint(stored))
         self._attach(lane, ApiTokenConnection(token))
 
     # -- connect, disconnect ----------------------------------------------------------------------------------
@@ -292,7 +225,6 @@ class Connections:
             me.company_name,
             "connected",
         )
-        self.rows.wrote(lane.shop_id, fingerprint(stored))
         await self.daemon.store.connections.save(stored)
         log.info("connection.connected", shop=lane.shop_id, kind=kind, company=me.company_name)
         self.daemon.wake(lane.shop_id)
@@ -307,7 +239,6 @@ class Connections:
             except OutboxdError as exc:
                 log.warning("connection.revoke_failed", shop=shop_id, reason=str(exc))
         lane.disconnect()
-        self.rows.wrote(shop_id, fingerprint(None))
         await self.daemon.store.connections.set_state(shop_id, "disconnected")
         log.info("connection.disconnected", shop=shop_id)
 

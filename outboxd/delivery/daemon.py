@@ -287,7 +287,7 @@ class Daemon:
 
     async def _own_lanes(self, ownership: LaneOwnership) -> None:
         """Replicas on PostgreSQL: renew this replica's shop leases; a shop just taken gets a dispatch pass; every
-        lane follows its stored connection when another replica changed it (a connect made through its socket)."""
+        lane follows its shop's pause when another replica changed it (made through that replica's socket)."""
         while True:
             before = ownership.owned()
             owned = await ownership.renew(self.config.shops)
@@ -297,7 +297,6 @@ class Daemon:
                 if not lane.connected:  # a connected lane keeps its client: a second one would have its own limiter
                     await self.connections.restore(lane)
                 self.wake(shop_id)
-            await self.connections.follow(ownership.connection_versions, ownership.owned())
             self._follow_pauses(ownership.shop_pauses)
             await asyncio.sleep(ownership.interval)
 

@@ -178,24 +178,3 @@ async def test_rows_of_long_dead_replicas_are_forgotten(owners: Owners, state_pa
     finally:
         await conn.close()
     assert owners_left == {"first", "second", "just-dead"}
-
-
-async def test_a_heartbeat_reads_the_version_of_each_stored_connection(owners: Owners, state_path: str) -> None:
-    """The version moves with every write of the row (even of the same values), and only then."""
-    replica = owners("replica", 3)
-    conn = await asyncpg.connect(state_path)
-    try:
-        await conn.execute(
-            "INSERT INTO connections (shop_id, kind, access_token_ct, state, updated_at) "
-            "VALUES ('shop-01', 'api_token', 'ciphertext', 'connected', '2026-03-14T17:00:00.000000Z')"
-        )
-        await replica.heartbeat(SHOPS)
-        loaded = dict(replica.connection_versions)
-        assert list(loaded) == ["shop-01"]
-        await replica.heartbeat(SHOPS)
-        assert replica.connection_versions == loaded
-        await conn.execute("UPDATE connections SET state = 'connected' WHERE shop_id = 'shop-01'")
-        await replica.heartbeat(SHOPS)
-        assert replica.connection_versions["shop-01"] != loaded["shop-01"]
-    finally:
-        await conn.close()

@@ -14,9 +14,8 @@ A replica trusts a lease only until ``lease - every`` after the heartbeat that r
 stop reaching the database, it stops claiming before anybody else may take over; :meth:`renew` retries until the
 lease would run out, then gives up (:class:`LeaseLost`). Heartbeats use their own connection, never queued behind
 the deliveries for a pooled one (a starved pool made heartbeats late under load).
-Each heartbeat also forgets the rows of replicas dead for ``FORGET_AFTER`` leases, and reads the version of every
-stored connection (:attr:`LaneOwnership.connection_versions`) and each shop's pause (:attr:`LaneOwnership.shop_pauses`):
-a connect, a disconnect or a pause made through another replica reaches this one's lanes.
+Each heartbeat also forgets the rows of replicas dead for ``FORGET_AFTER`` leases, and reads each shop's pause
+(:attr:`LaneOwnership.shop_pauses`): a pause or resume made through another replica reaches this one's lanes.
 """
 
 from __future__ import annotations
@@ -56,9 +55,6 @@ _FORGET = """
 DELETE FROM replicas WHERE owner IN (
   SELECT owner FROM replicas WHERE seen_until < now() - $1::interval FOR UPDATE SKIP LOCKED)
 """
-# A row's version: xmin, the transaction that wrote its current version, changes with every write (no column of ours
-# to keep up to date, whoever writes: the connections group is shared with SQLite).
-_CONNECTION_VERSIONS = "SELECT shop_id, xmin::text FROM connections"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +74,6 @@ class _Beat:
     mine: frozenset[str]
     leaving: set[str]
     released: list[str]
-    connections: dict[str, str]
     pauses: dict[str, ShopPause]
 
 
@@ -109,7 +104,6 @@ class LaneOwnership:
         self._owned: frozenset[str] = frozenset()
         self._leaving: set[str] = set()
         self._trusted_until = 0.0
-        self._connections: dict[str, str] = {}
         self._pauses: dict[str, ShopPause] = {}
 
     @property
@@ -117,12 +111,6 @@ class LaneOwnership:
         """Seconds until the next heartbeat is due: ``every`` after the last one began, whatever ran since (the
         caller's work on the shops just taken must not push the next renewal towards the end of the lease)."""
         return max(0.0, self._beat_at + self.every - time.monotonic())
-
-    @property
-    def connection_versions(self) -> Mapping[str, str]:
-        """shop -> version of its stored connection, as read by the last heartbeat: a version that changed since a
-        lane loaded its connection says somebody wrote the row since (this replica itself, or another one)."""
-        return self._connections
 
     @property
     def shop_pauses(self) -> Mapping[str, ShopPause]:
@@ -188,6 +176,7 @@ class LaneOwnership:
         )  # fmt: skip
         await conn.execute(_FORGET, self.lease * FORGET_AFTER)
         live = int(await conn.fetchval("SELECT count(*) FROM replicas WHERE seen_until > now()"))
+        # xmin, the transaction that wrote a row's current version, is the row's version (no column to keep up)
         shops = await conn.fetch("SELECT shop_id, xmin::text, paused, pause_reason FROM shops")
         pauses = {r[0]: ShopPause(r[1], bool(r[2]), r[3] or "") for r in shops}
         wanted = sorted({*configured, *pauses})
@@ -211,8 +200,7 @@ class LaneOwnership:
         done = sorted(shop for shop in ready if not self.busy(shop))
         if done:
             await conn.execute(_GIVE_BACK, self.owner, done)
-        versions = {r[0]: r[1] for r in await conn.fetch(_CONNECTION_VERSIONS)}
-        return _Beat(live, frozenset(mine), leaving - set(done), done, versions, pauses)
+        return _Beat(live, frozenset(mine), leaving - set(done), done, pauses)
 
     def _settle(self, beat: _Beat, started: float) -> frozenset[str]:
         """Adopt what a committed heartbeat decided."""
@@ -221,7 +209,7 @@ class LaneOwnership:
                      taken=sorted(beat.mine - self._owned), dropped=sorted(self._owned - beat.mine),
                      released=beat.released)  # fmt: skip
         self._owned, self._leaving = beat.mine, beat.leaving
-        self._connections, self._pauses = beat.connections, beat.pauses
+        self._pauses = beat.pauses
         self._trusted_until = started + self.lease.total_seconds() - self.every
         self._lease_end = started + self.lease.total_seconds()
         return self._owned
