@@ -134,6 +134,19 @@ def history(shop_id: str, days: int) -> list[dict[str, Any]]:
     return list(simulate_shop(shop_id, days=days, orders_per_day=8, registers=2, seed=len(shop_id), start=start))
 
 
+async def owner_then_other(world: Replicas) -> tuple[DaemonProcess, DaemonProcess]:
+    """Two replicas, one shop: the first takes it, then the second starts with nothing free to take."""
+    owner, other = world.daemons
+
+    async def owned() -> bool:
+        return sum((await world.lane_owners()).values()) == 1
+
+    await owner.start_ready()
+    await wait_until(owned, 20)
+    await other.start_ready()
+    return owner, other
+
+
 async def run_with_kills(world: Replicas, *, days: int, kills: int) -> None:
     """Half the events before the start, the rest fed while replica 0 is killed -9 and restarted ``kills`` times."""
     rows = {shop: history(shop, days) for shop in SHOPS}
@@ -232,14 +245,7 @@ async def test_an_oauth_shop_moves_to_another_replica_with_its_rotated_tokens(bu
     the second takes the lane with the stored, rotated tokens (it started before the shop was connected)."""
     shop = "oauth-shop"
     world = await build(shops=[shop], oauth=(shop,), count=2, faults=Faults(seed=7, access_token_ttl=1.0))
-    first, second = world.daemons
-
-    async def owned() -> bool:
-        return sum((await world.lane_owners()).values()) == 1
-
-    await first.start_ready()
-    await wait_until(owned, 20)
-    await second.start_ready()  # nothing free for it: the one shop stays with the first
+    first, second = await owner_then_other(world)
     async with ControlClient(first.layout.socket, actor="test") as client:
         started = await client.connect_start(shop)
         redirect = world.sandbox.approve(str(started["authorize_url"]), world.companies[shop])
@@ -271,14 +277,7 @@ async def test_a_shop_paused_and_resumed_through_another_replica_stops_and_resta
     """The pause is the operator's, made on whichever replica the TUI reached: the owner follows it at a heartbeat."""
     shop = "shop-00"
     world = await build(shops=[shop], count=2)
-    owner, other = world.daemons
-
-    async def owned() -> bool:
-        return sum((await world.lane_owners()).values()) == 1
-
-    await owner.start_ready()
-    await wait_until(owned, 20)
-    await other.start_ready()  # nothing free for it: the one shop stays with the owner
+    owner, other = await owner_then_other(world)
     rows = history(shop, days=2)
     half = len(rows) // 2
 
