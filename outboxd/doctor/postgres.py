@@ -16,15 +16,16 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from outboxd.doctor.databases import contract_columns, migrations_result, outbox_result
-from outboxd.doctor.result import CheckResult
+from outboxd.doctor.result import CheckResult, Status
 from outboxd.doctor.tokens import StoredToken, check_token_rows, tokens_from_rows
 from outboxd.store import known_migrations
 from outboxd.store.pg import NOTIFY_CHANNEL
+from outboxd.store.pg.db import pg_errors
 
 __all__ = ["check_pg_migrations", "check_pg_outbox", "check_pg_state", "check_pg_tokens", "read_pg_tokens"]
 
 _TIMEOUT = 5.0
-_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+_ERRORS = (*pg_errors, TimeoutError)
 _TRIGGER = (
     "SELECT count(*) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid "
     "WHERE t.tgrelid = 'outbox'::regclass AND NOT t.tgisinternal AND p.prosrc LIKE '%' || $1 || '%'"
@@ -115,7 +116,7 @@ async def check_pg_outbox(url: str) -> CheckResult:
     except _ERRORS as exc:
         return _unreachable(check, title, url, exc)
     found = outbox_result(shown(url), columns, True, last)
-    if found.status.value != "ok" or not contract_columns() <= columns:
+    if found.status is not Status.OK or not contract_columns() <= columns:
         return found
     ddl = "outboxd/store/pg/outbox.sql (docs/postgresql.md)"
     if sequence is None:
