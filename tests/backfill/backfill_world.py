@@ -5,26 +5,18 @@ real daemon as a task, and the rules engine's view of the books. (A module of it
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from books import Balance, expected_books
+from bridge_setup import free_port, secret_file, short_dir
 
 from outboxd.config import Config, config_from_dict
 from outboxd.delivery import Daemon
 from outboxd.producer import insert_events, open_outbox
 from outboxd.sandbox import Sandbox
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -50,14 +42,13 @@ class World:
         if self.connected:
             token = self.root / "s1.token"
             if not token.exists():
-                token.write_text(self.sandbox.issue_api_token(self.company))
-                os.chmod(token, 0o600)
+                secret_file(token, self.sandbox.issue_api_token(self.company))
             shop["api_token_file"] = str(token)
-        sock = Path(tempfile.mkdtemp(prefix="obf-", dir="/tmp")) / "c.sock"
+        sock = short_dir() / "c.sock"
         data = {
             "daemon": {
                 "outbox_database": str(self.outbox), "state_database": str(self.state), "control_socket": str(sock),
-                "metrics_listen": False, "callback_port": _free_port(), "poll_interval": 0.02,
+                "metrics_listen": False, "callback_port": free_port(), "poll_interval": 0.02,
                 "backoff_base": 0.1, "backoff_cap": 1.0, "shutdown_grace": 5.0, "concurrency_per_shop": 8,
             },
             "pennylane": {"api_url": self.api_url, "request_timeout": 5.0,
