@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from real_daemon import bench, daemon_in_process, history, until
-from textual.widgets import DataTable, Static
-from tui_session import ServedDaemon, settle
+from real_daemon import Real, history, real_world, until
+from textual.widgets import DataTable
+from tui_session import ServedDaemon, settle, shown_text
 
-from outboxd.control.client import ControlClient
 from outboxd.exceptions import ControlError
 from outboxd.money import format_cents, parse_amount
 from tui.app import OutboxdApp
@@ -23,30 +22,30 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-async def socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Path, str]]:
-    """A day of s1 delivered by the real daemon, r1's Z raised by 2.30 on its first method: (socket, method)."""
+async def day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Real, str]]:
+    """A day of s1 delivered by the real daemon, r1's Z raised by 2.30 on its first method: (the world, the method)."""
     monkeypatch.setattr("tui.screens.overview.REFRESH_SECONDS", 0.2)
     rows = history("s1", days=1)
     z1 = next(r for r in rows if r["event_type"] == "register.closed" and r["payload"]["register_id"] == "r1")
     receipt = z1["payload"]["receipts"][0]
     receipt["expected"] = format_cents(parse_amount(receipt["expected"]) + 230)
-    async with bench(tmp_path) as b, daemon_in_process(b), ControlClient(b.socket, actor="t") as client:
-        b.insert(rows)
+    async with real_world(tmp_path) as world:
+        world.bench.insert(rows)
 
         async def delivered() -> bool:
-            shop = await client.shop("s1")
+            shop = await world.client.shop("s1")
             return bool(shop["queue_depth"] == 0 and shop["delivered_today"] == len(rows))
 
         await until(delivered, what="the day delivered")
-        yield b.socket, receipt["method_id"]
+        yield world, receipt["method_id"]
 
 
-async def test_closings_show_the_mismatch_first_in_words_and_cents(socket: tuple[Path, str]) -> None:
-    path, method = socket
-    app = OutboxdApp(ControlClient(path, actor="operator"))
+async def test_closings_show_the_mismatch_first_in_words_and_cents(day: tuple[Real, str]) -> None:
+    real, method = day
+    app = real.operator_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        overview = str(app.screen.query_one("#shop-detail", Static).render())
+        overview = shown_text(app, "#shop-detail")
         assert "✗ Z mismatch: 1 closing(s) since " in overview
         await pilot.press("z")  # on the first shop, s1
         await settle(pilot)
@@ -56,14 +55,14 @@ async def test_closings_show_the_mismatch_first_in_words_and_cents(socket: tuple
         first, second = table.get_row_at(0), table.get_row_at(1)
         assert first[1:] == ["Z1", "Caisse 1", "✗ mismatch", f"{method} -2.30"]
         assert second[1:] == ["Z1", "Caisse 2", "✓ matches", "-"]
-        summary = str(app.screen.query_one("#closings-summary", Static).render())
+        summary = shown_text(app, "#closings-summary")
         assert "✗ 1 mismatched of 2 closings" in summary
-        detail = str(app.screen.query_one("#closing-detail", Static).render())
+        detail = shown_text(app, "#closing-detail")
         (line,) = [ln for ln in detail.splitlines() if ln.endswith("-2.30")]
         expected, delivered = line.split()[-3:-1]
         assert parse_amount(expected) - parse_amount(delivered) == 230
         await pilot.press("down")
-        detail = str(app.screen.query_one("#closing-detail", Static).render())
+        detail = shown_text(app, "#closing-detail")
         assert detail.startswith("Z1 r2 ")
         assert "-2.30" not in detail
 
@@ -91,6 +90,6 @@ async def test_a_refused_z_count_is_said_on_its_line_and_the_status_stays(
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        detail = str(app.screen.query_one("#shop-detail", Static).render())
+        detail = shown_text(app, "#shop-detail")
         assert "⚠ Z control unavailable: closings: the state database is locked" in detail
         assert "queue 12, oldest" in detail
