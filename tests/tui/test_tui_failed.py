@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static
-from tui_session import ServedDaemon, settle
+from textual.widgets import DataTable, Input
+from tui_session import ServedDaemon, settle, shown_text
 
 from tui.app import OutboxdApp
 from tui.modals import ConfirmModal, ReasonModal
@@ -31,7 +31,7 @@ async def test_lists_all_then_filters_on_enter(make_app: Callable[[], OutboxdApp
         await settle(pilot)
         assert table.row_count == 1
         assert served.daemon.called("failed")[-1]["filter"] == {"shop": "paris-01", "http_status": 422}
-        assert "1 of 1 failed deliveries" in str(app.screen.query_one("#failed-count", Static).render())
+        assert "1 of 1 failed deliveries" in shown_text(app, "#failed-count")
 
 
 async def test_r_retries_the_selected_delivery(make_app: Callable[[], OutboxdApp], served: ServedDaemon) -> None:
@@ -52,7 +52,7 @@ async def test_discard_requires_a_reason(make_app: Callable[[], OutboxdApp], ser
         assert isinstance(app.screen, ReasonModal)
         await pilot.press("enter")
         assert isinstance(app.screen, ReasonModal), "an empty reason is refused"
-        assert "a reason is required" in str(app.screen.query_one("#reason-error", Static).render())
+        assert "a reason is required" in shown_text(app, "#reason-error")
         await pilot.press(*"booked by hand", "enter")
         await settle(pilot)
         assert served.daemon.called("discard") == [{"delivery_id": 1, "actor": "operator", "reason": "booked by hand"}]
@@ -113,7 +113,7 @@ async def test_detail_shows_payload_entries_attempts_then_discards(
         await _open_failed(app, pilot, "paris-01")
         await pilot.press("down", "enter")
         await settle(pilot)
-        text = str(app.screen.query_one("#delivery-detail", Static).render())
+        text = shown_text(app, "#delivery-detail")
         assert "payment.received" in text
         assert "KC-1002 journal VT1" in text
         assert '"order_id": "order-2"' in text

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.widgets import DataTable, Sparkline, Static
-from tui_session import ServedDaemon, settle
+from textual.widgets import DataTable, Sparkline
+from tui_session import ServedDaemon, settle, shown_text
 
 from tui.app import OutboxdApp
-
-
-def _text(app: OutboxdApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
 
 
 async def test_overview_lists_shops_with_words_not_only_colours(make_app: Callable[[], OutboxdApp]) -> None:
@@ -23,7 +19,7 @@ async def test_overview_lists_shops_with_words_not_only_colours(make_app: Callab
         assert table.get_row("lyon-02")[1] == "⏸ paused"
         assert table.get_row("lyon-02")[2] == "✗ reconnect needed"
         assert app.sub_title == "⏸ paused: lyon-02"
-        detail = _text(app, "#shop-detail")
+        detail = shown_text(app, "#shop-detail")
         assert "Boulangerie Martin SAS" in detail
         assert "expires in 20d0h" in detail
         assert "⚠ missing scopes: journals:all" in detail
@@ -35,9 +31,9 @@ async def test_space_freezes_live_refresh(make_app: Callable[[], OutboxdApp]) ->
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await pilot.press("space")
-        assert "frozen" in _text(app, "#live-state")
+        assert "frozen" in shown_text(app, "#live-state")
         await pilot.press("space")
-        assert "live" in _text(app, "#live-state")
+        assert "live" in shown_text(app, "#live-state")
 
 
 async def test_p_pauses_the_selected_shop_with_a_reason(

@@ -22,7 +22,7 @@ from textual import events
 from textual.message import Message
 from textual.notifications import Notify
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input
 from tui_session import settle, shown_text, shows
 
 from outboxd.demo.tickets import poison_ticket
@@ -348,7 +348,7 @@ async def test_failed_list_filters_then_bulk_discard_says_its_count(real: Real) 
         await paste(pilot, "booked by hand")
         await pilot.press("enter")
         await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the count")
-        question = str(app.screen.query_one("#question", Static).render())
+        question = shown_text(app, "#question")
         assert question == "Discard 2 failed deliveries?\n(shop=s1, event_type=order.recorded, error_class=booking)"
         await pilot.press("y")
         await shows(pilot, lambda: failed.row_count == 0, what="both discarded")

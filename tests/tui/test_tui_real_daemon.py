@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from real_daemon import Real, bench, daemon_in_process, history, real_world
 from textual import events
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 from tui_session import settle, shown_text, shows
 
 from outboxd.control.client import ControlClient
@@ -155,7 +155,7 @@ async def test_failed_poison_retry_is_a_new_attempt_discard_unblocks_its_payment
 
         await pilot.press("R")  # bulk: the count first, nothing without y
         await shows(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the bulk confirmation")
-        assert "Retry 1 failed deliveries?\n(shop=s1)" in str(app.screen.query_one("#question", Static).render())
+        assert "Retry 1 failed deliveries?\n(shop=s1)" in shown_text(app, "#question")
         await pilot.press("n")
         await settle(pilot)
 

@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import DataTable, Input, ProgressBar, Static
-from tui_session import ServedDaemon, settle
+from textual.widgets import DataTable, Input, ProgressBar
+from tui_session import ServedDaemon, settle, shown_text
 
 from outboxd.control.client import ControlClient
 from tui.app import OutboxdApp
 from tui.modals import ConfirmModal
-
-
-def _text(app: OutboxdApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
 
 
 async def test_connect_by_pasting_the_redirect_url_then_backfill(
@@ -25,10 +21,10 @@ async def test_connect_by_pasting_the_redirect_url_then_backfill(
         await settle(pilot)
         await pilot.press("down", "c")
         await settle(pilot)
-        assert "✗ reconnect needed" in _text(app, "#connection")
+        assert "✗ reconnect needed" in shown_text(app, "#connection")
         await pilot.press("s")
         await settle(pilot)
-        assert "https://app.pennylane.com/oauth/authorize?client_id=kc&state=st-lyon-02" in _text(app, "#url")
+        assert "https://app.pennylane.com/oauth/authorize?client_id=kc&state=st-lyon-02" in shown_text(app, "#url")
         url = "http://127.0.0.1:8765/oauth/callback?code=c&state=st-lyon-02"
         for char in url:  # pasted
             await pilot.press(char)
@@ -37,7 +33,7 @@ async def test_connect_by_pasting_the_redirect_url_then_backfill(
         assert served.daemon.called("connect_complete") == [
             {"shop_id": "lyon-02", "actor": "operator", "redirect_url": url}
         ]
-        assert "company: Boulangerie Martin SAS" in _text(app, "#connection")
+        assert "company: Boulangerie Martin SAS" in shown_text(app, "#connection")
         await pilot.press("escape", "b")  # leave the field, then backfill
         await settle(pilot)
         assert type(app.screen).__name__ == "BackfillScreen"
@@ -53,11 +49,11 @@ async def test_connect_completed_by_the_callback_listener_is_noticed(
         await settle(pilot)
         await pilot.press("s")
         await settle(pilot)
-        assert "pending" in _text(app, "#connection")
+        assert "pending" in shown_text(app, "#connection")
         served.daemon.complete_via_callback("paris-01")
         await pilot.pause(1.3)  # one poll
         await settle(pilot)
-        assert "scopes: accounting, ledger, journals:all" in _text(app, "#connection")
+        assert "scopes: accounting, ledger, journals:all" in shown_text(app, "#connection")
         assert served.daemon.called("connect_complete") == []
 
 
@@ -69,14 +65,14 @@ async def test_missing_scopes_are_warned_and_disconnect_confirms(
         await settle(pilot)
         app.action_connect("paris-01")
         await settle(pilot)
-        assert "⚠ missing scopes: journals:all" in _text(app, "#connection")
+        assert "⚠ missing scopes: journals:all" in shown_text(app, "#connection")
         await pilot.press("d")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmModal)
         await pilot.press("y")
         await settle(pilot)
         assert served.daemon.called("disconnect") == [{"shop_id": "paris-01", "actor": "operator"}]
-        assert "- disconnected" in _text(app, "#connection")
+        assert "- disconnected" in shown_text(app, "#connection")
 
 
 async def test_token_file_instead_of_oauth(make_app: Callable[[], OutboxdApp], served: ServedDaemon) -> None:
@@ -90,7 +86,7 @@ async def test_token_file_instead_of_oauth(make_app: Callable[[], OutboxdApp], s
         assert served.daemon.called("connect_token") == [
             {"shop_id": "lyon-02", "actor": "operator", "token_file": "/k/t"}
         ]
-        assert "API token" in _text(app, "#connection")
+        assert "API token" in shown_text(app, "#connection")
 
 
 async def test_backfill_estimates_starts_pauses_cancels(
@@ -101,7 +97,7 @@ async def test_backfill_estimates_starts_pauses_cancels(
         await settle(pilot)
         app.action_backfill("paris-01")
         await settle(pilot)
-        assert "4200 events" in _text(app, "#estimate-summary")
+        assert "4200 events" in shown_text(app, "#estimate-summary")
         table = app.screen.query_one("#estimate", DataTable)
         assert [table.get_row_at(i)[1] for i in range(2)] == [4200, 560]
         await pilot.press("m", "s")
@@ -114,10 +110,10 @@ async def test_backfill_estimates_starts_pauses_cancels(
             {"shop_id": "paris-01", "actor": "operator", "start_date": "2025-01-01", "mode": "daily"}
         ]
         assert app.screen.query_one(ProgressBar).progress == 1050
-        assert "▶ running: 1050/4200" in _text(app, "#progress-text")
+        assert "▶ running: 1050/4200" in shown_text(app, "#progress-text")
         await pilot.press("p")
         await settle(pilot)
-        assert "⏸ paused" in _text(app, "#progress-text")
+        assert "⏸ paused" in shown_text(app, "#progress-text")
         await pilot.press("p")
         await settle(pilot)
         await pilot.press("x", "y")
@@ -138,7 +134,7 @@ async def test_backfill_start_date_is_editable(make_app: Callable[[], OutboxdApp
         await settle(pilot)
         await pilot.press("e", *["backspace"] * 10, *"2023-06-01", "enter")
         await settle(pilot)
-        assert "✗ refused: closed fiscal year" in _text(app, "#estimate-summary")
+        assert "✗ refused: closed fiscal year" in shown_text(app, "#estimate-summary")
         await pilot.press("s")
         await settle(pilot)
         assert served.daemon.called("backfill_start") == []
@@ -153,14 +149,14 @@ async def test_editing_the_start_date_says_so_until_enter(
         await settle(pilot)
         app.action_backfill("paris-01")
         await settle(pilot)
-        assert "m: switch" in _text(app, "#mode")
+        assert "m: switch" in shown_text(app, "#mode")
         await pilot.press("e")
         await settle(pilot)
-        assert "editing the start date" in _text(app, "#mode")
+        assert "editing the start date" in shown_text(app, "#mode")
         await pilot.press("ctrl+a", "ctrl+k", *"2024-02-01", "enter")
         await settle(pilot)
-        assert "m: switch" in _text(app, "#mode")
-        assert "from 2024-02-01" in _text(app, "#estimate-summary")
+        assert "m: switch" in shown_text(app, "#mode")
+        assert "from 2024-02-01" in shown_text(app, "#estimate-summary")
 
 
 async def test_mapping_says_what_is_missing(make_app: Callable[[], OutboxdApp]) -> None:
@@ -195,11 +191,11 @@ async def test_a_missing_daemon_is_a_full_screen_message_with_retry(socket_dir_t
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         assert type(app.screen).__name__ == "DaemonDownScreen"
-        assert "the daemon is not running (no socket at" in _text(app, "#daemon-down")
-        assert "systemctl start outboxd" in _text(app, "#daemon-down")
+        assert "the daemon is not running (no socket at" in shown_text(app, "#daemon-down")
+        assert "systemctl start outboxd" in shown_text(app, "#daemon-down")
         await pilot.press("r")
         await settle(pilot)
-        assert "still not running" in _text(app, "#daemon-down")
+        assert "still not running" in shown_text(app, "#daemon-down")
         app.client.socket_path = served.socket_path  # the daemon was started
         await pilot.press("r")
         await settle(pilot)
@@ -218,7 +214,7 @@ async def test_the_authorize_url_is_copied_once_the_field_is_left(
         await settle(pilot)
         await pilot.press("s")
         await settle(pilot)
-        assert "(Esc, then y: copy, o: open)" in _text(app, "#url")
+        assert "(Esc, then y: copy, o: open)" in shown_text(app, "#url")
         await pilot.press("escape", "y")
         await settle(pilot)
         assert app.clipboard == "https://app.pennylane.com/oauth/authorize?client_id=kc&state=st-lyon-02"
