@@ -221,6 +221,10 @@ async def until(check: Callable[[], Awaitable[bool]], within: float = 20.0, what
     await wait_until(check, within, what)
 
 
+TERMINAL = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "COLORTERM": ""}
+"""The terminal the tmux tests run the TUI in: 256 colours, UTF-8, no truecolor."""
+
+
 class Tmux:
     """One detached tmux session on a private server socket (``-L``): never the user's own tmux."""
 

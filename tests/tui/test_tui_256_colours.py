@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from real_daemon import OUTBOXD, Tmux, bench, daemon_process, history
+from real_daemon import OUTBOXD, TERMINAL, Tmux, bench, daemon_process, history
 
 from outboxd.demo.tickets import poison_ticket
 
@@ -25,7 +25,6 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"),
 ]
 
-TERMINAL = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "COLORTERM": ""}
 SIZE = (80, 24)
 SGR = re.compile(r"\x1b\[([0-9;:]*)m")
 CUBE = (0, 95, 135, 175, 215, 255)

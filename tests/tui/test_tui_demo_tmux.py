@@ -21,7 +21,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from real_daemon import OUTBOXD, Tmux
+from real_daemon import OUTBOXD, TERMINAL, Tmux
 from test_tui_tmux import authorize_url
 
 from outboxd.control.client import ControlClient
@@ -33,8 +33,6 @@ pytestmark = [
     pytest.mark.timeout(90),
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"),
 ]
-
-TERMINAL = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "COLORTERM": ""}
 
 
 class Pane(Tmux):

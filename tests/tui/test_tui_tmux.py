@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from real_daemon import OUTBOXD, VAT_RATES, Bench, Tmux, bench, daemon_process, history
+from real_daemon import OUTBOXD, TERMINAL, VAT_RATES, Bench, Tmux, bench, daemon_process, history
 
 from outboxd.demo.tickets import POISON_RATE, poison_ticket
 
@@ -23,8 +23,6 @@ pytestmark = [
     pytest.mark.timeout(90),
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)"),
 ]
-
-TERMINAL = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "COLORTERM": ""}
 
 
 @pytest.fixture
