@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "store"))
-from store_helpers import pg_answers, scratch_database
+from store_helpers import state_database
 
 from outboxd.simulator import simulate_shop
 from outboxd.store import ImportedEvent, Store, open_store
@@ -27,13 +27,7 @@ ROWS = list(simulate_shop("s1", days=4, orders_per_day=10, registers=2, seed=4, 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        async with open_store(tmp_path / "state.db", owner="t") as opened:
-            yield opened
-        return
-    if not pg_answers():
-        pytest.skip("PostgreSQL does not answer at 127.0.0.1:5432 (.ci/run starts it)")
-    async with scratch_database() as url, open_store(url, owner="t") as opened:
+    async with state_database(request.param, tmp_path) as path, open_store(path, owner="t") as opened:
         yield opened
 
 

@@ -1,7 +1,9 @@
 """Fixtures of the PostgreSQL tests: a scratch database per test, created and dropped here.
 
-Every test in this folder is marked ``postgres`` and skipped, with the reason, when 127.0.0.1:5432 does not answer.
-The store tests of tests/store run on both backends themselves (their ``state_path`` is parametrized).
+Every test in this folder is marked ``postgres``. One that needs the server (``pg_url``) is skipped, with the reason,
+when 127.0.0.1:5432 does not answer, and fails instead where the server must be there (``OUTBOXD_REQUIRE_POSTGRES=1``,
+set by .ci/run). The store tests of tests/store run on both backends themselves (their ``state_path`` is
+parametrized).
 """
 
 from __future__ import annotations
@@ -15,24 +17,21 @@ import pytest
 
 # The store tests' helpers (FakeClock, the scratch database), imported by bare name as pytest does for tests/store.
 sys.path.insert(0, str(Path(__file__).parent.parent / "store"))
-from store_helpers import FakeClock, pg_answers, scratch_database
+from store_helpers import FakeClock, require_postgres, scratch_database
 
 from outboxd.store.pg import outbox_ddl
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    answers = pg_answers()
     for item in items:
-        if "tests/pg/" not in item.nodeid:
-            continue
-        item.add_marker(pytest.mark.postgres)
-        if not answers:
-            item.add_marker(pytest.mark.skip(reason="PostgreSQL does not answer at 127.0.0.1:5432 (.ci/run starts it)"))
+        if "tests/pg/" in item.nodeid:
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture
 async def pg_url() -> AsyncIterator[str]:
     """A fresh database ``outboxd_test_<random>``, dropped after the test."""
+    require_postgres()
     async with scratch_database() as url:
         yield url
 

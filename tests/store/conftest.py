@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from store_helpers import FakeClock, Producer, pg_answers, scratch_database
+from store_helpers import FakeClock, Producer, state_database
 
 from outboxd.producer import open_outbox
 from outboxd.store import OutboxSource, Store, open_store
@@ -28,14 +28,8 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 async def state_path(backend: str, tmp_path: Path) -> AsyncIterator[Path | str]:
-    """A SQLite file, or the URL of a scratch PostgreSQL database: what ``open_store`` takes either way."""
-    if backend == "sqlite":
-        yield tmp_path / "state.db"
-        return
-    if not pg_answers():
-        pytest.skip("PostgreSQL does not answer at 127.0.0.1:5432 (.ci/run starts it)")
-    async with scratch_database() as url:
-        yield url
+    async with state_database(backend, tmp_path) as path:
+        yield path
 
 
 @pytest.fixture

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import secrets
 import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -52,12 +54,26 @@ PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 """The PostgreSQL server of the tests (installed on these machines, trust auth; .ci/run starts it)."""
 
 
+REQUIRE_POSTGRES = "OUTBOXD_REQUIRE_POSTGRES"
+"""Set to 1 where the server is started for the tests (.ci/run): there a test that cannot reach it fails."""
+
+
 def pg_answers() -> bool:
     try:
         socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
     except OSError:
         return False
     return True
+
+
+def require_postgres() -> None:
+    """Skip the calling test, with the reason, when the server does not answer; fail it where it must answer."""
+    if pg_answers():
+        return
+    reason = "PostgreSQL does not answer at 127.0.0.1:5432 (.ci/run starts it)"
+    if os.environ.get(REQUIRE_POSTGRES) == "1":
+        pytest.fail(f"{reason}, and {REQUIRE_POSTGRES}=1 says it must", pytrace=False)
+    pytest.skip(reason)
 
 
 @asynccontextmanager
@@ -73,6 +89,17 @@ async def scratch_database() -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@asynccontextmanager
+async def state_database(backend: str, tmp_path: Path) -> AsyncIterator[Path | str]:
+    """A SQLite file in ``tmp_path``, or the URL of a scratch PostgreSQL database: what ``open_store`` takes."""
+    if backend == "sqlite":
+        yield tmp_path / "state.db"
+        return
+    require_postgres()
+    async with scratch_database() as url:
+        yield url
 
 
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
