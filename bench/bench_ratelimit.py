@@ -9,7 +9,7 @@ Two traffic mixes, one daemon run each:
   stand in for those of later tickets), as in a shop that has been connected for a while. The budget share,
   the 429s and the requests per event (goal <= 1.05) are measured here.
 - the simulator's mix as it comes: a young shop, where about 9 % of the tickets bring a new customer, each
-  costing 3 more requests (find, create, read its account number). Reported, no goal.
+  costing 2 more requests (find, create: its 411 number is read only for display). Reported, no goal.
 
 The server counts fixed windows opened by their first request, and a saturated daemon sends each window's 25
 requests in a burst, so a span cut at arbitrary instants holds 11 or 12 bursts in 60 s (92 % or 100 %). The
