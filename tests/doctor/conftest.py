@@ -122,7 +122,7 @@ async def install(tmp_path: Path, socket_dir: Path, sandbox: SandboxHandle) -> I
     ensure_key_file(setup.key)
     make_outbox(setup.outbox)
     async with open_store(setup.state, owner="doctor-test"):
-        pass
+        pass  # the schema, as the first `outboxd run` makes it (entering the store migrates)
     setup.write_config()
     return setup
 
