@@ -15,19 +15,21 @@ import math
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from harness import bridge, cpu_seconds, daemon, figure, shop_template, simulator
 
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "tests" / d) for d in ("pg", "store")]
-from pg_helpers import insert_rows, to_postgres  # noqa: E402
+from pg_helpers import delivery_states, insert_rows, lane_owners, to_postgres  # noqa: E402
 from store_helpers import scratch_database  # noqa: E402
 
 from outboxd.store.pg import outbox_ddl  # noqa: E402
 
+T = TypeVar("T")
 LEASE = 6.0
 """Lane lease seconds: a heartbeat every 2 s, so the shops spread within seconds of the start."""
 
@@ -44,22 +46,21 @@ def _postgres_cpu() -> float:
     return total
 
 
-async def _fetch(url: str, sql: str) -> list[Any]:
+async def _read(url: str, read: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """One read on a connection of its own."""
     conn = await asyncpg.connect(url)
     try:
-        return list(await conn.fetch(sql))
+        return await read(conn)
     finally:
         await conn.close()
 
 
 async def _delivered(url: str) -> int:
-    rows = await _fetch(url, "SELECT COALESCE(sum(n), 0) FROM queue_counts WHERE state = 'delivered'")
-    return int(rows[0][0])
+    return (await _read(url, delivery_states)).get("delivered", 0)
 
 
 async def _spread(url: str, replicas: int, shops: int) -> bool:
-    rows = await _fetch(url, "SELECT owner, count(*) FROM lane_leases WHERE until > now() GROUP BY owner")
-    held = [int(r[1]) for r in rows]
+    held = list((await _read(url, lane_owners)).values())
     return len(held) == replicas and sum(held) == shops and max(held) <= math.ceil(shops / replicas) + 1
 
 

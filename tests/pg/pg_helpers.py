@@ -1,5 +1,6 @@
 """Helpers of the PostgreSQL tests and of bench/bench_replicas.py: Kash.Click's INSERT, a bridge's config moved
-to PostgreSQL, the deliveries' states (unique basename on purpose)."""
+to PostgreSQL, the deliveries' states, the lane owners, a database that refuses connections (unique basename on
+purpose)."""
 
 from __future__ import annotations
 
@@ -68,3 +69,27 @@ async def failures(conn: asyncpg.Connection, limit: int = 5) -> list[tuple[str, 
         limit,
     )
     return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+
+async def lane_owners(conn: asyncpg.Connection) -> dict[str, int]:
+    """Shops per replica holding a live lane lease."""
+    rows = await conn.fetch("SELECT owner, count(*) FROM lane_leases WHERE until > now() GROUP BY owner")
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+async def refuse_connections(url: str, refuse: bool, *, application: str | None = None) -> None:
+    """The database stops (or starts again) accepting connections; the ones open (of ``application`` only, if
+    given) are cut."""
+    server, name = url.rsplit("/", 1)
+    admin = await asyncpg.connect(f"{server}/postgres")
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"false" if refuse else "true"}')
+        if refuse:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 "
+                "AND pid <> pg_backend_pid() AND ($2::text IS NULL OR application_name = $2)",
+                name,
+                application,
+            )
+    finally:
+        await admin.close()

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from pg_helpers import refuse_connections
 from store_helpers import FakeClock
 
 from outboxd.exceptions import LeaseLost
@@ -119,45 +120,29 @@ async def test_a_busy_shop_leaves_only_when_its_deliveries_are_done(owners: Owne
     assert "shop-49" in await second.heartbeat(SHOPS)
 
 
-async def _refuse_connections(url: str, refuse: bool) -> None:
-    """The database stops (or starts again) accepting connections; the ones open are cut."""
-    name = url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(url.rsplit("/", 1)[0] + "/postgres")
-    try:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {"false" if refuse else "true"}')
-        if refuse:
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 "
-                "AND application_name = 'outboxd-lanes'",
-                name,
-            )
-    finally:
-        await admin.close()
-
-
 async def test_renew_retries_while_the_database_is_out_of_reach(owners: Owners, state_path: str) -> None:
     replica = owners("replica", 3)
     assert len(await replica.renew(SHOPS)) == 50
-    await _refuse_connections(state_path, True)
+    await refuse_connections(state_path, True, application="outboxd-lanes")
     back = asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(
-        _refuse_connections(state_path, False)))  # fmt: skip
+        refuse_connections(state_path, False)))  # fmt: skip
     try:
         assert len(await replica.renew(SHOPS, first_wait=0.05)) == 50  # the same leases, renewed after retries
     finally:
         back.cancel()
-        await _refuse_connections(state_path, False)
+        await refuse_connections(state_path, False)
 
 
 async def test_renew_gives_up_when_the_leases_would_run_out(owners: Owners, state_path: str) -> None:
     replica = owners("replica", 1.5)
     assert len(await replica.renew(SHOPS)) == 50
-    await _refuse_connections(state_path, True)
+    await refuse_connections(state_path, True, application="outboxd-lanes")
     try:
         with pytest.raises(LeaseLost, match="not renewed in time"):
             await replica.renew(SHOPS, first_wait=0.05)
         assert replica.owned() == frozenset()  # stops claiming at once
     finally:
-        await _refuse_connections(state_path, False)
+        await refuse_connections(state_path, False)
 
 
 async def test_rows_of_long_dead_replicas_are_forgotten(owners: Owners, state_path: str) -> None:

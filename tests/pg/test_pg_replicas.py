@@ -23,7 +23,7 @@ from typing import Any
 import asyncpg
 import pytest
 from bridge_setup import wait_until
-from pg_helpers import delivery_states, failures, insert_rows, to_postgres
+from pg_helpers import delivery_states, failures, insert_rows, lane_owners, refuse_connections, to_postgres
 
 from outboxd.control.client import ControlClient
 from outboxd.sandbox import Faults, Sandbox, SandboxHandle, run_sandbox
@@ -64,8 +64,7 @@ class Replicas:
 
     async def lane_owners(self) -> dict[str, int]:
         """Shops per replica holding a live lane lease."""
-        rows = await self.db.fetch("SELECT owner, count(*) FROM lane_leases WHERE until > now() GROUP BY owner")
-        return {str(r[0]): int(r[1]) for r in rows}
+        return await lane_owners(self.db)
 
 
 Build = Callable[..., Awaitable[Replicas]]
@@ -222,18 +221,11 @@ async def test_a_replica_that_loses_the_database_exits_non_zero(replicas: Replic
         return sum((await replicas.lane_owners()).values()) == len(SHOPS)
 
     await wait_until(owns_every_shop, 20)
-    name = replicas.url.rsplit("/", 1)[1]
-    admin = await asyncpg.connect(replicas.url.rsplit("/", 1)[0] + "/postgres")
+    await refuse_connections(replicas.url, True)
     try:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        )
         code = await replica.exited(30)
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
     finally:
-        await admin.close()
+        await refuse_connections(replicas.url, False)
     assert code != 0, replica.log_tail()
     log = replica.log_path.read_text()
     assert "daemon.task_died" in log

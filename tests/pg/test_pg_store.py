@@ -4,23 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 
 import asyncpg
 from pg_helpers import INSERT, event
 from store_helpers import FakeClock
 
-from outboxd.store import open_store
+from outboxd.store import Store, open_store
 from outboxd.store.pg import PgOutboxSource
 
 
+async def _write(url: str, events: Iterable[tuple[Any, ...]]) -> None:
+    """Kash.Click's side: each event in an INSERT of its own."""
+    writer = await asyncpg.connect(url)
+    try:
+        for one in events:
+            await writer.fetchval(INSERT, *one)
+    finally:
+        await writer.close()
+
+
+async def _ingest_all(store: Store, source: PgOutboxSource) -> None:
+    """The whole outbox into the state database, 50 rows a batch."""
+    while await store.deliveries.ingest_from(source, batch=50):
+        pass  # the loop's test is the work: a batch ingested per round, 0 once the outbox is drained
+
+
+def _backlog() -> list[tuple[Any, ...]]:
+    """200 events spread over four shops."""
+    return [event(n, shop=f"shop-{n % 4}") for n in range(200)]
+
+
 async def test_concurrent_claimers_never_take_the_same_row(outbox_url: str, clock: FakeClock) -> None:
-    writer = await asyncpg.connect(outbox_url)
-    for n in range(200):
-        await writer.fetchval(INSERT, *event(n, shop=f"shop-{n % 4}"))
-    await writer.close()
+    await _write(outbox_url, _backlog())
     async with PgOutboxSource(outbox_url) as source, open_store(outbox_url, owner="a", clock=clock) as a:
-        while await a.deliveries.ingest_from(source, batch=50):
-            pass
+        await _ingest_all(a, source)
         ids: list[int] = []
         async with open_store(outbox_url, owner="b", clock=clock) as b:
             for _ in range(20):  # rounds of eight simultaneous claims, until the backlog is gone
@@ -48,13 +67,9 @@ async def test_ingestion_racing_a_settle_leaves_the_aggregate_a_head(outbox_url:
 
 async def test_concurrent_dispatcher_claims_never_take_the_same_row(outbox_url: str, clock: FakeClock) -> None:
     """``claim_heads`` (the dispatcher's claim) from two replicas at once, every shop asked for by both."""
-    writer = await asyncpg.connect(outbox_url)
-    for n in range(200):
-        await writer.fetchval(INSERT, *event(n, shop=f"shop-{n % 4}"))
-    await writer.close()
+    await _write(outbox_url, _backlog())
     async with PgOutboxSource(outbox_url) as source, open_store(outbox_url, owner="a", clock=clock) as a:
-        while await a.deliveries.ingest_from(source, batch=50):
-            pass
+        await _ingest_all(a, source)
         ids: list[int] = []
         free = {f"shop-{n}": 4 for n in range(4)}
         async with open_store(outbox_url, owner="b", clock=clock) as b:
@@ -68,9 +83,7 @@ async def test_concurrent_dispatcher_claims_never_take_the_same_row(outbox_url: 
 async def test_a_replica_never_takes_back_its_own_slow_delivery(outbox_url: str, clock: FakeClock) -> None:
     """A lease of this very process that ran out is a delivery still in flight here: claiming it again would run it
     twice (seen as a duplicate entry in the replicas' OAuth test, with 3 s leases). Another replica takes it back."""
-    writer = await asyncpg.connect(outbox_url)
-    await writer.fetchval(INSERT, *event(1))
-    await writer.close()
+    await _write(outbox_url, [event(1)])
     lease = dt.timedelta(seconds=60)
     async with (
         PgOutboxSource(outbox_url) as source,
