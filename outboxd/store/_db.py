@@ -20,7 +20,7 @@ from outboxd.exceptions import StoreError
 
 __all__ = [
     "BUSY_TIMEOUT_MS", "Clock", "Database", "Params", "Tx", "from_text", "in_thread", "maybe_time", "to_text",
-    "utc_now", "write_together",
+    "utc_now",
 ]  # fmt: skip
 
 BUSY_TIMEOUT_MS = 5000
@@ -289,12 +289,3 @@ def _settle(
             done.set_exception(StoreError(f"state database: {result}"))
         else:
             done.set_exception(StoreError(f"not committed: {result}"))
-
-
-async def write_together(db: Database, statements: Sequence[tuple[str, Params]]) -> list[int]:
-    """Statements that commit together: one unit of a group commit on SQLite, one transaction on a database
-    without group commits (the PostgreSQL store's ``PgDatabase``, which the store's groups share)."""
-    if isinstance(db, Database):
-        return await db.write_many(statements)
-    async with db.transaction() as tx:
-        return [await tx.execute(sql, params) for sql, params in statements]

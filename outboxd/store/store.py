@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from outboxd.store._db import Clock, Database, utc_now, write_together
+from outboxd.store._db import Clock, Database, utc_now
 from outboxd.store.audit import Audit
 from outboxd.store.backfills import Backfills
 from outboxd.store.caches import Caches
@@ -85,7 +85,7 @@ class Store:
                 request_body=request_body, response_body=response_body,
             )
         )  # fmt: skip
-        changed = await write_together(self.db, statements)
+        changed = await self.db.write_many(statements)
         return changed[-2] == 1
 
     async def close(self) -> None:

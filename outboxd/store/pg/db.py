@@ -118,6 +118,11 @@ class PgDatabase:
 
     write_returning = write_rows
 
+    async def write_many(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
+        """Write statements committed together or not at all: one transaction (no group commit to join here)."""
+        async with self.transaction() as tx:
+            return [await tx.execute(sql, params) for sql, params in statements]
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PgTx]:
         """A short transaction: committed on exit, rolled back on any exception."""

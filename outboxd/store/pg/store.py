@@ -25,7 +25,7 @@ class PgStore(Store):
 
     def __init__(self, db: PgDatabase, *, owner: str, lease: dt.timedelta, clock: Clock, cipher: Cipher | None) -> None:
         # The groups only use the statement surface that PgDatabase shares with Database (read, write,
-        # write_rows, transaction), in SQLite dialect that pg/sql.py translates.
+        # write_rows, write_many, transaction), in SQLite dialect that pg/sql.py translates.
         shared = cast(Database, db)
         super().__init__(shared, owner=owner, lease=lease, clock=clock, cipher=cipher)
         self.pg = db
