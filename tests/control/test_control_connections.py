@@ -51,7 +51,14 @@ async def test_a_configured_token_refused_with_401_is_reconnect_needed_across_a_
         del b.sandbox.tokens.access[token]  # revoked in Pennylane's settings: every call is a 401
         b.insert(rows[len(rows) // 2 :])
         await until(lambda: _s1_state(b, "reconnect_needed"), what="s1 reconnect_needed")
-        stored = await b.daemon.store.connections.get("s1")
+        store = b.daemon.store
+
+        async def stored_refused() -> bool:  # the client says so first, the delivery's failure then stores it
+            stored = await store.connections.get("s1")
+            return stored is not None and stored.state == "reconnect_needed"
+
+        await until(stored_refused, what="s1's stored connection reconnect_needed")
+        stored = await store.connections.get("s1")
         assert stored is not None
         assert (stored.kind, stored.state) == ("api_token", "reconnect_needed")
         await b.client.pause("s1", "waiting for a new token")  # nothing is tried after the restart
