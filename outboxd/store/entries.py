@@ -83,9 +83,7 @@ class Entries:
         return known
 
     async def mark_posted(self, shop_id: str, piece_number: str, pennylane_id: int) -> None:
-        changed = await self._db.write(*self.posted_statement(shop_id, piece_number, pennylane_id))
-        if changed != 1:
-            raise StoreError(f"no recorded entry {piece_number} for shop {shop_id}: record it before posting")
+        await self._set_state(shop_id, piece_number, "posted", pennylane_id)
 
     def posted_statement(self, shop_id: str, piece_number: str, pennylane_id: int) -> tuple[str, Params]:
         """:meth:`mark_posted` as a statement, for :meth:`Store.settle_delivered`."""
