@@ -12,15 +12,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from outboxd.store._db import Clock, Database, Params, Tx, from_text, maybe_time, to_text
-from outboxd.store.models import Delivery, ImportedEvent, OutboxRow
+from outboxd.store.models import OPEN_STATES, Delivery, ImportedEvent, OutboxRow
 
-__all__ = ["CLAIMABLE_PRIORITY", "DELIVERY_COLUMNS", "Deliveries", "EventSource", "delivery_from_row"]
+__all__ = ["CLAIMABLE_PRIORITY", "DELIVERY_COLUMNS", "OPEN_SQL", "Deliveries", "EventSource", "delivery_from_row"]
 
 DELIVERY_COLUMNS = (
     "id, outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at, business_date, payload, source, "
     "backfill_id, state, attempts, next_attempt_at, lease_owner, lease_until, last_error_class, last_error, "
     "last_status, created_at, updated_at, delivered_at"
 )
+OPEN_SQL = "state IN (" + ", ".join(f"'{state}'" for state in OPEN_STATES) + ")"
+"""The open states as a SQL term; the partial indexes on open rows are used only by a query that repeats it."""
 CLAIMABLE_PRIORITY = 1
 """0 live, 1 released backfill or import; 2 and up are history held, paused or booked per day (backfill.md)."""
 _SHOPS_PER_CLAIM = 200  # stays well under SQLite's 500 terms of a compound SELECT
@@ -46,7 +48,7 @@ _SHOP_HEADS = (
     "SELECT id FROM deliveries WHERE shop_id = ? AND state = 'pending' AND head = 1"  # noqa: S608 (constants)
     f" AND priority <= {CLAIMABLE_PRIORITY} AND next_attempt_at <= ?"
     " AND id <= COALESCE((SELECT min(id) FROM deliveries WHERE shop_id = ? AND aggregate_id = 'reference'"
-    f" AND state IN ('pending', 'leased', 'failed')), {2**63 - 1}) ORDER BY priority, id LIMIT ?"
+    f" AND {OPEN_SQL}), {2**63 - 1}) ORDER BY priority, id LIMIT ?"
 )
 """One shop's due heads for :meth:`Deliveries.claim_heads`, up to the shop's oldest open reference snapshot."""
 _MINE = "id = :id AND ((state = 'leased' AND lease_owner = :owner) OR state = 'pending')"

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 
 from outboxd.store._db import Clock, Database, Tx, to_text
-from outboxd.store.deliveries import _INSERT, DELIVERY_COLUMNS, _ensure_shops, _params, delivery_from_row
+from outboxd.store.deliveries import _INSERT, DELIVERY_COLUMNS, OPEN_SQL, _ensure_shops, _params, delivery_from_row
 from outboxd.store.models import Delivery, ImportedEvent
 
 __all__ = ["DAILY", "HELD", "LIVE", "PAUSED", "RELEASED", "History"]
@@ -22,7 +22,6 @@ SKIP_CLASS = "history"
 """``last_error_class`` of a row skipped as before a backfill's start: a later backfill may take it back."""
 
 _REGISTER = "json_extract(payload, '$.register_id')"
-_OPEN = "state IN ('pending', 'leased', 'failed')"
 _HISTORY = f"((state = 'pending' AND priority = {HELD}) OR (state = 'skipped' AND last_error_class = '{SKIP_CLASS}'))"
 """What a backfill would take: history held, or skipped by an earlier backfill's start date."""
 
@@ -194,7 +193,7 @@ class History:
         (a scan of the whole table took 0.1 s on a year of history, once per day booked)."""
         row = await self._db.read_one(
             "SELECT count(*) FROM deliveries WHERE shop_id = ? AND aggregate_id = 'reference'"  # noqa: S608 (constant)
-            f" AND {_OPEN} AND state IN ('pending', 'leased') AND event_type = 'reference.updated'"
+            f" AND {OPEN_SQL} AND state IN ('pending', 'leased') AND event_type = 'reference.updated'"
             f" AND priority <= {RELEASED}",
             (shop_id,),
         )
@@ -241,6 +240,6 @@ async def _recompute_heads(tx: Tx, shop_id: str) -> None:
     """Rows taken back from 'skipped' reopen their aggregates: the head is again the lowest open row."""
     await tx.execute(
         f"UPDATE deliveries SET head = (id = (SELECT min(d.id) FROM deliveries d WHERE d.shop_id = deliveries.shop_id"  # noqa: S608 (constant)
-        f" AND d.aggregate_id = deliveries.aggregate_id AND d.{_OPEN})) WHERE shop_id = ? AND {_OPEN}",
+        f" AND d.aggregate_id = deliveries.aggregate_id AND d.{OPEN_SQL})) WHERE shop_id = ? AND {OPEN_SQL}",
         (shop_id,),
     )

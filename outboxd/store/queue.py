@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from outboxd.store._db import Clock, Database, Tx, from_text, to_text
-from outboxd.store.deliveries import DELIVERY_COLUMNS, delivery_from_row
+from outboxd.store.deliveries import DELIVERY_COLUMNS, OPEN_SQL, delivery_from_row
 from outboxd.store.entries import Entries
 from outboxd.store.models import OPEN_STATES, Delivery, DeliveryDetail, FailedFilter, ShopStats
 
@@ -32,9 +32,8 @@ _DISCARD = (
 )
 
 
-_OPEN = "state IN ('pending', 'leased', 'failed')"
 _OLDEST_REFERENCE = (
-    f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = ? AND aggregate_id = 'reference' AND {_OPEN} "  # noqa: S608 (constants)
+    f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = ? AND aggregate_id = 'reference' AND {OPEN_SQL} "  # noqa: S608 (constants)
     "ORDER BY id LIMIT 1"
 )
 
@@ -132,7 +131,7 @@ class Queue:
         oldest = await self._db.read_one(_OLDEST_REFERENCE, (delivery.shop_id,))
         whole_shop = oldest is not None and oldest["id"] == delivery.id
         scope = "" if whole_shop else "AND aggregate_id = :aggregate "
-        where = f"FROM deliveries WHERE shop_id = :shop {scope}AND id > :id AND {_OPEN}"
+        where = f"FROM deliveries WHERE shop_id = :shop {scope}AND id > :id AND {OPEN_SQL}"
         params = {"shop": delivery.shop_id, "aggregate": delivery.aggregate_id, "id": delivery.id}
         rows = await self._db.read(f"SELECT id {where} ORDER BY id LIMIT :limit", params | {"limit": limit})
         total = await self._db.read_one(f"SELECT count(*) {where}", params)
