@@ -14,25 +14,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from outboxd.store._db import Clock, Database, to_text
-from outboxd.store.deliveries import DELIVERY_COLUMNS, delivery_from_row
+from outboxd.store.deliveries import DELIVERY_COLUMNS, OPEN_SQL, delivery_from_row
 from outboxd.store.models import Delivery
 
 __all__ = ["FoundEntry", "OpenBefore", "Reconciliation", "Tally"]
 
-_STATE = "SELECT state FROM sent_entries WHERE shop_id = ? AND piece_number = ?"
+_STATES = "SELECT piece_number, state FROM sent_entries WHERE shop_id = ? AND piece_number IN ({pieces})"
 _POSTED = (
     "INSERT INTO sent_entries (shop_id, piece_number, delivery_id, journal_id, entry_date, state, pennylane_id, "
     "body_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'posted', ?, NULL, ?, ?) "
     "ON CONFLICT (shop_id, piece_number) DO UPDATE SET state = 'posted', pennylane_id = excluded.pennylane_id, "
     "updated_at = excluded.updated_at WHERE state <> 'posted'"
 )
-_OPEN = "state IN ('pending', 'leased', 'failed')"
 _OPEN_SINCE = (
-    f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = ? AND {_OPEN} AND business_date >= ? "  # noqa: S608 (constants)
+    f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = ? AND {OPEN_SQL} AND business_date >= ? "  # noqa: S608 (constants)
     "AND id > ? ORDER BY id LIMIT ?"
 )
 _OPEN_BEFORE = (
-    f"SELECT count(*), min(business_date) FROM deliveries WHERE shop_id = ? AND {_OPEN} AND business_date < ?"  # noqa: S608 (constants)
+    f"SELECT count(*), min(business_date) FROM deliveries WHERE shop_id = ? AND {OPEN_SQL} AND business_date < ?"  # noqa: S608 (constants)
 )
 
 
@@ -86,15 +85,18 @@ class Reconciliation:
         now = to_text(self._clock())
         recorded = confirmed = known = 0
         async with self._db.transaction() as tx:
+            pieces = [entry.piece_number for entry in found]
+            sql = _STATES.format(pieces=", ".join("?" * len(pieces)))
+            states = {row[0]: row[1] for row in await tx.fetchall(sql, (shop_id, *pieces))} if pieces else {}
             for entry in found:
-                row = await tx.fetchone(_STATE, (shop_id, entry.piece_number))
-                if row is not None and row[0] == "posted":
+                state = states.get(entry.piece_number)
+                if state == "posted":
                     known += 1
                     continue
                 owner = owners.get(entry.piece_number)
                 await tx.execute(_POSTED, (shop_id, entry.piece_number, owner, entry.journal_id, entry.entry_date,
                                            entry.pennylane_id, now, now))  # fmt: skip
-                if row is None:
+                if state is None:
                     recorded += 1
                 else:
                     confirmed += 1
