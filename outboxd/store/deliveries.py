@@ -38,12 +38,11 @@ VALUES (:outbox_id, :event_id, :shop_id, :event_type, :aggregate_id, :occurred_a
                 AND state IN ('pending', 'leased', 'failed')),
   :now, :created_at, :now, :now)
 """
+_TAKE_BACK = "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ? "
+"""Leases back to pending without spending an attempt; the callers add which ones (``WHERE state = 'leased'...``)."""
 # Expired leases of other owners only: an expired lease of our own is a delivery still in flight in this process
 # (slower than the lease: a long rate-limit wait, retries inside one call), and taking it back would run it twice.
-_TAKE_BACK_EXPIRED = (
-    "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ? "
-    "WHERE state = 'leased' AND lease_until < ? AND lease_owner <> ?"
-)
+_TAKE_BACK_EXPIRED = _TAKE_BACK + "WHERE state = 'leased' AND lease_until < ? AND lease_owner <> ?"
 _SHOP_HEADS = (
     "SELECT id FROM deliveries WHERE shop_id = ? AND state = 'pending' AND head = 1"  # noqa: S608 (constants)
     f" AND priority <= {CLAIMABLE_PRIORITY} AND next_attempt_at <= ?"
@@ -202,20 +201,13 @@ class Deliveries:
     async def release(self) -> int:
         """Give every lease of this owner back without spending an attempt (at stop, when nothing runs any more)."""
         return await self._db.write(
-            "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ? "
-            "WHERE state = 'leased' AND lease_owner = ?",
-            (to_text(self._clock()), self.owner),
+            _TAKE_BACK + "WHERE state = 'leased' AND lease_owner = ?", (to_text(self._clock()), self.owner)
         )
 
     async def take_back_all(self) -> int:
         """Every lease back to pending, whoever holds it: only for a daemon holding the SQLite state's lock, where
         any lease found at start was left by a process that died (kill -9, power loss)."""
-        now = to_text(self._clock())
-        return await self._db.write(
-            "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ? "
-            "WHERE state = 'leased'",
-            (now,),
-        )
+        return await self._db.write(_TAKE_BACK + "WHERE state = 'leased'", (to_text(self._clock()),))
 
     async def get(self, delivery_id: int) -> Delivery | None:
         row = await self._db.read_one(f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,))  # noqa: S608 (constant column list)
