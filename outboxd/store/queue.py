@@ -133,7 +133,9 @@ class Queue:
         scope = "" if whole_shop else "AND aggregate_id = :aggregate "
         where = f"FROM deliveries WHERE shop_id = :shop {scope}AND id > :id AND {OPEN_SQL}"
         params = {"shop": delivery.shop_id, "aggregate": delivery.aggregate_id, "id": delivery.id}
-        rows = await self._db.read(f"SELECT id {where} ORDER BY id LIMIT :limit", params | {"limit": limit})
+        rows = []
+        if limit:  # a status asks only for the count
+            rows = await self._db.read(f"SELECT id {where} ORDER BY id LIMIT :limit", params | {"limit": limit})
         total = await self._db.read_one(f"SELECT count(*) {where}", params)
         return Blocked(tuple(int(r[0]) for r in rows), 0 if total is None else int(total[0]), whole_shop)
 
