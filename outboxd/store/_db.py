@@ -255,8 +255,8 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         """A short ``BEGIN IMMEDIATE`` transaction: committed on exit, rolled back on any exception."""
         async with self._lock:
-            await self._write.execute("BEGIN IMMEDIATE")
-            try:
+            try:  # BEGIN inside: cancelled while it waits, it still runs on the thread and must be rolled back
+                await self._write.execute("BEGIN IMMEDIATE")
                 yield self._write
                 await self._write.execute("COMMIT")
             except BaseException:

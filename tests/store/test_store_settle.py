@@ -31,7 +31,7 @@ async def test_record_first_says_whether_the_entry_is_new(
     assert taken.value.owner == a.id
 
 
-@sqlite_only  # group commits are the SQLite database's (PostgreSQL runs write_together as a transaction)
+@sqlite_only  # group commits are the SQLite database's (PostgreSQL runs write_many as a transaction)
 async def test_a_unit_commits_whole_or_not_at_all_beside_the_others(store: Store) -> None:
     insert = "INSERT INTO order_accounts (shop_id, order_id, ledger_account_id) VALUES (?, ?, ?)"
     good, bad, alone = await asyncio.gather(
@@ -45,6 +45,28 @@ async def test_a_unit_commits_whole_or_not_at_all_beside_the_others(store: Store
     assert alone == 1
     rows = await store.db.read("SELECT order_id, ledger_account_id FROM order_accounts ORDER BY order_id")
     assert [tuple(r) for r in rows] == [("o-1", 1), ("o-2", 2), ("o-4", 5)]
+
+
+@sqlite_only  # the writer connection and its BEGIN on aiosqlite's thread are SQLite's
+async def test_a_transaction_cancelled_during_its_begin_leaves_no_transaction_open(store: Store) -> None:
+    """A stop cancels tasks wherever they wait: a BEGIN still ran on the thread, and a writer left inside it would
+    make the next group commit part of a transaction nobody commits, and the next BEGIN fail."""
+    insert = "INSERT INTO order_accounts (shop_id, order_id, ledger_account_id) VALUES (?, ?, ?)"
+
+    async def begun() -> None:
+        async with store.db.transaction() as tx:
+            await tx.execute(insert, ("s1", "o-never", 1))
+
+    for _ in range(20):
+        task = asyncio.create_task(begun())
+        await asyncio.sleep(0)  # the task now waits for its BEGIN IMMEDIATE
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert not store.db.writer.in_transaction
+    async with store.db.transaction() as tx:
+        await tx.execute(insert, ("s1", "o-1", 2))
+    rows = await store.db.read("SELECT order_id FROM order_accounts")
+    assert [r[0] for r in rows] == ["o-1"]
 
 
 async def test_settle_delivered_writes_the_end_of_a_delivery_in_one_unit(
