@@ -24,6 +24,7 @@ from outboxd.delivery.daybook import DayBooker
 from outboxd.delivery.lane import Lane
 from outboxd.exceptions import BadRequest, NotFound, PennylaneError
 from outboxd.pennylane import FiscalYear
+from outboxd.rules import customer_reference
 from outboxd.store import Backfill
 from outboxd.store.history import History
 
@@ -44,8 +45,6 @@ OPEN_YEAR = ("open", "reopen")
 PER_NEW_CUSTOMER = 2
 """Requests to make a customer known one by one: find it, create it (its 411 number is not read). Daily mode looks
 a day's customers up together (100 per request), so it pays one create each plus about one lookup per day."""
-CUSTOMER_REFERENCE = "kashclick:{shop}:"
-"""A customer's external reference in Pennylane, before its Kash.Click id (as outboxd.rules.orders names it)."""
 DAY_LINES = 900
 """Events per part of a day's entry, for the estimate: a part holds 1,000 lines, a day ~1.05 line per event."""
 REACHED = 0.95
@@ -96,7 +95,7 @@ class Backfiller:
         every = await self.history.register_days(shop_id, start)
         days = [(day, reg, n) for day, reg, n in every if day is not None]
         busy = await self.history.busy_register_days(shop_id, start)
-        customers = await self.history.new_customers(shop_id, start, CUSTOMER_REFERENCE.format(shop=shop_id))
+        customers = await self.history.new_customers(shop_id, start, customer_reference(shop_id))
         today = self._today().isoformat()
         detailed = sum(n for *_, n in days)
         daily = sum(n if day >= today or (day, reg) in busy else math.ceil(n / DAY_LINES) for day, reg, n in days)

@@ -15,6 +15,7 @@ from outboxd.rules.entries import (
     JournalSpec,
     LedgerAccount,
     OrderCustomerAccount,
+    customer_reference,
     wire_lines,
 )
 from outboxd.rules.journals import assign_journal_codes
@@ -34,6 +35,7 @@ __all__ = [
     "ZControlRow",
     "assign_journal_codes",
     "book",
+    "customer_reference",
     "effective_mapping",
     "merge_tables",
     "wire_lines",

@@ -23,6 +23,7 @@ __all__ = [
     "JournalSpec",
     "LedgerAccount",
     "OrderCustomerAccount",
+    "customer_reference",
     "wire_lines",
 ]
 
@@ -42,6 +43,12 @@ class CustomerAccount:
 
     external_reference: str
     customer: Customer
+
+
+def customer_reference(shop_id: str, customer_id: str = "") -> str:
+    """A customer's ``external_reference`` in Pennylane; with no ``customer_id``, what every one of the shop's
+    begins with."""
+    return f"kashclick:{shop_id}:{customer_id}"
 
 
 @dataclass(frozen=True, slots=True)

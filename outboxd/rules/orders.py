@@ -13,7 +13,15 @@ from outboxd.contract.models import Customer, Event, OrderRecorded
 from outboxd.exceptions import BookingError
 from outboxd.money import format_rate
 from outboxd.rules.accounts import check_rate, sales_account, vat_account
-from outboxd.rules.entries import AccountRef, Booking, CustomerAccount, Entry, EntryLine, LedgerAccount
+from outboxd.rules.entries import (
+    AccountRef,
+    Booking,
+    CustomerAccount,
+    Entry,
+    EntryLine,
+    LedgerAccount,
+    customer_reference,
+)
 from outboxd.rules.journals import journal_for
 from outboxd.rules.mapping import ShopMapping
 from outboxd.rules.pieces import order_piece
@@ -65,7 +73,7 @@ def book_order(event: Event, mapping: ShopMapping) -> Booking:
         customer: AccountRef = catalogue.counter_customer
         label = f"{kind_word} {order.number}"
     else:
-        customer = CustomerAccount(f"kashclick:{event.shop_id}:{order.customer.id}", order.customer)
+        customer = CustomerAccount(customer_reference(event.shop_id, order.customer.id), order.customer)
         label = f"{kind_word} {order.number} {customer_name(order.customer)}"
 
     sales_lines: list[EntryLine] = []
