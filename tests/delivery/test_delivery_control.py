@@ -6,131 +6,44 @@ the test (once through ``connect/complete``, once through the daemon's callback 
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import datetime as dt
 import os
-import shutil
-import socket
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from bridge_setup import wait_until
+from daemon_bench import Bench, bench
 
-from outboxd.config import config_from_dict
-from outboxd.control.client import ControlClient
-from outboxd.delivery import Daemon
-from outboxd.delivery.control import DaemonControl, mapping_accounts
+from outboxd.delivery.control import mapping_accounts
 from outboxd.demo.tickets import poison_ticket
 from outboxd.exceptions import BadRequest, ControlError, NotFound
 from outboxd.money import parse_rate
-from outboxd.producer import insert_events, open_outbox
 from outboxd.rules import ShopMapping
 from outboxd.rules.accounts import required_accounts
-from outboxd.sandbox import Sandbox, SandboxHandle, run_sandbox
-from outboxd.secrets import ensure_key_file
 from outboxd.simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(90)
 
-CLIENT_ID = "kash-click-test"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _secret(path: Path, value: str) -> str:
-    path.write_text(value + "\n")
-    path.chmod(0o600)
-    return str(path)
-
 
 async def until(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
+    await wait_until(check, within)
 
 
-@dataclass
-class World:
-    sandbox: Sandbox
-    handle: SandboxHandle
-    daemon: Daemon
-    client: ControlClient
-    outbox: Path
-    companies: dict[str, int]
-    task: asyncio.Task[None]
+async def s1(world: Bench) -> dict[str, Any]:
+    return await world.client.shop("s1")
 
-    async def restart(self, **changes: Any) -> None:
-        """Stop the daemon and start a new one on the same files, its configuration changed by ``changes``."""
-        self.daemon.stop()
-        await asyncio.wait_for(self.task, 20)
-        self.daemon = Daemon(dataclasses.replace(self.daemon.config, **changes), control_factory=DaemonControl)
-        self.task = asyncio.create_task(self.daemon.run())
-        await asyncio.wait_for(self.daemon.ready.wait(), 10)
 
-    def insert(self, rows: list[dict[str, Any]]) -> None:
-        conn = open_outbox(self.outbox)
-        try:
-            insert_events(conn, rows)
-        finally:
-            conn.close()
-
-    async def s1(self) -> dict[str, Any]:
-        return await self.client.shop("s1")
-
-    async def s1_has(self, key: str, value: Any) -> bool:
-        return bool((await self.s1())[key] == value)
+async def s1_has(world: Bench, key: str, value: Any) -> bool:
+    return bool((await s1(world))[key] == value)
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    sockdir = Path(tempfile.mkdtemp(prefix="oxc-", dir="/tmp"))
-    sandbox = Sandbox(rate_limit=None)
-    companies = {"s1": sandbox.add_company("Boulangerie Martin").id, "s2": sandbox.add_company("Cave Durand").id}
-    port = _free_port()
-    sandbox.register_oauth_app(CLIENT_ID, "s3cret", [f"http://127.0.0.1:{port}/oauth/callback"])
-    outbox = tmp_path / "outbox.sqlite3"
-    open_outbox(outbox).close()
-    ensure_key_file(tmp_path / "token.key")
-    async with run_sandbox(sandbox) as handle:
-        config = config_from_dict(
-            {
-                "daemon": {"outbox_database": str(outbox), "state_database": "state.sqlite3",
-                           "control_socket": str(sockdir / "c.sock"), "metrics_listen": False,
-                           "callback_port": port, "backoff_base": 0.05, "backoff_cap": 0.2},
-                "pennylane": {"api_url": handle.api_url, "authorize_url": handle.authorize_url,
-                              "token_url": handle.token_url, "revoke_url": handle.revoke_url, "client_id": CLIENT_ID,
-                              "client_secret_file": _secret(tmp_path / "client.secret", "s3cret"),
-                              "rate_limit": {"requests": 1000, "per_seconds": 1.0}},
-                "secrets": {"token_key_file": "token.key"},
-                "shops": {"s1": {"name": "Paris 1", "api_token_file": _secret(
-                    tmp_path / "s1.token", sandbox.issue_api_token(companies["s1"]))}, "s2": {}},
-            },
-            base_dir=tmp_path,
-        )  # fmt: skip
-        daemon = Daemon(config, control_factory=DaemonControl)
-        task = asyncio.create_task(daemon.run())
-        await asyncio.wait_for(daemon.ready.wait(), 10)
-        world = World(
-            sandbox, handle, daemon, ControlClient(sockdir / "c.sock", actor="alice"), outbox, companies, task
-        )
-        try:
-            yield world
-        finally:
-            await world.client.close()
-            world.daemon.stop()
-            await asyncio.wait_for(world.task, 20)
-            shutil.rmtree(sockdir, ignore_errors=True)
+async def world(tmp_path: Path) -> AsyncIterator[Bench]:
+    async with bench(tmp_path) as b:
+        yield b
 
 
 def _history(days: int = 2) -> list[dict[str, Any]]:
@@ -138,8 +51,8 @@ def _history(days: int = 2) -> list[dict[str, Any]]:
     return list(simulate_shop("s1", days=days, orders_per_day=6, registers=2, seed=7, start=start))
 
 
-async def test_status_shows_the_connected_shop_and_its_queue_moving_to_delivered(world: World) -> None:
-    before = await world.s1()
+async def test_status_shows_the_connected_shop_and_its_queue_moving_to_delivered(world: Bench) -> None:
+    before = await s1(world)
     assert before["connection"]["state"] == "connected"
     assert before["connection"]["kind"] == "api_token"
     assert before["connection"]["company_name"] == "Boulangerie Martin"
@@ -149,14 +62,14 @@ async def test_status_shows_the_connected_shop_and_its_queue_moving_to_delivered
     rows = _history()
     await world.client.pause("s1", "hold while we count")
     world.insert(rows)
-    await until(lambda: world.s1_has("queue_depth", len(rows)))
-    paused = await world.s1()
+    await until(lambda: s1_has(world, "queue_depth", len(rows)))
+    paused = await s1(world)
     assert paused["paused"]
     assert paused["pause_reason"] == "hold while we count"
     assert paused["oldest_pending_age"] is not None
     await world.client.resume("s1")
-    await until(lambda: world.s1_has("delivered_today", len(rows)))
-    after = await world.s1()
+    await until(lambda: s1_has(world, "delivered_today", len(rows)))
+    after = await s1(world)
     assert after["queue_depth"] == 0
     assert after["failed"] == 0
     assert not after["paused"]
@@ -173,11 +86,11 @@ async def test_status_shows_the_connected_shop_and_its_queue_moving_to_delivered
     assert actions == ["shop.resume", "shop.pause"]
 
 
-async def test_a_poison_ticket_fails_alone_then_retry_and_discard_and_bulk(world: World) -> None:
+async def test_a_poison_ticket_fails_alone_then_retry_and_discard_and_bulk(world: Bench) -> None:
     rows = _history(1)
     poison = poison_ticket("s1", dt.date.today() - dt.timedelta(days=1))
     world.insert(rows[:5] + poison + rows[5:])
-    await until(lambda: world.s1_has("delivered_today", len(rows)))
+    await until(lambda: s1_has(world, "delivered_today", len(rows)))
     listing = await world.client.failed({"shop": "s1"})
     assert listing["total"] == 1
     (item,) = listing["items"]
@@ -185,8 +98,8 @@ async def test_a_poison_ticket_fails_alone_then_retry_and_discard_and_bulk(world
     assert "vat_rate 8.5" in item["message"]
     assert item["event_type"] == "order.recorded"
     assert item["aggregate_id"] == "order:poison-1"
-    assert (await world.s1())["failed"] == 1
-    assert (await world.s1())["queue_depth"] == 1
+    assert (await s1(world))["failed"] == 1
+    assert (await s1(world))["queue_depth"] == 1
 
     detail = await world.client.delivery(item["id"])
     assert detail["state"] == "failed"
@@ -227,10 +140,10 @@ async def test_a_poison_ticket_fails_alone_then_retry_and_discard_and_bulk(world
     assert audit[0]["detail"]["reason"] == "8.5 % sold by mistake, booked by hand"
 
 
-async def test_delivery_detail_renders_the_entries_sent(world: World) -> None:
+async def test_delivery_detail_renders_the_entries_sent(world: Bench) -> None:
     rows = _history(1)
     world.insert(rows)
-    await until(lambda: world.s1_has("delivered_today", len(rows)))
+    await until(lambda: s1_has(world, "delivered_today", len(rows)))
     order = next(r for r in rows if r["event_type"] == "order.recorded")
     delivery_id = await _delivery_id(world, order["event_id"])
     detail = await world.client.delivery(delivery_id)
@@ -259,12 +172,12 @@ def parse_rate_cents(text: str) -> int:
     return int(units) * 100 + int(frac)
 
 
-async def _delivery_id(world: World, event_id: str) -> int:
+async def _delivery_id(world: Bench, event_id: str) -> int:
     rows = await world.daemon.store.db.read("SELECT id FROM deliveries WHERE event_id = ?", (event_id,))
     return int(rows[0][0])
 
 
-async def test_errors_unknown_shop_and_delivery_bad_reason_and_backfill_delegated(world: World) -> None:
+async def test_errors_unknown_shop_and_delivery_bad_reason_and_backfill_delegated(world: Bench) -> None:
     with pytest.raises(NotFound):
         await world.client.shop("nowhere")
     with pytest.raises(NotFound):
@@ -274,10 +187,10 @@ async def test_errors_unknown_shop_and_delivery_bad_reason_and_backfill_delegate
     with pytest.raises(NotFound):
         await world.client.backfill_estimate("nowhere")
     assert await world.client.backfill_get("s1") is None
-    assert (await world.s1())["backfill"] is None
+    assert (await s1(world))["backfill"] is None
 
 
-async def test_oauth_connect_through_the_control_api_and_through_the_callback_listener(world: World) -> None:
+async def test_oauth_connect_through_the_control_api_and_through_the_callback_listener(world: Bench) -> None:
     started = await world.client.connect_start("s2")
     assert started["redirect_uri"] == world.daemon.config.redirect_uri
     assert (await world.client.shop("s2"))["connection"]["state"] == "pending"
@@ -307,19 +220,19 @@ async def test_oauth_connect_through_the_control_api_and_through_the_callback_li
     assert actions == ["connect.complete", "connect.start", "connect.disconnect", "connect.complete", "connect.start"]
 
 
-async def test_after_the_mapping_fix_and_a_restart_a_retry_books_the_poison_and_its_payment(world: World) -> None:
+async def test_after_the_mapping_fix_and_a_restart_a_retry_books_the_poison_and_its_payment(world: Bench) -> None:
     rows = _history(1)
     world.insert(rows + poison_ticket("s1", dt.date.today() - dt.timedelta(days=1)))
-    await until(lambda: world.s1_has("failed", 1))
+    await until(lambda: s1_has(world, "failed", 1))
     await world.client.pause("s1", "fixing the mapping")
     (item,) = (await world.client.failed())["items"]
     fixed = {"vat_rates": ["20", "10", "5.5", "2.1", "0", "8.5"]}
     await world.restart(mapping=fixed)
-    assert (await world.s1())["paused"]  # the pause outlives the restart
+    assert (await s1(world))["paused"]  # the pause outlives the restart
     assert (await world.client.mapping("s1"))["journals"]  # and so does the reference (registers)
     await world.client.resume("s1")
     assert await world.client.retry(item["id"]) == {"retried": 1}
-    await until(lambda: world.s1_has("delivered_today", len(rows) + 2))
+    await until(lambda: s1_has(world, "delivered_today", len(rows) + 2))
     detail = await world.client.delivery(item["id"])
     assert detail["state"] == "delivered"
     assert [a["outcome"] for a in detail["attempts"]] == ["failed", "delivered"]
@@ -334,7 +247,7 @@ def test_mapping_accounts_cover_exactly_the_required_accounts() -> None:
     assert parse_rate("8.5") not in mapping.vat_rates
 
 
-async def test_a_customer_line_shows_its_411_number_read_from_pennylane_once(world: World) -> None:
+async def test_a_customer_line_shows_its_411_number_read_from_pennylane_once(world: Bench) -> None:
     """A new customer's number is not read when it is booked (2 requests, not 3): the detail reads it once."""
     delivery_id, reference, account_id = await _a_booked_customer(world)
     number = world.sandbox.companies[world.companies["s1"]].accounts[account_id].number
@@ -348,7 +261,7 @@ async def test_a_customer_line_shows_its_411_number_read_from_pennylane_once(wor
     assert cached.account_number == number
 
 
-async def test_a_customer_line_of_a_disconnected_shop_says_its_number_is_not_read(world: World) -> None:
+async def test_a_customer_line_of_a_disconnected_shop_says_its_number_is_not_read(world: Bench) -> None:
     delivery_id, reference, _ = await _a_booked_customer(world)
     await world.client.disconnect("s1")
     before = sum(world.sandbox.request_count.values())
@@ -358,11 +271,11 @@ async def test_a_customer_line_of_a_disconnected_shop_says_its_number_is_not_rea
     assert sum(world.sandbox.request_count.values()) == before
 
 
-async def _a_booked_customer(world: World) -> tuple[int, str, int]:
+async def _a_booked_customer(world: Bench) -> tuple[int, str, int]:
     """A day of s1 booked; the delivery of a ticket naming a customer, the customer's reference and account id."""
     rows = _history(1)
     world.insert(rows)
-    await until(lambda: world.s1_has("delivered_today", len(rows)))
+    await until(lambda: s1_has(world, "delivered_today", len(rows)))
     ticket = next(r for r in rows if r["event_type"] == "order.recorded" and r["payload"]["customer"])
     store = world.daemon.store
     deliveries = [await store.deliveries.get(i) for i in range(1, len(rows) + 1)]

@@ -1,4 +1,5 @@
-"""The real daemon for control tests: in-process, real SQLite files, the simulator on loopback, the real client.
+"""The real daemon for control and delivery tests: in-process, real SQLite files, the simulator on loopback, the
+real client.
 
 Shop ``s1`` is connected by a company API token in the configuration; shop ``s2`` has nothing and connects
 through OAuth during a test.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -47,6 +49,12 @@ class Bench:
         self.task = asyncio.create_task(self.daemon.run(), name="daemon")
         await asyncio.wait_for(self.daemon.ready.wait(), 10)
         return self.daemon
+
+    async def restart(self, **changes: Any) -> Daemon:
+        """Stop the daemon and start a new one on the same files, its configuration changed by ``changes``."""
+        await self.stop()
+        self.config = dataclasses.replace(self.config, **changes)
+        return await self.start()
 
     async def stop(self) -> None:
         if self.daemon is not None and self.task is not None:
