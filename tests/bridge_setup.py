@@ -10,12 +10,13 @@ import asyncio
 import os
 import socket
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from outboxd.config import Config, load_config
-from outboxd.producer import ensure_outbox
+from outboxd.producer import ensure_outbox, insert_events, open_outbox
 from outboxd.secrets import ensure_key_file
 
 
@@ -44,6 +45,15 @@ def secret_file(path: Path, value: str) -> Path:
     path.write_text(value)
     os.chmod(path, 0o600)
     return path
+
+
+def insert_outbox(outbox: Path, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Rows written to the outbox the way Kash.Click does (a known event_id is ignored); how many are new."""
+    conn = open_outbox(outbox)
+    try:
+        return insert_events(conn, rows)
+    finally:
+        conn.close()
 
 
 @dataclass
@@ -111,6 +121,9 @@ token_key_file = "token.key"
             + "\n".join(shops)
         )
         return self
+
+    def insert(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        return insert_outbox(self.outbox, rows)
 
     def config(self) -> Config:
         return load_config(self.config_path)

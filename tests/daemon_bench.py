@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bridge_setup import free_port, secret_file, short_dir, wait_until
+from bridge_setup import free_port, insert_outbox, secret_file, short_dir, wait_until
 
 from outboxd.config import Config, config_from_dict
 from outboxd.control.client import ControlClient
 from outboxd.delivery import Daemon
 from outboxd.delivery.control import DaemonControl
-from outboxd.producer import insert_events, open_outbox
+from outboxd.producer import open_outbox
 from outboxd.sandbox import Sandbox, SandboxHandle, run_sandbox
 from outboxd.secrets import ensure_key_file
 from outboxd.simulator import simulate_shop
@@ -63,11 +63,7 @@ class Bench:
             self.daemon, self.task = None, None
 
     def insert(self, rows: list[dict[str, Any]]) -> None:
-        conn = open_outbox(self.outbox)
-        try:
-            insert_events(conn, rows)
-        finally:
-            conn.close()
+        insert_outbox(self.outbox, rows)
 
 
 def history(shop_id: str, days: int = 2) -> list[dict[str, Any]]:

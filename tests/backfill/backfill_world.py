@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from books import Balance, expected_books
-from bridge_setup import free_port, secret_file, short_dir
+from bridge_setup import free_port, insert_outbox, secret_file, short_dir
 
 from outboxd.config import Config, config_from_dict
 from outboxd.delivery import Daemon
-from outboxd.producer import insert_events, open_outbox
 from outboxd.sandbox import Sandbox
 
 
@@ -59,9 +58,7 @@ class World:
         return config_from_dict(data, base_dir=self.root)
 
     def write(self, rows: list[dict[str, Any]]) -> None:
-        conn = open_outbox(self.outbox)
-        insert_events(conn, rows)
-        conn.close()
+        insert_outbox(self.outbox, rows)
 
     def limit(self, requests: int, seconds: float) -> None:
         """Pennylane's rate limit, scaled: the simulator enforces it, the daemon's limiter keeps under it."""

@@ -14,7 +14,6 @@ from books import expected_books, folded
 from bridge_setup import Bridge, wait_until
 
 from outboxd.delivery import Daemon
-from outboxd.producer import insert_events, open_outbox
 from outboxd.sandbox import Sandbox, run_sandbox
 from outboxd.simulator import simulate_shop
 
@@ -38,10 +37,8 @@ async def test_a_month_of_two_shops_books_every_event_exactly_once(world) -> Non
         shop: list(simulate_shop(shop, days=30, orders_per_day=12, registers=2, seed=seed, start=start))
         for seed, shop in enumerate(companies)
     }
-    conn = open_outbox(bridge.outbox)
     for shop_rows in rows.values():
-        insert_events(conn, shop_rows)
-    conn.close()
+        bridge.insert(shop_rows)
 
     daemon = Daemon(bridge.config())
     runner = asyncio.create_task(daemon.run())
@@ -75,10 +72,8 @@ async def test_a_stop_that_cuts_a_committed_claim_gives_its_deliveries_back(worl
     """The dispatcher can be cancelled after its claim committed and before the deliveries started: those leases
     are this process's too, and a stopped daemon holds none (a restart under another owner would wait them out)."""
     _, _, bridge, _ = world
-    conn = open_outbox(bridge.outbox)
     start = dt.date.today() - dt.timedelta(days=3)
-    insert_events(conn, list(simulate_shop("s1", days=2, orders_per_day=10, registers=1, seed=3, start=start)))
-    conn.close()
+    bridge.insert(list(simulate_shop("s1", days=2, orders_per_day=10, registers=1, seed=3, start=start)))
     daemon = Daemon(bridge.config())
     runner = asyncio.create_task(daemon.run())
     await asyncio.wait_for(daemon.ready.wait(), 10)

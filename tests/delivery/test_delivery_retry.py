@@ -10,7 +10,6 @@ import pytest
 from bridge_setup import Bridge, wait_until
 
 from outboxd.delivery import Backoff, Daemon
-from outboxd.producer import insert_events, open_outbox
 from outboxd.sandbox import Sandbox, run_sandbox
 from outboxd.simulator import simulate_shop
 
@@ -34,9 +33,7 @@ async def test_an_outage_gives_up_after_max_attempts_then_a_retry_delivers(tmp_p
             tmp_path / "b", handle.api_url, {"s1": sandbox.issue_api_token(company)}, daemon_extra="max_attempts = 3"
         ).write()
         rows = list(simulate_shop("s1", days=1, orders_per_day=3, registers=1, seed=3, start=dt.date.today()))
-        conn = open_outbox(bridge.outbox)
-        insert_events(conn, rows)
-        conn.close()
+        bridge.insert(rows)
         sandbox.faults.update(fail_rate=1.0)  # every API call answers 503
         daemon = Daemon(bridge.config())
         runner = asyncio.create_task(daemon.run())

@@ -11,7 +11,6 @@ from bridge_setup import Bridge, wait_until
 from structlog.testing import capture_logs
 
 from outboxd.delivery import Daemon
-from outboxd.producer import insert_events, open_outbox
 from outboxd.sandbox import Sandbox, run_sandbox
 from outboxd.simulator import simulate_shop
 
@@ -24,9 +23,7 @@ async def test_a_delivered_event_leaves_its_entries_posted_one_attempt_and_one_i
         company = sandbox.add_company("Boutique").id
         bridge = Bridge(tmp_path / "bridge", handle.api_url, {"s1": sandbox.issue_api_token(company)}).write()
         rows = list(simulate_shop("s1", days=2, orders_per_day=10, registers=1, seed=4, start=dt.date(2026, 1, 5)))
-        conn = open_outbox(bridge.outbox)
-        insert_events(conn, rows)
-        conn.close()
+        bridge.insert(rows)
         daemon = Daemon(bridge.config())
         with capture_logs() as logs:
             runner = asyncio.create_task(daemon.run())

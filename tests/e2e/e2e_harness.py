@@ -24,11 +24,11 @@ from typing import Any
 
 import aiohttp
 from books import Expected, expected_books, folded
-from bridge_setup import free_port, secret_file, short_dir, wait_until
+from bridge_setup import free_port, insert_outbox, secret_file, short_dir, wait_until
 
 from outboxd.config import Config, load_config
 from outboxd.control.client import ControlClient
-from outboxd.producer import ensure_outbox, insert_events, open_outbox
+from outboxd.producer import ensure_outbox
 from outboxd.sandbox import Sandbox, SandboxHandle
 from outboxd.secrets import ensure_key_file
 from outboxd.simulator import simulate_shop
@@ -133,11 +133,7 @@ token_key_file = "token.key"
         return load_config(self.config_path)
 
     def insert(self, rows: Iterable[Mapping[str, Any]]) -> int:
-        conn = open_outbox(self.outbox)
-        try:
-            return insert_events(conn, rows)
-        finally:
-            conn.close()
+        return insert_outbox(self.outbox, rows)
 
 
 class NotifySocket:

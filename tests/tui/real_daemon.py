@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bridge_setup import free_port, secret_file, short_dir, wait_until
+from bridge_setup import free_port, insert_outbox, secret_file, short_dir, wait_until
 
 from outboxd.config import load_config
 from outboxd.control.client import ControlClient
 from outboxd.delivery import Daemon
 from outboxd.delivery.control import DaemonControl
-from outboxd.producer import ensure_outbox, insert_events, open_outbox
+from outboxd.producer import ensure_outbox
 from outboxd.sandbox import Sandbox, SandboxHandle, run_sandbox
 from outboxd.secrets import ensure_key_file
 from outboxd.simulator import simulate_shop
@@ -112,11 +112,7 @@ name = "Lyon 2"
         return self.config
 
     def insert(self, rows: list[dict[str, Any]]) -> None:
-        conn = open_outbox(self.outbox)
-        try:
-            insert_events(conn, rows)
-        finally:
-            conn.close()
+        insert_outbox(self.outbox, rows)
 
 
 def history(shop_id: str, days: int = 2, orders_per_day: int = 6) -> list[dict[str, Any]]:
