@@ -37,10 +37,10 @@ import structlog
 from backfill_world import Running, World
 
 from outboxd.pennylane import RateLimiter
+from outboxd.pennylane_simulator import Sandbox, run_sandbox
 from outboxd.producer import ensure_outbox
-from outboxd.sandbox import Sandbox, run_sandbox
 from outboxd.secrets import ensure_key_file
-from outboxd.simulator import simulate_shop
+from outboxd.shop_simulator import simulate_shop
 
 
 def live_rows(orders: int) -> list[dict[str, Any]]:

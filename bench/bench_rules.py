@@ -32,7 +32,7 @@ from outboxd.contract.models import (
 )
 from outboxd.money import round_half_up_div, spread_discount
 from outboxd.rules import ShopMapping, book, effective_mapping
-from outboxd.simulator import simulate_shop
+from outboxd.shop_simulator import simulate_shop
 
 REFERENCE = ReferenceUpdated(
     registers=(Register("r1", "Caisse 1"), Register("r2", "Caisse 2")),
@@ -137,7 +137,7 @@ def run(*, orders: int = 50_000, seed: int = 1) -> list[dict[str, Any]]:
         figure("rules engine: order events booked per second (one core)", rate, "/s", ">= 20,000", rate >= 20_000,
                note),
         figure("contract parse + book: order events per second (one core)", both, "/s", "(none)", None,
-               "outbox rows with JSON text payloads from outboxd.simulator"),
+               "outbox rows with JSON text payloads from outboxd.shop_simulator"),
     ]  # fmt: skip
 
 

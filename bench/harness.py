@@ -2,7 +2,7 @@
 
 The simulator runs as ``outboxd sandbox`` and the daemon as ``outboxd run --config`` (the installed entry points
 next to this Python), each in its own process, so the daemon's CPU time and RSS are its own. Events come from
-``outboxd.simulator`` (one shop's days of tickets, payments and closings), copied per shop under new event ids.
+``outboxd.shop_simulator`` (one shop's days of tickets, payments and closings), copied per shop under new event ids.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from bridge_setup import Bridge
 
 from outboxd.producer import INSERT_SQL, open_outbox
-from outboxd.simulator import simulate_shop
+from outboxd.shop_simulator import simulate_shop
 
 BIN = Path(sys.executable).parent
 TICK = os.sysconf("SC_CLK_TCK")

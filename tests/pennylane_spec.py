@@ -53,7 +53,9 @@ def load_spec() -> dict[str, Any]:
 def require_spec() -> dict[str, Any]:
     """The spec, or skip the calling test with the reason."""
     if not SPEC_PATH.is_file():
-        pytest.skip(f"Pennylane's OpenAPI spec is not at {SPEC_PATH}: contract checks need it (see docs/sandbox.md)")
+        pytest.skip(
+            f"Pennylane's OpenAPI spec is not at {SPEC_PATH}: contract checks need it (see docs/pennylane-simulator.md)"
+        )
     return load_spec()
 
 

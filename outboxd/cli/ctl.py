@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     import asyncio
     import sys
 
-    from outboxd.control import shell
+    from outboxd.cli import ctl_commands as shell
     from outboxd.exceptions import ControlError
 
     try:

@@ -21,8 +21,8 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from outboxd.config import load_config
-    from outboxd.delivery import Daemon, run_until_stopped
-    from outboxd.delivery.control import DaemonControl
+    from outboxd.daemon import Daemon, run_until_stopped
+    from outboxd.daemon.operations import DaemonControl
     from outboxd.exceptions import ConfigError, StoreError
     from outboxd.log import configure_logging
 

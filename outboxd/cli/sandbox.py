@@ -15,7 +15,7 @@ COMPANY_NAMES = ("Boulangerie Martin", "Cave Durand", "Fleurs de Lyon", "Librair
 
 
 def _rate(text: str) -> tuple[int, float]:
-    from outboxd.sandbox.ratelimit import parse_rate_limit
+    from outboxd.pennylane_simulator.ratelimit import parse_rate_limit
 
     try:
         return parse_rate_limit(text)
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(args: argparse.Namespace) -> int:
     from outboxd.exceptions import ConfigError
-    from outboxd.sandbox import Faults, Sandbox, run_sandbox
+    from outboxd.pennylane_simulator import Faults, Sandbox, run_sandbox
     from outboxd.signals import on_stop_signals
 
     faults = Faults(fail_rate=args.fail_rate, latency_ms=args.latency_ms, drop_after_commit=args.drop_after_commit,

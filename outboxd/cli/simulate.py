@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from outboxd.simulator import simulate_shop
+    from outboxd.shop_simulator import simulate_shop
 
     try:
         rows = simulate_shop(args.shop, days=args.days, orders_per_day=args.orders_per_day,

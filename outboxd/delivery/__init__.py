@@ -1,7 +1,7 @@
-"""The delivery daemon: tails the outbox, runs one lane per shop, delivers effectively once."""
+"""Delivering one event: the lane it waits in, the rules it is booked by, the ids it resolves, the POST and
+its settlement (effectively once: record before send, look up after an unknown outcome)."""
 
-from outboxd.delivery.daemon import Daemon, run_until_stopped
 from outboxd.delivery.deliver import Backoff, Deliverer
 from outboxd.delivery.lane import Lane
 
-__all__ = ["Backoff", "Daemon", "Deliverer", "Lane", "run_until_stopped"]
+__all__ = ["Backoff", "Deliverer", "Lane"]

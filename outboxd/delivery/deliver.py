@@ -20,7 +20,7 @@ import structlog
 
 from outboxd.contract import OrderRecorded, ReferenceUpdated, RegisterClosed, parse_event
 from outboxd.delivery.lane import Lane
-from outboxd.delivery.zcontrol import warn_z_mismatch
+from outboxd.delivery.zreport import warn_z_mismatch
 from outboxd.exceptions import (
     AuthError,
     BookingError,

@@ -1,6 +1,6 @@
 """The demo's files in its state directory: secrets (0600), the outbox with weeks of history, the configuration.
 
-The history is held at the first connection until a backfill sends it (outboxd.delivery.backfill).
+The history is held at the first connection until a backfill sends it (outboxd.daemon.backfill).
 The configuration spells ``mapping.vat_rates`` out so the operator sees where 8.5 % goes: adding ``"8.5"`` there
 and saving makes the demo restart the daemon, after which a retry of the failed ticket books it.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from outboxd.demo.tickets import poison_ticket
 from outboxd.producer import insert_events, open_outbox
 from outboxd.secrets import ensure_key_file
-from outboxd.simulator import simulate_shop
+from outboxd.shop_simulator import simulate_shop
 
 __all__ = ["DemoFiles", "Endpoints", "write_demo_files"]
 

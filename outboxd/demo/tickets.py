@@ -13,8 +13,8 @@ import uuid
 from typing import Any
 
 from outboxd.money import format_cents
-from outboxd.simulator.shop import paris_offset
-from outboxd.simulator.tickets import order_payload, payments_for, vat_breakdown
+from outboxd.shop_simulator.shop import paris_offset
+from outboxd.shop_simulator.tickets import order_payload, payments_for, vat_breakdown
 
 __all__ = ["POISON_RATE", "live_ticket", "poison_ticket"]
 

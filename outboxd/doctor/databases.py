@@ -15,7 +15,7 @@ from urllib.parse import quote
 from outboxd.contract import ddl
 from outboxd.doctor.result import CheckResult
 from outboxd.store import known_migrations
-from outboxd.store.migrations import Migration
+from outboxd.store.migrate import Migration
 
 __all__ = [
     "check_migrations",

@@ -6,7 +6,7 @@ Callers import from here; the modules underneath are the store's insides. See do
 from outboxd.store.closings import DeliveredClosing
 from outboxd.store.deliveries import EventSource
 from outboxd.store.lock import hold_state_lock
-from outboxd.store.migrations import apply_migrations, known_migrations
+from outboxd.store.migrate import apply_migrations, known_migrations
 from outboxd.store.models import (
     FINAL_STATES,
     OPEN_STATES,

@@ -21,7 +21,7 @@ from outboxd.store.closings import Closings
 from outboxd.store.connections import Connections
 from outboxd.store.deliveries import Deliveries
 from outboxd.store.entries import Entries
-from outboxd.store.migrations import apply_migrations
+from outboxd.store.migrate import apply_migrations
 from outboxd.store.models import Cipher
 from outboxd.store.queue import Queue
 from outboxd.store.shops import Shops

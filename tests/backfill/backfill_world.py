@@ -14,8 +14,8 @@ from books import Balance, expected_books
 from bridge_setup import free_port, insert_outbox, secret_file, short_dir
 
 from outboxd.config import Config, config_from_dict
-from outboxd.delivery import Daemon
-from outboxd.sandbox import Sandbox
+from outboxd.daemon import Daemon
+from outboxd.pennylane_simulator import Sandbox
 
 
 @dataclass

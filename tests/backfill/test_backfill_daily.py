@@ -14,7 +14,7 @@ from test_backfill_detailed import START, _only_reference_delivered, connect_wit
 from outboxd.contract import parse_event
 from outboxd.rules import ShopMapping, effective_mapping
 from outboxd.rules.daily import book_day
-from outboxd.simulator import simulate_shop
+from outboxd.shop_simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -102,7 +102,7 @@ async def test_a_bug_in_booking_a_day_hands_it_to_the_dispatcher(world: World, m
     def broken(*_: object, **__: object) -> None:
         raise RuntimeError("a bug in book_day")
 
-    monkeypatch.setattr("outboxd.delivery.daybook.book_day", broken)
+    monkeypatch.setattr("outboxd.daemon.daybook.book_day", broken)
     async with Running(world.config()) as daemon:
         await daemon.backfills.start("s1", "ops", START.isoformat(), "daily")
         await wait_until(lambda: settled(daemon))

@@ -12,7 +12,7 @@ from books import folded
 from bridge_setup import wait_until
 
 from outboxd.exceptions import BadRequest
-from outboxd.simulator import simulate_shop
+from outboxd.shop_simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(60)
 

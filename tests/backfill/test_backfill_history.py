@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent.parent / "store"))
 from store_helpers import state_database
 
-from outboxd.simulator import simulate_shop
+from outboxd.shop_simulator import simulate_shop
 from outboxd.store import ImportedEvent, Store, open_store
 from outboxd.store.history import DAILY, HELD, History
 

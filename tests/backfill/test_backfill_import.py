@@ -22,7 +22,7 @@ from bridge_setup import wait_until
 from test_backfill_detailed import START, _only_reference_delivered, history
 
 from outboxd.cli import main
-from outboxd.simulator import simulate_shop
+from outboxd.shop_simulator import simulate_shop
 
 
 def _file(tmp_path: Path, extra: list[str]) -> tuple[Path, int]:

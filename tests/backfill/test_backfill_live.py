@@ -13,7 +13,7 @@ from books import folded
 from bridge_setup import wait_until
 from test_backfill_detailed import START, _only_reference_delivered, connect_with_history, history
 
-from outboxd.simulator import simulate_shop
+from outboxd.shop_simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -11,7 +11,7 @@ import sys
 import time
 
 from outboxd.contract import parse_event
-from outboxd.simulator import simulate_shop
+from outboxd.shop_simulator import simulate_shop
 
 
 def main(count: int) -> None:

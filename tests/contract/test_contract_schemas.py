@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from outboxd.contract import EVENT_TYPES, schema
-from outboxd.simulator import simulate_shop
+from outboxd.shop_simulator import simulate_shop
 
 VALIDATORS = {name: Draft202012Validator(schema(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
               for name in ("row", *EVENT_TYPES)}

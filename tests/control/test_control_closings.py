@@ -20,9 +20,9 @@ import structlog
 from daemon_bench import Bench, bench, history, until
 
 from outboxd.cli import ctl
+from outboxd.cli import ctl_commands as shell
 from outboxd.contract import RegisterClosed, parse_payload
-from outboxd.control import shell
-from outboxd.delivery.zcontrol import warn_z_mismatch
+from outboxd.delivery.zreport import warn_z_mismatch
 from outboxd.exceptions import BadRequest, NotFound
 from outboxd.money import format_cents, parse_amount
 

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from daemon_bench import Bench, bench, history, until
 
-from outboxd.delivery.connections import CALLBACK_ACTOR
+from outboxd.daemon.connections import CALLBACK_ACTOR
 from outboxd.secrets import generate_key
 
 pytestmark = pytest.mark.timeout(90)

@@ -22,8 +22,8 @@ from e2e.e2e_harness import assert_exact, expected
 
 from outboxd.exceptions import BadRequest
 from outboxd.money import format_cents
-from outboxd.sandbox.model import Entry
-from outboxd.simulator import simulate_shop
+from outboxd.pennylane_simulator.model import Entry
+from outboxd.shop_simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(90)
 

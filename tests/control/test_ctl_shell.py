@@ -10,7 +10,7 @@ import pytest
 from control.backend_double import DaemonDouble
 
 from outboxd.cli import ctl
-from outboxd.control import shell
+from outboxd.cli import ctl_commands as shell
 
 
 def _args(socket_path: Path, *argv: str) -> argparse.Namespace:

@@ -17,13 +17,13 @@ import pytest
 from bridge_setup import wait_until
 from daemon_bench import Bench, bench
 
-from outboxd.delivery.control import mapping_accounts
+from outboxd.daemon.operations import mapping_accounts
 from outboxd.demo.tickets import poison_ticket
 from outboxd.exceptions import BadRequest, ControlError, NotFound
 from outboxd.money import parse_rate
 from outboxd.rules import ShopMapping
 from outboxd.rules.accounts import required_accounts
-from outboxd.simulator import simulate_shop
+from outboxd.shop_simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(90)
 

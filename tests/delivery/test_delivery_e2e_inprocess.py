@@ -13,9 +13,9 @@ import pytest
 from books import expected_books, folded
 from bridge_setup import Bridge, wait_until
 
-from outboxd.delivery import Daemon
-from outboxd.sandbox import Sandbox, run_sandbox
-from outboxd.simulator import simulate_shop
+from outboxd.daemon import Daemon
+from outboxd.pennylane_simulator import Sandbox, run_sandbox
+from outboxd.shop_simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(90)
 

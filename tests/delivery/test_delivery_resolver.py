@@ -16,9 +16,9 @@ from outboxd.contract import Customer
 from outboxd.delivery.resolver import Resolver
 from outboxd.exceptions import PermanentError
 from outboxd.pennylane import ApiTokenConnection, PennylaneClient, RateLimiter
+from outboxd.pennylane_simulator import Company, Sandbox, run_sandbox
 from outboxd.rules import CustomerAccount, LedgerAccount, ShopMapping
 from outboxd.rules.accounts import required_accounts
-from outboxd.sandbox import Company, Sandbox, run_sandbox
 from outboxd.secrets import Secret
 from outboxd.store import Store, open_store
 

@@ -9,9 +9,10 @@ import random
 import pytest
 from bridge_setup import Bridge, wait_until
 
-from outboxd.delivery import Backoff, Daemon
-from outboxd.sandbox import Sandbox, run_sandbox
-from outboxd.simulator import simulate_shop
+from outboxd.daemon import Daemon
+from outboxd.delivery import Backoff
+from outboxd.pennylane_simulator import Sandbox, run_sandbox
+from outboxd.shop_simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -10,9 +10,9 @@ import pytest
 from bridge_setup import Bridge, wait_until
 from structlog.testing import capture_logs
 
-from outboxd.delivery import Daemon
-from outboxd.sandbox import Sandbox, run_sandbox
-from outboxd.simulator import simulate_shop
+from outboxd.daemon import Daemon
+from outboxd.pennylane_simulator import Sandbox, run_sandbox
+from outboxd.shop_simulator import simulate_shop
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -24,7 +24,7 @@ from aiohttp import web
 from outboxd.contract import ddl
 from outboxd.doctor import CheckResult, Status, check_state_database
 from outboxd.pennylane import BRIDGE_SCOPES
-from outboxd.sandbox import Sandbox, SandboxHandle, run_sandbox
+from outboxd.pennylane_simulator import Sandbox, SandboxHandle, run_sandbox
 from outboxd.secrets import ensure_key_file
 from outboxd.store import open_store
 

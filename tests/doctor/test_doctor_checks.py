@@ -32,7 +32,7 @@ from outboxd.doctor import (
     read_stored_tokens,
 )
 from outboxd.pennylane import BRIDGE_SCOPES
-from outboxd.sandbox import SandboxHandle
+from outboxd.pennylane_simulator import SandboxHandle
 from outboxd.secrets import Secret, TokenCipher, generate_key, read_secret
 from outboxd.store import apply_migrations, known_migrations, open_store
 from tests.doctor.conftest import Install, ServiceUser, daemon_socket, make_outbox

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from e2e_harness import SHOPS, DaemonProcess, Layout, StateView, World, WorldFactory
 
-from outboxd.sandbox import Faults, Sandbox, run_sandbox
+from outboxd.pennylane_simulator import Faults, Sandbox, run_sandbox
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from typing import Any
 
 from e2e_harness import DaemonProcess, Layout, StateView, booked_pieces, expected, folded, settle
 
-from outboxd.sandbox import Faults, Sandbox, run_sandbox
-from outboxd.simulator import simulate_shop
+from outboxd.pennylane_simulator import Faults, Sandbox, run_sandbox
+from outboxd.shop_simulator import simulate_shop
 
 SHOPS = ("s1", "s2")
 ORDERS_PER_DAY = 8

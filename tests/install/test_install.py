@@ -31,7 +31,7 @@ from outboxd.contract import ddl
 from outboxd.control.client import SOCKET_ENV, ControlClient
 from outboxd.exceptions import ControlError
 from outboxd.pennylane import BRIDGE_SCOPES
-from outboxd.sandbox import Sandbox, SandboxHandle, run_sandbox
+from outboxd.pennylane_simulator import Sandbox, SandboxHandle, run_sandbox
 from outboxd.store import apply_migrations, known_migrations, open_store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from outboxd.pennylane import Address, ApiTokenConnection, PennylaneClient, RateLimiter, RecordingTrace
-from outboxd.sandbox import Sandbox, run_sandbox
+from outboxd.pennylane_simulator import Sandbox, run_sandbox
 from outboxd.secrets import Secret
 from tests.pennylane_spec import operation, require_spec, validate_request
 

@@ -24,7 +24,7 @@ from outboxd.pennylane import (
     RecordingTrace,
     TokenSet,
 )
-from outboxd.sandbox import Company, Sandbox, SandboxHandle, run_sandbox
+from outboxd.pennylane_simulator import Company, Sandbox, SandboxHandle, run_sandbox
 from outboxd.secrets import Secret
 
 REDIRECT = "http://127.0.0.1:8765/callback"

@@ -26,8 +26,8 @@ from bridge_setup import wait_until
 from pg_helpers import delivery_states, failures, insert_rows, lane_owners, refuse_connections, to_postgres
 
 from outboxd.control.client import ControlClient
-from outboxd.sandbox import Faults, Sandbox, SandboxHandle, run_sandbox
-from outboxd.simulator import simulate_shop
+from outboxd.pennylane_simulator import Faults, Sandbox, SandboxHandle, run_sandbox
+from outboxd.shop_simulator import simulate_shop
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "e2e"))
 from e2e_harness import CLIENT_ID, CLIENT_SECRET, DaemonProcess, Layout, assert_exact, expected, sleep_briefly

@@ -13,7 +13,7 @@ import asyncpg
 from store_helpers import FakeClock
 
 from outboxd.store import known_migrations, open_store
-from outboxd.store.migrations import apply_migrations
+from outboxd.store.migrate import apply_migrations
 from outboxd.store.pg.migrate import apply_pg_migrations
 
 _ROW = ("s1", "kashclick:s1:c-1", 8, 43, "411C1")

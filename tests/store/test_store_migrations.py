@@ -11,7 +11,7 @@ from store_helpers import sqlite_only
 from outboxd.exceptions import StoreError
 from outboxd.store import known_migrations, open_store
 from outboxd.store._db import Database
-from outboxd.store.migrations import Migration, apply_migrations
+from outboxd.store.migrate import Migration, apply_migrations
 
 pytestmark = sqlite_only  # SQLite's own migrations, read with sqlite3 (PostgreSQL: tests/pg/test_pg_migrations.py)
 

@@ -27,12 +27,12 @@ from bridge_setup import free_port, insert_outbox, secret_file, short_dir, wait_
 
 from outboxd.config import load_config
 from outboxd.control.client import ControlClient
-from outboxd.delivery import Daemon
-from outboxd.delivery.control import DaemonControl
+from outboxd.daemon import Daemon
+from outboxd.daemon.operations import DaemonControl
+from outboxd.pennylane_simulator import Sandbox, SandboxHandle, run_sandbox
 from outboxd.producer import ensure_outbox
-from outboxd.sandbox import Sandbox, SandboxHandle, run_sandbox
 from outboxd.secrets import ensure_key_file
-from outboxd.simulator import simulate_shop
+from outboxd.shop_simulator import simulate_shop
 from tui.app import OutboxdApp
 
 OUTBOXD = Path(sys.executable).parent / "outboxd"

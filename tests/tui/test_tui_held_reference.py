@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 from tui_session import settle, shown_text, shows
 
 from outboxd.cli import ctl
-from outboxd.control import shell
+from outboxd.cli import ctl_commands as shell
 from outboxd.control.client import ControlClient
 from tui.app import OutboxdApp
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncpg
 
 from outboxd.exceptions import StoreError
-from outboxd.store.migrations import Migration, known_migrations
+from outboxd.store.migrate import Migration, known_migrations
 from outboxd.store.pg.db import pg_errors
 
 __all__ = ["MIGRATION_LOCK", "apply_pg_migrations"]

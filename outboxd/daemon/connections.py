@@ -1,0 +1,265 @@
+"""Each shop's Pennylane connection: restored at start, made through OAuth or a company API token, undone.
+
+The OAuth dance (seed section 3): ``start`` gives the operator an authorize URL and remembers its ``state``;
+Pennylane sends the browser back to our callback listener (or the operator pastes the URL it landed on), and
+``complete`` trades the code for tokens, asks ``GET /me`` which company and scopes were granted, and stores
+the tokens encrypted. Rotated refresh tokens are saved before use (``_persist``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+import structlog
+from aiohttp import web
+
+from outboxd.delivery.deliver import trace_exchange
+from outboxd.delivery.lane import Lane
+from outboxd.delivery.resolver import Resolver
+from outboxd.exceptions import AuthError, ConfigError, ControlError, OutboxdError
+from outboxd.pennylane import (
+    ApiTokenConnection,
+    Connection,
+    Exchange,
+    OAuthApp,
+    OAuthConnection,
+    PennylaneClient,
+    RateLimiter,
+    TokenSet,
+    TraceHook,
+)
+from outboxd.secrets import Secret, read_secret
+from outboxd.store import Connection as StoredConnection
+from outboxd.store import ConnectionKind, OAuthPending
+
+if TYPE_CHECKING:
+    from outboxd.daemon.lifecycle import Daemon
+
+__all__ = ["Connections"]
+
+log = structlog.get_logger("outboxd.connections")
+
+PENDING_FOR = dt.timedelta(minutes=30)
+"""How long an authorize URL stays usable."""
+
+CALLBACK_ACTOR = "oauth-callback"
+"""The audit log's actor of a connect completed by the browser on the callback listener: the person is unknown
+there; the ``connect.start`` row before it names who handed out the link."""
+
+
+class Connections:
+    """Connection management for every lane of one daemon."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.config = daemon.config
+        self._app: OAuthApp | None = None
+
+    # -- building clients -------------------------------------------------------------------------------------
+
+    def oauth_app(self) -> OAuthApp:
+        if self._app is None:
+            pennylane = self.config.pennylane
+            if not pennylane.client_id or not pennylane.client_secret_file:
+                raise ControlError(
+                    "OAuth is not configured: set pennylane.client_id and pennylane.client_secret_file "
+                    "(or give the shop a company API token)"
+                )
+            self._app = OAuthApp(
+                client_id=pennylane.client_id,
+                client_secret=self._registered(read_secret(pennylane.client_secret_file)),
+                authorize_url=pennylane.authorize_url,
+                token_url=pennylane.token_url,
+                revoke_url=pennylane.revoke_url,
+                redirect_uri=self.config.redirect_uri,
+                scopes=pennylane.scopes,
+                pkce=pennylane.pkce,
+            )
+        return self._app
+
+    def _registered(self, secret: Secret) -> Secret:
+        self.daemon.redactor.register_secret(secret)
+        return secret
+
+    def _client(self, shop_id: str, connection: Connection) -> PennylaneClient:
+        limit = self.config.pennylane.rate_limit
+        return PennylaneClient(
+            self.daemon.session,
+            self.config.pennylane.api_url,
+            connection,
+            RateLimiter(limit.requests, limit.per_seconds),
+            timeout=self.config.pennylane.request_timeout,
+            trace=self._trace(shop_id),
+        )
+
+    def _trace(self, shop_id: str) -> TraceHook:
+        """Each exchange filed under its delivery's attempt and counted by status (``none``: no answer)."""
+        metrics = self.daemon.metrics
+
+        def trace(exchange: Exchange) -> None:
+            trace_exchange(exchange)
+            metrics.inc("outboxd_http_responses_total", shop=shop_id, status=str(exchange.status or "none"))
+
+        return trace
+
+    def _attach(self, lane: Lane, connection: Connection) -> PennylaneClient:
+        client = self._client(lane.shop_id, connection)
+        lane.connect(client, Resolver(lane.shop_id, client, self.daemon.store, mapping=lane.mapping))
+        return client
+
+    def _oauth(self, shop_id: str, tokens: TokenSet) -> OAuthConnection:
+        self.daemon.redactor.register_secret(tokens.access_token)
+        self.daemon.redactor.register_secret(tokens.refresh_token)
+
+        async def persist(new: TokenSet) -> None:
+            self.daemon.redactor.register_secret(new.access_token)
+            self.daemon.redactor.register_secret(new.refresh_token)
+            await self.daemon.store.connections.save_tokens(
+                shop_id, new.access_token, new.refresh_token, _when(new.expires_at)
+            )
+            log.info("token.rotated", shop=shop_id)
+
+        return OAuthConnection(self.oauth_app(), tokens, persist)
+
+    async def restore(self, lane: Lane) -> None:
+        """At start or first sight of a shop: a configured API token, else the stored connection, else nothing."""
+        shop = self.config.shops.get(lane.shop_id)
+        if shop is not None and shop.api_token_file:
+            await self._configured(lane, self._registered(read_secret(shop.api_token_file)))
+            return
+        stored = await self.daemon.store.connections.get(lane.shop_id)
+        if stored is None or stored.state == "disconnected":
+            return
+        if stored.state == "reconnect_needed":
+            lane.reconnect_needed("Pennylane refused the tokens: connect the shop again")
+            return
+        if stored.kind == "api_token":
+            self._attach(lane, ApiTokenConnection(self._registered(Secret(stored.access_token))))
+            return
+        expires = stored.expires_at.timestamp() if stored.expires_at else 0.0
+        tokens = TokenSet(stored.access_token, stored.refresh_token or "", expires, stored.scopes)
+        self._attach(lane, self._oauth(lane.shop_id, tokens))
+
+    async def _configured(self, lane: Lane, token: Secret) -> None:
+        """A company API token from the configuration file, with a row of its own in the state database so that
+        Pennylane refusing it (``reconnect_needed``, set on a 401) outlives a restart: the same token is not tried
+        again; a new one written to the file is. A stored OAuth grant is left as it is (the token wins meanwhile);
+        a row the token key cannot read any more is replaced."""
+        try:
+            stored = await self.daemon.store.connections.get(lane.shop_id)
+        except ConfigError:
+            stored = None
+        if stored is not None and stored.kind == "api_token" and stored.access_token == token.reveal():
+            if stored.state == "reconnect_needed":
+                lane.reconnect_needed("Pennylane refused the company API token: write a new one to its file, restart")
+                return
+        elif stored is None or stored.kind == "api_token":
+            row = StoredConnection(lane.shop_id, "api_token", token.reveal(), None, None, (), None, None, "connected")
+            await self.daemon.store.connections.save(row)
+        self._attach(lane, ApiTokenConnection(token))
+
+    # -- connect, disconnect ----------------------------------------------------------------------------------
+
+    async def start(self, shop_id: str) -> dict[str, Any]:
+        url, state, verifier = self.oauth_app().authorization_request()
+        expires = dt.datetime.now(dt.UTC) + PENDING_FOR
+        await self.daemon.store.connections.add_pending(OAuthPending(state, shop_id, verifier or "", expires))
+        return {
+            "authorize_url": url,
+            "state": state,
+            "redirect_uri": self.config.redirect_uri,
+            "expires_at": expires.timestamp(),
+        }
+
+    async def complete(self, redirect_url: str, actor: str, shop_id: str | None = None) -> tuple[str, StoredConnection]:
+        """Finish an OAuth connect from the URL Pennylane sent the browser back to; audited as ``actor``'s."""
+        state = dict(parse_qsl(urlsplit(redirect_url).query)).get("state", "")
+        pending = await self.daemon.store.connections.take_pending(state)
+        if pending is None or pending.expires_at < dt.datetime.now(dt.UTC):
+            raise ControlError("this authorization link is unknown or expired: start the connection again")
+        if shop_id is not None and pending.shop_id != shop_id:
+            raise ControlError(f"this authorization was started for shop {pending.shop_id}, not {shop_id}")
+        app = self.oauth_app()
+        code = app.parse_redirect(redirect_url, state)
+        tokens = await app.exchange_code(self.daemon.session, code, pending.code_verifier or None)
+        lane = await self.daemon.lane(pending.shop_id)
+        client = self._attach(lane, self._oauth(pending.shop_id, tokens))
+        stored = await self._save(
+            lane, client, "oauth", tokens.access_token, tokens.refresh_token, _when(tokens.expires_at)
+        )
+        detail = {"kind": "oauth", "company": stored.company_name}
+        await self.daemon.store.audit.append(actor, "connect.complete", shop_id=pending.shop_id, detail=detail)
+        return pending.shop_id, stored
+
+    async def use_token(self, shop_id: str, token_file: str) -> StoredConnection:
+        token = self._registered(read_secret(token_file))
+        lane = await self.daemon.lane(shop_id)
+        client = self._attach(lane, ApiTokenConnection(token))
+        return await self._save(lane, client, "api_token", token.reveal(), None, None)
+
+    async def _save(
+        self,
+        lane: Lane,
+        client: PennylaneClient,
+        kind: ConnectionKind,
+        access: str,
+        refresh: str | None,
+        expires: dt.datetime | None,
+    ) -> StoredConnection:
+        try:
+            me = await client.me()
+        except OutboxdError:
+            lane.disconnect()
+            raise
+        stored = StoredConnection(
+            lane.shop_id,
+            kind,
+            access,
+            refresh,
+            expires,
+            me.scopes,
+            me.company_id,
+            me.company_name,
+            "connected",
+        )
+        await self.daemon.store.connections.save(stored)
+        log.info("connection.connected", shop=lane.shop_id, kind=kind, company=me.company_name)
+        self.daemon.wake(lane.shop_id)
+        return stored
+
+    async def disconnect(self, shop_id: str) -> None:
+        lane = await self.daemon.lane(shop_id)
+        client = lane.client
+        if client is not None and isinstance(client.connection, OAuthConnection):
+            try:
+                await self.oauth_app().revoke(self.daemon.session, client.connection.tokens.refresh_token)
+            except OutboxdError as exc:
+                log.warning("connection.revoke_failed", shop=shop_id, reason=str(exc))
+        lane.disconnect()
+        await self.daemon.store.connections.set_state(shop_id, "disconnected")
+        log.info("connection.disconnected", shop=shop_id)
+
+    # -- the OAuth callback listener --------------------------------------------------------------------------
+
+    async def callback_page(self, request: web.Request) -> web.Response:
+        try:
+            shop_id, stored = await self.complete(str(request.url), CALLBACK_ACTOR)
+        except (ControlError, AuthError, OutboxdError) as exc:
+            return _page("Connection failed", str(exc), status=400)
+        text = f"Shop {shop_id} is now connected to {stored.company_name}. You can close this tab."
+        return _page("Connected to Pennylane", text)
+
+
+def _when(unix: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(unix, dt.UTC)
+
+
+def _page(title: str, text: str, *, status: int = 200) -> web.Response:
+    body = (
+        f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>"
+    )
+    return web.Response(text=body, content_type="text/html", status=status)

@@ -1,0 +1,171 @@
+"""Daily backfills: each closed register-day booked as one entry (``book_day``), in date order, beside live traffic.
+
+Pennylane's rate limit sets the pace, so the limiter must never wait for this loop. The customers and accounts of
+a day are resolved concurrently (``RESOLVING`` at a time; the resolver's per-key locks create each once), and
+those of the next day while this one is posted. The day's customers not known yet are first looked up together
+(``Resolver.prefetch_customers``, 100 per request), so that each new one costs its create alone. Days are still
+posted one after another in date order: a payment books against the account its order was booked on, remembered
+when the order's day is posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import structlog
+
+from outboxd.contract import OrderRecorded, parse_event
+from outboxd.delivery.deliver import event_row
+from outboxd.delivery.lane import Lane
+from outboxd.exceptions import AuthError, BookingError, ContractError, OutboxdError, PennylaneError, PermanentError
+from outboxd.rules import AccountRef, Booking, CustomerAccount, OrderCustomerAccount, book
+from outboxd.rules.daily import book_day
+from outboxd.store import Delivery
+from outboxd.store.history import History
+
+if TYPE_CHECKING:
+    from outboxd.daemon.lifecycle import Daemon
+
+__all__ = ["DayBooker"]
+
+log = structlog.get_logger("outboxd.backfill")
+
+RESOLVING = 4
+"""Ids resolved at once per shop: enough to keep the limiter's queue full at Pennylane's round trips (0.1-0.3 s
+for 25 requests per 5 s), few enough that a live delivery queues behind a handful of backfill requests only."""
+RETRY_AFTER = 0.5
+"""Seconds before a register-day that met a retryable error (5xx, 429, no answer) is tried again."""
+
+
+class DayBooker:
+    """Books the register-days of daily backfills; ``book_next`` is called in a loop by the Backfiller."""
+
+    def __init__(self, daemon: Daemon, history: History) -> None:
+        self.daemon = daemon
+        self.history = history
+        self._ahead: set[asyncio.Task[None]] = set()
+
+    async def book_next(self, lane: Lane, backfill_id: int) -> bool:
+        """Book the earliest business day still to book, register by register (True if there was one)."""
+        days = await self.history.next_days(lane.shop_id, backfill_id, 2)
+        if not days:
+            return False
+        if len(days) > 1:
+            task = asyncio.create_task(self._resolve_ahead(lane, days[1]), name=f"backfill-ahead-{backfill_id}")
+            self._ahead.add(task)
+            task.add_done_callback(self._ahead.discard)
+        try:  # looked up ahead already, but for a backfill's first day: then nothing is asked again
+            await _prefetch(lane, _day_accounts(lane, days[0]))
+        except OutboxdError as exc:  # whatever fails here fails again when the day is booked, and is handled there
+            log.debug("backfill.prefetch_failed", shop=lane.shop_id, reason=str(exc))
+        for rows in _by_register(days[0]).values():
+            await self._book_register_day(lane, rows)
+        return True
+
+    async def close(self) -> None:
+        """Stop resolving ahead (the daemon stops, or the loop that called ``book_next`` ended)."""
+        for task in self._ahead:
+            task.cancel()
+        await asyncio.gather(*self._ahead, return_exceptions=True)
+
+    async def _book_register_day(self, lane: Lane, rows: list[Delivery]) -> None:
+        deliverer = self.daemon.deliverer
+        bound = log.bind(shop=lane.shop_id, day=rows[0].business_date, events=len(rows))
+        try:
+            events = [parse_event(event_row(row)) for row in rows]
+            booking = book_day(events, lane.mapping())
+            await deliverer.prepare(lane, booking)
+            await _resolve(lane, _accounts(booking))  # every id before any POST: a BookingError comes first
+            for entry in booking.entries:
+                await deliverer.post_once(lane, rows[0], entry, bound)
+            for event in events:
+                if isinstance(event.payload, OrderRecorded):
+                    order = book(event, lane.mapping())
+                    if order.entries:
+                        await lane.resolver.remember_order(
+                            event.payload.order_id, await deliverer.customer_account_id(lane, order)
+                        )
+        except (ContractError, BookingError, PermanentError) as exc:
+            bound.warning("backfill.day_to_detailed", reason=str(exc), moved=await self._to_detailed(lane, rows))
+            return
+        except (AuthError, PennylaneError) as exc:  # retryable, rate limited, unknown outcome: the day is tried again
+            bound.warning("backfill.day_retry", reason=str(exc))
+            await asyncio.sleep(RETRY_AFTER)
+            return
+        except Exception:  # a bug: the Deliverer takes the day event by event, and keeps the faulty one failed
+            bound.exception("backfill.day_crashed")
+            await self._to_detailed(lane, rows)
+            return
+        await self.history.deliver_day(row.id for row in rows)
+        for _ in rows:
+            lane.delivered()
+        bound.info("backfill.day_booked", entries=len(booking.entries))
+
+    async def _to_detailed(self, lane: Lane, rows: list[Delivery]) -> int:
+        moved = await self.history.to_detailed(row.id for row in rows)
+        self.daemon.wake(lane.shop_id)
+        return moved
+
+    async def _resolve_ahead(self, lane: Lane, rows: list[Delivery]) -> None:
+        """The next day's customers and accounts, created while this day posts. Best effort: whatever fails here
+        fails again when that day is booked, and is handled there."""
+        accounts = _day_accounts(lane, rows)
+        try:
+            await _prefetch(lane, accounts)
+            await _resolve(lane, (a for a in accounts if not isinstance(a, OrderCustomerAccount)))
+        except OutboxdError as exc:
+            log.debug("backfill.resolve_ahead_failed", shop=lane.shop_id, reason=str(exc))
+
+
+def _accounts(booking: Booking) -> list[AccountRef]:
+    return list(dict.fromkeys(line.account for entry in booking.entries for line in entry.lines))
+
+
+def _day_accounts(lane: Lane, rows: list[Delivery]) -> list[AccountRef]:
+    """What a day's entries book on, every register together (a register-day that cannot be booked adds none)."""
+    accounts: dict[AccountRef, None] = {}
+    for register_rows in _by_register(rows).values():
+        try:
+            booking = book_day([parse_event(event_row(row)) for row in register_rows], lane.mapping())
+        except Exception as exc:  # such a register-day (even a bug) is handled when it is booked
+            log.debug("backfill.day_not_looked_ahead", shop=lane.shop_id, reason=str(exc))
+            continue
+        accounts.update(dict.fromkeys(_accounts(booking)))
+    return list(accounts)
+
+
+async def _prefetch(lane: Lane, accounts: list[AccountRef]) -> None:
+    await lane.resolver.prefetch_customers(a.external_reference for a in accounts if isinstance(a, CustomerAccount))
+
+
+async def _resolve(lane: Lane, accounts: Iterable[AccountRef]) -> None:
+    """Resolve ids ``RESOLVING`` at a time; the first error is raised (the others are cancelled)."""
+    gate = asyncio.Semaphore(RESOLVING)
+
+    async def one(account: AccountRef) -> None:
+        async with gate:
+            await lane.resolver.account(account)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for account in accounts:
+                group.create_task(one(account))
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+
+
+def _by_register(rows: list[Delivery]) -> dict[str, list[Delivery]]:
+    groups: dict[str, list[Delivery]] = {}
+    for row in rows:
+        groups.setdefault(_register_of(row), []).append(row)
+    return groups
+
+
+def _register_of(row: Delivery) -> str:
+    try:
+        return str(json.loads(row.payload).get("register_id", ""))
+    except (ValueError, AttributeError):
+        return ""

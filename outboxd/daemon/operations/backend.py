@@ -1,0 +1,189 @@
+"""DaemonControl: the :class:`~outboxd.control.backend.ControlBackend` of one running daemon, wired from its parts.
+
+The shops' status (with the failed reference snapshot that holds a shop, if any), pause and resume are answered
+here; connections, failed deliveries and the mapping by their parts (``connect``, ``failed``, ``mapping``);
+backfills by the Backfiller, which audits them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from typing import TYPE_CHECKING, Any
+
+import outboxd
+from outboxd.control.backend import BackfillMode, FailedFilter, JSONObject
+from outboxd.daemon.operations.closings import closings_view
+from outboxd.daemon.operations.connect import ShopConnections
+from outboxd.daemon.operations.failed import FailedDeliveries, age
+from outboxd.daemon.operations.mapping import mapping_view
+from outboxd.daemon.operations.reconcile import reconcile
+from outboxd.exceptions import BadRequest, ControlError, NotFound
+
+if TYPE_CHECKING:
+    from outboxd.daemon.lifecycle import Daemon
+    from outboxd.delivery.lane import Lane
+
+__all__ = ["DaemonControl"]
+
+
+class DaemonControl:
+    """:class:`outboxd.control.backend.ControlBackend` over one running :class:`Daemon`."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self.connections = ShopConnections(daemon)
+        self.deliveries = FailedDeliveries(daemon)
+
+    # -- shops --------------------------------------------------------------------------------------------------
+
+    async def status(self) -> JSONObject:
+        d = self.daemon
+        daemon = {"version": outboxd.__version__, "pid": os.getpid(), "started_at": d.started_at.timestamp(),
+                  "ready": d.ready.is_set(), "draining": d.draining}  # fmt: skip
+        return {"daemon": daemon, "shops": [await self._status(lane) for _, lane in sorted(d.lanes.items())]}
+
+    async def shop(self, shop_id: str) -> JSONObject:
+        return await self._status(await self._lane(shop_id))
+
+    async def pause(self, shop_id: str, actor: str, reason: str) -> JSONObject:
+        lane = await self._lane(shop_id)
+        await self.daemon.store.shops.pause(shop_id, reason, actor)
+        lane.paused, lane.pause_reason = True, reason
+        return await self._status(lane)
+
+    async def resume(self, shop_id: str, actor: str) -> JSONObject:
+        lane = await self._lane(shop_id)
+        await self.daemon.store.shops.resume(shop_id, actor)
+        lane.paused, lane.pause_reason = False, ""
+        self.daemon.wake(shop_id)
+        return await self._status(lane)
+
+    async def mapping(self, shop_id: str) -> JSONObject:
+        return await mapping_view(self.daemon.store, await self._lane(shop_id))
+
+    async def closings(self, shop_id: str, since: str | None, mismatch_only: bool) -> JSONObject:
+        start = None if since is None else dt.date.fromisoformat(since)
+        return await closings_view(self.daemon.store, await self._lane(shop_id), start, mismatch_only)
+
+    async def reconcile(self, shop_id: str, actor: str, since: str | None) -> JSONObject:
+        start = None if since is None else dt.date.fromisoformat(since)
+        return await reconcile(self.daemon.store, await self._lane(shop_id), actor, start)
+
+    async def audit(self, shop: str | None, limit: int) -> JSONObject:
+        if limit < 0:
+            raise BadRequest("limit must not be negative")
+        rows = await self.daemon.store.audit.list(shop_id=shop, limit=limit)
+        return {"items": [{"at": r.at.timestamp(), "actor": r.actor, "action": r.action, "shop_id": r.shop_id,
+                           "target": r.target, "detail": json.loads(r.detail or "{}")} for r in rows]}  # fmt: skip
+
+    # -- connections: ShopConnections ---------------------------------------------------------------------------
+
+    async def connect_start(self, shop_id: str, actor: str) -> JSONObject:
+        return await self.connections.start(await self._lane(shop_id), actor)
+
+    async def connect_complete(self, shop_id: str, actor: str, redirect_url: str) -> JSONObject:
+        return await self.connections.complete(await self._lane(shop_id), actor, redirect_url)
+
+    async def connect_token(self, shop_id: str, actor: str, token_file: str) -> JSONObject:
+        return await self.connections.token(await self._lane(shop_id), actor, token_file)
+
+    async def disconnect(self, shop_id: str, actor: str) -> JSONObject:
+        return await self.connections.disconnect(await self._lane(shop_id), actor)
+
+    # -- failed deliveries: FailedDeliveries --------------------------------------------------------------------
+
+    async def failed(self, filter: FailedFilter, limit: int, offset: int) -> JSONObject:
+        return await self.deliveries.failed(filter, limit, offset)
+
+    async def delivery(self, delivery_id: int) -> JSONObject:
+        return await self.deliveries.delivery(delivery_id)
+
+    async def retry(self, delivery_id: int, actor: str) -> JSONObject:
+        return await self.deliveries.retry(delivery_id, actor)
+
+    async def discard(self, delivery_id: int, actor: str, reason: str) -> JSONObject:
+        return await self.deliveries.discard(delivery_id, actor, reason)
+
+    async def bulk_retry(self, filter: FailedFilter, actor: str, dry_run: bool) -> JSONObject:
+        return await self.deliveries.bulk_retry(filter, actor, dry_run)
+
+    async def bulk_discard(self, filter: FailedFilter, reason: str, actor: str, dry_run: bool) -> JSONObject:
+        return await self.deliveries.bulk_discard(filter, reason, actor, dry_run)
+
+    # -- backfills: the Backfiller's, audited there ----------------------------------------------------------------
+
+    def _backfills(self) -> Any:
+        backfills = getattr(self.daemon, "backfills", None)
+        if backfills is None:
+            raise ControlError("backfill is not available yet")
+        return backfills
+
+    async def backfill_estimate(self, shop_id: str, start_date: str | None) -> JSONObject:
+        await self._lane(shop_id)
+        result: JSONObject = await self._backfills().estimate(shop_id, start_date)
+        return result
+
+    async def backfill_start(self, shop_id: str, actor: str, start_date: str, mode: BackfillMode) -> JSONObject:
+        await self._lane(shop_id)
+        result: JSONObject = await self._backfills().start(shop_id, actor, start_date, mode)
+        return result
+
+    async def backfill_get(self, shop_id: str) -> JSONObject | None:
+        await self._lane(shop_id)
+        result: JSONObject | None = await self._backfills().get(shop_id)
+        return result
+
+    async def backfill_pause(self, shop_id: str, actor: str) -> JSONObject:
+        await self._lane(shop_id)
+        result: JSONObject = await self._backfills().pause(shop_id, actor)
+        return result
+
+    async def backfill_resume(self, shop_id: str, actor: str) -> JSONObject:
+        await self._lane(shop_id)
+        result: JSONObject = await self._backfills().resume(shop_id, actor)
+        return result
+
+    async def backfill_cancel(self, shop_id: str, actor: str) -> JSONObject:
+        await self._lane(shop_id)
+        result: JSONObject = await self._backfills().cancel(shop_id, actor)
+        return result
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+
+    async def _lane(self, shop_id: str) -> Lane:
+        """A known shop's lane: one the daemon runs, or one configured that has not been seen yet."""
+        if shop_id in self.daemon.lanes or shop_id in self.daemon.config.shops:
+            return await self.daemon.lane(shop_id)
+        raise NotFound(f"no shop {shop_id!r}: neither configured nor seen in the outbox")
+
+    async def _status(self, lane: Lane) -> JSONObject:
+        shop_id, config = lane.shop_id, self.daemon.config
+        (stats,) = await self.daemon.store.queue.stats(shop_id)
+        oldest = stats.oldest_pending_at
+        limit = config.pennylane.rate_limit
+        rate = {"limit": limit.requests, "window": limit.per_seconds, "used": 0, "waits": 0}
+        if lane.client is not None:
+            usage = lane.client.limiter.usage()
+            rate = {"limit": usage.limit, "window": usage.window, "used": usage.in_window, "waits": usage.rate_limited}
+        backfills = getattr(self.daemon, "backfills", None)
+        shop = config.shops.get(shop_id)
+        held = await self._held_by_reference(shop_id)
+        return {
+            "shop_id": shop_id, "name": shop.label if shop else shop_id, "paused": lane.paused,
+            "pause_reason": lane.pause_reason or None, "connection": await self.connections.connection(lane),
+            "queue_depth": stats.depth, "oldest_pending_age": None if oldest is None else age(oldest.timestamp()),
+            "delivered_today": stats.delivered_today, "failed": stats.failed, "rate_limit": rate,
+            "throughput": lane.throughput(), "held_by_reference": held,
+            "backfill": None if backfills is None else await backfills.get(shop_id),
+        }  # fmt: skip
+
+    async def _held_by_reference(self, shop_id: str) -> JSONObject | None:
+        """The failed reference snapshot every later event of the shop waits behind, and how many wait."""
+        queue = self.daemon.store.queue
+        reference = await queue.holding_reference(shop_id)
+        if reference is None:
+            return None
+        waiting = (await queue.blocked_by(reference, limit=0)).total
+        return {"id": reference.id, "waiting": waiting, "message": reference.last_error}

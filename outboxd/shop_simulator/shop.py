@@ -1,0 +1,155 @@
+"""A simulated Kash.Click shop: the outbox rows it writes over some business days, in the order it writes them.
+
+Deterministic for a seed: one ``random.Random(seed)``, no clock, event ids derived with uuid5 from
+shop, seed and a counter. Each day: tickets on every register (each followed by its payments), then one
+``register.closed`` per register whose receipts are that register's payments of the day per method.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from outboxd.money import format_cents
+from outboxd.shop_simulator.catalog import CITIES, COMPANIES, FIRST_NAMES, LAST_NAMES, reference
+from outboxd.shop_simulator.tickets import order_payload, payments_for
+
+__all__ = ["paris_offset", "simulate_shop"]
+
+_NAMESPACE = uuid.UUID("6f1d3c1e-8a51-4c0e-9d0c-0b7f3b2a9e10")
+_OPEN_MS = 9 * 3_600_000  # the shop opens at 09:00 and the day's tickets spread over about 10 hours
+_DAY_MS = 10 * 3_600_000
+
+
+def _last_sunday(year: int, month: int) -> dt.date:
+    day = dt.date(year, month, 31)
+    return day - dt.timedelta(days=(day.weekday() + 1) % 7)
+
+
+def paris_offset(day: dt.date) -> str:
+    """France's UTC offset during opening hours: +02:00 from the last Sunday of March to that of October."""
+    summer = _last_sunday(day.year, 3) <= day < _last_sunday(day.year, 10)
+    return "+02:00" if summer else "+01:00"
+
+
+class _Shop:
+    """The running state of one simulation: counters, known customers, today's per-register totals."""
+
+    def __init__(self, shop_id: str, seed: int, registers: int) -> None:
+        self.shop_id, self.seed, self.registers = shop_id, seed, registers
+        self.rng = random.Random(seed)
+        self.events = self.orders = self.tickets = self.credit_notes = self.payments = 0
+        self.customers: list[dict[str, Any]] = []
+        self.z_numbers = [0] * registers
+
+    def row(self, event_type: str, aggregate_id: str, occurred_at: str, payload: dict[str, Any]) -> dict[str, Any]:
+        self.events += 1
+        event_id = uuid.uuid5(_NAMESPACE, f"{self.shop_id}:{self.seed}:{self.events}")
+        return {"event_id": str(event_id), "shop_id": self.shop_id, "event_type": event_type,
+                "aggregate_id": aggregate_id, "occurred_at": occurred_at, "payload": payload}
+
+    def customer(self) -> dict[str, Any] | None:
+        rng = self.rng
+        if rng.random() < 0.70:
+            return None
+        if self.customers and rng.random() < 0.7:
+            known = rng.choice(self.customers)
+        else:
+            known = self._new_customer()
+            self.customers.append(known)
+        return {**known, "address": dict(known["address"])}
+
+    def _new_customer(self) -> dict[str, Any]:
+        rng, number = self.rng, len(self.customers) + 1
+        postal_code, city = rng.choice(CITIES)
+        address = {"address": f"{rng.randint(1, 120)} rue du Commerce", "postal_code": postal_code, "city": city,
+                   "country_alpha2": "FR"}
+        if rng.random() < 0.75:
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            return {"id": f"c-{number}", "type": "individual", "first_name": first, "last_name": last, "name": None,
+                    "email": f"{first}.{last}{number}@example.org".lower(), "vat_number": None, "reg_no": None,
+                    "address": address}
+        siren = f"{rng.randrange(10**8, 10**9)}"
+        return {"id": f"c-{number}", "type": "company", "first_name": None, "last_name": None,
+                "name": rng.choice(COMPANIES), "email": None, "vat_number": f"FR{rng.randrange(10, 100)}{siren}",
+                "reg_no": siren, "address": address}
+
+    def day(self, date: dt.date, orders: int) -> Iterator[dict[str, Any]]:
+        rng, offset, business_date = self.rng, paris_offset(date), date.isoformat()
+        clock = _OPEN_MS
+        slot = _DAY_MS // max(1, orders)  # each ticket and its payments happen within their own slot
+        unit = 1000 if slot >= 16_000 else 1  # whole seconds unless the shop is very busy
+        sales = [0] * self.registers
+        receipts: list[dict[str, int]] = [{} for _ in range(self.registers)]
+
+        def at(ms: int) -> str:
+            seconds, millis = divmod(ms, 1000)
+            minutes, second = divmod(seconds, 60)
+            hour, minute = divmod(minutes, 60)
+            fraction = f".{millis:03d}" if millis else ""
+            return f"{business_date}T{hour:02d}:{minute:02d}:{second:02d}{fraction}{offset}"
+
+        def tick(earliest: int, spread: int) -> str:
+            nonlocal clock
+            clock = max(clock + unit, earliest + unit * rng.randrange(max(1, spread // unit)))
+            return at(clock)
+
+        for n in range(orders):
+            index = rng.randrange(self.registers)
+            register_id = f"r{index + 1}"
+            self.orders += 1
+            order_id = f"o-{self.orders}"
+            credit_note = rng.random() < 0.02
+            if credit_note:
+                self.credit_notes += 1
+                number = f"A-{self.credit_notes:06d}"
+            else:
+                self.tickets += 1
+                number = f"T-{self.tickets:06d}"
+            head = {"order_id": order_id, "number": number, "register_id": register_id,
+                    "business_date": business_date, "customer": self.customer()}
+            payload = order_payload(rng, head, credit_note=credit_note)
+            yield self.row("order.recorded", f"order:{order_id}", tick(_OPEN_MS + n * slot, slot // 4), payload)
+            total = int(payload["total_incl_tax"].replace(".", ""))
+            sales[index] += total
+            for method_id, cents in payments_for(rng, total):
+                self.payments += 1
+                receipts[index][method_id] = receipts[index].get(method_id, 0) + cents
+                payment = {"payment_id": f"p-{self.payments}", "order_id": order_id, "register_id": register_id,
+                           "business_date": business_date, "method_id": method_id, "amount": format_cents(cents),
+                           "currency": "EUR"}
+                yield self.row("payment.recorded", f"order:{order_id}", tick(clock, slot // 8), payment)
+        for index in range(self.registers):
+            self.z_numbers[index] += 1
+            register_id, z_number = f"r{index + 1}", self.z_numbers[index]
+            clock = max(clock, _OPEN_MS + _DAY_MS) + 60_000
+            closing = {"closing_id": f"z-{register_id}-{z_number}", "register_id": register_id, "z_number": z_number,
+                       "business_date": business_date, "opened_at": at(_OPEN_MS - 300_000 + 60_000 * index),
+                       "closed_at": at(clock), "sales_total_incl_tax": format_cents(sales[index]),
+                       "receipts": [self._receipt(method_id, cents) for method_id, cents in receipts[index].items()]}
+            yield self.row("register.closed", f"register:{register_id}", at(clock), closing)
+
+    def _receipt(self, method_id: str, expected: int) -> dict[str, str]:
+        counted = expected
+        if method_id == "cash" and self.rng.random() < 0.05:
+            counted += self.rng.choice((-1, 1)) * self.rng.randint(10, 500)
+        return {"method_id": method_id, "expected": format_cents(expected), "counted": format_cents(counted)}
+
+
+def simulate_shop(shop_id: str, *, days: int, orders_per_day: int, registers: int, seed: int,
+                  start: dt.date) -> Iterator[dict[str, Any]]:
+    """Rows as Kash.Click writes them (payload as a dict), ``occurred_at`` increasing.
+
+    A ``reference.updated`` snapshot first, then ``days`` business days from ``start``, each with
+    ``orders_per_day`` tickets spread over the registers and one closing per register.
+    """
+    if days < 0 or orders_per_day < 0 or registers < 1:
+        raise ValueError("days and orders_per_day must be >= 0 and registers >= 1")
+    shop = _Shop(shop_id, seed, registers)
+    opening = f"{start.isoformat()}T08:00:00{paris_offset(start)}"
+    yield shop.row("reference.updated", "reference", opening, reference(registers))
+    for n in range(days):
+        yield from shop.day(start + dt.timedelta(days=n), orders_per_day)

@@ -1,5 +1,0 @@
-"""A shop simulator: realistic, deterministic outbox rows for tests, demos and benchmarks."""
-
-from outboxd.simulator.shop import simulate_shop
-
-__all__ = ["simulate_shop"]
