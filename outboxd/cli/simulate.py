@@ -22,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--days", type=int, default=1, help="business days to simulate (default: 1)")
     parser.add_argument("--orders-per-day", type=int, default=100, help="tickets per day, all registers (default: 100)")
     parser.add_argument("--registers", type=int, default=1, help="registers in the shop (default: 1)")
+    parser.add_argument("--on-account", type=float, default=0.0, metavar="SHARE",
+                        help="share of tickets with a known customer bought on account, paid later (default: 0)")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same events (default: 0)")
     parser.add_argument("--start", type=_date, default=dt.date(2026, 3, 2),
                         help="first business day (default: 2026-03-02)")
@@ -35,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         rows = simulate_shop(args.shop, days=args.days, orders_per_day=args.orders_per_day,
-                             registers=args.registers, seed=args.seed, start=args.start)
+                             registers=args.registers, seed=args.seed, start=args.start,
+                             on_account=args.on_account)
         if args.outbox:
             from outboxd.producer import insert_events, open_outbox
 

@@ -1,8 +1,10 @@
 """A simulated Kash.Click shop: the outbox rows it writes over some business days, in the order it writes them.
 
 Deterministic for a seed: one ``random.Random(seed)``, no clock, event ids derived with uuid5 from
-shop, seed and a counter. Each day: tickets on every register (each followed by its payments), then one
-``register.closed`` per register whose receipts are that register's payments of the day per method.
+shop, seed and a counter. Each day: the transfers settling tickets bought on account that fall due, tickets on
+every register (each followed by its payments), then one ``register.closed`` per register whose receipts are that
+register's payments of the day per method. A ticket bought on account (``on_account``: a share of the tickets
+with a known customer) is paid by transfer 1 to 14 days later, or stays open when the simulation ends first.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ __all__ = ["paris_offset", "simulate_shop"]
 _NAMESPACE = uuid.UUID("6f1d3c1e-8a51-4c0e-9d0c-0b7f3b2a9e10")
 _OPEN_MS = 9 * 3_600_000  # the shop opens at 09:00 and the day's tickets spread over about 10 hours
 _DAY_MS = 10 * 3_600_000
+_PAID_WITHIN = 14
+"""Days within which a ticket bought on account is paid by transfer."""
 
 
 def _last_sunday(year: int, month: int) -> dt.date:
@@ -38,12 +42,14 @@ def paris_offset(day: dt.date) -> str:
 class _Shop:
     """The running state of one simulation: counters, known customers, today's per-register totals."""
 
-    def __init__(self, shop_id: str, seed: int, registers: int) -> None:
-        self.shop_id, self.seed, self.registers = shop_id, seed, registers
+    def __init__(self, shop_id: str, seed: int, registers: int, on_account: float) -> None:
+        self.shop_id, self.seed, self.registers, self.on_account = shop_id, seed, registers, on_account
         self.rng = random.Random(seed)
         self.events = self.orders = self.tickets = self.credit_notes = self.payments = 0
         self.customers: list[dict[str, Any]] = []
         self.z_numbers = [0] * registers
+        self.owed: dict[dt.date, list[tuple[int, str, int]]] = {}
+        """Tickets bought on account, by the day their transfer comes: (register index, order_id, cents)."""
 
     def row(self, event_type: str, aggregate_id: str, occurred_at: str, payload: dict[str, Any]) -> dict[str, Any]:
         self.events += 1
@@ -85,6 +91,14 @@ class _Shop:
         sales = [0] * self.registers
         receipts: list[dict[str, int]] = [{} for _ in range(self.registers)]
 
+        def pay(index: int, order_id: str, method_id: str, cents: int, occurred_at: str) -> dict[str, Any]:
+            self.payments += 1
+            receipts[index][method_id] = receipts[index].get(method_id, 0) + cents
+            payment = {"payment_id": f"p-{self.payments}", "order_id": order_id, "register_id": f"r{index + 1}",
+                       "business_date": business_date, "method_id": method_id, "amount": format_cents(cents),
+                       "currency": "EUR"}
+            return self.row("payment.recorded", f"order:{order_id}", occurred_at, payment)
+
         def at(ms: int) -> str:
             seconds, millis = divmod(ms, 1000)
             minutes, second = divmod(seconds, 60)
@@ -97,6 +111,8 @@ class _Shop:
             clock = max(clock + unit, earliest + unit * rng.randrange(max(1, spread // unit)))
             return at(clock)
 
+        for index, order_id, cents in self.owed.pop(date, []):
+            yield pay(index, order_id, "vir", cents, tick(clock, unit))
         for n in range(orders):
             index = rng.randrange(self.registers)
             register_id = f"r{index + 1}"
@@ -115,13 +131,12 @@ class _Shop:
             yield self.row("order.recorded", f"order:{order_id}", tick(_OPEN_MS + n * slot, slot // 4), payload)
             total = int(payload["total_incl_tax"].replace(".", ""))
             sales[index] += total
+            if self.on_account and head["customer"] and total > 0 and rng.random() < self.on_account:
+                due = date + dt.timedelta(days=rng.randint(1, _PAID_WITHIN))
+                self.owed.setdefault(due, []).append((index, order_id, total))
+                continue
             for method_id, cents in payments_for(rng, total):
-                self.payments += 1
-                receipts[index][method_id] = receipts[index].get(method_id, 0) + cents
-                payment = {"payment_id": f"p-{self.payments}", "order_id": order_id, "register_id": register_id,
-                           "business_date": business_date, "method_id": method_id, "amount": format_cents(cents),
-                           "currency": "EUR"}
-                yield self.row("payment.recorded", f"order:{order_id}", tick(clock, slot // 8), payment)
+                yield pay(index, order_id, method_id, cents, tick(clock, slot // 8))
         for index in range(self.registers):
             self.z_numbers[index] += 1
             register_id, z_number = f"r{index + 1}", self.z_numbers[index]
@@ -140,15 +155,16 @@ class _Shop:
 
 
 def simulate_shop(shop_id: str, *, days: int, orders_per_day: int, registers: int, seed: int,
-                  start: dt.date) -> Iterator[dict[str, Any]]:
+                  start: dt.date, on_account: float = 0.0) -> Iterator[dict[str, Any]]:
     """Rows as Kash.Click writes them (payload as a dict), ``occurred_at`` increasing.
 
     A ``reference.updated`` snapshot first, then ``days`` business days from ``start``, each with
-    ``orders_per_day`` tickets spread over the registers and one closing per register.
+    ``orders_per_day`` tickets spread over the registers and one closing per register. ``on_account``: the share
+    of tickets with a known customer bought on account (0 keeps a seed's events as they always were).
     """
-    if days < 0 or orders_per_day < 0 or registers < 1:
-        raise ValueError("days and orders_per_day must be >= 0 and registers >= 1")
-    shop = _Shop(shop_id, seed, registers)
+    if days < 0 or orders_per_day < 0 or registers < 1 or not 0 <= on_account <= 1:
+        raise ValueError("days and orders_per_day must be >= 0, registers >= 1 and on_account within 0..1")
+    shop = _Shop(shop_id, seed, registers, on_account)
     opening = f"{start.isoformat()}T08:00:00{paris_offset(start)}"
     yield shop.row("reference.updated", "reference", opening, reference(registers))
     for n in range(days):

@@ -7,6 +7,7 @@ import itertools
 from collections import Counter, defaultdict
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,8 +17,9 @@ from outboxd.shop_simulator.shop import paris_offset
 
 
 def _run(seed: int = 7, days: int = 3, orders: int = 200, registers: int = 2,
-         start: dt.date = dt.date(2026, 3, 2)) -> list[dict[str, Any]]:
-    return list(simulate_shop("shop-t", days=days, orders_per_day=orders, registers=registers, seed=seed, start=start))
+         start: dt.date = dt.date(2026, 3, 2), on_account: float = 0.0) -> list[dict[str, Any]]:
+    return list(simulate_shop("shop-t", days=days, orders_per_day=orders, registers=registers, seed=seed, start=start,
+                              on_account=on_account))
 
 
 def test_same_seed_same_rows_other_seed_other_rows() -> None:
@@ -50,11 +52,35 @@ def test_payments_follow_their_order_and_settle_it() -> None:
     assert paid == Counter(totals)
 
 
-def test_closing_receipts_are_the_registers_payments_of_the_day() -> None:
+def test_tickets_on_account_are_paid_by_transfer_days_later_or_stay_open() -> None:
+    orders: dict[str, tuple[dt.date, int, bool]] = {}
+    paid: dict[str, list[tuple[dt.date, str, int]]] = defaultdict(list)
+    for event in map(parse_event, _run(days=30, orders=100, on_account=0.2)):
+        if isinstance(event.payload, OrderRecorded):
+            order = event.payload
+            orders[order.order_id] = (order.business_date, order.total_incl_tax, order.customer is not None)
+        elif isinstance(event.payload, PaymentRecorded):
+            payment = event.payload
+            paid[payment.order_id].append((payment.business_date, payment.method_id, payment.amount))
+    later = {o for o, payments in paid.items() if payments[0][0] > orders[o][0]}
+    open_ = set(orders) - set(paid)
+    assert later
+    assert open_
+    for order_id in later:
+        day, total, named = orders[order_id]
+        assert named
+        assert paid[order_id] == [(paid[order_id][0][0], "vir", total)]
+        assert 1 <= (paid[order_id][0][0] - day).days <= 14
+    assert all(orders[o][2] and orders[o][0] > dt.date(2026, 3, 31) - dt.timedelta(days=14) for o in open_)
+    assert all(sum(p[2] for p in paid[o]) == orders[o][1] for o in paid)
+
+
+@pytest.mark.parametrize("on_account", [0.0, 0.2])
+def test_closing_receipts_are_the_registers_payments_of_the_day(on_account: float) -> None:
     expected: dict[tuple[str, dt.date], Counter[str]] = defaultdict(Counter)
     sales: Counter[tuple[str, dt.date]] = Counter()
     differences = 0
-    for event in map(parse_event, _run(days=10)):
+    for event in map(parse_event, _run(days=10, on_account=on_account)):
         payload = event.payload
         if isinstance(payload, OrderRecorded):
             sales[payload.register_id, payload.business_date] += payload.total_incl_tax
