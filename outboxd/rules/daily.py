@@ -2,7 +2,9 @@
 
 Each event is booked by ``book`` exactly as in detailed mode, then the day's lines are gathered:
 - customer lines stay one per ticket and per payment, with their own label, so every customer account (and the
-  counter customer 411000) holds the same movements as in detailed mode and can still be lettered;
+  counter customer 411000) holds the same movements as in detailed mode and can still be lettered; but with
+  ``customers = "on_account"`` (the default) or ``"none"``, a ticket settled within the day books no customer
+  line at all (its lines and its payments' cancel out): only what a customer leaves owing reaches a 411 account;
 - every other line (sales and VAT per rate, payment methods, the Z memo, cash differences) is summed per
   account and side into one line.
 A payment of an order booked the same day credits the order's customer account directly. Past 1,000 lines
@@ -92,7 +94,8 @@ def book_day(events: Sequence[Event], mapping: ShopMapping, *, max_lines: int = 
     register_id, day = keys.pop()
     bookings = [book(event, mapping) for event in events]
     order_accounts: dict[str, AccountRef] = {}
-    per_event: list[list[EntryLine]] = []
+    per_event: list[tuple[str | None, list[EntryLine]]] = []  # (order_id, lines) of each event with lines
+    owed: dict[str, int] = {}  # order_id -> what its customer lines leave owing, for orders booked this day
     currencies = set()
     for event, booking in zip(events, bookings, strict=True):
         lines = [ln for entry in booking.entries for ln in entry.lines]
@@ -103,16 +106,28 @@ def book_day(events: Sequence[Event], mapping: ShopMapping, *, max_lines: int = 
             else ln
             for ln in lines
         ]
+        order_id = getattr(event.payload, "order_id", None)
         if isinstance(event.payload, OrderRecorded) and lines:
             order_accounts[event.payload.order_id] = next(
                 ln.account for ln in lines if _is_customer(ln.account, mapping)
             )
+            owed[event.payload.order_id] = 0
+        if order_id in owed:
+            owed[order_id] += sum(ln.debit - ln.credit for ln in lines if _is_customer(ln.account, mapping))
         if lines:
-            per_event.append(lines)
+            per_event.append((order_id, lines))
+    if mapping.customers != "all":  # a ticket settled within the day leaves nothing on a customer account
+        settled = {order_id for order_id, left in owed.items() if not left}
+        per_event = [
+            (order_id, [ln for ln in lines if not _is_customer(ln.account, mapping)])
+            if order_id in settled
+            else (order_id, lines)
+            for order_id, lines in per_event
+        ]
     if len(currencies) > 1:
         raise BookingError(f"day {day} register {register_id}", f"several currencies {sorted(currencies)}")
     parts = [_Part()]
-    for lines in per_event:
+    for _, lines in per_event:
         if (parts[-1].kept or parts[-1].summed) and parts[-1].size_with(lines, mapping) > max_lines:
             parts.append(_Part())
         parts[-1].add(lines, mapping)

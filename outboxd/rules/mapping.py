@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from outboxd.contract.models import PaymentMethodKind, ReferenceUpdated
 from outboxd.exceptions import ConfigError
@@ -21,11 +21,20 @@ from outboxd.money import format_rate, parse_rate
 from outboxd.rules.catalogue import Catalogue, build_catalogue
 from outboxd.rules.journals import JOURNAL_CODE, assign_journal_codes
 
-__all__ = ["PAYMENT_KINDS", "MethodInfo", "ShopMapping", "effective_mapping", "merge_tables"]
+__all__ = [
+    "CUSTOMER_MODES",
+    "PAYMENT_KINDS",
+    "CustomerMode",
+    "MethodInfo",
+    "ShopMapping",
+    "effective_mapping",
+    "merge_tables",
+]
 
 PAYMENT_KINDS: tuple[PaymentMethodKind, ...] = ("cash", "card", "cheque", "transfer", "voucher", "other")
 _ACCOUNT = re.compile(r"[0-9][0-9A-Z]{1,19}")
 _PIECE_PREFIX = re.compile(r"[0-9A-Za-z_-]{0,16}")
+CUSTOMER_MODES: tuple[CustomerMode, ...] = ("all", "on_account", "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +43,12 @@ class MethodInfo:
 
     label: str
     kind: PaymentMethodKind
+
+
+CustomerMode = Literal["all", "on_account", "none"]
+"""Which tickets book on the customer's own 411 account: every ticket with a customer (``all``); in daily
+booking, only those the customer leaves owing (``on_account``: a paid ticket books no 411 line and pushes no
+personal data; detailed booking cannot know and books as ``all``); none (``none``: the counter customer)."""
 
 
 def _kind_defaults() -> dict[str, str]:
@@ -56,6 +71,7 @@ class ShopMapping:
     vat_rates: tuple[int, ...] = (200, 100, 55, 21, 0)
     vat_codes: Mapping[int, str] = field(default_factory=dict)
     counter_customer: str = "411000"
+    customers: CustomerMode = "on_account"
     payment_kinds: Mapping[str, str] = field(default_factory=_kind_defaults)
     payment_methods: Mapping[str, str] = field(default_factory=dict)
     cash_accounts: Mapping[str, str] = field(default_factory=dict)
@@ -93,6 +109,7 @@ class ShopMapping:
         """The TOML form of the configurable part (what ``from_dict`` reads back to an equal mapping)."""
         return {
             "counter_customer": self.counter_customer,
+            "customers": self.customers,
             "vat_rates": [format_rate(rate) for rate in self.vat_rates],
             "sales": {"goods": self.sales_goods, "service": self.sales_service, "other": self.sales_other},
             "vat": {"collected": self.vat_collected, "codes": {format_rate(r): c for r, c in self.vat_codes.items()}},
@@ -215,6 +232,9 @@ class _Reader:
         if not isinstance(prefix, str) or not _PIECE_PREFIX.fullmatch(prefix):
             raise self.fail("piece_number.prefix", "must be at most 16 letters, digits, '-' or '_'")
         counter = top.get("counter_customer", d.counter_customer)
+        customers = top.get("customers", d.customers)
+        if customers not in CUSTOMER_MODES:
+            raise self.fail("customers", f"must be one of {', '.join(map(repr, CUSTOMER_MODES))} (got {customers!r})")
         return ShopMapping(
             sales_goods=sales.get("goods", d.sales_goods),
             sales_service=sales.get("service", d.sales_service),
@@ -223,6 +243,7 @@ class _Reader:
             vat_rates=rates,
             vat_codes=vat_codes,
             counter_customer=self.account(counter, "counter_customer"),
+            customers=customers,
             payment_kinds={**d.payment_kinds, **kinds},
             payment_methods=self.accounts(top.get("payment_methods", {}), "payment_methods"),
             cash_accounts=self.accounts(top.get("cash_accounts", {}), "cash_accounts"),
