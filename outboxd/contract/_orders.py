@@ -1,26 +1,28 @@
 """``order.recorded``: a ticket or credit note, with its arithmetic checked against the lines.
 
-The VAT breakdown printed on the ticket is authoritative, so it must agree with the lines: per rate,
-lines minus that rate's share of the discounts (``outboxd.money.spread_discount``) = base + VAT, and the
-whole ticket adds up to ``total_incl_tax``. A ticket that does not add up is a contract error, never a guess.
+The whole ticket adds up to ``total_incl_tax`` (lines minus discounts). The VAT breakdown printed on the ticket
+is authoritative (contract 1.1): how the POS spread a discount's cents over the rates is its own choice, so the
+breakdown is refused only when it cannot be a real ticket (``_check_breakdown``). Anything else is a contract
+error, never a guess.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from outboxd.contract import _read as r
 from outboxd.contract.models import Address, Customer, Discount, OrderLine, OrderRecorded, VatBreakdownRow
 from outboxd.exceptions import ContractError
-from outboxd.money import format_cents, format_rate, spread_discount
+from outboxd.money import format_cents, format_rate, round_half_up_div
 
 __all__ = ["currency", "parse_order"]
 
 _QUANTITY = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]{1,3})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
-LINE_KINDS = ("goods", "service", "other")
+LINE_KINDS = ("goods", "service", "other", "gift_card")
 CUSTOMER_TYPES = ("individual", "company")
 
 
@@ -83,8 +85,11 @@ def _line(data: dict[str, Any], where: str) -> OrderLine:
         r.one_of(data, "kind", where, LINE_KINDS)
     if chapter is not None and type(chapter) is not str:
         r.opt_str(data, "chapter", where)
-    return OrderLine(label, quantity, r.amount(data, "total_incl_tax", where), r.rate(data, "vat_rate", where),
-                     kind, chapter)
+    rate = r.rate(data, "vat_rate", where)
+    if kind == "gift_card" and rate:
+        r.fail(f"{where}.vat_rate", f"is {format_rate(rate)} on a gift_card line",
+               'send "0": a gift card carries no VAT when sold, its sale is taxed when the card is spent')
+    return OrderLine(label, quantity, r.amount(data, "total_incl_tax", where), rate, kind, chapter)
 
 
 def _breakdown_row(data: dict[str, Any], where: str) -> VatBreakdownRow:
@@ -119,35 +124,54 @@ def parse_order(payload: dict[str, Any]) -> OrderRecorded:
 
 
 def check_totals(order: OrderRecorded) -> None:
-    """total = lines - discounts; and the VAT breakdown, when sent, agrees with the lines rate by rate."""
+    """total = lines - discounts, a discount no larger than the lines, and a printed breakdown within the bounds
+    of contract 1.1 (``_check_breakdown``)."""
     gross: dict[int, int] = {}
     for line in order.lines:
         gross[line.vat_rate] = gross.get(line.vat_rate, 0) + line.total_incl_tax
     discount = sum(d.amount_incl_tax for d in order.discounts)
-    expected = sum(gross.values()) - discount
+    lines_total = sum(gross.values())
+    expected = lines_total - discount
     if order.total_incl_tax != expected:
         r.fail("payload.total_incl_tax", f"is {format_cents(order.total_incl_tax)} but the lines minus the discounts "
                f"make {format_cents(expected)}", f'send "{format_cents(expected)}" or correct the lines')
-    if order.vat_breakdown is None:
-        return
-    try:
-        shares = spread_discount(gross, discount)
-    except ValueError:
+    if discount and lines_total == 0:
         r.fail("payload.discounts", "there is a discount but the lines add up to zero", "remove the discount")
-    seen: set[int] = set()
+    if (lines_total > 0 > expected) or (lines_total < 0 < expected):
+        r.fail("payload.discounts", f"make {format_cents(discount)}, more than the lines ({format_cents(lines_total)})",
+               "a discount cannot exceed what it discounts: send a credit note for money given back")
+    if order.vat_breakdown is not None:
+        _check_breakdown(order, gross, discount)
+
+
+def _check_breakdown(order: OrderRecorded, gross: dict[int, int], discount: int) -> None:
+    """The printed breakdown is sealed by the POS and booked as printed; refused only when it cannot be a real ticket:
+    its rates do not add up to the total, a rate has no line, a rate's net lies outside what the discounts can
+    explain, or a rate's VAT is off base x rate by more than a cent per line at that rate."""
+    assert order.vat_breakdown is not None
+    lines_at = Counter(line.vat_rate for line in order.lines)
+    printed: dict[int, int] = {}
     for i, row in enumerate(order.vat_breakdown):
         where = f"payload.vat_breakdown[{i}]"
-        if row.rate in seen:
+        if row.rate in printed:
             r.fail(f"{where}.rate", f"rate {format_rate(row.rate)} appears twice", "send one row per VAT rate")
-        seen.add(row.rate)
         if row.rate not in gross:
             r.fail(f"{where}.rate", f"no line has VAT rate {format_rate(row.rate)}",
                    "send one row per VAT rate of the lines")
-        net = gross[row.rate] - shares[row.rate]
-        if row.base + row.vat != net:
-            r.fail(where, f"base + vat = {format_cents(row.base + row.vat)} but the lines at {format_rate(row.rate)} % "
-                   f"minus their share of the discounts make {format_cents(net)}",
-                   "print base + vat = the net amount incl. VAT of that rate (discounts spread by gross amounts)")
+        printed[row.rate] = row.base + row.vat
+        exact = round_half_up_div(row.base * row.rate, 1000)
+        if abs(row.vat - exact) > lines_at[row.rate]:
+            r.fail(f"{where}.vat", f"is {format_cents(row.vat)} but {format_cents(row.base)} at "
+                   f"{format_rate(row.rate)} % makes {format_cents(exact)}, more than a cent per line away",
+                   "print the VAT of that rate computed on its base")
+    if sum(printed.values()) != order.total_incl_tax:
+        r.fail("payload.vat_breakdown", f"adds up to {format_cents(sum(printed.values()))} but the ticket says "
+               f"{format_cents(order.total_incl_tax)}", "print base + vat per rate adding up to total_incl_tax")
     for rate, amount in gross.items():
-        if rate not in seen and amount != shares[rate]:
-            r.fail("payload.vat_breakdown", f"has no row for VAT rate {format_rate(rate)}", "send one row per rate")
+        net = printed.get(rate, 0)
+        low, high = sorted((amount, amount - discount))
+        if not low <= net <= high:
+            where = "payload.vat_breakdown" + (f"[{list(printed).index(rate)}]" if rate in printed else "")
+            r.fail(where, f"base + vat at {format_rate(rate)} % = {format_cents(net)}, outside what the lines at that "
+                   f"rate ({format_cents(amount)}) less at most the discounts ({format_cents(discount)}) can make",
+                   "print per rate the lines' amount less the part of the discounts the POS gave that rate")

@@ -1,4 +1,4 @@
-"""Typed outbox events, as the contract defines them (version 1).
+"""Typed outbox events, as the contract defines them (version 1.1: line and payment kind ``gift_card``).
 
 Amounts are integer cents and VAT rates integer tenths of a percent (see ``outboxd.money``); dates are
 ``datetime.date``. These are what ``outboxd.contract.parse_event`` returns and what the rules engine reads.
@@ -33,9 +33,9 @@ __all__ = [
 
 EventType = Literal["order.recorded", "payment.recorded", "register.closed", "reference.updated"]
 EVENT_TYPES: tuple[EventType, ...] = ("order.recorded", "payment.recorded", "register.closed", "reference.updated")
-LineKind = Literal["goods", "service", "other"]
+LineKind = Literal["goods", "service", "other", "gift_card"]
 CustomerType = Literal["individual", "company"]
-PaymentMethodKind = Literal["cash", "card", "cheque", "transfer", "voucher", "other"]
+PaymentMethodKind = Literal["cash", "card", "cheque", "transfer", "voucher", "gift_card", "other"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from outboxd.exceptions import ContractError
 
 __all__ = ["PAYMENT_METHOD_KINDS", "expected_aggregate_id", "parse_event", "parse_payload"]
 
-PAYMENT_METHOD_KINDS = ("cash", "card", "cheque", "transfer", "voucher", "other")
+PAYMENT_METHOD_KINDS = ("cash", "card", "cheque", "transfer", "voucher", "gift_card", "other")
 
 
 def _payment(payload: dict[str, Any]) -> PaymentRecorded:

@@ -78,7 +78,9 @@ def book_order(event: Event, mapping: ShopMapping) -> Booking:
 
     sales_lines: list[EntryLine] = []
     vat_lines: list[EntryLine] = []
-    for totals in rate_totals(order):
+    totals_by_rate, spread_note = rate_totals(order)
+    notes = () if spread_note is None else (spread_note,)
+    for totals in totals_by_rate:
         slots = list(by_rate.get(totals.rate, {}).values())
         try:
             bases = split_by_weight(totals.base, [weight for _, weight in slots])
@@ -100,7 +102,7 @@ def book_order(event: Event, mapping: ShopMapping) -> Booking:
 
     if not sales_lines and not vat_lines:
         note = f"{kind_word.lower()} {order.number}: zero amount, no entry"
-        return Booking((), (journal,), (), (note,))
+        return Booking((), (journal,), (), (*notes, note))
     lines = [*sales_lines, *vat_lines]
     if order.total_incl_tax:
         lines.insert(0, line(customer, order.total_incl_tax, label, debit=True))
@@ -113,4 +115,4 @@ def book_order(event: Event, mapping: ShopMapping) -> Booking:
         tuple(lines),
     )
     accounts = {ln.account: None for ln in lines if type(ln.account) is LedgerAccount}
-    return Booking((entry,), (journal,), tuple(accounts))
+    return Booking((entry,), (journal,), tuple(accounts), notes)

@@ -2,7 +2,8 @@
 
 Discounts are spread over the rates first (``outboxd.money.spread_discount``); VAT is then computed once per
 rate on the net amount, never on the gross and the discount separately (that is a cent off on real tickets).
-When the ticket carries its printed breakdown, that breakdown is booked as is, after checking it adds up.
+When the ticket carries its printed breakdown, that breakdown is booked as printed (contract 1.1: the contract
+parser has refused what cannot be a real ticket); a difference from the bridge's own spread is a note.
 """
 
 from __future__ import annotations
@@ -56,8 +57,10 @@ def _net_by_rate(order: OrderRecorded) -> dict[int, int]:
     return {rate: amount - shares[rate] for rate, amount in gross.items()}
 
 
-def rate_totals(order: OrderRecorded) -> list[RateTotals]:
-    """Net, base and VAT per rate, in the order the rates first appear on the ticket; zero rates dropped."""
+def rate_totals(order: OrderRecorded) -> tuple[list[RateTotals], str | None]:
+    """Net, base and VAT per rate, in the order the rates first appear on the ticket (zero rates dropped), and a
+    note when the printed breakdown spread the discounts otherwise than the bridge would have (booked as printed).
+    """
     net = _net_by_rate(order)
     if sum(net.values()) != order.total_incl_tax:
         raise BookingError(
@@ -71,25 +74,31 @@ def rate_totals(order: OrderRecorded) -> list[RateTotals]:
         for rate, amount in net.items():
             vat = round_half_up_div(amount * rate, 1000 + rate)
             totals.append(RateTotals(rate, amount, amount - vat, vat))
-        return [t for t in totals if t.net or t.base or t.vat]
+        return [t for t in totals if t.net or t.base or t.vat], None
     printed = {row.rate: row for row in order.vat_breakdown}
-    if len(printed) != len(order.vat_breakdown):
+    unknown = [rate for rate in printed if rate not in net]
+    printed_total = sum(row.base + row.vat for row in order.vat_breakdown)
+    if len(printed) != len(order.vat_breakdown) or unknown or printed_total != order.total_incl_tax:
         raise BookingError(
             f"ticket {order.number}",
-            "vat_breakdown lists a rate twice",
+            f"vat_breakdown makes {format_cents(printed_total)} (the ticket says "
+            f"{format_cents(order.total_incl_tax)}), or lists a rate twice or a rate no line has",
             "the ticket is inconsistent; fix it in Kash.Click",
         )
-    totals = []
-    for rate in [*net, *(r for r in printed if r not in net)]:
-        amount = net.get(rate, 0)
-        row = printed.get(rate)
-        base, vat = (row.base, row.vat) if row is not None else (0, 0)
-        if base + vat != amount:
-            raise BookingError(
-                f"ticket {order.number}",
-                f"vat_breakdown at {format_rate(rate)} % makes {format_cents(base + vat)}, "
-                f"the lines minus discounts make {format_cents(amount)}",
-                "the ticket is inconsistent; fix it in Kash.Click",
-            )
-        totals.append(RateTotals(rate, amount, base, vat))
-    return [t for t in totals if t.net or t.base or t.vat]
+    totals = [
+        RateTotals(rate, row.base + row.vat, row.base, row.vat)
+        for rate in net
+        if (row := printed.get(rate)) is not None and (row.base or row.vat)
+    ]
+    differences = [
+        f"{format_rate(rate)} % printed {format_cents(printed_net)}, spread {format_cents(net[rate])}"
+        for rate in net
+        if (printed_net := sum(t.net for t in totals if t.rate == rate)) != net[rate]
+    ]
+    note = None
+    if differences:
+        note = (
+            f"ticket {order.number}: the printed VAT breakdown spreads the discounts otherwise than the bridge "
+            f"({'; '.join(differences)}); booked as printed"
+        )
+    return totals, note

@@ -23,6 +23,7 @@ from rules_builders import (
     worked_order,
 )
 
+from outboxd.contract import parse_payload
 from outboxd.contract.models import Customer, OrderLine, Payload
 from outboxd.rules import ShopMapping, book, effective_mapping
 
@@ -42,7 +43,34 @@ def _mixed_order() -> Payload:
     return dataclasses.replace(order, number="T-000483", customer=None, lines=lines, total_incl_tax=5008 + 5799)
 
 
+def _printed(number: str, lines: list[tuple[str, str, str]], discount: str, breakdown: list[tuple[str, str, str]],
+             total: str) -> Payload:
+    """An anonymous ticket as Kash.Click sends it, through the contract parser: (label, amount, rate) lines, one
+    ticket discount and the breakdown it printed (rate, base, vat)."""
+    return parse_payload("order.recorded", {
+        "order_id": f"o-{number}", "number": number, "register_id": "r1", "business_date": "2026-03-14",
+        "customer": None,
+        "lines": [{"label": label, "quantity": "1", "total_incl_tax": amount, "vat_rate": rate, "kind": "goods",
+                   "chapter": None} for label, amount, rate in lines],
+        "discounts": [{"label": "Remise", "amount_incl_tax": discount}],
+        "vat_breakdown": [{"rate": rate, "base": base, "vat": vat} for rate, base, vat in breakdown],
+        "total_incl_tax": total,
+    })  # fmt: skip
+
+
 CASES: dict[str, tuple[Payload, object]] = {
+    # 1.00 at 5.5 % and 1.00 at 20 %, 0.01 off: the bridge gives the cent to 20 %, the POS gave it to 5.5 %
+    "order_tie_broken_other_way": (
+        _printed("T-000501", [("Pain", "1.00", "5.5"), ("Soda", "1.00", "20")], "0.01",
+                 [("5.5", "0.94", "0.05"), ("20", "0.83", "0.17")], "1.99"),
+        REFERENCE,
+    ),
+    # the 5.00 discount applies to the T-shirt only: 24.98 at 20 %, 12.60 at 5.5 %
+    "order_discount_on_one_line": (
+        _printed("T-000502", [("T-shirt", "29.98", "20"), ("Confiture", "12.60", "5.5")], "5.00",
+                 [("20", "20.82", "4.16"), ("5.5", "11.94", "0.66")], "37.58"),
+        REFERENCE,
+    ),
     "order_worked_example": (worked_order(), REFERENCE),
     "order_anonymous_chapters_computed": (_mixed_order(), CHAPTERS),
     "order_company_credit_note": (
