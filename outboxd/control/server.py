@@ -1,7 +1,12 @@
 """The control API over HTTP on a Unix socket: routes of docs/control-api.md onto a :class:`ControlBackend`.
 
-Parsing and validation live here (actor required on every mutating call, dates, modes, filters) so the
+Parsing and validation live here (actor required on every mutating call, dates, modes, filters, limits) so the
 backend receives typed arguments; errors leave as ``{"error", "message"}`` with a 4xx/5xx status.
+
+This application is served on the Unix socket only: the socket file's mode and group decide who may operate.
+The audit actor is the socket peer's user (``SO_PEERCRED``), with the name the client declared beside it when
+they differ (``alice (declared: ops-bot)``). A mutating call must carry ``Content-Type: application/json``, so a
+browser's form or ``text/plain`` POST (no CORS preflight) is refused even if it reached the socket.
 """
 
 from __future__ import annotations
@@ -11,7 +16,11 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import pwd
+import re
+import socket
 import stat
+import struct
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,9 +30,11 @@ from aiohttp import web
 from outboxd.control.backend import BACKFILL_MODES, ControlBackend, FailedFilter
 from outboxd.exceptions import BadRequest, ConfigError, ControlError, NotFound, PennylaneError
 
-__all__ = ["DEFAULT_LIST_LIMIT", "create_control_app", "start_control_site"]
+__all__ = ["DEFAULT_LIST_LIMIT", "MAX_LIST_LIMIT", "audit_actor", "create_control_app", "login", "start_control_site"]
 
 DEFAULT_LIST_LIMIT = 50
+MAX_LIST_LIMIT = 1000
+"""The most rows one listing call answers (failed deliveries, audit): page with ``offset`` for more."""
 log = logging.getLogger("outboxd.control")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -54,15 +65,43 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    """The JSON object of a mutating call, with a non-empty ``actor``."""
+    """The JSON object of a mutating call; its ``actor`` (required) becomes the peer's user beside it."""
+    if request.content_type != "application/json":
+        raise BadRequest(f"the body must be JSON sent as Content-Type: application/json, not {request.content_type}")
     try:
         body = await request.json()
     except ValueError as exc:
         raise BadRequest("the body must be a JSON object") from exc
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
-    _text(body, "actor")
+    body["actor"] = audit_actor(_peer(request), _text(body, "actor"))
     return body
+
+
+def audit_actor(peer: str, declared: str) -> str:
+    """The audit log's actor: the socket peer's login, and the declared name beside it when it differs."""
+    return peer if declared == peer else f"{peer} (declared: {declared})"
+
+
+def login(uid: int) -> str:
+    """The user name of ``uid`` (``uid N`` when the system has none)."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+_PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+def _peer(request: web.Request) -> str:
+    """The login of the process at the other end of the socket, from the kernel (``SO_PEERCRED``)."""
+    sock = request.transport.get_extra_info("socket") if request.transport is not None else None
+    if sock is None or sock.family != socket.AF_UNIX:
+        raise BadRequest("control calls are answered on the daemon's Unix socket only")
+    _, uid, _ = _PEERCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size))
+    return login(uid)
 
 
 def _text(body: Mapping[str, Any], key: str) -> str:
@@ -83,10 +122,17 @@ def _date(value: Any, key: str) -> str:
 
 
 def _int(value: Any, key: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise BadRequest(f"{key}: {value!r} is not an integer") from exc
+    text = str(value)
+    if not _INTEGER.fullmatch(text):
+        raise BadRequest(f"{key}: {text[:40]!r} is not an integer")
+    return int(text)
+
+
+def _limit(query: Mapping[str, str]) -> int:
+    limit = _int(query.get("limit", DEFAULT_LIST_LIMIT), "limit")
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise BadRequest(f"limit must be between 1 and {MAX_LIST_LIMIT}, not {limit}")
+    return limit
 
 
 def _filter(raw: Mapping[str, Any]) -> FailedFilter:
@@ -203,9 +249,10 @@ def _routes(backend: ControlBackend) -> web.RouteTableDef:
 
     @routes.get("/v1/failed")
     async def failed(r: web.Request) -> web.Response:
-        limit = _int(r.query.get("limit", DEFAULT_LIST_LIMIT), "limit")
         offset = _int(r.query.get("offset", 0), "offset")
-        return ok(await backend.failed(_filter(r.query), limit, offset))
+        if offset < 0:
+            raise BadRequest(f"offset must not be negative, not {offset}")
+        return ok(await backend.failed(_filter(r.query), _limit(r.query), offset))
 
     @routes.get("/v1/deliveries/{id}")
     async def delivery(r: web.Request) -> web.Response:
@@ -236,8 +283,7 @@ def _routes(backend: ControlBackend) -> web.RouteTableDef:
 
     @routes.get("/v1/audit")
     async def audit(r: web.Request) -> web.Response:
-        limit = _int(r.query.get("limit", DEFAULT_LIST_LIMIT), "limit")
-        return ok(await backend.audit(r.query.get("shop") or None, limit))
+        return ok(await backend.audit(r.query.get("shop") or None, _limit(r.query)))
 
     return routes
 

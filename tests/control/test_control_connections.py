@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from daemon_bench import Bench, bench, history, until
+from peer import audited
 
 from outboxd.daemon.connections import CALLBACK_ACTOR
 from outboxd.secrets import generate_key
@@ -22,7 +23,7 @@ async def test_a_connect_completed_on_the_callback_listener_is_audited(tmp_path:
         async with aiohttp.ClientSession() as http, http.get(redirect) as page:
             assert page.status == 200
         (complete, start) = (await b.client.audit("s2"))["items"]
-        assert (start["actor"], start["action"]) == ("alice", "connect.start")
+        assert (start["actor"], start["action"]) == (audited("alice"), "connect.start")
         assert (complete["actor"], complete["action"], complete["shop_id"]) == (
             CALLBACK_ACTOR,
             "connect.complete",
@@ -37,7 +38,7 @@ async def test_a_connect_completed_by_pasting_the_url_is_audited_once_as_the_ope
         redirect = b.sandbox.approve(started["authorize_url"], b.companies["s2"])
         assert (await b.client.connect_complete("s2", redirect))["state"] == "connected"
         rows = [(a["actor"], a["action"]) for a in (await b.client.audit("s2"))["items"]]
-        assert rows == [("alice", "connect.complete"), ("alice", "connect.start")]
+        assert rows == [(audited("alice"), "connect.complete"), (audited("alice"), "connect.start")]
 
 
 async def test_a_configured_token_refused_with_401_is_reconnect_needed_across_a_restart(tmp_path: Path) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from control.backend_double import NOW, DaemonDouble
+from peer import audited
 
 from outboxd.control.client import ControlClient
+
+ALICE = audited("alice")
+"""The audit actor of the test client: this process's login, alice as declared."""
 
 
 async def test_status_lists_every_shop_with_the_daemon(client: ControlClient) -> None:
@@ -23,10 +27,8 @@ async def test_shop_answers_its_status(client: ControlClient) -> None:
 async def test_pause_and_resume_carry_the_actor_and_reason(client: ControlClient, daemon: DaemonDouble) -> None:
     assert (await client.pause("paris-01", "accountant closing the month"))["paused"] is True
     assert (await client.resume("paris-01"))["paused"] is False
-    assert daemon.called("pause") == [
-        {"shop_id": "paris-01", "actor": "alice", "reason": "accountant closing the month"}
-    ]
-    assert daemon.called("resume") == [{"shop_id": "paris-01", "actor": "alice"}]
+    assert daemon.called("pause") == [{"shop_id": "paris-01", "actor": ALICE, "reason": "accountant closing the month"}]
+    assert daemon.called("resume") == [{"shop_id": "paris-01", "actor": ALICE}]
 
 
 async def test_mapping_says_what_exists_in_pennylane(client: ControlClient) -> None:
@@ -42,14 +44,14 @@ async def test_connect_start_then_complete_with_the_redirect_url(client: Control
     connection = await client.connect_complete("paris-01", url)
     assert connection["state"] == "connected"
     assert "token" not in str(connection).lower().replace("api_token", "")
-    assert daemon.called("connect_complete") == [{"shop_id": "paris-01", "actor": "alice", "redirect_url": url}]
+    assert daemon.called("connect_complete") == [{"shop_id": "paris-01", "actor": ALICE, "redirect_url": url}]
 
 
 async def test_connect_token_and_disconnect(client: ControlClient, daemon: DaemonDouble) -> None:
     assert (await client.connect_token("lyon-02", "/etc/outboxd/lyon.token"))["kind"] == "api_token"
     assert (await client.disconnect("lyon-02"))["state"] == "disconnected"
     assert daemon.called("connect_token")[0]["token_file"] == "/etc/outboxd/lyon.token"
-    assert daemon.called("disconnect") == [{"shop_id": "lyon-02", "actor": "alice"}]
+    assert daemon.called("disconnect") == [{"shop_id": "lyon-02", "actor": ALICE}]
 
 
 async def test_backfill_estimate_defaults_to_the_fiscal_year(client: ControlClient) -> None:
@@ -69,7 +71,7 @@ async def test_backfill_lifecycle(client: ControlClient, daemon: DaemonDouble) -
     assert (await client.backfill_resume("paris-01"))["state"] == "running"
     assert (await client.backfill_cancel("paris-01"))["state"] == "cancelled"
     assert daemon.called("backfill_start") == [
-        {"shop_id": "paris-01", "actor": "alice", "start_date": "2025-01-01", "mode": "daily"}
+        {"shop_id": "paris-01", "actor": ALICE, "start_date": "2025-01-01", "mode": "daily"}
     ]
 
 
@@ -98,9 +100,9 @@ async def test_delivery_detail_has_payload_entries_attempts(client: ControlClien
 async def test_retry_and_discard_one(client: ControlClient, daemon: DaemonDouble) -> None:
     assert await client.retry(1) == {"retried": 1}
     assert await client.discard(2, "duplicate ticket, booked by hand") == {"discarded": 1}
-    assert daemon.called("retry") == [{"delivery_id": 1, "actor": "alice"}]
+    assert daemon.called("retry") == [{"delivery_id": 1, "actor": ALICE}]
     assert daemon.called("discard") == [
-        {"delivery_id": 2, "actor": "alice", "reason": "duplicate ticket, booked by hand"}
+        {"delivery_id": 2, "actor": ALICE, "reason": "duplicate ticket, booked by hand"}
     ]
 
 
@@ -116,7 +118,7 @@ async def test_bulk_discard_carries_the_reason(client: ControlClient, daemon: Da
     result = await client.bulk_discard({"error_class": "auth"}, "shop closed", dry_run=False)
     assert result == {"matched": 1, "discarded": 1}
     assert daemon.called("bulk_discard") == [
-        {"filter": {"error_class": "auth"}, "reason": "shop closed", "actor": "alice", "dry_run": False}
+        {"filter": {"error_class": "auth"}, "reason": "shop closed", "actor": ALICE, "dry_run": False}
     ]
 
 

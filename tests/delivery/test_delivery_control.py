@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from bridge_setup import wait_until
 from daemon_bench import Bench, bench
+from peer import audited
 
 from outboxd.daemon.operations import mapping_accounts
 from outboxd.demo.tickets import poison_ticket
@@ -136,7 +137,7 @@ async def test_a_poison_ticket_fails_alone_then_retry_and_discard_and_bulk(world
     assert paid["blocked"] == []
     audit = (await world.client.audit("s1"))["items"]
     assert [a["action"] for a in audit[:2]] == ["delivery.discard", "delivery.retry"]
-    assert audit[0]["actor"] == "alice"
+    assert audit[0]["actor"] == audited("alice")
     assert audit[0]["detail"]["reason"] == "8.5 % sold by mistake, booked by hand"
 
 

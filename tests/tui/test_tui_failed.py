@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from peer import audited
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 from tui_session import ServedDaemon, settle, shown_text
 
 from tui.app import OutboxdApp
 from tui.modals import ConfirmModal, ReasonModal
+
+OPERATOR = audited("operator")
+"""The audit actor of the test client: this process's login, operator as declared."""
 
 
 async def _open_failed(app: OutboxdApp, pilot: Pilot[None], shop: str = "") -> None:
@@ -40,7 +44,7 @@ async def test_r_retries_the_selected_delivery(make_app: Callable[[], OutboxdApp
         await _open_failed(app, pilot, "paris-01")
         await pilot.press("down", "r")
         await settle(pilot)
-        assert served.daemon.called("retry") == [{"delivery_id": 2, "actor": "operator"}]
+        assert served.daemon.called("retry") == [{"delivery_id": 2, "actor": OPERATOR}]
         assert app.screen.query_one(DataTable).row_count == 2
 
 
@@ -55,7 +59,7 @@ async def test_discard_requires_a_reason(make_app: Callable[[], OutboxdApp], ser
         assert "a reason is required" in shown_text(app, "#reason-error")
         await pilot.press(*"booked by hand", "enter")
         await settle(pilot)
-        assert served.daemon.called("discard") == [{"delivery_id": 1, "actor": "operator", "reason": "booked by hand"}]
+        assert served.daemon.called("discard") == [{"delivery_id": 1, "actor": OPERATOR, "reason": "booked by hand"}]
 
 
 async def test_escape_on_the_reason_discards_nothing(make_app: Callable[[], OutboxdApp], served: ServedDaemon) -> None:
@@ -78,13 +82,13 @@ async def test_bulk_retry_confirms_with_the_dry_run_count(
         assert isinstance(app.screen, ConfirmModal)
         assert app.screen.question.startswith("Retry 3 failed deliveries?")
         assert served.daemon.called("bulk_retry") == [
-            {"filter": {"shop": "paris-01"}, "actor": "operator", "dry_run": True}
+            {"filter": {"shop": "paris-01"}, "actor": OPERATOR, "dry_run": True}
         ]
         await pilot.press("y")
         await settle(pilot)
         assert served.daemon.called("bulk_retry")[-1] == {
             "filter": {"shop": "paris-01"},
-            "actor": "operator",
+            "actor": OPERATOR,
             "dry_run": False,
         }
         assert app.screen.query_one(DataTable).row_count == 0
@@ -121,5 +125,5 @@ async def test_detail_shows_payload_entries_attempts_then_discards(
         assert "⏸ 1 event waits behind it: 102" in text
         await pilot.press("d", *"wrong journal", "enter")
         await settle(pilot)
-        assert served.daemon.called("discard") == [{"delivery_id": 2, "actor": "operator", "reason": "wrong journal"}]
+        assert served.daemon.called("discard") == [{"delivery_id": 2, "actor": OPERATOR, "reason": "wrong journal"}]
         assert app.screen.query_one(DataTable).row_count == 2

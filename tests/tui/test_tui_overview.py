@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from peer import audited
 from textual.widgets import DataTable, Sparkline
 from tui_session import ServedDaemon, settle, shown_text
 
 from tui.app import OutboxdApp
+
+OPERATOR = audited("operator")
+"""The audit actor of the test client: this process's login, operator as declared."""
 
 
 async def test_overview_lists_shops_with_words_not_only_colours(make_app: Callable[[], OutboxdApp]) -> None:
@@ -45,7 +49,7 @@ async def test_p_pauses_the_selected_shop_with_a_reason(
         await pilot.press("p")
         await pilot.press(*"month end", "enter")
         await settle(pilot)
-        assert served.daemon.called("pause") == [{"shop_id": "paris-01", "actor": "operator", "reason": "month end"}]
+        assert served.daemon.called("pause") == [{"shop_id": "paris-01", "actor": OPERATOR, "reason": "month end"}]
         await pilot.press("down", "p")
         await settle(pilot)
-        assert served.daemon.called("resume") == [{"shop_id": "lyon-02", "actor": "operator"}]
+        assert served.daemon.called("resume") == [{"shop_id": "lyon-02", "actor": OPERATOR}]

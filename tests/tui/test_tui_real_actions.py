@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from bridge_setup import secret_file
+from peer import audited
 from real_daemon import Real, history, real_world, until
 from textual import events
 from textual.message import Message
@@ -199,7 +200,7 @@ async def test_backfill_from_an_edited_date_cancelled_then_again_paused_resumed_
         await shows(pilot, lambda: "✗ cancelled" in shown_text(app, "#progress-text"), what="cancelled")
         real.bench.sandbox.faults.update(latency_ms=0)
         cancel = (await real.client.audit("s2"))["items"][0]
-        assert (cancel["action"], cancel["actor"]) == ("backfill.cancel", "operator")
+        assert (cancel["action"], cancel["actor"]) == ("backfill.cancel", audited("operator"))
         given_back = cancel["detail"]["held_again"]
         assert 0 < given_back <= len(from_since)  # what was not sent is history again, for a later backfill
 
@@ -363,7 +364,7 @@ async def test_failed_list_filters_then_bulk_discard_says_its_count(real: Real) 
         assert (await real.client.delivery(delivery_id))["state"] == "discarded"
     audit = [a for a in (await real.client.audit("s1"))["items"] if a["action"].startswith("delivery.")]
     assert {a["detail"].get("reason") for a in audit} == {"booked by hand"}
-    assert {a["actor"] for a in audit} == {"operator"}
+    assert {a["actor"] for a in audit} == {audited("operator")}
 
 
 async def test_delivery_detail_shows_entries_and_the_attempts_pennylane_answered_then_retry(real: Real) -> None:

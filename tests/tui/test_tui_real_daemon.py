@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from peer import audited
 from real_daemon import Real, bench, daemon_in_process, history, real_world
 from textual import events
 from textual.widgets import DataTable
@@ -192,7 +193,7 @@ async def test_failed_poison_retry_is_a_new_attempt_discard_unblocks_its_payment
     assert (await real.client.delivery(delivery_id))["state"] == "discarded"
     audit = (await real.client.audit("s1"))["items"]
     assert audit[0]["action"] == "delivery.discard"
-    assert audit[0]["actor"] == "operator"
+    assert audit[0]["actor"] == audited("operator")
     assert audit[0]["detail"]["reason"] == "booked by hand"
 
 

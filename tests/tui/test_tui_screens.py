@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from peer import audited
 from textual.widgets import DataTable, Input, ProgressBar
 from tui_session import ServedDaemon, settle, shown_text
 
 from outboxd.control.client import ControlClient
 from tui.app import OutboxdApp
 from tui.modals import ConfirmModal
+
+OPERATOR = audited("operator")
+"""The audit actor of the test client: this process's login, operator as declared."""
 
 
 async def test_connect_by_pasting_the_redirect_url_then_backfill(
@@ -31,7 +35,7 @@ async def test_connect_by_pasting_the_redirect_url_then_backfill(
         await pilot.press("enter")
         await settle(pilot)
         assert served.daemon.called("connect_complete") == [
-            {"shop_id": "lyon-02", "actor": "operator", "redirect_url": url}
+            {"shop_id": "lyon-02", "actor": OPERATOR, "redirect_url": url}
         ]
         assert "company: Boulangerie Martin SAS" in shown_text(app, "#connection")
         await pilot.press("escape", "b")  # leave the field, then backfill
@@ -71,7 +75,7 @@ async def test_missing_scopes_are_warned_and_disconnect_confirms(
         assert isinstance(app.screen, ConfirmModal)
         await pilot.press("y")
         await settle(pilot)
-        assert served.daemon.called("disconnect") == [{"shop_id": "paris-01", "actor": "operator"}]
+        assert served.daemon.called("disconnect") == [{"shop_id": "paris-01", "actor": OPERATOR}]
         assert "- disconnected" in shown_text(app, "#connection")
 
 
@@ -84,7 +88,7 @@ async def test_token_file_instead_of_oauth(make_app: Callable[[], OutboxdApp], s
         await pilot.press("t", *"/k/t", "enter")
         await settle(pilot)
         assert served.daemon.called("connect_token") == [
-            {"shop_id": "lyon-02", "actor": "operator", "token_file": "/k/t"}
+            {"shop_id": "lyon-02", "actor": OPERATOR, "token_file": "/k/t"}
         ]
         assert "API token" in shown_text(app, "#connection")
 
@@ -107,7 +111,7 @@ async def test_backfill_estimates_starts_pauses_cancels(
         await pilot.press("y")
         await settle(pilot)
         assert served.daemon.called("backfill_start") == [
-            {"shop_id": "paris-01", "actor": "operator", "start_date": "2025-01-01", "mode": "daily"}
+            {"shop_id": "paris-01", "actor": OPERATOR, "start_date": "2025-01-01", "mode": "daily"}
         ]
         assert app.screen.query_one(ProgressBar).progress == 1050
         assert "▶ running: 1050/4200" in shown_text(app, "#progress-text")
