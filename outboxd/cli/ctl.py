@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             bulk.add_argument("--reason", required=True, help="why (kept in the audit log)")
     pause = sub.add_parser("pause", help="stop delivering a shop's events")
     pause.add_argument("shop")
-    pause.add_argument("--reason", default="", help="shown on the dashboard and in the audit log")
+    pause.add_argument("--reason", required=True, help="why (shown on the dashboard and kept in the audit log)")
     sub.add_parser("resume", help="deliver a shop's events again").add_argument("shop")
     sub.add_parser("mapping", help="a shop's journals and accounts, and whether they exist").add_argument("shop")
     closings = sub.add_parser("closings", help="a shop's Z closings against the payments delivered (Z control)")
@@ -96,12 +96,13 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from outboxd.cli import ctl_commands as shell
+    from outboxd.control.text import printable
     from outboxd.exceptions import ControlError
 
     try:
         return asyncio.run(shell.dispatch(args))
     except ControlError as exc:
-        print(f"outboxd ctl: {exc}", file=sys.stderr)
+        print(f"outboxd ctl: {printable(exc, lines=True)}", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, EOFError):
         print("\ncancelled", file=sys.stderr)

@@ -16,10 +16,12 @@ from outboxd.control.client import ControlClient
 from outboxd.control.text import (
     HOLDS_SHOP,
     age,
-    blocked_label,
     connection_label,
+    delivery_text,
     duration,
     held_label,
+    in_pennylane,
+    printable,
     table,
     timestamp,
 )
@@ -83,31 +85,6 @@ def _failed(answer: JSONObject) -> str:
     return table(["ID", "SHOP", "EVENT", "CLASS", "HTTP", "AGE", "MESSAGE"], rows) + f"\n\n{shown}"
 
 
-def _delivery(d: JSONObject) -> str:
-    lines = [
-        f"delivery {d['id']} ({d['state']}): {d['event_type']} {d['aggregate_id']} of shop {d['shop_id']}",
-        f"error: {d['error_class']} HTTP {d['http_status'] or '-'}: {d['message']}",
-        "",
-        "payload:",
-        json.dumps(d["payload"], indent=2, ensure_ascii=False),
-        "",
-    ]
-    for entry in d["entries"]:
-        lines.append(f"entry {entry['piece_number']} journal {entry['journal']} {entry['date']} ({entry['state']})")
-        rows = [[ln["account"], ln["label"], ln["debit"], ln["credit"]] for ln in entry["lines"]]
-        lines.append(table(["ACCOUNT", "LABEL", "DEBIT", "CREDIT"], rows))
-    lines.append("")
-    for attempt in d["attempts"]:
-        lines.append(
-            f"{timestamp(attempt['at'])}  {attempt['outcome']}  HTTP {attempt['http_status'] or '-'}  "
-            f"{attempt['message']}"
-        )
-        lines.append(f"  Pennylane answered: {json.dumps(attempt['response'], ensure_ascii=False)}")
-    if blocked := blocked_label(d):
-        lines.append(f"\n{blocked}")
-    return "\n".join(lines)
-
-
 def _backfill(b: JSONObject | None) -> str:
     if b is None:
         return "no backfill yet"
@@ -136,8 +113,21 @@ def _connection(c: JSONObject) -> str:
 
 
 def _audit(answer: JSONObject) -> str:
-    rows = [[timestamp(i["at"]), i["actor"], i["action"], i["shop_id"], i["target"]] for i in answer["items"]]
-    return table(["AT", "ACTOR", "ACTION", "SHOP", "TARGET"], rows)
+    rows = [[timestamp(i["at"]), i["actor"], i["action"], i["shop_id"], i["target"], (i["detail"] or {}).get("reason")]
+            for i in answer["items"]]  # fmt: skip
+    return table(["AT", "ACTOR", "ACTION", "SHOP", "TARGET", "REASON"], rows)
+
+
+def _mapping(answer: JSONObject) -> str:
+    """Journals, then accounts; one that Pennylane does not have yet is created on first use, said so."""
+    journals = [[f"{j['register_name'] or '-'} ({j['register_id']})", j["code"], in_pennylane(j["exists"])]
+                for j in answer["journals"]]  # fmt: skip
+    accounts = [[a["role"], a["key"], a["number"], in_pennylane(a["exists"]), a["label"]] for a in answer["accounts"]]
+    return (
+        table(["REGISTER", "JOURNAL", "IN PENNYLANE"], journals)
+        + "\n\n"
+        + table(["ROLE", "KEY", "ACCOUNT", "IN PENNYLANE", "LABEL"], accounts)
+    )
 
 
 def _closings(answer: JSONObject) -> str:
@@ -177,9 +167,9 @@ def _confirmed(question: str, yes: bool, ask: Ask) -> bool:
 
 async def _connect(client: ControlClient, shop: str, ask: Ask) -> JSONObject:
     start = await client.connect_start(shop)
-    print(f"Open this URL in a browser on your own machine:\n\n  {start['authorize_url']}\n")
+    print(f"Open this URL in a browser on your own machine:\n\n  {printable(start['authorize_url'])}\n")
     print(
-        f"Pennylane will send the browser to {start['redirect_uri']}. If that page is the daemon's callback "
+        f"Pennylane will send the browser to {printable(start['redirect_uri'])}. If that page is the daemon's callback "
         "(e.g. through `ssh -L`), just press Enter once it says connected; otherwise paste the address the "
         "browser landed on."
     )
@@ -201,7 +191,7 @@ async def dispatch(args: argparse.Namespace, ask: Ask = input) -> int:
         elif command == "failed":
             answer, show = await client.failed(_filter(args), args.limit, args.offset), _failed
         elif command == "show":
-            answer, show = await client.delivery(args.id), _delivery
+            answer, show = await client.delivery(args.id), delivery_text
         elif command == "retry":
             answer = await client.retry(args.id)
         elif command == "discard":
@@ -227,7 +217,7 @@ async def dispatch(args: argparse.Namespace, ask: Ask = input) -> int:
         elif command == "resume":
             answer = await client.resume(args.shop)
         elif command == "mapping":
-            answer = await client.mapping(args.shop)
+            answer, show = await client.mapping(args.shop), _mapping
         elif command == "closings":
             answer = await client.closings(args.shop, args.since, mismatch_only=args.mismatch)
             show = _closings
@@ -248,7 +238,7 @@ async def dispatch(args: argparse.Namespace, ask: Ask = input) -> int:
         else:  # audit
             answer = await client.audit(args.shop, args.limit)
             show = _audit
-    print(_json(answer) if args.json else show(answer))
+    print(printable(_json(answer) if args.json else show(answer), lines=True))
     return 0
 
 

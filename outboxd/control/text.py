@@ -1,15 +1,35 @@
 """How control API values read to a person, shared by ``outboxd ctl`` and the TUI (pure, no I/O).
 
-States always carry a word and a symbol, never only a colour, so a monochrome terminal reads the same.
+States always carry a word and a symbol, never only a colour, so a monochrome terminal reads the same. Outbox data
+(ids, names, labels) is shown through :func:`printable`: a control character or a bidi mark in it reaches the
+terminal as visible ``\\u001b`` text, never as an escape sequence or a reordering of the line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["HOLDS_SHOP", "age", "blocked_label", "connection_label", "duration", "held_label", "table", "timestamp"]
+__all__ = [
+    "HOLDS_SHOP",
+    "age",
+    "blocked_label",
+    "connection_label",
+    "delivery_text",
+    "duration",
+    "held_label",
+    "in_pennylane",
+    "plural",
+    "printable",
+    "table",
+    "timestamp",
+]
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_LINE_BREAKS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 CONNECTION_LABELS = {
     "connected": "✓ connected",
@@ -20,6 +40,24 @@ CONNECTION_LABELS = {
 
 HOLDS_SHOP = "✗ holds the shop: "
 """Before the message of the failed reference snapshot that every later event of its shop waits behind."""
+
+
+def printable(text: object, *, lines: bool = False) -> str:
+    """``text`` with every C0/C1 control character and bidi mark written as ``\\uXXXX``; ``lines`` keeps line breaks
+    and tabs (a whole block of output), else they are escaped too (one value: a cell, a label)."""
+    pattern = _LINE_BREAKS if lines else _UNPRINTABLE
+    return pattern.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text))
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 shop``, ``2 shops``; ``words`` for an irregular plural."""
+    return f"{n} {word if n == 1 else words or word + 's'}"
+
+
+def in_pennylane(exists: bool) -> str:
+    """A mapped journal or account: ``✓ yes`` once the bridge has seen it in Pennylane, else it is created there the
+    first time something is booked on it (not an error: ``✗`` would send the operator looking for a fault)."""
+    return "✓ yes" if exists else "… on first use"
 
 
 def duration(seconds: float | None) -> str:
@@ -88,7 +126,7 @@ def blocked_label(detail: Mapping[str, Any], shown: int = 10) -> str:
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain aligned text table (numbers right-aligned) for terminals and logs."""
-    cells = [[str(c) for c in headers], *[["-" if c is None else str(c) for c in row] for row in rows]]
+    cells = [[str(c) for c in headers], *[["-" if c is None else printable(c) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     numeric = [
         all(isinstance(r[i], int | float) and not isinstance(r[i], bool) for r in rows) for i in range(len(headers))
@@ -100,3 +138,65 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
         ]
         lines.append("  ".join(padded).rstrip())
     return "\n".join(lines)
+
+
+REFUSED_HERE = ("contract", "booking")
+"""Error classes decided by the bridge before any request: Pennylane never saw the event."""
+ENTRY_STATES = {
+    "posted": "✓ booked",
+    "unknown": "? outcome unknown (checked before any resend)",
+    "not_sent": "not sent",
+}
+
+
+def _http(status: int | None, error_class: str | None) -> str:
+    if status is not None:
+        return f"HTTP {status}"
+    return "not sent to Pennylane" if error_class in REFUSED_HERE else "no answer from Pennylane"
+
+
+def _answer(response: Any) -> list[str]:
+    """Pennylane's answer, indented; a JSON body (the API gives it as text) pretty-printed; nothing when none came."""
+    if response is None or response == "":
+        return []
+    try:
+        body = json.loads(response) if isinstance(response, str) else response
+    except ValueError:
+        body = response
+    text = body if isinstance(body, str) else json.dumps(body, indent=2, ensure_ascii=False)
+    return ["  Pennylane answered:", *(f"    {line}" for line in text.splitlines())]
+
+
+def _outcome(d: Mapping[str, Any]) -> str:
+    tries = plural(len(d["attempts"]), "attempt")
+    if d["error_class"] is None:
+        return f"✓ {d['state']} ({tries})" if d["state"] == "delivered" else f"{d['state']} ({tries})"
+    return f"✗ {d['error_class']}, {_http(d['http_status'], d['error_class'])}: {d['message']} ({tries})"
+
+
+def delivery_text(d: Mapping[str, Any]) -> str:
+    """A ``DeliveryDetail`` as sections: what it is and how it ended, its entries (with their Pennylane ids), the
+    attempts with Pennylane's answers, then the event's payload (long: last)."""
+    parts = [
+        f"delivery {d['id']} ({d['state']}): {d['event_type']} {d['aggregate_id']} of shop {d['shop_id']}, "
+        f"business date {d['business_date'] or '-'}",
+        _outcome(d),
+        *filter(None, [blocked_label(d)]),
+        "",
+        "── entries ──",
+    ]
+    for entry in d["entries"]:
+        state = ENTRY_STATES.get(entry["state"], entry["state"])
+        booked = f", Pennylane id {entry['pennylane_id']}" if entry.get("pennylane_id") else ""
+        parts.append(f"{entry['piece_number']}  journal {entry['journal']}  {entry['date']}  {state}{booked}")
+        rows = [[ln["account"], ln["label"], ln["debit"], ln["credit"]] for ln in entry["lines"]]
+        parts += [table(["account", "label", "debit", "credit"], rows), ""]
+    parts.append("── attempts ──")
+    for a in d["attempts"]:
+        said = f"  {a['message']}" if a["message"] else ""
+        parts.append(f"{timestamp(a['at'])}  {a['outcome']}  {_http(a['http_status'], a['error_class'])}{said}")
+        parts += _answer(a["response"])
+    if not d["attempts"]:
+        parts.append("none yet")
+    parts += ["", "── payload ──", json.dumps(d["payload"], indent=2, ensure_ascii=False)]
+    return printable("\n".join(parts), lines=True)

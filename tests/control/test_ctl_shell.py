@@ -164,3 +164,53 @@ async def test_a_shop_held_by_a_failed_reference_says_so_in_status_failed_and_sh
 
     await shell.dispatch(_args(socket_path, "show", "2"))
     assert "⏸ 1 event waits behind it: 102" in capsys.readouterr().out
+
+
+async def test_mapping_is_a_table_json_when_asked(socket_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await shell.dispatch(_args(socket_path, "mapping", "paris-01")) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["REGISTER", "JOURNAL", "IN", "PENNYLANE"]
+    assert "ROLE" in out
+    assert "{" not in out
+    assert "… on first use" in out or "✓ yes" in out
+    assert await shell.dispatch(_args(socket_path, "--json", "mapping", "paris-01")) == 0
+    assert "accounts" in json.loads(capsys.readouterr().out)
+
+
+async def test_pause_needs_a_reason_and_the_audit_shows_it(
+    socket_path: Path, daemon: DaemonDouble, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        _args(socket_path, "pause", "paris-01")
+    await shell.dispatch(_args(socket_path, "pause", "paris-01", "--reason", "month end"))
+    capsys.readouterr()
+    await shell.dispatch(_args(socket_path, "audit"))
+    head, row = capsys.readouterr().out.splitlines()[:2]
+    assert head.split()[-1] == "REASON"
+    assert row.endswith("month end")
+
+
+async def test_show_has_no_none_and_pretty_prints_pennylanes_answer(
+    socket_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await shell.dispatch(_args(socket_path, "show", "1"))  # a booking error: Pennylane never saw it
+    out = capsys.readouterr().out
+    assert "None" not in out
+    assert "not sent to Pennylane" in out
+    assert "HTTP -" not in out
+    await shell.dispatch(_args(socket_path, "show", "2"))
+    out = capsys.readouterr().out
+    assert '      "error": "journal_id: is invalid"' in out.splitlines()  # one key a line, indented under the attempt
+
+
+async def test_control_characters_in_outbox_data_never_reach_the_terminal(
+    socket_path: Path, daemon: DaemonDouble, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = "shop\x1b[2J\u202eevil\x07[/]"
+    daemon.shops[hostile] = {**daemon.shops["paris-01"], "shop_id": hostile, "name": "x\x1b]0;pwned\x07"}
+    for argv in (["status"], ["--json", "status"], ["failed"], ["show", "1"]):
+        assert await shell.dispatch(_args(socket_path, *argv)) == 0
+        out = capsys.readouterr().out
+        assert not [c for c in out if (ord(c) < 32 and c not in "\n") or c in "\x7f\u202e"], argv
+    assert await shell.dispatch(_args(socket_path, "status")) == 0
+    assert "shop\\u001b[2J\\u202eevil\\u0007[/]" in capsys.readouterr().out
