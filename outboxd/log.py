@@ -5,6 +5,11 @@ Events are named ``area.what`` so a person can grep them (``delivery.posted``, `
 piece_number=...)``. Every line, from structlog or from the stdlib (aiohttp, asyncio), passes through one
 ``Redactor`` before it is rendered: it masks secret-named keys at any depth, ``Bearer``/``Basic`` credentials,
 ``token=...`` in URLs and bodies, and every secret value registered at run time (the client secret, each token).
+
+The registered values are the live ones only: a shop's tokens are held under the shop (``live``), and a rotation
+replaces them; the generation before stays masked for lines still in flight, older ones are forgotten. So the
+set stays a few values per shop however long the daemon runs, and its one pattern is rebuilt only when the set
+changed, at the next line that needs it.
 """
 
 from __future__ import annotations
@@ -45,30 +50,55 @@ _SCALARS = (int, float, bool, type(None))
 
 
 class Redactor:
-    """A structlog processor that masks secrets in the whole event dict; ``register_secret`` teaches it values."""
+    """A structlog processor that masks secrets in the whole event dict: values given for good
+    (``register_secret``: the client secret) and each owner's live ones (``live``: a shop's tokens)."""
 
     def __init__(self, secrets: Iterable[str | Secret] = ()) -> None:
-        self._secrets: set[str] = set()
+        self._fixed: set[str] = set()
+        self._owned: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # owner: (current, previous)
         self._pattern: re.Pattern[str] | None = None
+        self._stale = False
         for secret in secrets:
             self.register_secret(secret)
 
     def register_secret(self, value: str | Secret) -> None:
-        """Mask this exact value wherever it appears from now on (values under 6 characters are ignored)."""
-        text = value.reveal() if isinstance(value, Secret) else value
-        if len(text) < _MIN_SECRET or text in self._secrets:
-            return
-        self._secrets.add(text)
-        alternatives = sorted(self._secrets, key=len, reverse=True)  # longest first: a secret inside another
-        self._pattern = re.compile("|".join(re.escape(s) for s in alternatives))
+        """Mask this exact value for as long as the process runs (values under 6 characters are ignored)."""
+        text = _revealed(value)
+        if len(text) >= _MIN_SECRET and text not in self._fixed:
+            self._fixed.add(text)
+            self._stale = True
+
+    def live(self, owner: str, *values: str | Secret) -> None:
+        """``owner``'s secrets are now ``values`` (none: it has none left). The previous ones stay masked until
+        the next change, for lines about requests still in flight; older ones are forgotten."""
+        current = frozenset(text for text in map(_revealed, values) if len(text) >= _MIN_SECRET)
+        before = self._owned.get(owner, (frozenset(), frozenset()))[0]
+        if current != before:
+            self._owned[owner] = (current, before)
+            self._stale = True
+
+    @property
+    def held(self) -> int:
+        """How many values are masked now (the live ones, the generation before, the fixed ones)."""
+        return len(self._values())
+
+    def _values(self) -> set[str]:
+        return self._fixed.union(*(current | previous for current, previous in self._owned.values()))
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        if self._stale:  # rebuilt once per change of the set, not once per value registered
+            alternatives = sorted(self._values(), key=len, reverse=True)  # longest first: a secret inside another
+            self._pattern = re.compile("|".join(map(re.escape, alternatives))) if alternatives else None
+            self._stale = False
+        return self._pattern
 
     def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
         return {key: self._value(key, value) for key, value in event_dict.items()}
 
     def scrub(self, text: str) -> str:
         """``text`` with registered secrets, credentials and token-like parameters masked."""
-        if self._pattern is not None and len(text) >= _MIN_SECRET:
-            text = self._pattern.sub(MASK, text)
+        if len(text) >= _MIN_SECRET and (pattern := self._compiled()) is not None:
+            text = pattern.sub(MASK, text)
         for (pattern, replacement), needed in zip(_TEXT_PATTERNS, _TEXT_NEEDS, strict=True):
             if needed(text):  # a cheap test first: most values (ids, names, timestamps) cannot match
                 text = pattern.sub(replacement, text)
@@ -95,6 +125,10 @@ class Redactor:
         if isinstance(value, bytes):
             return self.scrub(value.decode("utf-8", errors="replace"))
         return self.scrub(str(value))
+
+
+def _revealed(value: str | Secret) -> str:
+    return value.reveal() if isinstance(value, Secret) else value
 
 
 def _is_secret_key(key: str) -> bool:
