@@ -13,6 +13,7 @@ from outboxd.contract.models import LineKind
 from outboxd.exceptions import BookingError
 from outboxd.money import format_rate, rate_code
 from outboxd.rules.entries import LedgerAccount
+from outboxd.rules.vat_codes import default_vat_code
 
 if TYPE_CHECKING:
     from outboxd.rules.mapping import ShopMapping
@@ -24,6 +25,7 @@ __all__ = [
     "check_rate",
     "closing_accounts",
     "counter_customer_account",
+    "gift_card_account",
     "method_account",
     "method_label",
     "pennylane_vat_code",
@@ -38,6 +40,7 @@ KIND_LABELS: dict[str, str] = {
     "cheque": "Chèques à encaisser",
     "transfer": "Virements à recevoir",
     "voucher": "Titres-restaurant à encaisser",
+    "gift_card": "Cartes cadeaux en circulation",
     "other": "Autres moyens de paiement (à ventiler)",
 }
 _SALES_LABELS: dict[str, str] = {
@@ -61,18 +64,24 @@ def check_rate(mapping: ShopMapping, rate: int, where: str) -> None:
 
 def pennylane_vat_code(mapping: ShopMapping, rate: int) -> str:
     """Pennylane's ``vat_rate`` code: ``FR_200``, ``FR_55``, ``FR_21``; ``exempt`` for 0 %; the config may override."""
-    code = mapping.vat_codes.get(rate)
-    if code is not None:
-        return code
-    return f"FR_{rate:02d}" if rate else "exempt"
+    return mapping.vat_codes.get(rate) or default_vat_code(rate)
 
 
 def _percent(rate: int) -> str:
     return format_rate(rate).replace(".", ",") + " %"
 
 
+def gift_card_account(mapping: ShopMapping) -> LedgerAccount:
+    """Gift cards in circulation: a liability credited when a card is sold, debited when it is spent; no VAT."""
+    return LedgerAccount(mapping.payment_kinds["gift_card"], KIND_LABELS["gift_card"], None)
+
+
 def sales_account(mapping: ShopMapping, kind: LineKind, rate: int, chapter: str | None) -> LedgerAccount:
-    """The sales account of a line: its chapter's account when chapters are on, else the kind's base + rate code."""
+    """The account a line is credited to: the gift card liability for a card sold; else its chapter's account when
+    chapters are on (one per rate by default); else the shop's own account for the kind and rate, or the kind's
+    base + rate code."""
+    if kind == "gift_card":
+        return gift_card_account(mapping)
     if chapter is not None and mapping.use_chapters:
         base = mapping.chapter_accounts.get(chapter) or mapping.chapters.get(chapter)
         if base is None:
@@ -86,17 +95,17 @@ def sales_account(mapping: ShopMapping, kind: LineKind, rate: int, chapter: str 
                 base + rate_code(rate), f"Ventes chapitre {chapter} {_percent(rate)}", pennylane_vat_code(mapping, rate)
             )
         return LedgerAccount(base, f"Ventes chapitre {chapter}", None)
-    base = {"goods": mapping.sales_goods, "service": mapping.sales_service, "other": mapping.sales_other}[kind]
-    return LedgerAccount(
-        base + rate_code(rate), f"{_SALES_LABELS[kind]} {_percent(rate)}", pennylane_vat_code(mapping, rate)
-    )
+    number = mapping.sales_accounts.get(kind, {}).get(rate)
+    if number is None:
+        base = {"goods": mapping.sales_goods, "service": mapping.sales_service, "other": mapping.sales_other}[kind]
+        number = base + rate_code(rate)
+    return LedgerAccount(number, f"{_SALES_LABELS[kind]} {_percent(rate)}", pennylane_vat_code(mapping, rate))
 
 
 def vat_account(mapping: ShopMapping, rate: int) -> LedgerAccount:
-    """VAT collected at one rate: one account per rate, carrying Pennylane's code."""
-    return LedgerAccount(
-        mapping.vat_collected + rate_code(rate), f"TVA collectée {_percent(rate)}", pennylane_vat_code(mapping, rate)
-    )
+    """VAT collected at one rate: one account per rate (the shop's own, else base + rate code), with its code."""
+    number = mapping.vat_accounts.get(rate) or mapping.vat_collected + rate_code(rate)
+    return LedgerAccount(number, f"TVA collectée {_percent(rate)}", pennylane_vat_code(mapping, rate))
 
 
 def counter_customer_account(mapping: ShopMapping) -> LedgerAccount:

@@ -44,15 +44,17 @@ def book_payment(event: Event, mapping: ShopMapping) -> Booking:
 
 
 def book_reference(event: Event, mapping: ShopMapping) -> Booking:
-    """No entry: the journals of the shop's registers and every account its mapping can book on."""
+    """No entry: the journals of the shop's registers. Accounts are created when first booked on (a fresh shop's
+    chart costs only what it books), but the mapping is checked now for every one it could need, so that a rate
+    or a register it cannot book stops here, named, rather than at its first ticket."""
     reference = event.payload
     assert isinstance(reference, ReferenceUpdated)
     mapping = effective_mapping(mapping, reference)
     codes = assign_journal_codes(reference.registers, mapping.journals)
     journals = tuple(JournalSpec(r.id, codes[r.id], journal_label(r.name)) for r in reference.registers)
     accounts = required_accounts(mapping, reference.vat_rates)
-    notes = (f"reference: {len(journals)} journal(s), {len(accounts)} account(s), no entry",)
-    return Booking((), journals, accounts, notes + tuple(chapter_collisions(mapping, reference.vat_rates)))
+    notes = (f"reference: {len(journals)} journal(s), {len(accounts)} account(s) mapped, created on first use",)
+    return Booking((), journals, (), notes + tuple(chapter_collisions(mapping, reference.vat_rates)))
 
 
 def book(event: Event, mapping: ShopMapping) -> Booking:

@@ -31,7 +31,8 @@ __all__ = [
     "merge_tables",
 ]
 
-PAYMENT_KINDS: tuple[PaymentMethodKind, ...] = ("cash", "card", "cheque", "transfer", "voucher", "other")
+PAYMENT_KINDS: tuple[PaymentMethodKind, ...] = ("cash", "card", "cheque", "transfer", "voucher", "gift_card", "other")
+SALES_KINDS = ("goods", "service", "other")
 _ACCOUNT = re.compile(r"[0-9][0-9A-Z]{1,19}")
 _PIECE_PREFIX = re.compile(r"[0-9A-Za-z_-]{0,16}")
 CUSTOMER_MODES: tuple[CustomerMode, ...] = ("all", "on_account", "none")
@@ -52,22 +53,27 @@ personal data; detailed booking cannot know and books as ``all``); none (``none`
 
 
 def _kind_defaults() -> dict[str, str]:
-    return {"cash": "530", "card": "5115", "cheque": "5112", "transfer": "5117", "voucher": "5116", "other": "4718"}
+    return {"cash": "530", "card": "5115", "cheque": "5112", "transfer": "5117", "voucher": "5116",
+            "gift_card": "4191", "other": "4718"}
 
 
 @dataclass(frozen=True)
 class ShopMapping:
     """Every account and option the rules engine reads. The defaults here are the only place they live.
 
-    Per-rate accounts are a base plus the 3-digit rate code (``707`` + ``200`` = ``707200``); the cash account is
-    ``payment_kinds["cash"]`` plus the register's number (``5301``) unless ``cash_accounts`` names it.
+    Per-rate accounts are the shop's own where ``sales_accounts[kind][rate]`` / ``vat_accounts[rate]`` name them,
+    else a base plus the 3-digit rate code (``707`` + ``200`` = ``707200``); the cash account is
+    ``payment_kinds["cash"]`` plus the register's number (``5301``) unless ``cash_accounts`` names it. Gift cards
+    sold and spent both land on ``payment_kinds["gift_card"]`` (4191, a liability).
     The last four fields come from ``reference.updated`` through ``effective_mapping``, never from the config.
     """
 
     sales_goods: str = "707"
     sales_service: str = "706"
     sales_other: str = "708"
+    sales_accounts: Mapping[str, Mapping[int, str]] = field(default_factory=dict)
     vat_collected: str = "44571"
+    vat_accounts: Mapping[int, str] = field(default_factory=dict)
     vat_rates: tuple[int, ...] = (200, 100, 55, 21, 0)
     vat_codes: Mapping[int, str] = field(default_factory=dict)
     counter_customer: str = "411000"
@@ -81,7 +87,7 @@ class ShopMapping:
     closing_sales: str = "580000"
     closing_receipts: str = "580000"
     chapters_enabled: bool = True
-    chapter_rate_suffix: bool = False
+    chapter_rate_suffix: bool = True
     chapter_accounts: Mapping[str, str] = field(default_factory=dict)
     journals: Mapping[str, str] = field(default_factory=dict)
     piece_prefix: str = ""
@@ -111,8 +117,17 @@ class ShopMapping:
             "counter_customer": self.counter_customer,
             "customers": self.customers,
             "vat_rates": [format_rate(rate) for rate in self.vat_rates],
-            "sales": {"goods": self.sales_goods, "service": self.sales_service, "other": self.sales_other},
-            "vat": {"collected": self.vat_collected, "codes": {format_rate(r): c for r, c in self.vat_codes.items()}},
+            "sales": {
+                "goods": self.sales_goods,
+                "service": self.sales_service,
+                "other": self.sales_other,
+                "accounts": {kind: _by_rate(numbers) for kind, numbers in self.sales_accounts.items()},
+            },
+            "vat": {
+                "collected": self.vat_collected,
+                "accounts": _by_rate(self.vat_accounts),
+                "codes": _by_rate(self.vat_codes),
+            },
             "payment_kinds": dict(self.payment_kinds),
             "payment_methods": dict(self.payment_methods),
             "cash_accounts": dict(self.cash_accounts),
@@ -135,6 +150,10 @@ class ShopMapping:
         """This mapping with a per-shop section laid over it: tables merge key by key, other values replace."""
         _Reader(key_prefix).read(overrides)  # errors name the shop's own keys
         return ShopMapping.from_dict(merge_tables(self.to_dict(), overrides), key_prefix=key_prefix)
+
+
+def _by_rate(values: Mapping[int, str]) -> dict[str, str]:
+    return {format_rate(rate): value for rate, value in values.items()}
 
 
 def merge_tables(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -200,11 +219,23 @@ class _Reader:
         table = self.table(data, key, known)
         return {name: self.account(value, f"{key}.{name}") for name, value in table.items()}
 
+    def rate_accounts(self, data: Any, key: str, rates: tuple[int, ...]) -> dict[int, str]:
+        """``{"20" = "445711"}``: one account per VAT rate of ``mapping.vat_rates``."""
+        found = {}
+        for rate_text, number in self.table(data, key, None).items():
+            rate = self.rate(rate_text, f"{key}.{rate_text}")
+            if rate not in rates:
+                raise self.fail(f"{key}.{rate_text}", "this rate is not in mapping.vat_rates: add it there first")
+            found[rate] = self.account(number, f"{key}.{rate_text}")
+        return found
+
     def read(self, data: Mapping[str, Any]) -> ShopMapping:
         top = self.table(data, "", tuple(ShopMapping().to_dict()))
         d = ShopMapping()
-        sales = self.accounts(top.get("sales", {}), "sales", ("goods", "service", "other"))
-        vat = self.table(top.get("vat", {}), "vat", ("collected", "codes"))
+        sales_table = dict(self.table(top.get("sales", {}), "sales", (*SALES_KINDS, "accounts")))
+        by_kind = self.table(sales_table.pop("accounts", {}), "sales.accounts", SALES_KINDS)
+        sales = self.accounts(sales_table, "sales", SALES_KINDS)
+        vat = self.table(top.get("vat", {}), "vat", ("collected", "accounts", "codes"))
         codes = self.table(vat.get("codes", {}), "vat.codes", None)
         vat_codes = {}
         for rate, code in codes.items():
@@ -239,6 +270,10 @@ class _Reader:
             sales_goods=sales.get("goods", d.sales_goods),
             sales_service=sales.get("service", d.sales_service),
             sales_other=sales.get("other", d.sales_other),
+            sales_accounts={
+                kind: self.rate_accounts(table, f"sales.accounts.{kind}", rates) for kind, table in by_kind.items()
+            },
+            vat_accounts=self.rate_accounts(vat.get("accounts", {}), "vat.accounts", rates),
             vat_collected=self.account(vat.get("collected", d.vat_collected), "vat.collected"),
             vat_rates=rates,
             vat_codes=vat_codes,

@@ -77,7 +77,8 @@ def test_reference_with_an_unmapped_rate_is_refused() -> None:
 
 
 def test_reference_warns_when_a_chapter_account_is_a_per_rate_account() -> None:
-    booking = book(event(dataclasses.replace(REFERENCE, chapters_enabled=True)), ShopMapping())
+    one_account_per_chapter = ShopMapping(chapter_rate_suffix=False)
+    booking = book(event(dataclasses.replace(REFERENCE, chapters_enabled=True)), one_account_per_chapter)
     assert any("707100" in note and "mapping.chapters.accounts.textile" in note for note in booking.notes)
 
 

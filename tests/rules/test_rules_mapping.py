@@ -104,6 +104,7 @@ def test_defaults_are_the_documented_accounts() -> None:
         "cheque": "5112",
         "transfer": "5117",
         "voucher": "5116",
+        "gift_card": "4191",
         "other": "4718",
     }
     assert (mapping.cash_shortage, mapping.cash_surplus, mapping.counter_customer) == ("658000", "758000", "411000")
