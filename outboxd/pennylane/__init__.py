@@ -8,7 +8,7 @@ from outboxd.pennylane.client import PennylaneClient, filter_param
 from outboxd.pennylane.errors import error_for_response, error_for_transport, parse_error_message
 from outboxd.pennylane.models import Address, CreatedCustomer, Customer, FiscalYear, Journal, LedgerAccount, Me
 from outboxd.pennylane.oauth import BRIDGE_SCOPES, OAuthApp, TokenSet
-from outboxd.pennylane.ratelimit import RateLimiter, RateUsage
+from outboxd.pennylane.ratelimit import RateLimiter, RateUsage, SendLog
 from outboxd.pennylane.trace import Exchange, RecordingTrace, TraceHook
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "RateLimiter",
     "RateUsage",
     "RecordingTrace",
+    "SendLog",
     "TokenSet",
     "TraceHook",
     "error_for_response",

@@ -8,6 +8,12 @@ stops everything for ``retry-after`` after a 429. Waits are counted for metrics,
 budget. When one of our requests opened the server's window (its answer says ``remaining = limit - 1``), the
 window ends at the latest one window after that answer came back, so a used-up window is waited out to that
 instant instead (bench/bench_ratelimit.py: 92 -> 97 % of the budget).
+
+Pennylane counts per token, not per process: a process started right after another (kill -9, a restart) must not
+spend a full budget the dead one already used. With a ``send_log``, the send times of the window are written
+durably before a request leaves once more than ``UNRECORDED`` of the budget is in use, and a new limiter starts
+(at its first request) from the recorded times plus that unrecorded share assumed spent just now: whatever the last
+process sent, the two never exceed the limit in any window, and a quiet token costs no write at all.
 """
 
 from __future__ import annotations
@@ -15,10 +21,25 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["RateLimiter", "RateUsage"]
+__all__ = ["UNRECORDED", "RateLimiter", "RateUsage", "SendLog"]
+
+UNRECORDED = 0.5
+"""Share of the budget sent without a write to the send log: a new process assumes that much was sent just before it."""
+
+
+
+class SendLog(Protocol):
+    """Where a token's send times outlive the process (the state database)."""
+
+    async def recent(self) -> Sequence[float]:
+        """The send times last recorded (Unix seconds)."""
+
+    async def record(self, sent: Sequence[float]) -> None:
+        """Keep ``sent`` durably; raise if it could not (the request is then not sent)."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +72,20 @@ class RateLimiter:
         jitter_margin: float = 0.1,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        send_log: SendLog | None = None,
     ) -> None:
         self._limit = limit
         self._window = window
         self._span = window + jitter_margin
         self._clock = clock
         self._sleep = sleep
+        self._log = send_log
+        self._unrecorded = int(limit * UNRECORDED)
+        self._resumed = send_log is None
         self._sent: collections.deque[float] = collections.deque()
+        self._assumed = 0
+        """Sends a previous process may have made unrecorded, counted as made at resume (until ``_assumed_until``)."""
+        self._assumed_until = 0.0
         self._blocked_until = 0.0
         self._server_remaining: int | None = None
         self._server_reset = 0.0
@@ -71,12 +99,14 @@ class RateLimiter:
     def usage(self) -> RateUsage:
         self._forget(self._clock())
         return RateUsage(
-            len(self._sent), self._limit, self._window, self._throttled, self._retry_after, self._rate_limited
+            self._in_window(), self._limit, self._window, self._throttled, self._retry_after, self._rate_limited
         )
 
     async def acquire(self) -> None:
-        """Wait until one more request fits the budget, then count it as sent."""
+        """Wait until one more request fits the budget, then count it as sent (in the send log first, when busy)."""
         async with self._lock:
+            if not self._resumed:
+                await self._resume()
             while (delay := self._delay(self._clock())) > 0:
                 self._throttled += delay
                 await self._sleep(delay)
@@ -84,6 +114,17 @@ class RateLimiter:
             self._sent.append(now)
             if self._server_remaining is not None:
                 self._server_remaining -= 1
+            if self._log is not None and self._in_window() > self._unrecorded:
+                await self._log.record(tuple(self._sent))
+
+    async def _resume(self) -> None:
+        """Start from what the previous process recorded, plus the share it may have sent without recording."""
+        assert self._log is not None
+        recent = await self._log.recent()
+        now = self._clock()
+        self._sent.extend(sorted(t for t in recent if t > now - self._span))
+        self._assumed, self._assumed_until = self._unrecorded, now + self._span
+        self._resumed = True
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Adopt the server's ``ratelimit-limit/remaining/reset`` when they are stricter than our own view."""
@@ -116,9 +157,14 @@ class RateLimiter:
             self._retry_after += delay
             await self._sleep(delay)
 
+    def _in_window(self) -> int:
+        return len(self._sent) + self._assumed
+
     def _forget(self, now: float) -> None:
         while self._sent and self._sent[0] <= now - self._span:
             self._sent.popleft()
+        if self._assumed and now >= self._assumed_until:
+            self._assumed = 0
         if self._server_remaining is not None and now >= self._server_reset:
             self._server_remaining = None
 
@@ -126,8 +172,18 @@ class RateLimiter:
         """Seconds until a request may go out (0 when it may go now)."""
         self._forget(now)
         waits = [self._blocked_until - now]
-        if len(self._sent) >= self._limit:
-            waits.append(self._sent[len(self._sent) - self._limit] + self._span - now)
+        if (over := self._in_window() - self._limit + 1) > 0:
+            waits.append(self._room_at(over) - now)
         if self._server_remaining is not None and self._server_remaining <= 0:
             waits.append(self._server_reset - now)
         return max(waits)
+
+    def _room_at(self, over: int) -> float:
+        """When ``over`` of the sends counted now (ours and the assumed ones) will have left the window."""
+        sent = self._sent
+        before = sum(1 for t in sent if t + self._span < self._assumed_until) if self._assumed else len(sent)
+        if over <= before:
+            return sent[over - 1] + self._span
+        if over <= before + self._assumed:
+            return self._assumed_until
+        return sent[over - self._assumed - 1] + self._span
