@@ -21,14 +21,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from outboxd.config._chart import check_chart
 from outboxd.config._model import Config, ShopConfig
+from outboxd.contract.limits import SHOP_ID, SHOP_ID_RULE
 from outboxd.exceptions import ConfigError
 from outboxd.rules.mapping import ShopMapping
 
 __all__ = ["config_from_dict", "load_config"]
 
 _SECRET_NAME = re.compile(r"(^|_)(secret|token|password|passwd|key|api_key)$")
-_SHOP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _PATH_KINDS = ("path", "database", "secret_file")
 
@@ -71,8 +72,10 @@ def _check(config: Config) -> None:
             missing, f"required because shop {oauth_shops[0]} connects with OAuth (or give it api_token_file)"
         )
     global_mapping = ShopMapping().merge(config.mapping, key_prefix="mapping")
+    check_chart(global_mapping, "mapping")
     for shop in config.shops.values():
-        global_mapping.merge(shop.mapping, key_prefix=f"{_key('shops', shop.shop_id)}.mapping")
+        prefix = f"{_key('shops', shop.shop_id)}.mapping"
+        check_chart(global_mapping.merge(shop.mapping, key_prefix=prefix), prefix)
 
 
 def _key(prefix: str, name: str) -> str:
@@ -185,8 +188,8 @@ class _Reader:
         shops = {}
         for shop_id, section in raw.items():
             where = _key(key, shop_id)
-            if not _SHOP_ID.fullmatch(shop_id):
-                raise ConfigError(where, "a shop id is 1 to 64 letters, digits or _ . : - (as Kash.Click sends it)")
+            if not SHOP_ID.fullmatch(shop_id):
+                raise ConfigError(where, SHOP_ID_RULE)
             shop = self.dataclass(ShopConfig, section, where)
             shops[shop_id] = dataclasses.replace(shop, shop_id=shop_id)
         return MappingProxyType(shops)

@@ -13,13 +13,14 @@ from collections import Counter
 from typing import Any
 
 from outboxd.contract import _read as r
+from outboxd.contract.limits import MAX_AMOUNT_DIGITS
 from outboxd.contract.models import Address, Customer, Discount, OrderLine, OrderRecorded, VatBreakdownRow
 from outboxd.exceptions import ContractError
 from outboxd.money import format_cents, format_rate, round_half_up_div
 
 __all__ = ["currency", "parse_order"]
 
-_QUANTITY = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]{1,3})?")
+_QUANTITY = re.compile(rf"-?(0|[1-9][0-9]{{0,{MAX_AMOUNT_DIGITS - 1}}})(\.[0-9]{{1,3}})?")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 LINE_KINDS = ("goods", "service", "other", "gift_card")
@@ -33,7 +34,7 @@ def currency(data: dict[str, Any], where: str) -> str:
         return "EUR"
     if type(value) is str and _CURRENCY.fullmatch(value):
         return value
-    raise ContractError(r.path(where, "currency"), f"{value!r} is not an ISO 4217 code",
+    raise ContractError(r.path(where, "currency"), f"{r.shown(value)} is not an ISO 4217 code",
                         'send 3 capital letters, e.g. "EUR"')
 
 
@@ -44,7 +45,7 @@ def _address(data: dict[str, Any], where: str) -> Address | None:
     here = f"{where}.address"
     country = r.opt_str(found, "country_alpha2", here)
     if country is not None and not _COUNTRY.fullmatch(country):
-        r.fail(f"{here}.country_alpha2", f"{country!r} is not an ISO 3166 alpha-2 code", 'send e.g. "FR"')
+        r.fail(f"{here}.country_alpha2", f"{r.shown(country)} is not an ISO 3166 alpha-2 code", 'send e.g. "FR"')
     return Address(r.opt_str(found, "address", here), r.opt_str(found, "postal_code", here),
                    r.opt_str(found, "city", here), country)
 
@@ -66,21 +67,19 @@ def _customer(payload: dict[str, Any]) -> Customer | None:
     else:
         first, last = r.opt_str(data, "first_name", where), r.opt_str(data, "last_name", where)
         name = r.text(data, "name", where)
-    return Customer(r.text(data, "id", where), kind, first, last, name, r.opt_str(data, "email", where),
+    return Customer(r.ident(data, "id", where), kind, first, last, name, r.opt_str(data, "email", where),
                     r.opt_str(data, "vat_number", where), r.opt_str(data, "reg_no", where), _address(data, where))
 
 
 def _line(data: dict[str, Any], where: str) -> OrderLine:
-    label: Any = data.get("label")
+    label = r.label(data, "label", where)
     quantity: Any = data.get("quantity")
     kind: Any = data.get("kind")
     chapter: Any = data.get("chapter")
-    if type(label) is not str:
-        r.text(data, "label", where)
     if type(quantity) is not str or not _QUANTITY.fullmatch(quantity):
         r.text(data, "quantity", where)
-        r.fail(f"{where}.quantity", f"{quantity!r} is not a decimal quantity",
-               'send a JSON string, e.g. "2" or "0.250"')
+        r.fail(f"{where}.quantity", f"{r.shown(quantity)} is not a decimal quantity of at most {MAX_AMOUNT_DIGITS} "
+               "digits before the point", 'send a JSON string, e.g. "2" or "0.250"')
     if kind not in LINE_KINDS:
         r.one_of(data, "kind", where, LINE_KINDS)
     if chapter is not None and type(chapter) is not str:
@@ -97,10 +96,7 @@ def _breakdown_row(data: dict[str, Any], where: str) -> VatBreakdownRow:
 
 
 def _discount(data: dict[str, Any], where: str) -> Discount:
-    label: Any = data.get("label")
-    if type(label) is not str:
-        r.text(data, "label", where)
-    return Discount(label, r.amount(data, "amount_incl_tax", where))
+    return Discount(r.label(data, "label", where), r.amount(data, "amount_incl_tax", where))
 
 
 def parse_order(payload: dict[str, Any]) -> OrderRecorded:
@@ -116,7 +112,7 @@ def parse_order(payload: dict[str, Any]) -> OrderRecorded:
         breakdown = tuple([_breakdown_row(row, f"payload.vat_breakdown[{i}]")
                            for i, row in enumerate(r.items(payload, "vat_breakdown", where))])
     order = OrderRecorded(
-        r.text(payload, "order_id", where), r.text(payload, "number", where), r.text(payload, "register_id", where),
+        r.ident(payload, "order_id", where), r.ident(payload, "number", where), r.ident(payload, "register_id", where),
         r.business_date(payload, "business_date", where), currency(payload, where), _customer(payload), lines,
         discounts, breakdown, r.amount(payload, "total_incl_tax", where))
     check_totals(order)
