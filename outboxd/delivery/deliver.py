@@ -161,6 +161,7 @@ class Deliverer:
         await self.store.settle_delivered(
             delivery.shop_id, delivery.id, started_at=started, posted=posted, order_account=order_account,
             http_status=status, request_body=request_body, response_body=response_body,
+            note="; ".join(booking.notes) or None,
         )  # fmt: skip
         if isinstance(event.payload, RegisterClosed) and not delivery.backfill:  # history: its payments still flow
             await warn_z_mismatch(self.store, delivery.shop_id, event.payload, bound)

@@ -69,10 +69,12 @@ class Store:
     ) -> bool:
         """The end of a delivered event as one unit of writes: its last entry posted (``(piece_number, id)``), an
         order's customer account kept for its payments (``(order_id, account id)``), the delivery delivered, the
-        attempt in the history. One write instead of four on the hot path; a crash before it leaves the entry
+        attempt in the history (with ``note``, what the booking noted, shown in the delivery's detail). One write
+        instead of four on the hot path; a crash before it leaves the entry
         ``recorded``, which the next attempt looks up (the dedup rule). False: the lease was lost (the delivery
         row is unchanged, the rest is written: it is true either way).
         """
+        note: str | None = None,
         statements = []
         if posted is not None:
             statements.append(self.entries.posted_statement(shop_id, *posted))
@@ -81,7 +83,7 @@ class Store:
         statements.append(self.deliveries.delivered_statement(delivery_id))
         statements.append(
             self.entries.attempt_statement(
-                delivery_id, started_at=started_at, outcome="delivered", http_status=http_status,
+                delivery_id, started_at=started_at, outcome="delivered", http_status=http_status, message=note,
                 request_body=request_body, response_body=response_body,
             )
         )  # fmt: skip
