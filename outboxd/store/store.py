@@ -66,6 +66,7 @@ class Store:
         http_status: int | None = None,
         request_body: str | None = None,
         response_body: str | None = None,
+        note: str | None = None,
     ) -> bool:
         """The end of a delivered event as one unit of writes: its last entry posted (``(piece_number, id)``), an
         order's customer account kept for its payments (``(order_id, account id)``), the delivery delivered, the
@@ -74,7 +75,6 @@ class Store:
         ``recorded``, which the next attempt looks up (the dedup rule). False: the lease was lost (the delivery
         row is unchanged, the rest is written: it is true either way).
         """
-        note: str | None = None,
         statements = []
         if posted is not None:
             statements.append(self.entries.posted_statement(shop_id, *posted))
