@@ -16,20 +16,21 @@ import datetime as dt
 import math
 import time
 from collections import defaultdict, deque
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
 
+from outboxd.config import RateLimit, ShopConfig
 from outboxd.daemon.daybook import DayBooker
+from outboxd.daemon.lanes import Lanes
+from outboxd.delivery.deliver import Deliverer
 from outboxd.delivery.lane import Lane
 from outboxd.exceptions import BadRequest, NotFound, PennylaneError
 from outboxd.pennylane import FiscalYear
 from outboxd.rules import customer_reference
-from outboxd.store import Backfill
+from outboxd.store import Backfill, Store
 from outboxd.store.history import History
-
-if TYPE_CHECKING:
-    from outboxd.daemon.lifecycle import Daemon
 
 __all__ = ["Backfiller"]
 
@@ -54,27 +55,36 @@ REACHED = 0.95
 class Backfiller:
     """The five control calls of docs/control-api.md and the loop that books days and notices the end."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
-        self.store = daemon.store
-        self.history = History(daemon.store.db, daemon.store.clock)
+    def __init__(
+        self,
+        store: Store,
+        lanes: Lanes,
+        deliverer: Deliverer,
+        shops: Mapping[str, ShopConfig],
+        rate_limit: RateLimit,
+    ) -> None:
+        self.store = store
+        self.lanes = lanes
+        self.shops = shops
+        self.rate_limit = rate_limit
+        self.history = History(store.db, store.clock)
         self._connected: set[str] = set()
         self._samples: defaultdict[int, deque[tuple[float, int]]] = defaultdict(lambda: deque(maxlen=240))
-        self.days = DayBooker(daemon, self.history)
+        self.days = DayBooker(self.history, lanes, deliverer)
 
     # -- the hold ---------------------------------------------------------------------------------------------
 
     async def open(self) -> None:
         """At start, before the outbox is tailed: shops connected now have been connected since now at the latest."""
         self._connected = await self.history.connected_shops()
-        for lane in self.daemon.lanes.values():
+        for lane in self.lanes.values():
             await self.gate(lane)
 
     async def gate(self, lane: Lane) -> None:
         """Before a claim: a shop seen connected for the first time turns what waits into history (held)."""
         if lane.shop_id in self._connected or not lane.connected:
             return
-        shop = self.daemon.config.shops.get(lane.shop_id)
+        shop = self.shops.get(lane.shop_id)
         hold = shop.backfill.offer_on_connect if shop is not None else True
         held = await self.history.first_connection(lane.shop_id, hold=hold)
         self._connected.add(lane.shop_id)
@@ -140,7 +150,7 @@ class Backfiller:
         log.info(
             "backfill.started", shop=shop_id, backfill=backfill.id, start=start.isoformat(), mode=mode, total=total
         )
-        self.daemon.wake(shop_id)
+        self.lanes.wake(shop_id)
         return await self._view(backfill)
 
     async def get(self, shop_id: str) -> dict[str, Any] | None:
@@ -167,7 +177,7 @@ class Backfiller:
         await self.history.set_paused(backfill.id, paused)
         action = "backfill.pause" if paused else "backfill.resume"
         await self.store.audit.append(actor, action, shop_id=shop_id, target=f"backfill:{backfill.id}")
-        self.daemon.wake(shop_id)
+        self.lanes.wake(shop_id)
         return await self._view(backfill)
 
     # -- the loop ---------------------------------------------------------------------------------------------
@@ -213,7 +223,7 @@ class Backfiller:
 
     async def _book_day(self, backfill: Backfill) -> bool:
         """The next register-days booked (True), or none now: none left, the lane down, references still open."""
-        lane = self.daemon.lanes.get(backfill.shop_id)
+        lane = self.lanes.get(backfill.shop_id)
         if lane is None or not lane.runnable:
             return False
         if await self.history.open_references(backfill.shop_id):
@@ -223,9 +233,9 @@ class Backfiller:
     # -- helpers ----------------------------------------------------------------------------------------------
 
     async def _lane(self, shop_id: str) -> Lane:
-        if shop_id not in self.daemon.lanes and await self.store.shops.get(shop_id) is None:
+        if shop_id not in self.lanes and await self.store.shops.get(shop_id) is None:
             raise NotFound(f"no shop {shop_id}")
-        return await self.daemon.lane(shop_id)
+        return await self.lanes.lane(shop_id)
 
     async def _fiscal_years(self, lane: Lane) -> tuple[list[FiscalYear], str | None]:
         if lane.client is None or not lane.connected:
@@ -280,8 +290,7 @@ class Backfiller:
         }
 
     def _requests_per_second(self) -> float:
-        limit = self.daemon.config.pennylane.rate_limit
-        return limit.requests / limit.per_seconds
+        return self.rate_limit.requests / self.rate_limit.per_seconds
 
     @staticmethod
     def _today() -> dt.date:

@@ -1,4 +1,5 @@
-"""Each shop's Pennylane connection: restored at start, made through OAuth or a company API token, undone.
+"""Each shop's Pennylane connection: restored at start (``Clients``), made through OAuth or a company API token,
+undone (``Connections``).
 
 The OAuth dance (seed section 3): ``start`` gives the operator an authorize URL and remembers its ``state``;
 Pennylane sends the browser back to our callback listener (or the operator pastes the URL it landed on), and
@@ -10,16 +11,21 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import aiohttp
 import structlog
 from aiohttp import web
 
+from outboxd.config import Config
+from outboxd.daemon.lanes import Lanes
 from outboxd.delivery.deliver import trace_exchange
 from outboxd.delivery.lane import Lane
 from outboxd.delivery.resolver import Resolver
 from outboxd.exceptions import AuthError, ConfigError, ControlError, OutboxdError
+from outboxd.log import Redactor
+from outboxd.metrics import Metrics
 from outboxd.pennylane import (
     ApiTokenConnection,
     Connection,
@@ -33,12 +39,9 @@ from outboxd.pennylane import (
 )
 from outboxd.secrets import Secret, read_secret
 from outboxd.store import Connection as StoredConnection
-from outboxd.store import ConnectionKind, OAuthPending
+from outboxd.store import ConnectionKind, OAuthPending, Store
 
-if TYPE_CHECKING:
-    from outboxd.daemon.lifecycle import Daemon
-
-__all__ = ["Connections"]
+__all__ = ["Clients", "Connections"]
 
 log = structlog.get_logger("outboxd.connections")
 
@@ -50,15 +53,19 @@ CALLBACK_ACTOR = "oauth-callback"
 there; the ``connect.start`` row before it names who handed out the link."""
 
 
-class Connections:
-    """Connection management for every lane of one daemon."""
+class Clients:
+    """Each lane's Pennylane client, built from a configured company API token or the stored grant; every token
+    registered with the log redactor, rotated ones saved before use."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
-        self.config = daemon.config
+    def __init__(
+        self, config: Config, store: Store, session: aiohttp.ClientSession, redactor: Redactor, metrics: Metrics
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.session = session
+        self.redactor = redactor
+        self.metrics = metrics
         self._app: OAuthApp | None = None
-
-    # -- building clients -------------------------------------------------------------------------------------
 
     def oauth_app(self) -> OAuthApp:
         if self._app is None:
@@ -70,7 +77,7 @@ class Connections:
                 )
             self._app = OAuthApp(
                 client_id=pennylane.client_id,
-                client_secret=self._registered(read_secret(pennylane.client_secret_file)),
+                client_secret=self.registered(read_secret(pennylane.client_secret_file)),
                 authorize_url=pennylane.authorize_url,
                 token_url=pennylane.token_url,
                 revoke_url=pennylane.revoke_url,
@@ -80,14 +87,15 @@ class Connections:
             )
         return self._app
 
-    def _registered(self, secret: Secret) -> Secret:
-        self.daemon.redactor.register_secret(secret)
+    def registered(self, secret: Secret) -> Secret:
+        """``secret``, known to the log redactor from now on."""
+        self.redactor.register_secret(secret)
         return secret
 
     def _client(self, shop_id: str, connection: Connection) -> PennylaneClient:
         limit = self.config.pennylane.rate_limit
         return PennylaneClient(
-            self.daemon.session,
+            self.session,
             self.config.pennylane.api_url,
             connection,
             RateLimiter(limit.requests, limit.per_seconds),
@@ -97,7 +105,7 @@ class Connections:
 
     def _trace(self, shop_id: str) -> TraceHook:
         """Each exchange filed under its delivery's attempt and counted by status (``none``: no answer)."""
-        metrics = self.daemon.metrics
+        metrics = self.metrics
 
         def trace(exchange: Exchange) -> None:
             trace_exchange(exchange)
@@ -105,19 +113,21 @@ class Connections:
 
         return trace
 
-    def _attach(self, lane: Lane, connection: Connection) -> PennylaneClient:
+    def attach(self, lane: Lane, connection: Connection) -> PennylaneClient:
+        """A new client on ``connection``, and the lane connected through it."""
         client = self._client(lane.shop_id, connection)
-        lane.connect(client, Resolver(lane.shop_id, client, self.daemon.store, mapping=lane.mapping))
+        lane.connect(client, Resolver(lane.shop_id, client, self.store, mapping=lane.mapping))
         return client
 
-    def _oauth(self, shop_id: str, tokens: TokenSet) -> OAuthConnection:
-        self.daemon.redactor.register_secret(tokens.access_token)
-        self.daemon.redactor.register_secret(tokens.refresh_token)
+    def oauth(self, shop_id: str, tokens: TokenSet) -> OAuthConnection:
+        """An OAuth connection on ``tokens`` whose rotated tokens are saved before use."""
+        self.redactor.register_secret(tokens.access_token)
+        self.redactor.register_secret(tokens.refresh_token)
 
         async def persist(new: TokenSet) -> None:
-            self.daemon.redactor.register_secret(new.access_token)
-            self.daemon.redactor.register_secret(new.refresh_token)
-            await self.daemon.store.connections.save_tokens(
+            self.redactor.register_secret(new.access_token)
+            self.redactor.register_secret(new.refresh_token)
+            await self.store.connections.save_tokens(
                 shop_id, new.access_token, new.refresh_token, _when(new.expires_at)
             )
             log.info("token.rotated", shop=shop_id)
@@ -128,20 +138,20 @@ class Connections:
         """At start or first sight of a shop: a configured API token, else the stored connection, else nothing."""
         shop = self.config.shops.get(lane.shop_id)
         if shop is not None and shop.api_token_file:
-            await self._configured(lane, self._registered(read_secret(shop.api_token_file)))
+            await self._configured(lane, self.registered(read_secret(shop.api_token_file)))
             return
-        stored = await self.daemon.store.connections.get(lane.shop_id)
+        stored = await self.store.connections.get(lane.shop_id)
         if stored is None or stored.state == "disconnected":
             return
         if stored.state == "reconnect_needed":
             lane.reconnect_needed("Pennylane refused the tokens: connect the shop again")
             return
         if stored.kind == "api_token":
-            self._attach(lane, ApiTokenConnection(self._registered(Secret(stored.access_token))))
+            self.attach(lane, ApiTokenConnection(self.registered(Secret(stored.access_token))))
             return
         expires = stored.expires_at.timestamp() if stored.expires_at else 0.0
         tokens = TokenSet(stored.access_token, stored.refresh_token or "", expires, stored.scopes)
-        self._attach(lane, self._oauth(lane.shop_id, tokens))
+        self.attach(lane, self.oauth(lane.shop_id, tokens))
 
     async def _configured(self, lane: Lane, token: Secret) -> None:
         """A company API token from the configuration file, with a row of its own in the state database so that
@@ -149,7 +159,7 @@ class Connections:
         again; a new one written to the file is. A stored OAuth grant is left as it is (the token wins meanwhile);
         a row the token key cannot read any more is replaced."""
         try:
-            stored = await self.daemon.store.connections.get(lane.shop_id)
+            stored = await self.store.connections.get(lane.shop_id)
         except ConfigError:
             stored = None
         if stored is not None and stored.kind == "api_token" and stored.access_token == token.reveal():
@@ -158,46 +168,54 @@ class Connections:
                 return
         elif stored is None or stored.kind == "api_token":
             row = StoredConnection(lane.shop_id, "api_token", token.reveal(), None, None, (), None, None, "connected")
-            await self.daemon.store.connections.save(row)
-        self._attach(lane, ApiTokenConnection(token))
+            await self.store.connections.save(row)
+        self.attach(lane, ApiTokenConnection(token))
 
-    # -- connect, disconnect ----------------------------------------------------------------------------------
+
+class Connections:
+    """Connecting a shop (OAuth, with the callback page; a company API token) and disconnecting it."""
+
+    def __init__(self, clients: Clients, lanes: Lanes, store: Store, redirect_uri: str) -> None:
+        self.clients = clients
+        self.lanes = lanes
+        self.store = store
+        self.redirect_uri = redirect_uri
 
     async def start(self, shop_id: str) -> dict[str, Any]:
-        url, state, verifier = self.oauth_app().authorization_request()
+        url, state, verifier = self.clients.oauth_app().authorization_request()
         expires = dt.datetime.now(dt.UTC) + PENDING_FOR
-        await self.daemon.store.connections.add_pending(OAuthPending(state, shop_id, verifier or "", expires))
+        await self.store.connections.add_pending(OAuthPending(state, shop_id, verifier or "", expires))
         return {
             "authorize_url": url,
             "state": state,
-            "redirect_uri": self.config.redirect_uri,
+            "redirect_uri": self.redirect_uri,
             "expires_at": expires.timestamp(),
         }
 
     async def complete(self, redirect_url: str, actor: str, shop_id: str | None = None) -> tuple[str, StoredConnection]:
         """Finish an OAuth connect from the URL Pennylane sent the browser back to; audited as ``actor``'s."""
         state = dict(parse_qsl(urlsplit(redirect_url).query)).get("state", "")
-        pending = await self.daemon.store.connections.take_pending(state)
+        pending = await self.store.connections.take_pending(state)
         if pending is None or pending.expires_at < dt.datetime.now(dt.UTC):
             raise ControlError("this authorization link is unknown or expired: start the connection again")
         if shop_id is not None and pending.shop_id != shop_id:
             raise ControlError(f"this authorization was started for shop {pending.shop_id}, not {shop_id}")
-        app = self.oauth_app()
+        app = self.clients.oauth_app()
         code = app.parse_redirect(redirect_url, state)
-        tokens = await app.exchange_code(self.daemon.session, code, pending.code_verifier or None)
-        lane = await self.daemon.lane(pending.shop_id)
-        client = self._attach(lane, self._oauth(pending.shop_id, tokens))
+        tokens = await app.exchange_code(self.clients.session, code, pending.code_verifier or None)
+        lane = await self.lanes.lane(pending.shop_id)
+        client = self.clients.attach(lane, self.clients.oauth(pending.shop_id, tokens))
         stored = await self._save(
             lane, client, "oauth", tokens.access_token, tokens.refresh_token, _when(tokens.expires_at)
         )
         detail = {"kind": "oauth", "company": stored.company_name}
-        await self.daemon.store.audit.append(actor, "connect.complete", shop_id=pending.shop_id, detail=detail)
+        await self.store.audit.append(actor, "connect.complete", shop_id=pending.shop_id, detail=detail)
         return pending.shop_id, stored
 
     async def use_token(self, shop_id: str, token_file: str) -> StoredConnection:
-        token = self._registered(read_secret(token_file))
-        lane = await self.daemon.lane(shop_id)
-        client = self._attach(lane, ApiTokenConnection(token))
+        token = self.clients.registered(read_secret(token_file))
+        lane = await self.lanes.lane(shop_id)
+        client = self.clients.attach(lane, ApiTokenConnection(token))
         return await self._save(lane, client, "api_token", token.reveal(), None, None)
 
     async def _save(
@@ -225,21 +243,21 @@ class Connections:
             me.company_name,
             "connected",
         )
-        await self.daemon.store.connections.save(stored)
+        await self.store.connections.save(stored)
         log.info("connection.connected", shop=lane.shop_id, kind=kind, company=me.company_name)
-        self.daemon.wake(lane.shop_id)
+        self.lanes.wake(lane.shop_id)
         return stored
 
     async def disconnect(self, shop_id: str) -> None:
-        lane = await self.daemon.lane(shop_id)
+        lane = await self.lanes.lane(shop_id)
         client = lane.client
         if client is not None and isinstance(client.connection, OAuthConnection):
             try:
-                await self.oauth_app().revoke(self.daemon.session, client.connection.tokens.refresh_token)
+                await self.clients.oauth_app().revoke(self.clients.session, client.connection.tokens.refresh_token)
             except OutboxdError as exc:
                 log.warning("connection.revoke_failed", shop=shop_id, reason=str(exc))
         lane.disconnect()
-        await self.daemon.store.connections.set_state(shop_id, "disconnected")
+        await self.store.connections.set_state(shop_id, "disconnected")
         log.info("connection.disconnected", shop=shop_id)
 
     # -- the OAuth callback listener --------------------------------------------------------------------------

@@ -13,21 +13,18 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import structlog
 
-from outboxd.contract import OrderRecorded, parse_event
-from outboxd.delivery.deliver import event_row
+from outboxd.contract import Event, OrderRecorded, parse_event
+from outboxd.daemon.lanes import Lanes
+from outboxd.delivery.deliver import Deliverer, event_row
 from outboxd.delivery.lane import Lane
 from outboxd.exceptions import AuthError, BookingError, ContractError, OutboxdError, PennylaneError, PermanentError
 from outboxd.rules import AccountRef, Booking, CustomerAccount, OrderCustomerAccount, book
 from outboxd.rules.daily import book_day
 from outboxd.store import Delivery
 from outboxd.store.history import History
-
-if TYPE_CHECKING:
-    from outboxd.daemon.lifecycle import Daemon
 
 __all__ = ["DayBooker"]
 
@@ -43,9 +40,10 @@ RETRY_AFTER = 0.5
 class DayBooker:
     """Books the register-days of daily backfills; ``book_next`` is called in a loop by the Backfiller."""
 
-    def __init__(self, daemon: Daemon, history: History) -> None:
-        self.daemon = daemon
+    def __init__(self, history: History, lanes: Lanes, deliverer: Deliverer) -> None:
         self.history = history
+        self.lanes = lanes
+        self.deliverer = deliverer
         self._ahead: set[asyncio.Task[None]] = set()
 
     async def book_next(self, lane: Lane, backfill_id: int) -> bool:
@@ -72,7 +70,7 @@ class DayBooker:
         await asyncio.gather(*self._ahead, return_exceptions=True)
 
     async def _book_register_day(self, lane: Lane, rows: list[Delivery]) -> None:
-        deliverer = self.daemon.deliverer
+        deliverer = self.deliverer
         bound = log.bind(shop=lane.shop_id, day=rows[0].business_date, events=len(rows))
         try:
             events = [parse_event(event_row(row)) for row in rows]
@@ -81,13 +79,7 @@ class DayBooker:
             await _resolve(lane, _accounts(booking))  # every id before any POST: a BookingError comes first
             for entry in booking.entries:
                 await deliverer.post_once(lane, rows[0], entry, bound)
-            for event in events:
-                if isinstance(event.payload, OrderRecorded):
-                    order = book(event, lane.mapping())
-                    if order.entries:
-                        await lane.resolver.remember_order(
-                            event.payload.order_id, await deliverer.customer_account_id(lane, order)
-                        )
+            await _remember_orders(lane, events, set(_accounts(booking)))
         except (ContractError, BookingError, PermanentError) as exc:
             bound.warning("backfill.day_to_detailed", reason=str(exc), moved=await self._to_detailed(lane, rows))
             return
@@ -106,7 +98,7 @@ class DayBooker:
 
     async def _to_detailed(self, lane: Lane, rows: list[Delivery]) -> int:
         moved = await self.history.to_detailed(row.id for row in rows)
-        self.daemon.wake(lane.shop_id)
+        self.lanes.wake(lane.shop_id)
         return moved
 
     async def _resolve_ahead(self, lane: Lane, rows: list[Delivery]) -> None:
@@ -118,6 +110,21 @@ class DayBooker:
             await _resolve(lane, (a for a in accounts if not isinstance(a, OrderCustomerAccount)))
         except OutboxdError as exc:
             log.debug("backfill.resolve_ahead_failed", shop=lane.shop_id, reason=str(exc))
+
+
+async def _remember_orders(lane: Lane, events: list[Event], booked: set[AccountRef]) -> None:
+    """The account each ticket of the day was booked on, for its later payments: the customer's own when the day
+    left it owing, else the counter customer (a ticket settled within the day booked no customer line)."""
+    mapping = lane.mapping()
+    counter = mapping.catalogue.counter_customer
+    for event in events:
+        if isinstance(event.payload, OrderRecorded):
+            lines = [line for entry in book(event, mapping).entries for line in entry.lines]
+            if any(isinstance(line.account, CustomerAccount) or line.account == counter for line in lines):
+                account = lines[0].account  # an order entry's customer line comes first
+                if account not in booked:
+                    account = counter
+                await lane.resolver.remember_order(event.payload.order_id, await lane.resolver.account(account))
 
 
 def _accounts(booking: Booking) -> list[AccountRef]:

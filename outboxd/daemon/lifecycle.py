@@ -2,7 +2,8 @@
 
     run()
       open the state database, the outbox, one HTTP session
-      build one lane per shop (configured, seen in the outbox, or connected)
+      build the parts, each given what it uses: the lanes (outboxd.daemon.lanes), the shops' Pennylane clients and
+      connections, the deliverer, the backfills; one lane per shop (configured, seen in the outbox, or connected)
       start: the outbox tail, the dispatcher, the control socket, metrics, the OAuth callback, the watchdog
       READY=1
       wait for a stop request (or for a background task to die: then stop too, and say why)
@@ -17,21 +18,22 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import os
 import socket
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine
 from contextlib import AsyncExitStack
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import aiohttp
 import structlog
 from aiohttp import web
 
 from outboxd.config import Config
-from outboxd.contract import ReferenceUpdated, parse_payload
+from outboxd.control.backend import ControlBackend
 from outboxd.daemon.backfill import Backfiller
-from outboxd.daemon.connections import Connections
+from outboxd.daemon.connections import Clients, Connections
+from outboxd.daemon.lanes import Lanes
 from outboxd.delivery.deliver import Backoff, Deliverer
 from outboxd.delivery.lane import Lane
 from outboxd.exceptions import StoreError
@@ -40,11 +42,11 @@ from outboxd.metrics import Metrics
 from outboxd.secrets import TokenCipher, read_secret
 from outboxd.store import OutboxSource, Store, hold_state_lock, open_store
 from outboxd.store.pg import PgOutboxSource
-from outboxd.store.pg.lanes import LaneOwnership, ShopPause
+from outboxd.store.pg.lanes import LaneOwnership
 from outboxd.store.pg.store import PgStore
 from outboxd.systemd import Notifier, Watchdog
 
-__all__ = ["Daemon"]
+__all__ = ["ControlFactory", "Daemon", "Process"]
 
 log = structlog.get_logger("outboxd.daemon")
 
@@ -53,6 +55,30 @@ IDLE_TICK = 1.0
 
 STATUS_EVERY = 2.0
 """Seconds between two ``STATUS=`` lines to systemd (queue depth, failed, lag)."""
+
+
+@dataclass
+class Process:
+    """What the control API tells of the process itself: when it started, whether it serves, whether it drains."""
+
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    draining: bool = False
+
+
+class ControlFactory(Protocol):
+    """Builds the control API's backend from the parts of a running daemon (``outboxd.daemon.operations``)."""
+
+    def __call__(
+        self,
+        *,
+        config: Config,
+        store: Store,
+        lanes: Lanes,
+        connections: Connections,
+        backfills: Backfiller,
+        process: Process,
+    ) -> ControlBackend: ...
 
 
 class Daemon:
@@ -64,7 +90,7 @@ class Daemon:
         *,
         notifier: Notifier | None = None,
         owner: str | None = None,
-        control_factory: Callable[[Daemon], Any] | None = None,
+        control_factory: ControlFactory | None = None,
         redactor: Redactor | None = None,
     ) -> None:
         self.config = config
@@ -72,21 +98,14 @@ class Daemon:
         self.watchdog = Watchdog(self.notifier)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self.metrics = Metrics()
-        self.lanes: dict[str, Lane] = {}
-        self.started_at = dt.datetime.now(dt.UTC)
-        self.ready = asyncio.Event()
-        self.draining = False
+        self.process = Process()
         self._control_factory = control_factory
         self.redactor = redactor or Redactor()
         self._stop = asyncio.Event()
         self._force = asyncio.Event()
-        self._wake = asyncio.Event()
-        self._dirty: set[str] = set()
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._pause_versions: dict[str, str] = {}
-        """Replicas: the version of each shop's row whose pause this replica's lane follows."""
         self.store: Store
-        self.session: aiohttp.ClientSession
+        self.lanes: Lanes
         self.connections: Connections
         self.deliverer: Deliverer
         self.backfills: Backfiller
@@ -95,37 +114,15 @@ class Daemon:
 
     # -- public -----------------------------------------------------------------------------------------------
 
+    @property
+    def ready(self) -> asyncio.Event:
+        """Set once the daemon serves (an embedding program waits on it)."""
+        return self.process.ready
+
     def stop(self, *, force: bool = False) -> None:
         self._stop.set()
         if force:
             self._force.set()
-
-    def wake(self, shop_id: str | None = None) -> None:
-        """Ask the dispatcher for a pass: over one shop, or over every shop (new rows, a retry, a resume)."""
-        self._dirty.update(self.lanes if shop_id is None else (shop_id,))
-        self._wake.set()
-
-    async def lane(self, shop_id: str) -> Lane:
-        """The lane of ``shop_id``, created (and connected when it can be) on first sight."""
-        lane = self.lanes.get(shop_id)
-        if lane is None:
-            mapping = self.config.shop_mapping(shop_id)
-            lane = Lane(shop_id, mapping, concurrency=self.config.daemon.concurrency_per_shop)
-            self.lanes[shop_id] = lane
-            await self._restore(lane)
-            await self.connections.restore(lane)
-        return lane
-
-    async def _restore(self, lane: Lane) -> None:
-        """What the state database remembers of a shop across restarts: its pause and its latest reference."""
-        shop = await self.store.shops.get(lane.shop_id)
-        if shop is not None and shop.paused:
-            lane.paused, lane.pause_reason = True, shop.pause_reason or ""
-        reference = await self.store.shops.reference(lane.shop_id)
-        if reference is not None:
-            payload = parse_payload("reference.updated", json.loads(reference[0]))
-            if isinstance(payload, ReferenceUpdated):
-                lane.set_reference(payload)
 
     # -- lifecycle --------------------------------------------------------------------------------------------
 
@@ -158,13 +155,17 @@ class Daemon:
                     handover=dt.timedelta(seconds=self.config.pennylane.rate_limit.per_seconds),
                     busy=lambda shop_id: bool(self.lanes[shop_id].in_flight) if shop_id in self.lanes else False,
                 )  # fmt: skip
-            self.session = await stack.enter_async_context(aiohttp.ClientSession())
-            self.connections = Connections(self)
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+            clients = Clients(self.config, self.store, session, self.redactor, self.metrics)
+            self.lanes = Lanes(self.config, self.store, connect=clients.restore)
+            self.connections = Connections(clients, self.lanes, self.store, self.config.redirect_uri)
             backoff = Backoff(daemon.backoff_base, daemon.backoff_cap, daemon.max_attempts)
             self.deliverer = Deliverer(self.store, self.metrics, backoff)
             for shop_id in {*self.config.shops, *await self.store.shops.ids()}:
-                await self.lane(shop_id)
-            self.backfills = Backfiller(self)
+                await self.lanes.lane(shop_id)
+            self.backfills = Backfiller(
+                self.store, self.lanes, self.deliverer, self.config.shops, self.config.pennylane.rate_limit
+            )
             await self.backfills.open()
             runner = await self._serve(stack)
             watched = [
@@ -175,8 +176,9 @@ class Daemon:
                 asyncio.create_task(self._report_status(), name="status"),
             ]
             if self.ownership is not None:
-                watched.append(asyncio.create_task(self._own_lanes(self.ownership), name="lane-ownership"))
-            self.ready.set()
+                follow = self.lanes.follow(self.ownership, self.config.shops)
+                watched.append(asyncio.create_task(follow, name="lane-ownership"))
+            self.process.ready.set()
             self.notifier.ready(self._status_line())
             log.info("daemon.ready", shops=len(self.lanes), owner=self.owner)
             stopper = asyncio.create_task(self._stop.wait(), name="stop-request")
@@ -197,7 +199,14 @@ class Daemon:
         from outboxd.control.server import create_control_app, start_control_site
 
         daemon = self.config.daemon
-        backend = self._control_factory(self) if self._control_factory else None
+        backend = (
+            self._control_factory(
+                config=self.config, store=self.store, lanes=self.lanes, connections=self.connections,
+                backfills=self.backfills, process=self.process,
+            )
+            if self._control_factory
+            else None
+        )  # fmt: skip
         app = create_control_app(backend) if backend is not None else web.Application()
         app.router.add_get("/metrics", self._metrics_page)
         app.router.add_get(daemon.callback_path, self.connections.callback_page)
@@ -211,7 +220,7 @@ class Daemon:
         return runner
 
     async def _shutdown(self, watched: list[asyncio.Task[Any]], stopper: asyncio.Task[Any]) -> None:
-        self.draining = True
+        self.process.draining = True
         self.notifier.stopping("draining in-flight deliveries")
         log.info("daemon.stopping", in_flight=len(self._tasks))
         # 1. stop claiming and tailing
@@ -255,21 +264,19 @@ class Daemon:
                 while added := await self.store.deliveries.ingest_from(source):
                     log.debug("outbox.ingested", rows=added)
                     for shop_id in await self.store.shops.ids():
-                        await self.lane(shop_id)
-                    self.wake()
+                        await self.lanes.lane(shop_id)
+                    self.lanes.wake()
             await asyncio.sleep(interval)
 
     async def _dispatch(self) -> None:
         """Claim due heads for every lane with free slots (one claim per pass) and run each delivery as a task.
 
-        The wake flag is cleared before the pass: a delivery finishing during the pass wakes the next one at once.
+        The shops due are taken before the pass: a delivery finishing during the pass wakes the next one at once.
         """
         while True:
             self.watchdog.progress()
-            self._wake.clear()
-            shops, self._dirty = self._dirty, set()
             free: dict[str, int] = {}
-            for shop_id in sorted(shops):
+            for shop_id in sorted(self.lanes.due()):
                 if self.ownership is not None and not self.ownership.owns(shop_id):
                     continue  # another replica's lane
                 lane = self.lanes[shop_id]
@@ -279,39 +286,7 @@ class Daemon:
             if free:
                 for delivery in await self.store.deliveries.claim_heads(free):
                     self._start(self.lanes[delivery.shop_id], delivery)
-            try:
-                async with asyncio.timeout(IDLE_TICK):
-                    await self._wake.wait()
-            except TimeoutError:
-                self._dirty.update(self.lanes)
-
-    async def _own_lanes(self, ownership: LaneOwnership) -> None:
-        """Replicas on PostgreSQL: renew this replica's shop leases; a shop just taken gets a dispatch pass; every
-        lane follows its shop's pause when another replica changed it (made through that replica's socket)."""
-        while True:
-            before = ownership.owned()
-            owned = await ownership.renew(self.config.shops)
-            for shop_id in sorted(owned - before):  # what the previous owner saved: reference, pause, connection
-                lane = await self.lane(shop_id)
-                await self._restore(lane)
-                if not lane.connected:  # a connected lane keeps its client: a second one would have its own limiter
-                    await self.connections.restore(lane)
-                self.wake(shop_id)
-            self._follow_pauses(ownership.shop_pauses)
-            await asyncio.sleep(ownership.interval)
-
-    def _follow_pauses(self, pauses: Mapping[str, ShopPause]) -> None:
-        """Replicas: a pause or resume made through another replica's control socket, seen as a new version of the
-        shop's row (a row read before a pause made here keeps its old version, so it never undoes that pause)."""
-        for shop_id, pause in pauses.items():
-            lane = self.lanes.get(shop_id)
-            if lane is None or self._pause_versions.get(shop_id) == pause.version:
-                continue
-            self._pause_versions[shop_id] = pause.version
-            if (lane.paused, lane.pause_reason) != (pause.paused, pause.reason):
-                lane.paused, lane.pause_reason = pause.paused, pause.reason
-                log.info("shop.pause_followed", shop=shop_id, paused=pause.paused)
-                self.wake(shop_id)
+            await self.lanes.wait(IDLE_TICK)
 
     def _start(self, lane: Lane, delivery: Any) -> None:
         lane.in_flight.add(delivery.id)
@@ -322,7 +297,7 @@ class Daemon:
             finally:
                 lane.in_flight.discard(delivery.id)
                 self._tasks.pop(delivery.id, None)
-                self.wake(lane.shop_id)
+                self.lanes.wake(lane.shop_id)
 
         self._tasks[delivery.id] = asyncio.create_task(carry(), name=f"delivery-{delivery.id}")
 

@@ -89,7 +89,7 @@ async def test_a_stop_that_cuts_a_committed_claim_gives_its_deliveries_back(worl
         return claimed
 
     daemon.store.deliveries.claim_heads = claim_then_stop  # type: ignore[method-assign]
-    daemon.wake("s1")
+    daemon.lanes.wake("s1")
     await asyncio.wait_for(runner, 20)
     assert cut, "a claim was cut by the stop"
     with sqlite3.connect(bridge.state) as state:

@@ -52,7 +52,7 @@ async def test_an_outage_gives_up_after_max_attempts_then_a_retry_delivers(tmp_p
 
             sandbox.faults.update(fail_rate=0.0)
             await daemon.store.queue.retry([d.id for d in failed], "tester")
-            daemon.wake()
+            daemon.lanes.wake()
 
             async def all_delivered() -> bool:
                 stats = await daemon.store.queue.stats("s1")

@@ -10,71 +10,87 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from typing import TYPE_CHECKING, Any
 
 import outboxd
+from outboxd.config import Config
 from outboxd.control.backend import BackfillMode, FailedFilter, JSONObject
+from outboxd.daemon.backfill import Backfiller
+from outboxd.daemon.connections import Connections
+from outboxd.daemon.lanes import Lanes
+from outboxd.daemon.lifecycle import Process
 from outboxd.daemon.operations.closings import closings_view
 from outboxd.daemon.operations.connect import ShopConnections
 from outboxd.daemon.operations.failed import FailedDeliveries, age
 from outboxd.daemon.operations.mapping import mapping_view
 from outboxd.daemon.operations.reconcile import reconcile
-from outboxd.exceptions import BadRequest, ControlError, NotFound
-
-if TYPE_CHECKING:
-    from outboxd.daemon.lifecycle import Daemon
-    from outboxd.delivery.lane import Lane
+from outboxd.delivery.lane import Lane
+from outboxd.exceptions import BadRequest, NotFound
+from outboxd.store import Store
 
 __all__ = ["DaemonControl"]
 
 
 class DaemonControl:
-    """:class:`outboxd.control.backend.ControlBackend` over one running :class:`Daemon`."""
+    """:class:`outboxd.control.backend.ControlBackend` over the parts of one running daemon
+    (a :class:`outboxd.daemon.lifecycle.ControlFactory`)."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
-        self.connections = ShopConnections(daemon)
-        self.deliveries = FailedDeliveries(daemon)
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: Store,
+        lanes: Lanes,
+        connections: Connections,
+        backfills: Backfiller,
+        process: Process,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.lanes = lanes
+        self.backfills = backfills
+        self.process = process
+        self.connections = ShopConnections(connections, store, config.pennylane.scopes)
+        self.deliveries = FailedDeliveries(store, lanes)
 
     # -- shops --------------------------------------------------------------------------------------------------
 
     async def status(self) -> JSONObject:
-        d = self.daemon
-        daemon = {"version": outboxd.__version__, "pid": os.getpid(), "started_at": d.started_at.timestamp(),
-                  "ready": d.ready.is_set(), "draining": d.draining}  # fmt: skip
-        return {"daemon": daemon, "shops": [await self._status(lane) for _, lane in sorted(d.lanes.items())]}
+        p = self.process
+        daemon = {"version": outboxd.__version__, "pid": os.getpid(), "started_at": p.started_at.timestamp(),
+                  "ready": p.ready.is_set(), "draining": p.draining}  # fmt: skip
+        return {"daemon": daemon, "shops": [await self._status(lane) for _, lane in sorted(self.lanes.items())]}
 
     async def shop(self, shop_id: str) -> JSONObject:
         return await self._status(await self._lane(shop_id))
 
     async def pause(self, shop_id: str, actor: str, reason: str) -> JSONObject:
         lane = await self._lane(shop_id)
-        await self.daemon.store.shops.pause(shop_id, reason, actor)
+        await self.store.shops.pause(shop_id, reason, actor)
         lane.paused, lane.pause_reason = True, reason
         return await self._status(lane)
 
     async def resume(self, shop_id: str, actor: str) -> JSONObject:
         lane = await self._lane(shop_id)
-        await self.daemon.store.shops.resume(shop_id, actor)
+        await self.store.shops.resume(shop_id, actor)
         lane.paused, lane.pause_reason = False, ""
-        self.daemon.wake(shop_id)
+        self.lanes.wake(shop_id)
         return await self._status(lane)
 
     async def mapping(self, shop_id: str) -> JSONObject:
-        return await mapping_view(self.daemon.store, await self._lane(shop_id))
+        return await mapping_view(self.store, await self._lane(shop_id))
 
     async def closings(self, shop_id: str, since: str | None, mismatch_only: bool) -> JSONObject:
         start = None if since is None else dt.date.fromisoformat(since)
-        return await closings_view(self.daemon.store, await self._lane(shop_id), start, mismatch_only)
+        return await closings_view(self.store, await self._lane(shop_id), start, mismatch_only)
 
     async def reconcile(self, shop_id: str, actor: str, since: str | None) -> JSONObject:
         start = None if since is None else dt.date.fromisoformat(since)
-        return await reconcile(self.daemon.store, await self._lane(shop_id), actor, start)
+        return await reconcile(self.store, await self._lane(shop_id), actor, start)
 
     async def audit(self, shop: str | None, limit: int) -> JSONObject:
         if limit < 0:
             raise BadRequest("limit must not be negative")
-        rows = await self.daemon.store.audit.list(shop_id=shop, limit=limit)
+        rows = await self.store.audit.list(shop_id=shop, limit=limit)
         return {"items": [{"at": r.at.timestamp(), "actor": r.actor, "action": r.action, "shop_id": r.shop_id,
                            "target": r.target, "detail": json.loads(r.detail or "{}")} for r in rows]}  # fmt: skip
 
@@ -114,60 +130,47 @@ class DaemonControl:
 
     # -- backfills: the Backfiller's, audited there ----------------------------------------------------------------
 
-    def _backfills(self) -> Any:
-        backfills = getattr(self.daemon, "backfills", None)
-        if backfills is None:
-            raise ControlError("backfill is not available yet")
-        return backfills
-
     async def backfill_estimate(self, shop_id: str, start_date: str | None) -> JSONObject:
         await self._lane(shop_id)
-        result: JSONObject = await self._backfills().estimate(shop_id, start_date)
-        return result
+        return await self.backfills.estimate(shop_id, start_date)
 
     async def backfill_start(self, shop_id: str, actor: str, start_date: str, mode: BackfillMode) -> JSONObject:
         await self._lane(shop_id)
-        result: JSONObject = await self._backfills().start(shop_id, actor, start_date, mode)
-        return result
+        return await self.backfills.start(shop_id, actor, start_date, mode)
 
     async def backfill_get(self, shop_id: str) -> JSONObject | None:
         await self._lane(shop_id)
-        result: JSONObject | None = await self._backfills().get(shop_id)
-        return result
+        return await self.backfills.get(shop_id)
 
     async def backfill_pause(self, shop_id: str, actor: str) -> JSONObject:
         await self._lane(shop_id)
-        result: JSONObject = await self._backfills().pause(shop_id, actor)
-        return result
+        return await self.backfills.pause(shop_id, actor)
 
     async def backfill_resume(self, shop_id: str, actor: str) -> JSONObject:
         await self._lane(shop_id)
-        result: JSONObject = await self._backfills().resume(shop_id, actor)
-        return result
+        return await self.backfills.resume(shop_id, actor)
 
     async def backfill_cancel(self, shop_id: str, actor: str) -> JSONObject:
         await self._lane(shop_id)
-        result: JSONObject = await self._backfills().cancel(shop_id, actor)
-        return result
+        return await self.backfills.cancel(shop_id, actor)
 
     # -- helpers --------------------------------------------------------------------------------------------------
 
     async def _lane(self, shop_id: str) -> Lane:
         """A known shop's lane: one the daemon runs, or one configured that has not been seen yet."""
-        if shop_id in self.daemon.lanes or shop_id in self.daemon.config.shops:
-            return await self.daemon.lane(shop_id)
+        if shop_id in self.lanes or shop_id in self.config.shops:
+            return await self.lanes.lane(shop_id)
         raise NotFound(f"no shop {shop_id!r}: neither configured nor seen in the outbox")
 
     async def _status(self, lane: Lane) -> JSONObject:
-        shop_id, config = lane.shop_id, self.daemon.config
-        (stats,) = await self.daemon.store.queue.stats(shop_id)
+        shop_id, config = lane.shop_id, self.config
+        (stats,) = await self.store.queue.stats(shop_id)
         oldest = stats.oldest_pending_at
         limit = config.pennylane.rate_limit
         rate = {"limit": limit.requests, "window": limit.per_seconds, "used": 0, "waits": 0}
         if lane.client is not None:
             usage = lane.client.limiter.usage()
             rate = {"limit": usage.limit, "window": usage.window, "used": usage.in_window, "waits": usage.rate_limited}
-        backfills = getattr(self.daemon, "backfills", None)
         shop = config.shops.get(shop_id)
         held = await self._held_by_reference(shop_id)
         return {
@@ -176,12 +179,12 @@ class DaemonControl:
             "queue_depth": stats.depth, "oldest_pending_age": None if oldest is None else age(oldest.timestamp()),
             "delivered_today": stats.delivered_today, "failed": stats.failed, "rate_limit": rate,
             "throughput": lane.throughput(), "held_by_reference": held,
-            "backfill": None if backfills is None else await backfills.get(shop_id),
+            "backfill": await self.backfills.get(shop_id),
         }  # fmt: skip
 
     async def _held_by_reference(self, shop_id: str) -> JSONObject | None:
         """The failed reference snapshot every later event of the shop waits behind, and how many wait."""
-        queue = self.daemon.store.queue
+        queue = self.store.queue
         reference = await queue.holding_reference(shop_id)
         if reference is None:
             return None

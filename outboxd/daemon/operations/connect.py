@@ -8,15 +8,14 @@ remembers which authorize URLs it handed out, so a shop shows ``pending`` until 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from outboxd.control.backend import JSONObject
+from outboxd.daemon.connections import Connections
+from outboxd.delivery.lane import Lane
 from outboxd.exceptions import BadRequest, ControlError, PennylaneError
 from outboxd.pennylane import ConnectionState, Me, PennylaneClient
-
-if TYPE_CHECKING:
-    from outboxd.daemon.lifecycle import Daemon
-    from outboxd.delivery.lane import Lane
+from outboxd.store import Store
 
 __all__ = ["ShopConnections"]
 
@@ -24,41 +23,44 @@ __all__ = ["ShopConnections"]
 class ShopConnections:
     """The ``connect_*`` and ``disconnect`` calls of the control API, and the ``Connection`` shape."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+    def __init__(self, connections: Connections, store: Store, scopes: Sequence[str]) -> None:
+        self._connections = connections
+        self.store = store
+        self.scopes = scopes
+        """The scopes the daemon asks for: a grant without one of them shows it missing."""
         self._me: dict[str, tuple[PennylaneClient, Me]] = {}  # shops connected by a configured token: GET /me once
         self._pending: dict[str, float] = {}  # shop -> expiry of the authorize URL handed out
 
     async def start(self, lane: Lane, actor: str) -> JSONObject:
-        started = await self.daemon.connections.start(lane.shop_id)
+        started = await self._connections.start(lane.shop_id)
         self._pending[lane.shop_id] = started["expires_at"]
-        await self.daemon.store.audit.append(actor, "connect.start", shop_id=lane.shop_id)
+        await self.store.audit.append(actor, "connect.start", shop_id=lane.shop_id)
         return started
 
     async def complete(self, lane: Lane, actor: str, redirect_url: str) -> JSONObject:
         try:
-            await self.daemon.connections.complete(redirect_url, actor, lane.shop_id)  # audited there
+            await self._connections.complete(redirect_url, actor, lane.shop_id)  # audited there
         except ControlError as exc:
             raise BadRequest(str(exc)) from exc
         self._pending.pop(lane.shop_id, None)
         return await self.connection(lane)
 
     async def token(self, lane: Lane, actor: str, token_file: str) -> JSONObject:
-        stored = await self.daemon.connections.use_token(lane.shop_id, token_file)
+        stored = await self._connections.use_token(lane.shop_id, token_file)
         detail = {"kind": "api_token", "token_file": token_file, "company": stored.company_name}
-        await self.daemon.store.audit.append(actor, "connect.token", shop_id=lane.shop_id, detail=detail)
+        await self.store.audit.append(actor, "connect.token", shop_id=lane.shop_id, detail=detail)
         return await self.connection(lane)
 
     async def disconnect(self, lane: Lane, actor: str) -> JSONObject:
-        await self.daemon.connections.disconnect(lane.shop_id)
+        await self._connections.disconnect(lane.shop_id)
         self._pending.pop(lane.shop_id, None)  # an OAuth start completed by the callback listener left it here
-        await self.daemon.store.audit.append(actor, "connect.disconnect", shop_id=lane.shop_id)
+        await self.store.audit.append(actor, "connect.disconnect", shop_id=lane.shop_id)
         return await self.connection(lane)
 
     async def connection(self, lane: Lane) -> JSONObject:
         """The shop's ``Connection``: the stored grant, the lane's live health, never a token."""
         shop_id, client = lane.shop_id, lane.client
-        stored = await self.daemon.store.connections.get(shop_id)
+        stored = await self.store.connections.get(shop_id)
         kind, company_id, company_name, expires = None, None, None, None
         scopes: tuple[str, ...] = ()
         if stored is not None and stored.state != "disconnected":
@@ -75,7 +77,7 @@ class ShopConnections:
             state = "pending"
         else:
             state = "reconnect_needed" if stored is not None and stored.state == "reconnect_needed" else "disconnected"
-        wanted = self.daemon.config.pennylane.scopes
+        wanted = self.scopes
         return {"state": state, "kind": kind, "company_id": company_id, "company_name": company_name,
                 "scopes": list(scopes), "missing_scopes": [s for s in wanted if kind and s not in scopes],
                 "expires_at": expires}  # fmt: skip

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING
 
 from outboxd.contract import parse_event
 from outboxd.control.backend import FailedFilter, JSONObject
+from outboxd.daemon.lanes import Lanes
 from outboxd.delivery.deliver import event_row
 from outboxd.exceptions import BadRequest, BookingError, ContractError, ControlError, NotFound, OutboxdError
 from outboxd.money import format_cents
 from outboxd.rules import CustomerAccount, LedgerAccount, book
-from outboxd.store import Delivery, SentEntry
+from outboxd.store import Delivery, SentEntry, Store
 from outboxd.store import FailedFilter as StoreFilter
 
 if TYPE_CHECKING:
-    from outboxd.daemon.lifecycle import Daemon
     from outboxd.rules import EntryLine
 
 __all__ = ["FailedDeliveries", "age"]
@@ -39,13 +39,14 @@ NUMBER_READ_SECONDS = 3.0
 class FailedDeliveries:
     """The ``failed``, ``delivery``, ``retry``, ``discard`` and ``bulk_*`` calls of the control API."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+    def __init__(self, store: Store, lanes: Lanes) -> None:
+        self.store = store
+        self.lanes = lanes
 
     async def failed(self, filter: FailedFilter, limit: int, offset: int) -> JSONObject:
         if limit < 0 or offset < 0:
             raise BadRequest("limit and offset must not be negative")
-        where, queue = _store_filter(filter), self.daemon.store.queue
+        where, queue = _store_filter(filter), self.store.queue
         items = (await queue.failed(where, limit=offset + limit))[offset:]
         holding = set()
         for shop_id in {d.shop_id for d in items if d.aggregate_id == "reference"}:
@@ -55,7 +56,7 @@ class FailedDeliveries:
                 "items": [_failed_item(d, holds_shop=d.id in holding) for d in items]}  # fmt: skip
 
     async def delivery(self, delivery_id: int) -> JSONObject:
-        queue = self.daemon.store.queue
+        queue = self.store.queue
         detail = await queue.detail(delivery_id)
         if detail is None:
             raise NotFound(f"no delivery {delivery_id}")
@@ -74,38 +75,38 @@ class FailedDeliveries:
 
     async def retry(self, delivery_id: int, actor: str) -> JSONObject:
         delivery = await self._delivery(delivery_id, ("failed",))
-        retried = await self.daemon.store.queue.retry([delivery_id], actor)
-        self.daemon.wake(delivery.shop_id)
+        retried = await self.store.queue.retry([delivery_id], actor)
+        self.lanes.wake(delivery.shop_id)
         return {"retried": retried}
 
     async def discard(self, delivery_id: int, actor: str, reason: str) -> JSONObject:
         if not reason.strip():
             raise BadRequest("a reason is required to discard a delivery")
         delivery = await self._delivery(delivery_id, ("pending", "failed"))
-        discarded = await self.daemon.store.queue.discard([delivery_id], reason, actor)
-        self.daemon.wake(delivery.shop_id)
+        discarded = await self.store.queue.discard([delivery_id], reason, actor)
+        self.lanes.wake(delivery.shop_id)
         return {"discarded": discarded}
 
     async def bulk_retry(self, filter: FailedFilter, actor: str, dry_run: bool) -> JSONObject:
-        where, queue = _store_filter(filter), self.daemon.store.queue
+        where, queue = _store_filter(filter), self.store.queue
         matched = await queue.count_failed(where)
         retried = 0 if dry_run else await queue.retry_matching(where, actor)
         if retried:
-            self.daemon.wake(filter.get("shop"))
+            self.lanes.wake(filter.get("shop"))
         return {"matched": matched, "retried": retried}
 
     async def bulk_discard(self, filter: FailedFilter, reason: str, actor: str, dry_run: bool) -> JSONObject:
         if not reason.strip():
             raise BadRequest("a reason is required to discard deliveries")
-        where, queue = _store_filter(filter), self.daemon.store.queue
+        where, queue = _store_filter(filter), self.store.queue
         matched = await queue.count_failed(where)
         discarded = 0 if dry_run else await queue.discard_matching(where, reason, actor)
         if discarded:
-            self.daemon.wake(filter.get("shop"))
+            self.lanes.wake(filter.get("shop"))
         return {"matched": matched, "discarded": discarded}
 
     async def _delivery(self, delivery_id: int, states: tuple[str, ...]) -> Delivery:
-        delivery = await self.daemon.store.deliveries.get(delivery_id)
+        delivery = await self.store.deliveries.get(delivery_id)
         if delivery is None:
             raise NotFound(f"no delivery {delivery_id}")
         if delivery.state not in states:
@@ -115,7 +116,7 @@ class FailedDeliveries:
     async def _entries(self, delivery: Delivery, sent: tuple[SentEntry, ...]) -> list[JSONObject]:
         """The entries the event books to (re-booked with the lane's mapping), with what the store knows of each."""
         by_piece = {e.piece_number: e for e in sent}
-        lane = self.daemon.lanes.get(delivery.shop_id)
+        lane = self.lanes.get(delivery.shop_id)
         try:
             if lane is None:
                 raise BookingError(f"shop {delivery.shop_id}", "has no lane")
@@ -125,7 +126,7 @@ class FailedDeliveries:
         result = []
         for entry in booking.entries:
             lines = [await self._line(delivery.shop_id, line) for line in entry.lines]
-            cached = await self.daemon.store.caches.journal(delivery.shop_id, entry.register_id)
+            cached = await self.store.caches.journal(delivery.shop_id, entry.register_id)
             code = cached.code if cached else lane.journal_spec(entry.register_id).code
             stored = by_piece.get(entry.piece_number)
             result.append(_entry(entry.piece_number, code, entry.date.isoformat(), stored, lines))
@@ -144,12 +145,12 @@ class FailedDeliveries:
 
     async def _customer_number(self, shop_id: str, external_reference: str) -> str:
         """The customer's 411 number: cached, else read now through the shop's lane (see the module's docstring)."""
-        cached = await self.daemon.store.caches.customer(shop_id, external_reference)
+        cached = await self.store.caches.customer(shop_id, external_reference)
         if cached is None:
             return f"customer {external_reference}"
         if cached.account_number is not None:
             return cached.account_number
-        lane = self.daemon.lanes.get(shop_id)
+        lane = self.lanes.get(shop_id)
         if lane is not None and lane.connected:
             try:
                 async with asyncio.timeout(NUMBER_READ_SECONDS):

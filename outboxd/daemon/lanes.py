@@ -1,0 +1,122 @@
+"""The shops' lanes of one daemon: found or made on first sight, restored from the state database, woken.
+
+A lane is made the first time its shop is seen (configured, in the outbox, connected, or taken over from
+another replica) and then restored: the pause and the latest reference snapshot the state database remembers,
+and the shop's Pennylane connection (``connect``, given by the daemon: ``Clients.restore``). ``wake`` marks shops
+for the dispatcher's next pass. Replicas on PostgreSQL (``follow``) restore a shop they take over and follow a
+pause or resume made through another replica's control socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+
+import structlog
+
+from outboxd.config import Config
+from outboxd.contract import ReferenceUpdated, parse_payload
+from outboxd.delivery.lane import Lane
+from outboxd.store import Store
+from outboxd.store.pg.lanes import LaneOwnership, ShopPause
+
+__all__ = ["Lanes"]
+
+log = structlog.get_logger("outboxd.daemon")
+
+
+class Lanes(Mapping[str, Lane]):
+    """Every lane of one daemon, by shop id; the dispatcher's wake flag and the shops it is due to look at."""
+
+    def __init__(self, config: Config, store: Store, connect: Callable[[Lane], Awaitable[None]]) -> None:
+        self._config = config
+        self._store = store
+        self._connect = connect
+        self._lanes: dict[str, Lane] = {}
+        self._wake = asyncio.Event()
+        self._due: set[str] = set()
+        self._pause_versions: dict[str, str] = {}
+        """Replicas: the version of each shop's row whose pause this replica's lane follows."""
+
+    def __getitem__(self, shop_id: str) -> Lane:
+        return self._lanes[shop_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lanes)
+
+    def __len__(self) -> int:
+        return len(self._lanes)
+
+    async def lane(self, shop_id: str) -> Lane:
+        """The lane of ``shop_id``, made, restored and connected (when it can be) on first sight."""
+        lane = self._lanes.get(shop_id)
+        if lane is None:
+            mapping = self._config.shop_mapping(shop_id)
+            lane = Lane(shop_id, mapping, concurrency=self._config.daemon.concurrency_per_shop)
+            self._lanes[shop_id] = lane
+            await self._restore(lane)
+            await self._connect(lane)
+        return lane
+
+    async def _restore(self, lane: Lane) -> None:
+        """What the state database remembers of a shop across restarts: its pause and its latest reference."""
+        shop = await self._store.shops.get(lane.shop_id)
+        if shop is not None and shop.paused:
+            lane.paused, lane.pause_reason = True, shop.pause_reason or ""
+        reference = await self._store.shops.reference(lane.shop_id)
+        if reference is not None:
+            payload = parse_payload("reference.updated", json.loads(reference[0]))
+            if isinstance(payload, ReferenceUpdated):
+                lane.set_reference(payload)
+
+    # -- waking the dispatcher --------------------------------------------------------------------------------
+
+    def wake(self, shop_id: str | None = None) -> None:
+        """Ask the dispatcher for a pass: over one shop, or over every shop (new rows, a retry, a resume)."""
+        self._due.update(self._lanes if shop_id is None else (shop_id,))
+        self._wake.set()
+
+    def due(self) -> set[str]:
+        """The shops woken since the last call; a wake from now on asks for another pass."""
+        self._wake.clear()
+        due, self._due = self._due, set()
+        return due
+
+    async def wait(self, idle: float) -> None:
+        """Until a wake; after ``idle`` seconds without one, every shop is due (retries fall due on this tick)."""
+        try:
+            async with asyncio.timeout(idle):
+                await self._wake.wait()
+        except TimeoutError:
+            self._due.update(self._lanes)
+
+    # -- replicas on PostgreSQL -------------------------------------------------------------------------------
+
+    async def follow(self, ownership: LaneOwnership, shops: Iterable[str]) -> None:
+        """Renew this replica's shop leases for ever (``shops``: the configured ones); a shop just taken is restored
+        and gets a dispatch pass; every lane follows its shop's pause when another replica changed it."""
+        while True:
+            before = ownership.owned()
+            owned = await ownership.renew(shops)
+            for shop_id in sorted(owned - before):  # what the previous owner saved: reference, pause, connection
+                lane = await self.lane(shop_id)
+                await self._restore(lane)
+                if not lane.connected:  # a connected lane keeps its client: a second one would have its own limiter
+                    await self._connect(lane)
+                self.wake(shop_id)
+            self._follow_pauses(ownership.shop_pauses)
+            await asyncio.sleep(ownership.interval)
+
+    def _follow_pauses(self, pauses: Mapping[str, ShopPause]) -> None:
+        """A pause or resume made through another replica's control socket, seen as a new version of the shop's
+        row (a row read before a pause made here keeps its old version, so it never undoes that pause)."""
+        for shop_id, pause in pauses.items():
+            lane = self._lanes.get(shop_id)
+            if lane is None or self._pause_versions.get(shop_id) == pause.version:
+                continue
+            self._pause_versions[shop_id] = pause.version
+            if (lane.paused, lane.pause_reason) != (pause.paused, pause.reason):
+                lane.paused, lane.pause_reason = pause.paused, pause.reason
+                log.info("shop.pause_followed", shop=shop_id, paused=pause.paused)
+                self.wake(shop_id)
