@@ -14,7 +14,7 @@ from typing import Any
 
 from outboxd.contract import ddl
 
-__all__ = ["INSERT_SQL", "ensure_outbox", "insert_events", "open_outbox"]
+__all__ = ["INSERT_SQL", "ensure_outbox", "insert_events", "open_outbox", "payload_text"]
 
 INSERT_SQL = (
     "INSERT OR IGNORE INTO outbox (event_id, shop_id, event_type, aggregate_id, occurred_at, payload) "
@@ -37,7 +37,7 @@ def ensure_outbox(path: str | os.PathLike[str]) -> None:
     open_outbox(path).close()
 
 
-def _payload_text(payload: Any) -> str:
+def payload_text(payload: Any) -> str:
     return payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -48,7 +48,7 @@ def insert_events(conn: sqlite3.Connection, events: Iterable[Mapping[str, Any]])
     the database's to assign.
     """
     rows = ((e["event_id"], e["shop_id"], e["event_type"], e["aggregate_id"], e["occurred_at"],
-             _payload_text(e["payload"])) for e in events)
+             payload_text(e["payload"])) for e in events)
     before = conn.total_changes
     with conn:
         conn.executemany(INSERT_SQL, rows)

@@ -1,13 +1,16 @@
 """``outboxd enqueue``: validate a JSONL file of outbox rows, then insert it as Kash.Click would.
 
-Every line is checked against the contract first; rejected lines are listed on stderr with their line
-number and reason, and nothing is inserted unless ``--skip-invalid`` is given.
+Every line is checked against the contract first, with the bounds the daemon applies (payload size included);
+each rejected line is listed on stderr with its line number and the field at fault, whatever it holds (invalid
+UTF-8, JSON nested 100,000 deep, numbers of 5,000 digits): never a traceback. Nothing is inserted, and the exit
+code is 1, unless every line passes or ``--skip-invalid`` is given.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Iterator
 from typing import IO, Any
@@ -27,27 +30,42 @@ def _lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
-def _check(stream: IO[str], name: str) -> tuple[list[dict[str, Any]], int]:
+def _row(line: str) -> dict[str, Any]:
+    """One line as a checked outbox row; a ContractError naming the field, or a ValueError for an unreadable line."""
     from outboxd.contract import parse_event
+    from outboxd.contract.limits import MAX_PAYLOAD_BYTES, is_utf8
+    from outboxd.exceptions import ContractError
+    from outboxd.producer import payload_text
+
+    if not is_utf8(line):
+        raise ValueError("not valid UTF-8 (write the file in UTF-8)")
+    try:
+        row = json.loads(line)
+    except ValueError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ValueError("not readable: objects or arrays nested too deep (send the contract's fields)") from exc
+    if not isinstance(row, dict):
+        raise ContractError("(row)", "is not a JSON object", "write one JSON object per line")
+    parse_event(row)
+    size = len(payload_text(row["payload"]).encode("utf-8"))
+    if size > MAX_PAYLOAD_BYTES:
+        raise ContractError("payload", f"is {size:,} bytes, more than {MAX_PAYLOAD_BYTES:,}",
+                            "send the event's own fields only")
+    return row
+
+
+def _check(stream: IO[str], name: str) -> tuple[list[dict[str, Any]], int]:
     from outboxd.exceptions import ContractError
 
     valid: list[dict[str, Any]] = []
     rejected = 0
     for number, line in _lines(stream):
         try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ContractError("(row)", "is not a JSON object", "write one JSON object per line")
-            parse_event(row)
-        except ValueError as exc:
-            reason = f"not valid JSON: {exc}"
-        except ContractError as exc:
-            reason = str(exc)
-        else:
-            valid.append(row)
-            continue
-        rejected += 1
-        print(f"{name}:{number}: rejected: {reason}", file=sys.stderr)
+            valid.append(_row(line))
+        except (ContractError, ValueError) as exc:
+            rejected += 1
+            print(f"{name}:{number}: rejected: {exc}", file=sys.stderr)
     return valid, rejected
 
 
@@ -56,9 +74,10 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         if args.file == "-":
+            sys.stdin.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
             valid, rejected = _check(sys.stdin, "<stdin>")
         else:
-            with open(args.file, encoding="utf-8") as stream:
+            with open(args.file, encoding="utf-8", errors="surrogateescape") as stream:
                 valid, rejected = _check(stream, args.file)
     except OSError as exc:
         print(f"outboxd enqueue: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
@@ -66,10 +85,14 @@ def run(args: argparse.Namespace) -> int:
     if rejected and not args.skip_invalid:
         print(f"{rejected} line(s) rejected, nothing inserted (--skip-invalid inserts the others)", file=sys.stderr)
         return 1
-    conn = open_outbox(args.outbox)
     try:
-        inserted = insert_events(conn, valid)
-    finally:
-        conn.close()
+        conn = open_outbox(args.outbox)
+        try:
+            inserted = insert_events(conn, valid)
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        print(f"outboxd enqueue: cannot write the outbox {args.outbox}: {exc}", file=sys.stderr)
+        return 2
     print(f"valid {len(valid)}, rejected {rejected}, inserted {inserted}, already present {len(valid) - inserted}")
     return 0
