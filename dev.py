@@ -4,12 +4,19 @@
     python3 dev.py demo     simulator + daemon + dashboard on a simulated shop
     python3 dev.py test     ruff, mypy, import-linter, then the whole pytest suite
     python3 dev.py bench    the benchmarks, printing their figures
+    python3 dev.py lock     refresh requirements.lock (the daemon's dependencies, for installs) and
+                            requirements-dev.lock (with the [dev] extra) after a change of pyproject.toml's
+                            dependencies; keeps every pin it can, --upgrade takes the newest allowed; needs uv
+
+The .venv gets exactly what requirements-dev.lock pins, each file checked against its hash, then outboxd itself
+(editable, no dependencies of its own choosing).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -19,20 +26,39 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 STAMP = VENV / ".outboxd-installed"
+LOCK = ROOT / "requirements-dev.lock"
+LOCKS = {ROOT / "requirements.lock": (), LOCK: ("--extra", "dev")}
+LOCK_PYTHON = "3.11"
+LOCK_PLATFORM = "x86_64-unknown-linux-gnu"
 
 
 def ensure_venv() -> None:
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + LOCK.read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
     if not (BIN / "python").exists():
         print("creating .venv ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("installing outboxd and its tools into .venv ...", flush=True)
-    pip = [str(BIN / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    print("installing outboxd and its tools into .venv (requirements-dev.lock, hashes checked) ...", flush=True)
+    # -qq: errors only; a pip configuration naming absent index directories otherwise prints a warning per package
+    pip = [str(BIN / "python"), "-m", "pip", "install", "-qq", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--require-hashes", "-r", str(LOCK)], check=True)
+    subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True)
     STAMP.write_text(wanted)
+
+
+def lock(argv: list[str]) -> None:
+    """The lock files from pyproject.toml's dependencies (and its [dev] extra), with every file's hash."""
+    uv = shutil.which("uv")
+    if uv is None:
+        sys.exit("dev.py lock needs uv: python3 -m pip install --user uv (or pipx install uv), then run it again")
+    for path, extra in LOCKS.items():
+        command = [uv, "pip", "compile", "pyproject.toml", *extra, "--generate-hashes", "--quiet",
+                   "--python-version", LOCK_PYTHON, "--python-platform", LOCK_PLATFORM,
+                   "--custom-compile-command", "python3 dev.py lock", "-o", str(path), *argv]  # fmt: skip
+        if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
+            sys.exit(f"dev.py lock: uv could not write {path.name}")
+    sys.exit(0)
 
 
 def step(*cmd: str) -> None:
@@ -43,8 +69,10 @@ def step(*cmd: str) -> None:
 
 
 def main(argv: list[str]) -> None:
-    if not argv or argv[0] not in {"demo", "test", "bench"}:
+    if not argv or argv[0] not in {"demo", "test", "bench", "lock"}:
         sys.exit(__doc__)
+    if argv[0] == "lock":
+        lock(argv[1:])
     ensure_venv()
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
     command, rest = argv[0], argv[1:]
