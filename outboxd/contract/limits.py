@@ -14,7 +14,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_ID",
     "MAX_ITEMS",
-    "MAX_NAME",
+    "MAX_LABEL",
     "MAX_PAYLOAD_BYTES",
     "MAX_TEXT",
     "SHOP_ID",
@@ -33,11 +33,12 @@ MAX_AMOUNT_DIGITS = 12
 MAX_ID = 100
 """Characters of an id, an ``event_id`` or a ticket ``number``."""
 MAX_TEXT = 1000
-"""Characters of a label, a name, an e-mail or an address part in a payload."""
+"""Characters of a label, a name, an e-mail or an address part in a payload: the spec's ``maxLength`` of a
+customer's first and last names, so that a name always fits when the customer is created in Pennylane."""
 MAX_ITEMS = 1000
 """Items of any array of a payload: ticket lines, discounts, receipts, registers, payment methods..."""
-MAX_NAME = 1000
-"""Characters of a customer's name sent to Pennylane (the spec's ``maxLength`` of first and last names)."""
+MAX_LABEL = 250
+"""Characters of an entry's label and of its lines' labels as sent to Pennylane (cut with an ellipsis)."""
 
 SHOP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 """A shop id, in the outbox as in the configuration's ``[shops."<shop_id>"]``."""

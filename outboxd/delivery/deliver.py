@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 
 from outboxd.contract import OrderRecorded, ReferenceUpdated, RegisterClosed, parse_event
+from outboxd.contract.limits import MAX_LABEL, clean_text
 from outboxd.delivery.lane import Lane
 from outboxd.delivery.zreport import warn_z_mismatch
 from outboxd.exceptions import (
@@ -203,7 +204,7 @@ class Deliverer:
         ids = {line.account: await lane.resolver.account(line.account) for line in entry.lines}
         body = {
             "date": entry.date.isoformat(),
-            "label": entry.label,
+            "label": clean_text(entry.label, MAX_LABEL),
             "journal_id": journal_id,
             "piece_number": entry.piece_number,
             "currency": entry.currency,

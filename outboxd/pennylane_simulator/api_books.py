@@ -58,8 +58,9 @@ _CUSTOMER_COMMON: dict[str, Schema] = {
     "emails": {"type": "array", "items": STR}, "external_reference": STR,
     "billing_language": {"type": "string", "enum": ["fr_FR", "en_GB", "de_DE"]},
 }
+_NAME: Schema = {"type": "string", "maxLength": 1000}
 INDIVIDUAL: Schema = {"type": "object", "required": ["first_name", "last_name", "billing_address"],
-                      "properties": {**_CUSTOMER_COMMON, "first_name": STR, "last_name": STR}}
+                      "properties": {**_CUSTOMER_COMMON, "first_name": _NAME, "last_name": _NAME}}
 COMPANY: Schema = {"type": "object", "required": ["name", "billing_address"],
                    "properties": {**_CUSTOMER_COMMON, "name": STR, "vat_number": STR, "reg_no": STR}}
 

@@ -1,10 +1,11 @@
 """Request checks as Pennylane makes them, and the error bodies it answers with.
 
 Bodies are checked against small hand-written schemas (a subset of JSON Schema: type, required, known
-keys, enum, item counts) that mirror the published spec: unknown keys are refused because the spec says
-``additionalProperties: false``. A schema violation is a 400 ``{message, field, code}``; a business rule
-is a 422 ``{error, status}``; a few rules answer in the guide's ``{error, message, details}`` shape,
-because real Pennylane varies and the client must parse every shape.
+keys, enum, item counts, string lengths) that mirror the published spec: unknown keys are refused because the
+spec says ``additionalProperties: false``. A schema violation is a 400 ``{message, field, code}``; a business
+rule is a 422 ``{error, status}``; a few rules answer in the guide's ``{error, message, details}`` shape, as a
+string longer than the spec's ``maxLength`` does (a model validation, as in Rails), because real Pennylane
+varies and the client must parse every shape.
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ def check(value: Any, schema: Schema, field: str = "") -> None:
         raise invalid(f"{field} {value!r} is not one of the allowed values", field, "NotEnumInclude")
     if schema.get("format") == "date" and not _DATE.fullmatch(value):
         raise invalid(f"{field} {value!r} is not a date (YYYY-MM-DD)", field, "InvalidDateFormat")
+    if kind == "string" and len(value) > schema.get("maxLength", len(value)):
+        too_long = f"is too long (maximum is {schema['maxLength']} characters)"
+        raise detailed(f"Validation failed: {field} {too_long}", {field: [too_long]})
     if kind == "object":
         _check_object(value, schema, field)
     elif kind == "array":

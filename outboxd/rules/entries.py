@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from outboxd.contract.limits import MAX_LABEL, clean_text
 from outboxd.contract.models import Customer
 from outboxd.money import format_cents
 
@@ -129,14 +130,15 @@ class Booking:
 def wire_lines(entry: Entry, account_ids: Mapping[AccountRef, int]) -> list[dict[str, str | int]]:
     """The entry's lines in Pennylane's form: ``{debit: "12.50", credit: "0.00", ledger_account_id, label}``.
 
-    ``account_ids`` maps each of the entry's account references to the Pennylane id the daemon resolved.
+    ``account_ids`` maps each of the entry's account references to the Pennylane id the daemon resolved. Labels
+    leave cleaned and cut to ``MAX_LABEL`` (a customer's name can make one long).
     """
     return [
         {
             "debit": format_cents(line.debit),
             "credit": format_cents(line.credit),
             "ledger_account_id": account_ids[line.account],
-            "label": line.label,
+            "label": clean_text(line.label, MAX_LABEL),
         }
         for line in entry.lines
     ]

@@ -144,3 +144,12 @@ async def test_ledger_entries_cannot_be_filtered_on_piece_number(api: Api) -> No
 async def test_unknown_ids_are_404(api: Api) -> None:
     assert (await api.get("/ledger_entries/1"))[0] == 404
     assert (await api.get("/ledger_accounts/nope"))[0] == 404
+
+
+async def test_a_name_longer_than_the_spec_allows_is_a_422(api: Api) -> None:
+    body = {"first_name": "Marie", "last_name": "D" * 1001, "billing_address": address(),
+            "external_reference": "kashclick:s1:long"}
+    status, answer = await api.post("/individual_customers", body)
+    assert (status, answer["details"]) == (422, {"last_name": ["is too long (maximum is 1000 characters)"]})
+    body["last_name"] = "D" * 1000
+    assert (await api.post("/individual_customers", body))[0] == 201
