@@ -18,8 +18,7 @@ import structlog
 from outboxd.config import Config
 from outboxd.contract import ReferenceUpdated, parse_payload
 from outboxd.delivery.lane import Lane
-from outboxd.store import Store
-from outboxd.store.pg.lanes import LaneOwnership, ShopPause
+from outboxd.store import LaneOwnership, ShopPause, Store
 
 __all__ = ["Lanes"]
 

@@ -40,10 +40,8 @@ from outboxd.exceptions import StoreError
 from outboxd.log import Redactor
 from outboxd.metrics import Metrics
 from outboxd.secrets import TokenCipher, read_secret
-from outboxd.store import OutboxSource, Store, hold_state_lock, open_store
+from outboxd.store import LaneOwnership, OutboxSource, Store, hold_state_lock, open_store
 from outboxd.store.pg import PgOutboxSource
-from outboxd.store.pg.lanes import LaneOwnership
-from outboxd.store.pg.store import PgStore
 from outboxd.systemd import Notifier, Watchdog
 
 __all__ = ["ControlFactory", "Daemon", "Process"]
@@ -146,15 +144,13 @@ class Daemon:
                 else OutboxSource(daemon.outbox_database)
             )
             await stack.enter_async_context(source)
-            if not isinstance(self.store, PgStore) and (taken := await self.store.deliveries.take_back_all()):
+            if taken := await self.store.take_back_at_start():
                 log.info("daemon.leases_taken_back", deliveries=taken)  # a previous process died with them
-            if isinstance(self.store, PgStore):
-                self.ownership = LaneOwnership(
-                    self.store.pg, self.owner, dt.timedelta(seconds=daemon.lease_seconds),
-                    # a shop changes hands once its deliveries here are done and its token's rate window has passed
-                    handover=dt.timedelta(seconds=self.config.pennylane.rate_limit.per_seconds),
-                    busy=lambda shop_id: bool(self.lanes[shop_id].in_flight) if shop_id in self.lanes else False,
-                )  # fmt: skip
+            self.ownership = self.store.lane_ownership(
+                # a shop changes hands once its deliveries here are done and its token's rate window has passed
+                handover=dt.timedelta(seconds=self.config.pennylane.rate_limit.per_seconds),
+                busy=lambda shop_id: bool(self.lanes[shop_id].in_flight) if shop_id in self.lanes else False,
+            )
             session = await stack.enter_async_context(aiohttp.ClientSession())
             clients = Clients(self.config, self.store, session, self.redactor, self.metrics)
             self.lanes = Lanes(self.config, self.store, connect=clients.restore)

@@ -3,8 +3,10 @@
 Callers import from here; the modules underneath are the store's insides. See docs/state-store.md.
 """
 
+from outboxd.store._db import Database
 from outboxd.store.closings import DeliveredClosing
 from outboxd.store.deliveries import EventSource
+from outboxd.store.lanes import LaneOwnership, ShopPause
 from outboxd.store.lock import hold_state_lock
 from outboxd.store.migrate import apply_migrations, known_migrations
 from outboxd.store.models import (
@@ -52,6 +54,7 @@ __all__ = [
     "ConnectionKind",
     "ConnectionState",
     "Customer",
+    "Database",
     "DeliveredClosing",
     "Delivery",
     "DeliveryDetail",
@@ -61,11 +64,13 @@ __all__ = [
     "FailedFilter",
     "ImportedEvent",
     "Journal",
+    "LaneOwnership",
     "OAuthPending",
     "OutboxRow",
     "OutboxSource",
     "SentEntry",
     "Shop",
+    "ShopPause",
     "ShopStats",
     "Store",
     "apply_migrations",

@@ -1,30 +1,30 @@
-"""The state database's connections: one writer behind an asyncio lock, one reader, SQLite errors translated.
+"""The state database as the store's groups see it: one protocol that both backends implement.
 
-The daemon is the single writer of delivery state. Every write goes through the writer connection under one
-asyncio lock, either as one autocommit statement (one round trip to the aiosqlite thread) or as a short explicit
-``BEGIN IMMEDIATE`` transaction. Reads use a second connection: in WAL mode they never wait for the writer.
+The groups (deliveries, entries, queue, caches...) hold a :class:`Database` and never know which backend is behind
+it: SQLite (``store/sqlite.py``) or PostgreSQL (``store/pg/db.py``). A statement both backends run is written once,
+with PostgreSQL's numbered placeholders ``$1, $2...``, which SQLite reads natively as parameters named ``1``,
+``2``... (each backend binds a list of values its own way; nothing rewrites the text). Where the two dialects
+differ, each backend writes its own SQL: the :class:`Dialect` fragments below, and the statements that need
+another plan on PostgreSQL (ingestion, claims) in ``store/pg/deliveries.py``. Instants are stored as fixed-width
+UTC text, so that text order is time order in both.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
-from typing import Any
-
-import aiosqlite
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
 
 from outboxd.exceptions import StoreError
 
 __all__ = [
-    "BUSY_TIMEOUT_MS", "Clock", "Database", "Params", "Tx", "from_text", "in_thread", "maybe_time", "to_text",
+    "Clock", "Database", "Dialect", "Params", "Row", "Tx", "from_text", "maybe_time", "terms_given", "to_text",
     "utc_now",
 ]  # fmt: skip
 
-BUSY_TIMEOUT_MS = 5000
-Params = Sequence[Any] | dict[str, Any]
+Params = Sequence[Any] | Mapping[str, Any]
+"""A statement's values: a list for ``$1, $2...`` (both backends); a mapping for SQLite's own ``:name`` only."""
 Clock = Callable[[], dt.datetime]
 
 
@@ -49,243 +49,82 @@ def maybe_time(text: str | None) -> dt.datetime | None:
     return None if text is None else dt.datetime.fromisoformat(text)
 
 
-async def connect(path: str, *, uri: bool = False) -> aiosqlite.Connection:
-    """Open a connection in autocommit mode with the pragmas every state connection needs."""
-    try:
-        conn = await aiosqlite.connect(path, isolation_level=None, uri=uri)
-        conn.row_factory = sqlite3.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot open {path}: {exc}") from exc
-    return conn
+def terms_given(conditions: Iterable[tuple[str, Any]], values: list[Any]) -> str:
+    """The conditions whose value is given (not None), joined by AND: each ``"column op"`` gets the next numbered
+    placeholder and its value is appended to ``values``. ``TRUE`` when none is given.
 
-
-async def in_thread(conn: aiosqlite.Connection, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``fn(raw_connection, *args)`` on the connection's own thread: one trip, however many statements.
-
-    aiosqlite's public calls cost one trip each (and a cursor close another); the hot path batches instead.
-    ``_execute`` is aiosqlite's own queue to its thread (what every public call uses).
+    (Not ``$1 IS NULL OR column = $1``: PostgreSQL types a parameter where it first meets it.)
     """
-    return await conn._execute(lambda: fn(conn._conn, *args, **kwargs))  # type: ignore[no-untyped-call]
+    terms = []
+    for condition, value in conditions:
+        if value is not None:
+            values.append(value)
+            terms.append(f"{condition} ${len(values)}")
+    return " AND ".join(terms) or "TRUE"
 
 
-def _changes(raw: sqlite3.Connection, sql: str, params: Any, *, many: bool = False) -> int:
-    cursor = raw.executemany(sql, params) if many else raw.execute(sql, params)
-    try:
-        return cursor.rowcount
-    finally:
-        cursor.close()
+class Row(Protocol):
+    """One result row, read by column name or position (``sqlite3.Row``, ``asyncpg.Record``)."""
+
+    def __getitem__(self, key: Any, /) -> Any: ...
 
 
-Done = tuple[int, list[sqlite3.Row]]
-"""A group-committed statement's outcome: the rows it changed, and those it returned (RETURNING)."""
-Unit = list[tuple[str, Params]]
-"""Statements of one caller of a group commit: committed together or not at all."""
+class Dialect(Protocol):
+    """The SQL fragments each backend writes its own way."""
+
+    def json_field(self, column: str, key: str) -> str:
+        """The text of a top-level ``key`` of the JSON document in ``column`` (NULL when absent)."""
+        ...
+
+    def id_list(self, placeholder: str) -> str:
+        """A subquery of the ids held by a parameter bound to a JSON array of integers (``[1, 2]``)."""
+        ...
 
 
-def _done(raw: sqlite3.Connection, sql: str, params: Params) -> Done:
-    cursor = raw.execute(sql, params)
-    try:
-        rows = cursor.fetchall()
-        return cursor.rowcount, rows
-    finally:
-        cursor.close()
-
-
-def _unit(raw: sqlite3.Connection, unit: Unit) -> list[Done] | sqlite3.Error:
-    """One caller's statements; a failed statement undoes its unit alone (a savepoint when there are several)."""
-    if len(unit) == 1:
-        try:
-            return [_done(raw, *unit[0])]
-        except sqlite3.Error as exc:
-            return exc
-    raw.execute("SAVEPOINT unit")
-    try:
-        results = [_done(raw, sql, params) for sql, params in unit]
-    except sqlite3.Error as exc:
-        raw.execute("ROLLBACK TO unit")
-        raw.execute("RELEASE unit")
-        return exc
-    raw.execute("RELEASE unit")
-    return results
-
-
-def _group(raw: sqlite3.Connection, batch: list[Unit]) -> list[list[Done] | sqlite3.Error] | BaseException:
-    """The units of one group commit in one transaction; a failed unit fails alone.
-
-    Returns each unit's outcome or error, or the error that rolled the whole transaction back.
-    """
-    if len(batch) == 1 and len(batch[0]) == 1:  # alone: one autocommit statement
-        return [_unit(raw, batch[0])]
-    results: list[list[Done] | sqlite3.Error] = []
-    try:
-        raw.execute("BEGIN IMMEDIATE")
-        results = [_unit(raw, unit) for unit in batch]
-        raw.execute("COMMIT")
-    except BaseException as exc:  # handed back to the event loop, which decides
-        try:
-            raw.rollback()
-        except sqlite3.Error as undo:
-            return undo
-        return exc
-    return results
-
-
-class Tx:
+class Tx(Protocol):
     """The statements of one write transaction (see :meth:`Database.transaction`)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
 
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        try:
-            return list(await self._conn.execute_fetchall(sql, params))
-        except sqlite3.Error as exc:
-            raise StoreError(f"state database: {exc}") from exc
-
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        rows = await self.fetchall(sql, params)
-        return rows[0] if rows else None
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None: ...
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        """Run one statement; return the number of rows it changed (one trip to the connection's thread)."""
-        try:
-            count: int = await in_thread(self._conn, _changes, sql, params)
-        except sqlite3.Error as exc:
-            raise StoreError(f"state database: {exc}") from exc
-        return count
+        """Run one statement; return the number of rows it changed."""
+        ...
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
         """Run one statement per row; return the rows changed by the statements (not by their triggers)."""
-        try:
-            count: int = await in_thread(self._conn, _changes, sql, list(rows), many=True)
-        except sqlite3.Error as exc:
-            raise StoreError(f"state database: {exc}") from exc
-        return count
+        ...
 
 
-class Database:
-    """The writer and reader connections of the state database."""
-
-    def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
-        self.path = path
-        self._writer = writer
-        self._reader = reader
-        self._lock = asyncio.Lock()
-        self._queued: list[tuple[Unit, asyncio.Future[list[Done]]]] = []
-        self._flusher: asyncio.Task[None] | None = None
-        self._write = Tx(writer)
-        self._read = Tx(reader)
-
-    @classmethod
-    async def open(cls, path: str) -> Database:
-        """Open (creating the file if needed) in WAL mode with synchronous=NORMAL (see docs/state-store.md)."""
-        writer = await connect(path)
-        try:
-            mode = await Tx(writer).fetchone("PRAGMA journal_mode = WAL")
-            if mode is None or str(mode[0]).lower() != "wal":
-                raise StoreError(f"{path}: cannot switch the state database to WAL mode")
-            for pragma in ("synchronous = NORMAL", "foreign_keys = ON"):
-                await Tx(writer).execute(f"PRAGMA {pragma}")
-            reader = await connect(path)
-        except BaseException:
-            await writer.close()
-            raise
-        return cls(path, writer, reader)
-
-    async def close(self) -> None:
-        if self._flusher is not None:
-            await self._flusher
-        async with self._lock:
-            await self._reader.close()
-            await self._writer.close()
-
-    async def read(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        """One read statement on the reader connection (its own short read transaction)."""
-        return await self._read.fetchall(sql, params)
-
-    async def read_one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await self._read.fetchone(sql, params)
-
-    async def write(self, sql: str, params: Params = ()) -> int:
-        """One write statement, group-committed with the others queued meanwhile; return the rows it changed.
-
-        Concurrent callers (the lanes settling their deliveries) share one transaction, hence one WAL commit;
-        each caller resumes only after that commit.
-        """
-        return (await self._group_commit([(sql, params)]))[0][0]
-
-    async def write_rows(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        """One write statement with a RETURNING clause, group-committed like :meth:`write`; return its rows."""
-        return (await self._group_commit([(sql, params)]))[0][1]
-
-    async def write_many(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
-        """Write statements committed together or not at all, group-committed like :meth:`write`.
-
-        One caller, one wake-up: the end of a delivery is one unit instead of one write per row it touches.
-        """
-        return [changed for changed, _ in await self._group_commit(list(statements))]
-
-    async def _group_commit(self, unit: Unit) -> list[Done]:
-        done: asyncio.Future[list[Done]] = asyncio.get_running_loop().create_future()
-        self._queued.append((unit, done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="store-group-commit")
-        return await done
-
-    async def _flush(self) -> None:
-        async with self._lock:
-            while self._queued:
-                batch, self._queued = self._queued, []
-                try:
-                    outcome = await in_thread(self._writer, _group, [unit for unit, _ in batch])
-                except BaseException as exc:  # cancelled while the batch was on the thread
-                    outcome = exc
-                    if not isinstance(exc, Exception):
-                        _settle(batch, exc)
-                        raise
-                _settle(batch, outcome)
-
-    async def write_returning(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        """One autocommit write statement with a RETURNING clause."""
-        async with self._lock:
-            return await self._write.fetchall(sql, params)
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
-        """A short ``BEGIN IMMEDIATE`` transaction: committed on exit, rolled back on any exception."""
-        async with self._lock:
-            try:  # BEGIN inside: cancelled while it waits, it still runs on the thread and must be rolled back
-                await self._write.execute("BEGIN IMMEDIATE")
-                yield self._write
-                await self._write.execute("COMMIT")
-            except BaseException:
-                await self._rollback()
-                raise
-
-    async def _rollback(self) -> None:
-        try:
-            await self._writer.rollback()
-        except sqlite3.Error as exc:
-            raise StoreError(f"state database: rollback failed: {exc}") from exc
+class Database(Protocol):
+    """The state database: reads, writes, and short transactions. Every database error comes out as StoreError."""
 
     @property
-    def writer(self) -> aiosqlite.Connection:
-        """The raw writer connection, for migrations only (they run before anything else)."""
-        return self._writer
+    def dialect(self) -> Dialect: ...
 
+    async def read(self, sql: str, params: Params = ()) -> list[Row]: ...
 
-def _settle(
-    batch: list[tuple[Unit, asyncio.Future[list[Done]]]], outcome: list[list[Done] | sqlite3.Error] | BaseException
-) -> None:
-    """Wake each caller of a group commit with its unit's results, or the error that undid the unit or the batch."""
-    for index, (_statements, done) in enumerate(batch):
-        result = outcome if isinstance(outcome, BaseException) else outcome[index]
-        if done.done():
-            continue
-        if isinstance(result, list):
-            done.set_result(result)
-        elif isinstance(result, sqlite3.Error):
-            done.set_exception(StoreError(f"state database: {result}"))
-        else:
-            done.set_exception(StoreError(f"not committed: {result}"))
+    async def read_one(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    async def write(self, sql: str, params: Params = ()) -> int:
+        """One write statement; return the rows it changed."""
+        ...
+
+    async def write_rows(self, sql: str, params: Params = ()) -> list[Row]:
+        """One write statement with a RETURNING clause; return its rows."""
+        ...
+
+    async def write_returning(self, sql: str, params: Params = ()) -> list[Row]:
+        """One write statement with a RETURNING clause, on its own (never joined with other callers' writes)."""
+        ...
+
+    async def write_many(self, statements: Sequence[tuple[str, Params]]) -> list[int]:
+        """Write statements committed together or not at all; return the rows each changed."""
+        ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """A short transaction: committed on exit, rolled back on any exception."""
+        ...
+
+    async def close(self) -> None: ...

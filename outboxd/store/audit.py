@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from outboxd.store._db import Clock, Database, Tx, from_text, to_text
+from outboxd.store._db import Clock, Database, Tx, from_text, terms_given, to_text
 from outboxd.store.models import AuditEntry
 
 __all__ = ["Audit", "append_audit"]
 
-_INSERT = "INSERT INTO audit (at, actor, action, shop_id, target, detail) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT = "INSERT INTO audit (at, actor, action, shop_id, target, detail) VALUES ($1, $2, $3, $4, $5, $6)"
 
 
 async def append_audit(
@@ -42,11 +42,12 @@ class Audit:
         self, *, shop_id: str | None = None, action: str | None = None, before_id: int | None = None, limit: int = 100
     ) -> list[AuditEntry]:
         """Newest first; page with ``before_id`` (the smallest id of the previous page)."""
+        values: list[Any] = []
+        terms = terms_given((("shop_id =", shop_id), ("action =", action), ("id <", before_id)), values)
         rows = await self._db.read(
-            "SELECT id, at, actor, action, shop_id, target, detail FROM audit "
-            "WHERE (:shop IS NULL OR shop_id = :shop) AND (:action IS NULL OR action = :action) "
-            "AND (:before IS NULL OR id < :before) ORDER BY id DESC LIMIT :limit",
-            {"shop": shop_id, "action": action, "before": before_id, "limit": limit},
+            f"SELECT id, at, actor, action, shop_id, target, detail FROM audit WHERE {terms} "  # noqa: S608 (constant terms)
+            f"ORDER BY id DESC LIMIT ${len(values) + 1}",
+            [*values, limit],
         )
         return [
             AuditEntry(r["id"], from_text(r["at"]), r["actor"], r["action"], r["shop_id"], r["target"], r["detail"])

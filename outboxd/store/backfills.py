@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+from typing import Any
 
 from outboxd.exceptions import StoreError
-from outboxd.store._db import Clock, Database, from_text, maybe_time, to_text
+from outboxd.store._db import Clock, Database, Row, from_text, maybe_time, terms_given, to_text
 from outboxd.store.audit import append_audit
 from outboxd.store.models import Backfill, BackfillMode, BackfillState
 
@@ -18,7 +18,7 @@ _COLUMNS = (
 )
 
 
-def _from_row(r: sqlite3.Row) -> Backfill:
+def _from_row(r: Row) -> Backfill:
     return Backfill(
         r["id"], r["shop_id"], r["start_date"], r["end_date"], r["mode"], r["state"], r["total_events"],
         r["imported_events"], r["error"], r["created_by"],
@@ -38,7 +38,7 @@ class Backfills:
         async with self._db.transaction() as tx:
             row = await tx.fetchone(
                 "INSERT INTO backfills (shop_id, start_date, end_date, mode, created_by, created_at, updated_at) "  # noqa: S608 (constant columns)
-                f"VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_COLUMNS}",
+                f"VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_COLUMNS}",
                 (shop_id, start_date.isoformat(), None if end_date is None else end_date.isoformat(), mode, actor,
                  now, now),
             )  # fmt: skip
@@ -48,14 +48,13 @@ class Backfills:
         return _from_row(row)
 
     async def get(self, backfill_id: int) -> Backfill | None:
-        row = await self._db.read_one(f"SELECT {_COLUMNS} FROM backfills WHERE id = ?", (backfill_id,))  # noqa: S608 (constant columns)
+        row = await self._db.read_one(f"SELECT {_COLUMNS} FROM backfills WHERE id = $1", (backfill_id,))  # noqa: S608 (constant columns)
         return None if row is None else _from_row(row)
 
     async def list(self, shop_id: str | None = None) -> list[Backfill]:
-        rows = await self._db.read(
-            f"SELECT {_COLUMNS} FROM backfills WHERE (:shop IS NULL OR shop_id = :shop) ORDER BY id DESC",  # noqa: S608 (constant columns)
-            {"shop": shop_id},
-        )
+        values: list[Any] = []
+        terms = terms_given([("shop_id =", shop_id)], values)
+        rows = await self._db.read(f"SELECT {_COLUMNS} FROM backfills WHERE {terms} ORDER BY id DESC", values)  # noqa: S608 (constant columns)
         return [_from_row(r) for r in rows]
 
     async def update(
@@ -70,14 +69,13 @@ class Backfills:
         """Move a backfill on; ``started_at``/``finished_at`` are set when it enters running / a final state."""
         now = to_text(self._clock())
         row = await self._db.write_returning(
-            "UPDATE backfills SET state = COALESCE(:state, state), total_events = COALESCE(:total, total_events), "  # noqa: S608 (constant columns)
-            "imported_events = COALESCE(:imported, imported_events), error = COALESCE(:error, error), "
-            "started_at = CASE WHEN :state = 'running' THEN COALESCE(started_at, :now) ELSE started_at END, "
-            "finished_at = CASE WHEN :state IN ('done', 'failed', 'cancelled') THEN :now ELSE finished_at END, "
-            f"updated_at = :now WHERE id = :id RETURNING {_COLUMNS}",
-            {"state": state, "total": total_events, "imported": imported_events, "error": error, "now": now,
-             "id": backfill_id},
-        )  # fmt: skip
+            "UPDATE backfills SET state = COALESCE($1, state), total_events = COALESCE($2, total_events), "  # noqa: S608 (constant columns)
+            "imported_events = COALESCE($3, imported_events), error = COALESCE($4, error), "
+            "started_at = CASE WHEN $1 = 'running' THEN COALESCE(started_at, $5) ELSE started_at END, "
+            "finished_at = CASE WHEN $1 IN ('done', 'failed', 'cancelled') THEN $5 ELSE finished_at END, "
+            f"updated_at = $5 WHERE id = $6 RETURNING {_COLUMNS}",
+            (state, total_events, imported_events, error, now, backfill_id),
+        )
         if not row:
             raise StoreError(f"no backfill {backfill_id}")
         return _from_row(row[0])
@@ -85,6 +83,6 @@ class Backfills:
     async def progress(self, backfill_id: int) -> dict[str, int]:
         """Its events by delivery state, counted from the deliveries themselves."""
         rows = await self._db.read(
-            "SELECT state, count(*) FROM deliveries WHERE backfill_id = ? GROUP BY state", (backfill_id,)
+            "SELECT state, count(*) FROM deliveries WHERE backfill_id = $1 GROUP BY state", (backfill_id,)
         )
         return {r[0]: r[1] for r in rows}

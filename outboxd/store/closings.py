@@ -1,6 +1,6 @@
 """The Z control's inputs: a shop's delivered closings, and the payments delivered for one register and day.
 
-Portable SQL (SQLite and, through ``pg/sql.py``, PostgreSQL) without JSON functions: a row that is not valid
+Portable SQL (one text for SQLite and PostgreSQL) without JSON functions: a row that is not valid
 JSON may sit in the same table (a contract error), and PostgreSQL does not promise to filter it out before a
 cast. Only delivered rows are read, and those were parsed by the contract, so their payloads are read here.
 """
@@ -17,12 +17,12 @@ from outboxd.store._db import Database
 __all__ = ["Closings", "DeliveredClosing"]
 
 _CLOSINGS = (
-    "SELECT id, business_date, payload FROM deliveries WHERE shop_id = ? AND event_type = 'register.closed' "
-    "AND state = 'delivered' AND business_date >= ? ORDER BY business_date DESC, id DESC"
+    "SELECT id, business_date, payload FROM deliveries WHERE shop_id = $1 AND event_type = 'register.closed' "
+    "AND state = 'delivered' AND business_date >= $2 ORDER BY business_date DESC, id DESC"
 )
 _PAYMENTS = (
-    "SELECT payload FROM deliveries WHERE shop_id = ? AND event_type = 'payment.recorded' "
-    "AND state = 'delivered' AND business_date = ?"
+    "SELECT payload FROM deliveries WHERE shop_id = $1 AND event_type = 'payment.recorded' "
+    "AND state = 'delivered' AND business_date = $2"
 )
 
 

@@ -7,10 +7,9 @@ ciphertext, so a copied or backed-up state file does not leak tokens.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
 from outboxd.exceptions import StoreError
-from outboxd.store._db import Clock, Database, from_text, maybe_time, to_text
+from outboxd.store._db import Clock, Database, Row, from_text, maybe_time, to_text
 from outboxd.store.models import Cipher, Connection, ConnectionState, OAuthPending
 
 __all__ = ["Connections"]
@@ -32,8 +31,12 @@ class Connections:
         """Insert or replace the shop's connection (after a connect, or a switch to an API token)."""
         c = self._cipher
         await self._db.write(
-            "INSERT OR REPLACE INTO connections (shop_id, kind, access_token_ct, refresh_token_ct, expires_at, "
-            "scopes, company_id, company_name, state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO connections (shop_id, kind, access_token_ct, refresh_token_ct, expires_at, scopes, "
+            "company_id, company_name, state, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+            "ON CONFLICT (shop_id) DO UPDATE SET kind = excluded.kind, access_token_ct = excluded.access_token_ct, "
+            "refresh_token_ct = excluded.refresh_token_ct, expires_at = excluded.expires_at, scopes = excluded.scopes, "
+            "company_id = excluded.company_id, company_name = excluded.company_name, state = excluded.state, "
+            "updated_at = excluded.updated_at",
             (connection.shop_id, connection.kind, c.encrypt(connection.access_token),
              None if connection.refresh_token is None else c.encrypt(connection.refresh_token),
              None if connection.expires_at is None else to_text(connection.expires_at), " ".join(connection.scopes),
@@ -46,8 +49,8 @@ class Connections:
         """Persist a rotated token pair (before using it: the old pair is dead at Pennylane already)."""
         c = self._cipher
         changed = await self._db.write(
-            "UPDATE connections SET access_token_ct = ?, refresh_token_ct = ?, expires_at = ?, state = 'connected', "
-            "updated_at = ? WHERE shop_id = ?",
+            "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, expires_at = $3, state = 'connected', "
+            "updated_at = $4 WHERE shop_id = $5",
             (c.encrypt(access_token), None if refresh_token is None else c.encrypt(refresh_token),
              None if expires_at is None else to_text(expires_at), to_text(self._clock()), shop_id),
         )  # fmt: skip
@@ -55,7 +58,7 @@ class Connections:
             raise StoreError(f"shop {shop_id} has no connection to update")
 
     async def get(self, shop_id: str) -> Connection | None:
-        row = await self._db.read_one("SELECT * FROM connections WHERE shop_id = ?", (shop_id,))
+        row = await self._db.read_one("SELECT * FROM connections WHERE shop_id = $1", (shop_id,))
         return None if row is None else self._from_row(row)
 
     async def all(self) -> list[Connection]:
@@ -65,7 +68,7 @@ class Connections:
         clear = self._cipher.decrypt(ciphertext)
         return clear if isinstance(clear, str) else clear.reveal()
 
-    def _from_row(self, r: sqlite3.Row) -> Connection:
+    def _from_row(self, r: Row) -> Connection:
         refresh = None if r["refresh_token_ct"] is None else self._decrypt(r["refresh_token_ct"])
         return Connection(
             r["shop_id"], r["kind"], self._decrypt(r["access_token_ct"]), refresh,
@@ -75,7 +78,7 @@ class Connections:
 
     async def set_state(self, shop_id: str, state: ConnectionState) -> None:
         await self._db.write(
-            "UPDATE connections SET state = ?, updated_at = ? WHERE shop_id = ?",
+            "UPDATE connections SET state = $1, updated_at = $2 WHERE shop_id = $3",
             (state, to_text(self._clock()), shop_id),
         )
 
@@ -83,7 +86,7 @@ class Connections:
         """An authorization started: its state and PKCE verifier, until the browser comes back."""
         await self._db.write(
             "INSERT INTO oauth_pending (state, shop_id, code_verifier_ct, created_at, expires_at) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "VALUES ($1, $2, $3, $4, $5)",
             (pending.state, pending.shop_id, self._cipher.encrypt(pending.code_verifier), to_text(self._clock()),
              to_text(pending.expires_at)),
         )  # fmt: skip
@@ -93,9 +96,9 @@ class Connections:
         now = to_text(self._clock())
         async with self._db.transaction() as tx:
             row = await tx.fetchone(
-                "DELETE FROM oauth_pending WHERE state = ? RETURNING shop_id, code_verifier_ct, expires_at", (state,)
+                "DELETE FROM oauth_pending WHERE state = $1 RETURNING shop_id, code_verifier_ct, expires_at", (state,)
             )
-            await tx.execute("DELETE FROM oauth_pending WHERE expires_at < ?", (now,))
+            await tx.execute("DELETE FROM oauth_pending WHERE expires_at < $1", (now,))
         if row is None:
             return None
         return OAuthPending(state, row[0], self._decrypt(row[1]), from_text(row[2]))

@@ -7,12 +7,12 @@ be claimed, so a later event of an order never overtakes an earlier one that is 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from outboxd.store._db import Clock, Database, Params, Tx, from_text, maybe_time, to_text
+from outboxd.store._db import Clock, Database, Params, Row, from_text, maybe_time, to_text
 from outboxd.store.models import OPEN_STATES, Delivery, ImportedEvent, OutboxRow
+from outboxd.store.shops import ensure_shops
 
 __all__ = ["CLAIMABLE_PRIORITY", "DELIVERY_COLUMNS", "OPEN_SQL", "Deliveries", "EventSource", "delivery_from_row"]
 
@@ -38,11 +38,12 @@ VALUES (:outbox_id, :event_id, :shop_id, :event_type, :aggregate_id, :occurred_a
                 AND state IN ('pending', 'leased', 'failed')),
   :now, :created_at, :now, :now)
 """
-_TAKE_BACK = "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = ? "
-"""Leases back to pending without spending an attempt; the callers add which ones (``WHERE state = 'leased'...``)."""
+_TAKE_BACK = "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = $1 "
+"""Leases back to pending without spending an attempt, as of the time $1; the callers add which ones
+(``WHERE state = 'leased'...``)."""
 # Expired leases of other owners only: an expired lease of our own is a delivery still in flight in this process
 # (slower than the lease: a long rate-limit wait, retries inside one call), and taking it back would run it twice.
-_TAKE_BACK_EXPIRED = _TAKE_BACK + "WHERE state = 'leased' AND lease_until < ? AND lease_owner <> ?"
+_TAKE_BACK_EXPIRED = _TAKE_BACK + "WHERE state = 'leased' AND lease_until < $1 AND lease_owner <> $2"
 _SHOP_HEADS = (
     "SELECT id FROM deliveries WHERE shop_id = ? AND state = 'pending' AND head = 1"  # noqa: S608 (constants)
     f" AND priority <= {CLAIMABLE_PRIORITY} AND next_attempt_at <= ?"
@@ -50,18 +51,23 @@ _SHOP_HEADS = (
     f" AND {OPEN_SQL}), {2**63 - 1}) ORDER BY priority, id LIMIT ?"
 )
 """One shop's due heads for :meth:`Deliveries.claim_heads`, up to the shop's oldest open reference snapshot."""
-_MINE = "id = :id AND ((state = 'leased' AND lease_owner = :owner) OR state = 'pending')"
+_SETTLE = (
+    "UPDATE deliveries SET {assignments}, lease_owner = NULL, lease_until = NULL, updated_at = $1 "
+    "WHERE id = $2 AND ((state = 'leased' AND lease_owner = $3) OR state = 'pending')"
+)
+"""A delivery's outcome, written only while this owner holds its lease; the assignments' values are $4 on."""
+_ERROR_SET = "last_error_class = $4, last_error = $5, last_status = $6"
 
 
 class EventSource(Protocol):
-    """Where new events come from, read after a cursor (OutboxSource; a PostgreSQL source later)."""
+    """Where new events come from, read after a cursor (Kash.Click's outbox, in SQLite or PostgreSQL)."""
 
     name: str
 
     async def fetch_after(self, last_id: int, limit: int) -> list[OutboxRow]: ...
 
 
-def delivery_from_row(row: sqlite3.Row) -> Delivery:
+def delivery_from_row(row: Row) -> Delivery:
     return Delivery(
         id=row["id"], outbox_id=row["outbox_id"], event_id=row["event_id"], shop_id=row["shop_id"],
         event_type=row["event_type"], aggregate_id=row["aggregate_id"], occurred_at=row["occurred_at"],
@@ -85,7 +91,7 @@ class Deliveries:
 
     async def cursor(self, source_name: str = "outbox") -> int:
         """The last outbox id ingested from that source (0 before the first)."""
-        row = await self._db.read_one("SELECT last_id FROM ingest_cursor WHERE source = ?", (source_name,))
+        row = await self._db.read_one("SELECT last_id FROM ingest_cursor WHERE source = $1", (source_name,))
         return 0 if row is None else int(row[0])
 
     async def ingest_from(self, source: EventSource, batch: int = 1000) -> int:
@@ -100,7 +106,7 @@ class Deliveries:
         params = [_params(row, row.id, row.created_at, "outbox", None, now) for row in rows]
         async with self._db.transaction() as tx:
             await tx.executemany(_INSERT, params)
-            await _ensure_shops(tx, {row.shop_id for row in rows}, now)
+            await ensure_shops(tx, {row.shop_id for row in rows}, now)
             await tx.execute(
                 "INSERT INTO ingest_cursor (source, last_id, updated_at) VALUES (?, ?, ?) ON CONFLICT (source) "
                 "DO UPDATE SET last_id = max(last_id, excluded.last_id), updated_at = excluded.updated_at",
@@ -119,7 +125,7 @@ class Deliveries:
             return 0
         async with self._db.transaction() as tx:
             added = await tx.executemany(_INSERT, params)
-            await _ensure_shops(tx, {p["shop_id"] for p in params}, now)
+            await ensure_shops(tx, {p["shop_id"] for p in params}, now)
         return added
 
     async def claim(
@@ -161,7 +167,7 @@ class Deliveries:
             params += [shop, stamp, ceiling, limit]
         params.append(limit)
         async with self._db.transaction() as tx:
-            await tx.execute(_TAKE_BACK_EXPIRED, (stamp, stamp, self.owner))
+            await tx.execute(_TAKE_BACK_EXPIRED, (stamp, self.owner))
             rows = await tx.fetchall(sql, params)
         return [delivery_from_row(row) for row in rows]
 
@@ -191,7 +197,7 @@ class Deliveries:
         for shop, limit in wanted:
             params += [shop, stamp, shop, limit]
         async with self._db.transaction() as tx:
-            await tx.execute(_TAKE_BACK_EXPIRED, (stamp, stamp, self.owner))
+            await tx.execute(_TAKE_BACK_EXPIRED, (stamp, self.owner))
             rows = await tx.fetchall(sql, params)
         return [delivery_from_row(row) for row in rows]
 
@@ -201,7 +207,7 @@ class Deliveries:
     async def release(self) -> int:
         """Give every lease of this owner back without spending an attempt (at stop, when nothing runs any more)."""
         return await self._db.write(
-            _TAKE_BACK + "WHERE state = 'leased' AND lease_owner = ?", (to_text(self._clock()), self.owner)
+            _TAKE_BACK + "WHERE state = 'leased' AND lease_owner = $2", (to_text(self._clock()), self.owner)
         )
 
     async def take_back_all(self) -> int:
@@ -210,7 +216,7 @@ class Deliveries:
         return await self._db.write(_TAKE_BACK + "WHERE state = 'leased'", (to_text(self._clock()),))
 
     async def get(self, delivery_id: int) -> Delivery | None:
-        row = await self._db.read_one(f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,))  # noqa: S608 (constant column list)
+        row = await self._db.read_one(f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1", (delivery_id,))  # noqa: S608 (constant column list)
         return None if row is None else delivery_from_row(row)
 
     async def mark_delivered(self, delivery_id: int) -> bool:
@@ -220,9 +226,9 @@ class Deliveries:
     def delivered_statement(self, delivery_id: int) -> tuple[str, Params]:
         """:meth:`mark_delivered` as a statement (it changes no row when the lease was lost)."""
         return self._settle_statement(
-            "state = 'delivered', delivered_at = :now, attempts = attempts + 1, last_error_class = NULL, "
+            delivery_id,
+            "state = 'delivered', delivered_at = $1, attempts = attempts + 1, last_error_class = NULL, "
             "last_error = NULL, last_status = NULL",
-            {"id": delivery_id},
         )
 
     async def schedule_retry(
@@ -230,41 +236,34 @@ class Deliveries:
     ) -> bool:
         """A retryable failure: spend an attempt, try again at ``next_attempt_at``."""
         return await self._settle(
-            "state = 'pending', attempts = attempts + 1, next_attempt_at = :at, " + _ERROR_SET,
-            _error(delivery_id, error_class, message, status) | {"at": to_text(next_attempt_at)},
-        )
+            delivery_id, "state = 'pending', attempts = attempts + 1, next_attempt_at = $7, " + _ERROR_SET,
+            *_error(error_class, message, status), to_text(next_attempt_at),
+        )  # fmt: skip
 
     async def defer(self, delivery_id: int, until: dt.datetime) -> bool:
         """Put back without spending an attempt (429, shop paused or not connected)."""
-        return await self._settle("state = 'pending', next_attempt_at = :at", {"id": delivery_id, "at": to_text(until)})
+        return await self._settle(delivery_id, "state = 'pending', next_attempt_at = $4", to_text(until))
 
     async def mark_failed(self, delivery_id: int, error_class: str, message: str, status: int | None = None) -> bool:
         """A permanent failure: the aggregate stays blocked until an operator retries or discards."""
-        return await self._settle(
-            "state = 'failed', attempts = attempts + 1, " + _ERROR_SET,
-            _error(delivery_id, error_class, message, status),
-        )
+        assignments = "state = 'failed', attempts = attempts + 1, " + _ERROR_SET
+        return await self._settle(delivery_id, assignments, *_error(error_class, message, status))
 
     async def mark_skipped(self, delivery_id: int, reason: str) -> bool:
         """Nothing to book (a superseded reference snapshot, an event the mapping ignores)."""
-        return await self._settle("state = 'skipped', last_error = :message", {"id": delivery_id, "message": reason})
+        return await self._settle(delivery_id, "state = 'skipped', last_error = $4", reason)
 
-    async def _settle(self, assignments: str, params: dict[str, Any]) -> bool:
-        return await self._db.write(*self._settle_statement(assignments, params)) == 1
+    async def _settle(self, delivery_id: int, assignments: str, *values: Any) -> bool:
+        return await self._db.write(*self._settle_statement(delivery_id, assignments, *values)) == 1
 
-    def _settle_statement(self, assignments: str, params: dict[str, Any]) -> tuple[str, Params]:
-        sql = (
-            f"UPDATE deliveries SET {assignments}, lease_owner = NULL, lease_until = NULL, updated_at = :now "  # noqa: S608 (assignments are constants of this module)
-            f"WHERE {_MINE}"
-        )
-        return sql, {"now": to_text(self._clock()), "owner": self.owner} | params
+    def _settle_statement(self, delivery_id: int, assignments: str, *values: Any) -> tuple[str, Params]:
+        """``assignments`` read the time as $1 and their ``values`` as $4 on."""
+        sql = _SETTLE.format(assignments=assignments)
+        return sql, (to_text(self._clock()), delivery_id, self.owner, *values)
 
 
-_ERROR_SET = "last_error_class = :error_class, last_error = :message, last_status = :status"
-
-
-def _error(delivery_id: int, error_class: str, message: str, status: int | None) -> dict[str, Any]:
-    return {"id": delivery_id, "error_class": error_class, "message": message[:_MESSAGE_MAX], "status": status}
+def _error(error_class: str, message: str, status: int | None) -> tuple[str, str, int | None]:
+    return error_class, message[:_MESSAGE_MAX], status
 
 
 def _params(
@@ -281,9 +280,3 @@ def _params(
         "source": source, "priority": 0 if source == "outbox" else 1, "backfill_id": backfill_id,
         "created_at": created_at, "now": now,
     }  # fmt: skip
-
-
-async def _ensure_shops(tx: Tx, shop_ids: set[str], now: str) -> None:
-    await tx.executemany(
-        "INSERT OR IGNORE INTO shops (shop_id, created_at) VALUES (?, ?)", [(s, now) for s in sorted(shop_ids)]
-    )

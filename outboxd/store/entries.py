@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
 from outboxd.exceptions import PieceNumberTaken, StoreError
-from outboxd.store._db import Clock, Database, Params, from_text, to_text
+from outboxd.store._db import Clock, Database, Params, Row, from_text, to_text
 from outboxd.store.models import Attempt, AttemptOutcome, SentEntry
 
 __all__ = ["Entries", "attempt_from_row", "entry_from_row"]
@@ -20,14 +19,14 @@ ATTEMPT_COLUMNS = (
 )
 
 
-def entry_from_row(r: sqlite3.Row) -> SentEntry:
+def entry_from_row(r: Row) -> SentEntry:
     return SentEntry(
         r["id"], r["shop_id"], r["piece_number"], r["delivery_id"], r["journal_id"], r["entry_date"], r["state"],
         r["pennylane_id"], r["body_hash"], from_text(r["created_at"]), from_text(r["updated_at"]),
     )  # fmt: skip
 
 
-def attempt_from_row(r: sqlite3.Row) -> Attempt:
+def attempt_from_row(r: Row) -> Attempt:
     return Attempt(
         r["id"], r["delivery_id"], from_text(r["started_at"]), from_text(r["finished_at"]), r["outcome"],
         r["http_status"], r["error_class"], r["message"], r["request_body"], r["response_body"],
@@ -43,14 +42,14 @@ class Entries:
 
     async def get(self, shop_id: str, piece_number: str) -> SentEntry | None:
         row = await self._db.read_one(
-            f"SELECT {ENTRY_COLUMNS} FROM sent_entries WHERE shop_id = ? AND piece_number = ?",  # noqa: S608 (constant columns)
+            f"SELECT {ENTRY_COLUMNS} FROM sent_entries WHERE shop_id = $1 AND piece_number = $2",  # noqa: S608 (constant columns)
             (shop_id, piece_number),
         )
         return None if row is None else entry_from_row(row)
 
     async def of_delivery(self, delivery_id: int) -> list[SentEntry]:
         rows = await self._db.read(
-            f"SELECT {ENTRY_COLUMNS} FROM sent_entries WHERE delivery_id = ? ORDER BY id",  # noqa: S608 (constant columns)
+            f"SELECT {ENTRY_COLUMNS} FROM sent_entries WHERE delivery_id = $1 ORDER BY id",  # noqa: S608 (constant columns)
             (delivery_id,),
         )
         return [entry_from_row(r) for r in rows]
@@ -70,9 +69,9 @@ class Entries:
         day = entry_date if isinstance(entry_date, str) else entry_date.isoformat()
         if await self._db.write_rows(
             "INSERT INTO sent_entries (shop_id, piece_number, delivery_id, journal_id, entry_date, state, body_hash, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'recorded', ?, ?, ?) "
+            "created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'recorded', $6, $7, $7) "
             "ON CONFLICT (shop_id, piece_number) DO NOTHING RETURNING id",
-            (shop_id, piece_number, delivery_id, journal_id, day, body_hash, now, now),
+            (shop_id, piece_number, delivery_id, journal_id, day, body_hash, now),
         ):
             return None
         known = await self.get(shop_id, piece_number)
@@ -102,8 +101,8 @@ class Entries:
         self, shop_id: str, piece_number: str, state: str, pennylane_id: int | None
     ) -> tuple[str, Params]:
         return (
-            "UPDATE sent_entries SET state = ?, pennylane_id = COALESCE(?, pennylane_id), updated_at = ? "
-            "WHERE shop_id = ? AND piece_number = ?",
+            "UPDATE sent_entries SET state = $1, pennylane_id = COALESCE($2, pennylane_id), updated_at = $3 "
+            "WHERE shop_id = $4 AND piece_number = $5",
             (state, pennylane_id, to_text(self._clock()), shop_id, piece_number),
         )
 
@@ -142,14 +141,14 @@ class Entries:
         """:meth:`record_attempt` as a statement, for :meth:`Store.settle_delivered`."""
         return (
             "INSERT INTO attempts (delivery_id, started_at, finished_at, outcome, http_status, error_class, message, "
-            "request_body, response_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "request_body, response_body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             (delivery_id, to_text(started_at), to_text(self._clock()), outcome, http_status, error_class, message,
              request_body, response_body),
         )  # fmt: skip
 
     async def attempts_of(self, delivery_id: int) -> list[Attempt]:
         rows = await self._db.read(
-            f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE delivery_id = ? ORDER BY id",  # noqa: S608 (constant columns)
+            f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE delivery_id = $1 ORDER BY id",  # noqa: S608 (constant columns)
             (delivery_id,),
         )
         return [attempt_from_row(r) for r in rows]

@@ -12,8 +12,9 @@ import json
 from collections.abc import Iterable
 
 from outboxd.store._db import Clock, Database, Tx, to_text
-from outboxd.store.deliveries import _INSERT, DELIVERY_COLUMNS, OPEN_SQL, _ensure_shops, _params, delivery_from_row
+from outboxd.store.deliveries import _INSERT, DELIVERY_COLUMNS, OPEN_SQL, _params, delivery_from_row
 from outboxd.store.models import Delivery, ImportedEvent
+from outboxd.store.shops import ensure_shops
 
 __all__ = ["DAILY", "HELD", "LIVE", "PAUSED", "RELEASED", "History"]
 
@@ -21,7 +22,6 @@ LIVE, RELEASED, HELD, PAUSED, DAILY = 0, 1, 2, 3, 4
 SKIP_CLASS = "history"
 """``last_error_class`` of a row skipped as before a backfill's start: a later backfill may take it back."""
 
-_REGISTER = "json_extract(payload, '$.register_id')"
 _HISTORY = f"((state = 'pending' AND priority = {HELD}) OR (state = 'skipped' AND last_error_class = '{SKIP_CLASS}'))"
 """What a backfill would take: history held, or skipped by an earlier backfill's start date."""
 
@@ -32,6 +32,7 @@ class History:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._register = db.dialect.json_field("payload", "register_id")
 
     # -- the hold ---------------------------------------------------------------------------------------------
 
@@ -46,14 +47,14 @@ class History:
         """
         now = to_text(self._clock())
         async with self._db.transaction() as tx:
-            await _ensure_shops(tx, {shop_id}, now)
+            await ensure_shops(tx, {shop_id}, now)
             first = await tx.execute(
-                "UPDATE shops SET connected_since = ? WHERE shop_id = ? AND connected_since IS NULL", (now, shop_id)
+                "UPDATE shops SET connected_since = $1 WHERE shop_id = $2 AND connected_since IS NULL", (now, shop_id)
             )
             if not (first and hold):
                 return 0
             return await tx.execute(
-                "UPDATE deliveries SET priority = ? WHERE shop_id = ? AND state = 'pending' AND priority = ?"
+                "UPDATE deliveries SET priority = $1 WHERE shop_id = $2 AND state = 'pending' AND priority = $3"
                 " AND business_date IS NOT NULL",
                 (HELD, shop_id, LIVE),
             )
@@ -66,7 +67,7 @@ class History:
             return 0
         async with self._db.transaction() as tx:
             added = await tx.executemany(_INSERT, params)
-            await _ensure_shops(tx, {p["shop_id"] for p in params}, now)
+            await ensure_shops(tx, {p["shop_id"] for p in params}, now)
         return added
 
     # -- what a backfill would take ---------------------------------------------------------------------------
@@ -74,22 +75,22 @@ class History:
     async def register_days(self, shop_id: str, start: dt.date) -> list[tuple[str | None, str | None, int]]:
         """(business_date, register, events) of the history a backfill from ``start`` would deliver."""
         rows = await self._db.read(
-            f"SELECT business_date, {_REGISTER}, count(*) FROM deliveries WHERE shop_id = ? AND {_HISTORY}"  # noqa: S608 (constant)
-            " AND (business_date IS NULL OR business_date >= ?) GROUP BY 1, 2 ORDER BY 1, 2",
+            f"SELECT business_date, {self._register}, count(*) FROM deliveries WHERE shop_id = $1 AND {_HISTORY}"  # noqa: S608 (constant)
+            " AND (business_date IS NULL OR business_date >= $2) GROUP BY 1, 2 ORDER BY 1, 2",
             (shop_id, start.isoformat()),
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
     async def new_customers(self, shop_id: str, start: dt.date, reference_prefix: str) -> int:
         """Customers of the history's tickets from ``start`` on that Pennylane ids are not cached for yet.
-        (Ids are read in Python: the PostgreSQL translation knows one-level JSON paths only.)"""
+        (Ids are read in Python: a dialect's JSON field is one level deep.)"""
         rows = await self._db.read(
-            "SELECT DISTINCT json_extract(payload, '$.customer') FROM deliveries WHERE shop_id = ?"  # noqa: S608 (constant)
-            f" AND event_type = 'order.recorded' AND {_HISTORY} AND business_date >= ?",
+            f"SELECT DISTINCT {self._db.dialect.json_field('payload', 'customer')} FROM deliveries WHERE shop_id = $1"  # noqa: S608 (constant)
+            f" AND event_type = 'order.recorded' AND {_HISTORY} AND business_date >= $2",
             (shop_id, start.isoformat()),
         )
         known = {
-            r[0] for r in await self._db.read("SELECT external_reference FROM customers WHERE shop_id = ?", (shop_id,))
+            r[0] for r in await self._db.read("SELECT external_reference FROM customers WHERE shop_id = $1", (shop_id,))
         }
         ids = {str(json.loads(r[0])["id"]) for r in rows if r[0]}
         return sum(1 for customer_id in ids if reference_prefix + customer_id not in known)
@@ -97,8 +98,9 @@ class History:
     async def busy_register_days(self, shop_id: str, start: dt.date) -> set[tuple[str, str]]:
         """Register-days with an event already delivered or on its way in detailed mode: never booked per day."""
         rows = await self._db.read(
-            f"SELECT DISTINCT business_date, {_REGISTER} FROM deliveries WHERE shop_id = ? AND business_date >= ? "  # noqa: S608 (constant)
-            f"AND (state IN ('delivered', 'leased') OR (state IN ('pending', 'failed') AND priority <= {RELEASED}))",
+            f"SELECT DISTINCT business_date, {self._register} FROM deliveries WHERE shop_id = $1"  # noqa: S608 (constant)
+            " AND business_date >= $2 AND (state IN ('delivered', 'leased')"
+            f" OR (state IN ('pending', 'failed') AND priority <= {RELEASED}))",
             (shop_id, start.isoformat()),
         )
         return {(r[0], r[1]) for r in rows if r[0] is not None and r[1] is not None}
@@ -115,26 +117,27 @@ class History:
         async with self._db.transaction() as tx:
             reopened = await tx.execute(
                 f"UPDATE deliveries SET state = 'pending', priority = {HELD}, last_error_class = NULL,"  # noqa: S608 (constant)
-                " last_error = NULL, updated_at = ? WHERE shop_id = ? AND state = 'skipped'"
-                f" AND last_error_class = '{SKIP_CLASS}' AND business_date >= ?",
+                " last_error = NULL, updated_at = $1 WHERE shop_id = $2 AND state = 'skipped'"
+                f" AND last_error_class = '{SKIP_CLASS}' AND business_date >= $3",
                 (now, shop_id, day),
             )
             if reopened:
                 await _recompute_heads(tx, shop_id)
             await tx.execute(
-                f"UPDATE deliveries SET state = 'skipped', last_error_class = '{SKIP_CLASS}', last_error = ?,"  # noqa: S608 (constant)
-                f" updated_at = ? WHERE shop_id = ? AND state = 'pending' AND priority = {HELD} AND business_date < ?",
+                f"UPDATE deliveries SET state = 'skipped', last_error_class = '{SKIP_CLASS}', last_error = $1,"  # noqa: S608 (constant)
+                f" updated_at = $2 WHERE shop_id = $3 AND state = 'pending' AND priority = {HELD}"
+                " AND business_date < $4",
                 (reason, now, shop_id, day),
             )
             total = await tx.execute(
-                f"UPDATE deliveries SET priority = CASE WHEN business_date < ? THEN {DAILY} ELSE {RELEASED} END,"  # noqa: S608 (constant)
-                f" backfill_id = ?, updated_at = ? WHERE shop_id = ? AND state = 'pending' AND priority = {HELD}",
+                f"UPDATE deliveries SET priority = CASE WHEN business_date < $1 THEN {DAILY} ELSE {RELEASED} END,"  # noqa: S608 (constant)
+                f" backfill_id = $2, updated_at = $3 WHERE shop_id = $4 AND state = 'pending' AND priority = {HELD}",
                 (daily_before.isoformat() if daily_before else "", backfill_id, now, shop_id),
             )
             if daily_before is not None and busy:
                 await tx.executemany(
-                    f"UPDATE deliveries SET priority = {RELEASED} WHERE backfill_id = ? AND priority = {DAILY}"  # noqa: S608 (constant)
-                    f" AND business_date = ? AND {_REGISTER} = ?",
+                    f"UPDATE deliveries SET priority = {RELEASED} WHERE backfill_id = $1 AND priority = {DAILY}"  # noqa: S608 (constant)
+                    f" AND business_date = $2 AND {self._register} = $3",
                     [(backfill_id, d, r) for d, r in sorted(busy)],
                 )
         return total
@@ -143,20 +146,20 @@ class History:
         """Paused rows leave the dispatcher's range; the backfiller stops booking days while the flag is set."""
         old, new = (RELEASED, PAUSED) if paused else (PAUSED, RELEASED)
         async with self._db.transaction() as tx:
-            await tx.execute("UPDATE backfills SET paused = ? WHERE id = ?", (int(paused), backfill_id))
+            await tx.execute("UPDATE backfills SET paused = $1 WHERE id = $2", (int(paused), backfill_id))
             await tx.execute(
-                "UPDATE deliveries SET priority = ? WHERE backfill_id = ? AND state = 'pending' AND priority = ?",
+                "UPDATE deliveries SET priority = $1 WHERE backfill_id = $2 AND state = 'pending' AND priority = $3",
                 (new, backfill_id, old),
             )
 
     async def is_paused(self, backfill_id: int) -> bool:
-        row = await self._db.read_one("SELECT paused FROM backfills WHERE id = ?", (backfill_id,))
+        row = await self._db.read_one("SELECT paused FROM backfills WHERE id = $1", (backfill_id,))
         return bool(row and row[0])
 
     async def cancel(self, backfill_id: int) -> int:
         """What the backfill had not sent goes back to history, held (a later backfill may take it)."""
         return await self._db.write(
-            f"UPDATE deliveries SET priority = {HELD}, backfill_id = NULL WHERE backfill_id = ? AND state = 'pending'"  # noqa: S608 (constant)
+            f"UPDATE deliveries SET priority = {HELD}, backfill_id = NULL WHERE backfill_id = $1 AND state = 'pending'"  # noqa: S608 (constant)
             f" AND priority IN ({RELEASED}, {PAUSED}, {DAILY})",
             (backfill_id,),
         )
@@ -167,17 +170,17 @@ class History:
         """The pending per-day rows of the backfill's ``days`` earliest business dates still to book: one list
         per date, in id order. (``shop_id`` and ``priority >= 2`` let SQLite walk the history index.)"""
         dates = await self._db.read(
-            "SELECT DISTINCT business_date FROM deliveries WHERE shop_id = ? AND state = 'pending'"  # noqa: S608 (constant)
-            f" AND priority >= {HELD} AND priority = {DAILY} AND backfill_id = ? ORDER BY business_date LIMIT ?",
+            "SELECT DISTINCT business_date FROM deliveries WHERE shop_id = $1 AND state = 'pending'"  # noqa: S608 (constant)
+            f" AND priority >= {HELD} AND priority = {DAILY} AND backfill_id = $2 ORDER BY business_date LIMIT $3",
             (shop_id, backfill_id, days),
         )
         if not dates:
             return []
         wanted = [r[0] for r in dates]
         rows = await self._db.read(
-            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = ? AND state = 'pending'"  # noqa: S608 (constant)
-            f" AND priority >= {HELD} AND priority = {DAILY} AND backfill_id = ?"
-            f" AND business_date IN ({', '.join('?' * len(wanted))}) ORDER BY id",
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = $1 AND state = 'pending'"  # noqa: S608 (constant)
+            f" AND priority >= {HELD} AND priority = {DAILY} AND backfill_id = $2"
+            f" AND business_date IN ({', '.join(f'${n}' for n in range(3, len(wanted) + 3))}) ORDER BY id",
             (shop_id, backfill_id, *wanted),
         )
         by_date: dict[str, list[Delivery]] = {day: [] for day in wanted}
@@ -192,7 +195,7 @@ class History:
         The contract orders every snapshot under the aggregate ``reference``: one seek in the open-aggregate index
         (a scan of the whole table took 0.1 s on a year of history, once per day booked)."""
         row = await self._db.read_one(
-            "SELECT count(*) FROM deliveries WHERE shop_id = ? AND aggregate_id = 'reference'"  # noqa: S608 (constant)
+            "SELECT count(*) FROM deliveries WHERE shop_id = $1 AND aggregate_id = 'reference'"  # noqa: S608 (constant)
             f" AND {OPEN_SQL} AND state IN ('pending', 'leased') AND event_type = 'reference.updated'"
             f" AND priority <= {RELEASED}",
             (shop_id,),
@@ -203,7 +206,7 @@ class History:
         """A register-day that cannot be booked as a whole goes to the dispatcher, event by event."""
         async with self._db.transaction() as tx:
             return await tx.executemany(
-                f"UPDATE deliveries SET priority = {RELEASED} WHERE id = ? AND state = 'pending' AND priority = {DAILY}",  # noqa: S608, E501 (constant)
+                f"UPDATE deliveries SET priority = {RELEASED} WHERE id = $1 AND state = 'pending' AND priority = {DAILY}",  # noqa: S608, E501 (constant)
                 [(i,) for i in ids],
             )
 
@@ -212,16 +215,17 @@ class History:
         now = to_text(self._clock())
         async with self._db.transaction() as tx:
             return await tx.executemany(
-                "UPDATE deliveries SET state = 'delivered', delivered_at = ?, attempts = attempts + 1, updated_at = ?,"
-                " last_error_class = NULL, last_error = NULL, last_status = NULL WHERE id = ? AND state = 'pending'",
-                [(now, now, i) for i in ids],
+                "UPDATE deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1,"
+                " updated_at = $1, last_error_class = NULL, last_error = NULL, last_status = NULL"
+                " WHERE id = $2 AND state = 'pending'",
+                [(now, i) for i in ids],
             )
 
     async def settled(self, backfill_id: int) -> int:
         """Rows the backfill carried to a final state (delivered, skipped, failed, discarded): what a cancelled one
         did, the rest having gone back to history."""
         row = await self._db.read_one(
-            "SELECT count(*) FROM deliveries WHERE backfill_id = ? AND state NOT IN ('pending', 'leased')",
+            "SELECT count(*) FROM deliveries WHERE backfill_id = $1 AND state NOT IN ('pending', 'leased')",
             (backfill_id,),
         )
         return 0 if row is None else int(row[0])
@@ -229,7 +233,7 @@ class History:
     async def remaining(self, backfill_id: int) -> dict[str, int]:
         """Open rows of the backfill by priority (pending and leased), to tell 'done' apart."""
         rows = await self._db.read(
-            "SELECT priority, count(*) FROM deliveries WHERE backfill_id = ? AND state IN ('pending', 'leased')"
+            "SELECT priority, count(*) FROM deliveries WHERE backfill_id = $1 AND state IN ('pending', 'leased')"
             " GROUP BY priority",
             (backfill_id,),
         )
@@ -239,7 +243,8 @@ class History:
 async def _recompute_heads(tx: Tx, shop_id: str) -> None:
     """Rows taken back from 'skipped' reopen their aggregates: the head is again the lowest open row."""
     await tx.execute(
-        f"UPDATE deliveries SET head = (id = (SELECT min(d.id) FROM deliveries d WHERE d.shop_id = deliveries.shop_id"  # noqa: S608 (constant)
-        f" AND d.aggregate_id = deliveries.aggregate_id AND d.{OPEN_SQL})) WHERE shop_id = ? AND {OPEN_SQL}",
+        "UPDATE deliveries SET head = CASE WHEN id = (SELECT min(d.id) FROM deliveries d"  # noqa: S608 (constant)
+        f" WHERE d.shop_id = deliveries.shop_id AND d.aggregate_id = deliveries.aggregate_id AND d.{OPEN_SQL})"
+        f" THEN 1 ELSE 0 END WHERE shop_id = $1 AND {OPEN_SQL}",
         (shop_id,),
     )

@@ -15,8 +15,8 @@ from urllib.parse import quote
 import aiosqlite
 
 from outboxd.exceptions import StoreError
-from outboxd.store._db import connect
 from outboxd.store.models import OutboxRow
+from outboxd.store.sqlite import connect
 
 __all__ = ["OutboxSource"]
 

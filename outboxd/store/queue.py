@@ -13,27 +13,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from outboxd.store._db import Clock, Database, Tx, from_text, to_text
+from outboxd.store._db import Clock, Database, Row, Tx, from_text, terms_given, to_text
 from outboxd.store.deliveries import DELIVERY_COLUMNS, OPEN_SQL, delivery_from_row
 from outboxd.store.entries import Entries
 from outboxd.store.models import OPEN_STATES, Delivery, DeliveryDetail, FailedFilter, ShopStats
 
 __all__ = ["Blocked", "Queue"]
 
-_AUDIT = "INSERT INTO audit (at, actor, action, shop_id, target, detail) VALUES (?, ?, ?, ?, ?, ?)"
+_AUDIT = "INSERT INTO audit (at, actor, action, shop_id, target, detail) VALUES ($1, $2, $3, $4, $5, $6)"
+# $1 is the time; {ids} selects the ids, from $2 on.
 _RETRY = (
-    "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = :now, updated_at = :now "
+    "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1 "
     "WHERE state = 'failed' AND id IN ({ids}) RETURNING id, shop_id, event_id"
 )
 # Leased rows are in flight: they cannot be discarded under the daemon's feet.
 _DISCARD = (
-    "UPDATE deliveries SET state = 'discarded', updated_at = :now "
+    "UPDATE deliveries SET state = 'discarded', updated_at = $1 "
     "WHERE state IN ('pending', 'failed') AND id IN ({ids}) RETURNING id, shop_id, event_id"
 )
 
 
 _OLDEST_REFERENCE = (
-    f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = ? AND aggregate_id = 'reference' AND {OPEN_SQL} "  # noqa: S608 (constants)
+    f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = $1 AND aggregate_id = 'reference' AND {OPEN_SQL} "  # noqa: S608 (constants)
     "ORDER BY id LIMIT 1"
 )
 
@@ -51,22 +52,16 @@ class Blocked:
     whole_shop: bool = False
 
 
-def _where(f: FailedFilter | None) -> tuple[str, dict[str, Any]]:
+def _where(f: FailedFilter | None, values: list[Any]) -> str:
+    """The failed deliveries the filter matches, its values appended to ``values`` (numbered after theirs)."""
     f = f or FailedFilter()
-    terms = ["state = 'failed'"]
-    params: dict[str, Any] = {}
-    for column, value in (("shop_id", f.shop_id), ("event_type", f.event_type), ("last_error_class", f.error_class),
-                          ("last_status", f.http_status)):  # fmt: skip
-        if value is not None:
-            terms.append(f"{column} = :{column}")
-            params[column] = value
-    if f.failed_before is not None:
-        terms.append("updated_at < :before")
-        params["before"] = to_text(f.failed_before)
-    if f.failed_after is not None:
-        terms.append("updated_at >= :after")
-        params["after"] = to_text(f.failed_after)
-    return " AND ".join(terms), params
+    before = None if f.failed_before is None else to_text(f.failed_before)
+    after = None if f.failed_after is None else to_text(f.failed_after)
+    return "state = 'failed' AND " + terms_given(
+        (("shop_id =", f.shop_id), ("event_type =", f.event_type), ("last_error_class =", f.error_class),
+         ("last_status =", f.http_status), ("updated_at <", before), ("updated_at >=", after)),
+        values,
+    )  # fmt: skip
 
 
 class Queue:
@@ -82,11 +77,13 @@ class Queue:
         result = []
         for shop in sorted(shops):
             counts = {
-                r[0]: r[1] for r in await self._db.read("SELECT state, n FROM queue_counts WHERE shop_id = ?", (shop,))
+                r[0]: r[1] for r in await self._db.read("SELECT state, n FROM queue_counts WHERE shop_id = $1", (shop,))
             }
-            day = await self._db.read_one("SELECT n FROM delivered_daily WHERE shop_id = ? AND day = ?", (shop, today))
+            day = await self._db.read_one(
+                "SELECT n FROM delivered_daily WHERE shop_id = $1 AND day = $2", (shop, today)
+            )
             oldest = await self._db.read_one(
-                "SELECT created_at FROM deliveries WHERE shop_id = ? AND state = 'pending' AND head = 1 "
+                "SELECT created_at FROM deliveries WHERE shop_id = $1 AND state = 'pending' AND head = 1 "
                 "AND priority = 0 ORDER BY priority, id LIMIT 1",
                 (shop,),
             )
@@ -99,22 +96,25 @@ class Queue:
 
     async def failed(self, where: FailedFilter | None = None, *, after_id: int = 0, limit: int = 100) -> list[Delivery]:
         """Failed deliveries matching the filter, oldest first; page with ``after_id``."""
-        sql, params = _where(where)
+        values: list[Any] = []
+        sql = _where(where, values)
+        n = len(values)
         rows = await self._db.read(
-            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {sql} AND id > :after ORDER BY id LIMIT :limit",  # noqa: S608 (terms are constants of this module)
-            params | {"after": after_id, "limit": limit},
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {sql} AND id > ${n + 1} ORDER BY id LIMIT ${n + 2}",  # noqa: S608 (terms are constants of this module)
+            [*values, after_id, limit],
         )
         return [delivery_from_row(r) for r in rows]
 
     async def count_failed(self, where: FailedFilter | None = None) -> int:
         """The dry run of a bulk action: how many deliveries it would touch now."""
-        sql, params = _where(where)
-        row = await self._db.read_one(f"SELECT count(*) FROM deliveries WHERE {sql}", params)  # noqa: S608 (terms are constants of this module)
+        values: list[Any] = []
+        sql = _where(where, values)
+        row = await self._db.read_one(f"SELECT count(*) FROM deliveries WHERE {sql}", values)  # noqa: S608 (terms are constants of this module)
         return 0 if row is None else int(row[0])
 
     async def detail(self, delivery_id: int) -> DeliveryDetail | None:
         """A delivery with its payload, entries and attempt history (bodies were redacted when recorded)."""
-        row = await self._db.read_one(f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?", (delivery_id,))  # noqa: S608 (constant columns)
+        row = await self._db.read_one(f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = $1", (delivery_id,))  # noqa: S608 (constant columns)
         if row is None:
             return None
         entries = await self._entries.of_delivery(delivery_id)
@@ -130,13 +130,13 @@ class Queue:
             return Blocked()
         oldest = await self._db.read_one(_OLDEST_REFERENCE, (delivery.shop_id,))
         whole_shop = oldest is not None and oldest["id"] == delivery.id
-        scope = "" if whole_shop else "AND aggregate_id = :aggregate "
-        where = f"FROM deliveries WHERE shop_id = :shop {scope}AND id > :id AND {OPEN_SQL}"
-        params = {"shop": delivery.shop_id, "aggregate": delivery.aggregate_id, "id": delivery.id}
+        scope = "" if whole_shop else "AND aggregate_id = $3 "
+        behind = f"FROM deliveries WHERE shop_id = $1 AND id > $2 {scope}AND {OPEN_SQL}"
+        values = [delivery.shop_id, delivery.id] + ([] if whole_shop else [delivery.aggregate_id])
         rows = []
         if limit:  # a status asks only for the count
-            rows = await self._db.read(f"SELECT id {where} ORDER BY id LIMIT :limit", params | {"limit": limit})
-        total = await self._db.read_one(f"SELECT count(*) {where}", params)
+            rows = await self._db.read(f"SELECT id {behind} ORDER BY id LIMIT ${len(values) + 1}", [*values, limit])
+        total = await self._db.read_one(f"SELECT count(*) {behind}", values)
         return Blocked(tuple(int(r[0]) for r in rows), 0 if total is None else int(total[0]), whole_shop)
 
     async def holding_reference(self, shop_id: str) -> Delivery | None:
@@ -149,31 +149,32 @@ class Queue:
 
     async def retry(self, ids: Iterable[int], actor: str) -> int:
         """Failed deliveries go back to pending, due now, with a fresh attempt budget; returns how many."""
-        return await self._act(_RETRY.format(ids="SELECT value FROM json_each(:ids)"), {"ids": _ids(ids)},
+        return await self._act(_RETRY.format(ids=self._db.dialect.id_list("$2")), [_ids(ids)],
                                actor, "delivery.retry", {})  # fmt: skip
 
     async def discard(self, ids: Iterable[int], reason: str, actor: str) -> int:
         """Pending or failed deliveries are given up, with a reason; their aggregate flows again."""
-        return await self._act(_DISCARD.format(ids="SELECT value FROM json_each(:ids)"), {"ids": _ids(ids)},
+        return await self._act(_DISCARD.format(ids=self._db.dialect.id_list("$2")), [_ids(ids)],
                                actor, "delivery.discard", {"reason": reason})  # fmt: skip
 
     async def retry_matching(self, where: FailedFilter, actor: str) -> int:
         """Retry every failed delivery the filter matches now (count them first with :meth:`count_failed`)."""
-        sql, params = _where(where)
-        select = f"SELECT id FROM deliveries WHERE {sql}"  # noqa: S608 (terms are constants of this module)
-        return await self._act(_RETRY.format(ids=select), params, actor, "delivery.retry", {"bulk": True})
+        values: list[Any] = [None]  # $1 is the time
+        select = f"SELECT id FROM deliveries WHERE {_where(where, values)}"  # noqa: S608 (terms are constants of this module)
+        return await self._act(_RETRY.format(ids=select), values[1:], actor, "delivery.retry", {"bulk": True})
 
     async def discard_matching(self, where: FailedFilter, reason: str, actor: str) -> int:
         """Discard every failed delivery the filter matches now (count them first with :meth:`count_failed`)."""
-        sql, params = _where(where)
-        select = f"SELECT id FROM deliveries WHERE {sql}"  # noqa: S608 (terms are constants of this module)
+        values: list[Any] = [None]  # $1 is the time
+        select = f"SELECT id FROM deliveries WHERE {_where(where, values)}"  # noqa: S608 (terms are constants of this module)
         detail = {"reason": reason, "bulk": True}
-        return await self._act(_DISCARD.format(ids=select), params, actor, "delivery.discard", detail)
+        return await self._act(_DISCARD.format(ids=select), values[1:], actor, "delivery.discard", detail)
 
-    async def _act(self, sql: str, params: dict[str, Any], actor: str, action: str, detail: dict[str, Any]) -> int:
+    async def _act(self, sql: str, values: list[Any], actor: str, action: str, detail: dict[str, Any]) -> int:
+        """``sql`` with the time as $1 and ``values`` from $2 on; each changed delivery audited."""
         now = to_text(self._clock())
         async with self._db.transaction() as tx:
-            changed = await tx.fetchall(sql, params | {"now": now})
+            changed = await tx.fetchall(sql, [now, *values])
             await _audit_each(tx, now, actor, action, changed, detail)
         return len(changed)
 
@@ -182,7 +183,7 @@ def _ids(ids: Iterable[int]) -> str:
     return json.dumps([int(i) for i in ids])
 
 
-async def _audit_each(tx: Tx, now: str, actor: str, action: str, rows: list[Any], detail: dict[str, Any]) -> None:
+async def _audit_each(tx: Tx, now: str, actor: str, action: str, rows: list[Row], detail: dict[str, Any]) -> None:
     await tx.executemany(
         _AUDIT,
         [(now, actor, action, r["shop_id"], f"delivery:{r['id']}",

@@ -25,13 +25,13 @@ class RateWindow:
         self.shop_id = shop_id
 
     async def recent(self) -> list[float]:
-        row = await self._db.read_one("SELECT sent FROM rate_windows WHERE shop_id = ?", (self.shop_id,))
+        row = await self._db.read_one("SELECT sent FROM rate_windows WHERE shop_id = $1", (self.shop_id,))
         return [float(t) for t in row[0].split()] if row is not None else []
 
     async def record(self, sent: Sequence[float]) -> None:
         text = " ".join(f"{math.ceil(t * 1000) / 1000:.3f}" for t in sent)
         await self._db.write(
-            "INSERT INTO rate_windows (shop_id, sent, updated_at) VALUES (?, ?, ?) ON CONFLICT (shop_id) "
+            "INSERT INTO rate_windows (shop_id, sent, updated_at) VALUES ($1, $2, $3) ON CONFLICT (shop_id) "
             "DO UPDATE SET sent = excluded.sent, updated_at = excluded.updated_at",
             (self.shop_id, text, to_text(self._clock())),
         )

@@ -19,19 +19,19 @@ from outboxd.store.models import Delivery
 
 __all__ = ["FoundEntry", "OpenBefore", "Reconciliation", "Tally"]
 
-_STATES = "SELECT piece_number, state FROM sent_entries WHERE shop_id = ? AND piece_number IN ({pieces})"
+_STATES = "SELECT piece_number, state FROM sent_entries WHERE shop_id = $1 AND piece_number IN ({pieces})"
 _POSTED = (
     "INSERT INTO sent_entries (shop_id, piece_number, delivery_id, journal_id, entry_date, state, pennylane_id, "
-    "body_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'posted', ?, NULL, ?, ?) "
+    "body_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'posted', $6, NULL, $7, $7) "
     "ON CONFLICT (shop_id, piece_number) DO UPDATE SET state = 'posted', pennylane_id = excluded.pennylane_id, "
-    "updated_at = excluded.updated_at WHERE state <> 'posted'"
+    "updated_at = excluded.updated_at WHERE sent_entries.state <> 'posted'"
 )
 _OPEN_SINCE = (
-    f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = ? AND {OPEN_SQL} AND business_date >= ? "  # noqa: S608 (constants)
-    "AND id > ? ORDER BY id LIMIT ?"
+    f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = $1 AND {OPEN_SQL} AND business_date >= $2 "  # noqa: S608 (constants)
+    "AND id > $3 ORDER BY id LIMIT $4"
 )
 _OPEN_BEFORE = (
-    f"SELECT count(*), min(business_date) FROM deliveries WHERE shop_id = ? AND {OPEN_SQL} AND business_date < ?"  # noqa: S608 (constants)
+    f"SELECT count(*), min(business_date) FROM deliveries WHERE shop_id = $1 AND {OPEN_SQL} AND business_date < $2"  # noqa: S608 (constants)
 )
 
 
@@ -86,7 +86,7 @@ class Reconciliation:
         recorded = confirmed = known = 0
         async with self._db.transaction() as tx:
             pieces = [entry.piece_number for entry in found]
-            sql = _STATES.format(pieces=", ".join("?" * len(pieces)))
+            sql = _STATES.format(pieces=", ".join(f"${n}" for n in range(2, len(pieces) + 2)))
             states = {row[0]: row[1] for row in await tx.fetchall(sql, (shop_id, *pieces))} if pieces else {}
             for entry in found:
                 state = states.get(entry.piece_number)
@@ -95,7 +95,7 @@ class Reconciliation:
                     continue
                 owner = owners.get(entry.piece_number)
                 await tx.execute(_POSTED, (shop_id, entry.piece_number, owner, entry.journal_id, entry.entry_date,
-                                           entry.pennylane_id, now, now))  # fmt: skip
+                                           entry.pennylane_id, now))  # fmt: skip
                 if state is None:
                     recorded += 1
                 else:

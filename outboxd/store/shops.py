@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from outboxd.store._db import Clock, Database, from_text, to_text
+from outboxd.store._db import Clock, Database, Tx, from_text, to_text
 from outboxd.store.audit import append_audit
 from outboxd.store.models import Shop
 
-__all__ = ["Shops"]
+__all__ = ["Shops", "ensure_shops"]
+
+
+async def ensure_shops(tx: Tx, shop_ids: set[str], now: str) -> None:
+    """Make the shops known (seen in an event, connected), inside a caller's transaction."""
+    await tx.executemany(
+        "INSERT INTO shops (shop_id, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        [(s, now) for s in sorted(shop_ids)],
+    )
 
 
 class Shops:
@@ -20,7 +28,7 @@ class Shops:
 
     async def get(self, shop_id: str) -> Shop | None:
         row = await self._db.read_one(
-            "SELECT shop_id, paused, pause_reason, created_at FROM shops WHERE shop_id = ?", (shop_id,)
+            "SELECT shop_id, paused, pause_reason, created_at FROM shops WHERE shop_id = $1", (shop_id,)
         )
         return None if row is None else Shop(row[0], bool(row[1]), row[2], from_text(row[3]))
 
@@ -39,7 +47,7 @@ class Shops:
         now = to_text(self._clock())
         async with self._db.transaction() as tx:
             await tx.execute(
-                "INSERT INTO shops (shop_id, paused, pause_reason, created_at) VALUES (?, ?, ?, ?) "
+                "INSERT INTO shops (shop_id, paused, pause_reason, created_at) VALUES ($1, $2, $3, $4) "
                 "ON CONFLICT (shop_id) DO UPDATE SET paused = excluded.paused, pause_reason = excluded.pause_reason",
                 (shop_id, int(paused), reason, now),
             )
@@ -51,18 +59,18 @@ class Shops:
         now = to_text(self._clock())
         await self._db.write(
             "INSERT INTO shops (shop_id, reference_payload, reference_outbox_id, reference_updated_at, created_at) "
-            "VALUES (:shop, :payload, :outbox_id, :now, :now) ON CONFLICT (shop_id) DO UPDATE SET "
+            "VALUES ($1, $2, $3, $4, $4) ON CONFLICT (shop_id) DO UPDATE SET "
             "reference_payload = excluded.reference_payload, reference_outbox_id = excluded.reference_outbox_id, "
             "reference_updated_at = excluded.reference_updated_at "
-            "WHERE reference_outbox_id IS NULL OR excluded.reference_outbox_id IS NULL "
-            "OR excluded.reference_outbox_id >= reference_outbox_id",
-            {"shop": shop_id, "payload": payload, "outbox_id": outbox_id, "now": now},
+            "WHERE shops.reference_outbox_id IS NULL OR excluded.reference_outbox_id IS NULL "
+            "OR excluded.reference_outbox_id >= shops.reference_outbox_id",
+            (shop_id, payload, outbox_id, now),
         )
 
     async def reference(self, shop_id: str) -> tuple[str, int | None] | None:
         """The latest snapshot's payload (JSON text) and outbox id, or None before the first."""
         row = await self._db.read_one(
-            "SELECT reference_payload, reference_outbox_id FROM shops WHERE shop_id = ? "
+            "SELECT reference_payload, reference_outbox_id FROM shops WHERE shop_id = $1 "
             "AND reference_payload IS NOT NULL",
             (shop_id,),
         )

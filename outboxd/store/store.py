@@ -4,12 +4,16 @@ async with open_store("state.db", owner="host-1:4242", cipher=cipher) as store:
     await store.deliveries.ingest_from(source)
     for delivery in await store.deliveries.claim(50, shops={"shop-1"}):
         ...
+
+The daemon uses :class:`Store` without knowing the backend: what differs between SQLite and PostgreSQL beyond the
+statements (taking leases back at start, lane ownership among replicas) is a method of it.
 """
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -21,24 +25,27 @@ from outboxd.store.closings import Closings
 from outboxd.store.connections import Connections
 from outboxd.store.deliveries import Deliveries
 from outboxd.store.entries import Entries
+from outboxd.store.lanes import LaneOwnership
 from outboxd.store.migrate import apply_migrations
 from outboxd.store.models import Cipher
 from outboxd.store.queue import Queue
 from outboxd.store.shops import Shops
+from outboxd.store.sqlite import SqliteDatabase
 
-__all__ = ["DEFAULT_LEASE", "Store", "open_store"]
+__all__ = ["DEFAULT_LEASE", "SqliteStore", "Store", "open_store"]
 
 DEFAULT_LEASE = dt.timedelta(seconds=120)
 
 
-class Store:
-    """The daemon's state database. Build it with :func:`open_store`."""
+class Store(abc.ABC):
+    """The daemon's state database, whatever its backend. Build it with :func:`open_store`."""
 
-    def __init__(self, db: Database, *, owner: str, lease: dt.timedelta, clock: Clock, cipher: Cipher | None) -> None:
+    def __init__(self, db: Database, deliveries: Deliveries, *, clock: Clock, cipher: Cipher | None) -> None:
         self.db = db
-        self.owner = owner
+        self.owner = deliveries.owner
+        self.lease = deliveries.lease
         self.clock = clock
-        self.deliveries = Deliveries(db, clock, owner, lease)
+        self.deliveries = deliveries
         """Hot path: ingest, claim, settle."""
         self.entries = Entries(db, clock)
         """Sent entries (dedup by piece_number) and the attempt history."""
@@ -90,8 +97,32 @@ class Store:
         changed = await self.db.write_many(statements)
         return changed[-2] == 1
 
+    @abc.abstractmethod
+    async def take_back_at_start(self) -> int:
+        """Leases found at the daemon's start that a dead process left, back to pending; returns how many."""
+
+    @abc.abstractmethod
+    def lane_ownership(self, *, handover: dt.timedelta, busy: Callable[[str], bool]) -> LaneOwnership | None:
+        """Which lanes this process may run among replicas (None: every lane, no other process shares the state).
+
+        ``handover``: how long a lane given back stays free (the token's rate window); ``busy(shop)``: whether
+        the shop has deliveries in flight here (its lane is given back only once they are done).
+        """
+
     async def close(self) -> None:
         await self.db.close()
+
+
+class SqliteStore(Store):
+    """The state database in a SQLite file, which one daemon at a time holds (``hold_state_lock``)."""
+
+    async def take_back_at_start(self) -> int:
+        """Every lease: the daemon holds the state file's lock, so whatever lease it finds was left by a process
+        that died (kill -9, power loss)."""
+        return await self.deliveries.take_back_all()
+
+    def lane_ownership(self, *, handover: dt.timedelta, busy: Callable[[str], bool]) -> LaneOwnership | None:
+        return None
 
 
 @asynccontextmanager
@@ -120,10 +151,10 @@ async def open_store(
         ) as pg_store:
             yield pg_store
         return
-    db = await Database.open(str(path))
+    db = await SqliteDatabase.open(str(path))
     try:
         await apply_migrations(db.writer)
-        store = Store(db, owner=owner, lease=lease, clock=clock, cipher=cipher)
+        store = SqliteStore(db, Deliveries(db, clock, owner, lease), clock=clock, cipher=cipher)
         if release_own_leases:
             await store.deliveries.release()
         yield store

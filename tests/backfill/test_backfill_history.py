@@ -40,7 +40,7 @@ async def test_a_daily_backfill_walks_its_days_in_order_then_ends(store: Store) 
         for r in ROWS
     ]
     assert await store.deliveries.ingest_rows(events) == len(ROWS)  # as ``outboxd import`` does, held:
-    await store.db.write("UPDATE deliveries SET priority = ?", (HELD,))  # (its own statement is SQLite's only)
+    await store.db.write("UPDATE deliveries SET priority = $1", (HELD,))  # (its own statement is SQLite's only)
     assert sum(n for *_, n in await history.register_days("s1", START)) == len(ROWS)
     customers = {r["payload"]["customer"]["id"] for r in ROWS if (r["payload"].get("customer") or {}).get("id")}
     assert await history.new_customers("s1", START, "kashclick:s1:") == len(customers)
@@ -69,5 +69,5 @@ async def test_a_daily_backfill_walks_its_days_in_order_then_ends(store: Store) 
     again = await store.backfills.create("s1", START, None, "daily", "ops")
     assert await history.release(again.id, "s1", START, START + dt.timedelta(days=10), set()) == len(before)
     assert await history.cancel(again.id) == len(before)
-    held = await store.db.read("SELECT count(*) FROM deliveries WHERE state = 'pending' AND priority = ?", (HELD,))
+    held = await store.db.read("SELECT count(*) FROM deliveries WHERE state = 'pending' AND priority = $1", (HELD,))
     assert held[0][0] == len(before)

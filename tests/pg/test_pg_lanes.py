@@ -16,22 +16,22 @@ from store_helpers import FakeClock
 
 from outboxd.exceptions import LeaseLost
 from outboxd.store import open_store
-from outboxd.store.pg.lanes import FORGET_AFTER, LaneOwnership
+from outboxd.store.pg.lanes import FORGET_AFTER, PgLaneOwnership
 from outboxd.store.pg.store import PgStore
 
 SHOPS = [f"shop-{i:02d}" for i in range(50)]
-Owners = Callable[..., LaneOwnership]
+Owners = Callable[..., PgLaneOwnership]
 
 
 @pytest.fixture
 async def owners(state_path: str, clock: FakeClock) -> AsyncIterator[Owners]:
-    """``owners(name, seconds, **options)``: a replica's LaneOwnership on a migrated state database, closed after."""
-    made: list[LaneOwnership] = []
+    """``owners(name, seconds, **options)``: a replica's PgLaneOwnership on a migrated state database, closed after."""
+    made: list[PgLaneOwnership] = []
     async with open_store(state_path, owner="boot", clock=clock) as store:
         assert isinstance(store, PgStore)
 
-        def make(name: str, seconds: float, **options: Any) -> LaneOwnership:
-            made.append(LaneOwnership(store.pg, name, dt.timedelta(seconds=seconds), **options))
+        def make(name: str, seconds: float, **options: Any) -> PgLaneOwnership:
+            made.append(PgLaneOwnership(store.pg, name, dt.timedelta(seconds=seconds), **options))
             return made[-1]
 
         yield make
@@ -39,7 +39,7 @@ async def owners(state_path: str, clock: FakeClock) -> AsyncIterator[Owners]:
             await one.close()
 
 
-async def _beat_all(replicas: list[LaneOwnership], rounds: int = 6) -> list[frozenset[str]]:
+async def _beat_all(replicas: list[PgLaneOwnership], rounds: int = 6) -> list[frozenset[str]]:
     """Simultaneous heartbeats: a share dropped in one round is given back in the next and taken in the one after."""
     owned: list[frozenset[str]] = []
     for _ in range(rounds):

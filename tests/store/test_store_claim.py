@@ -57,7 +57,7 @@ async def test_discarded_and_skipped_unblock_the_aggregate(
     (a2,) = await store.deliveries.claim(100)
     assert a2.event_id == "ev-2"
     await store.deliveries.mark_failed(a2.id, "BookingError", "vat_rate 8.5: unknown")
-    await store.db.write("UPDATE deliveries SET state = 'discarded' WHERE id = ?", (a2.id,))
+    await store.db.write("UPDATE deliveries SET state = 'discarded' WHERE id = $1", (a2.id,))
     assert [d.event_id for d in await store.deliveries.claim(100)] == ["ev-3"]
 
 
@@ -174,7 +174,7 @@ async def test_claim_heads_stops_each_shop_at_its_open_reference_snapshot(
     reference = next(d for d in claimed if d.aggregate_id == "reference")
     await store.deliveries.mark_failed(reference.id, "contract", "bad snapshot")
     assert await store.deliveries.claim_heads({"shop-1": 4}) == []  # a failed snapshot still holds them
-    await store.db.write("UPDATE deliveries SET state = 'discarded' WHERE id = ?", (reference.id,))
+    await store.db.write("UPDATE deliveries SET state = 'discarded' WHERE id = $1", (reference.id,))
     assert [d.event_id for d in await store.deliveries.claim_heads({"shop-1": 4})] == ["ev-3", "ev-4"]
 
 

@@ -10,8 +10,8 @@ from store_helpers import sqlite_only
 
 from outboxd.exceptions import StoreError
 from outboxd.store import known_migrations, open_store
-from outboxd.store._db import Database
 from outboxd.store.migrate import Migration, apply_migrations
+from outboxd.store.sqlite import SqliteDatabase
 
 pytestmark = sqlite_only  # SQLite's own migrations, read with sqlite3 (PostgreSQL: tests/pg/test_pg_migrations.py)
 
@@ -49,7 +49,7 @@ async def test_from_empty_creates_every_table_and_records_versions(state_path: P
 async def test_rerun_applies_nothing(state_path: Path) -> None:
     async with open_store(state_path, owner="t"):
         pass
-    db = await Database.open(str(state_path))
+    db = await SqliteDatabase.open(str(state_path))
     try:
         assert await apply_migrations(db.writer) == []
     finally:
@@ -73,7 +73,7 @@ async def test_newer_database_is_refused(state_path: Path) -> None:
 async def test_failed_migration_rolls_back_and_is_not_recorded(state_path: Path) -> None:
     good = known_migrations()
     broken = [*good, Migration(len(good) + 1, "broken", "CREATE TABLE half_done (x);\nSELECT * FROM nowhere;")]
-    db = await Database.open(str(state_path))
+    db = await SqliteDatabase.open(str(state_path))
     try:
         with pytest.raises(StoreError, match="broken"):
             await apply_migrations(db.writer, broken)

@@ -9,10 +9,10 @@ from pathlib import Path
 from store_helpers import FakeClock, Producer, sqlite_only
 
 from outboxd.store import DEFAULT_LEASE, OutboxSource, Store, apply_migrations, known_migrations, open_store
-from outboxd.store._db import Database
 from outboxd.store.deliveries import Deliveries
 from outboxd.store.entries import Entries
 from outboxd.store.reconcile import FoundEntry, OpenBefore, Reconciliation, Tally
+from outboxd.store.sqlite import SqliteDatabase
 
 
 def _reconciliation(store: Store) -> Reconciliation:
@@ -99,7 +99,7 @@ async def test_migration_keeps_the_entries_recorded_before_it(
     state_path: Path, source: OutboxSource, producer: Producer, clock: FakeClock
 ) -> None:
     producer.insert("order:a")
-    db = await Database.open(str(state_path))
+    db = await SqliteDatabase.open(str(state_path))
     try:  # a database of the previous version, with a delivery and its posted entry
         await apply_migrations(db.writer, [m for m in known_migrations() if m.name != "reconciled_entries"])
         await Deliveries(db, clock, "t", DEFAULT_LEASE).ingest_from(source)

@@ -101,7 +101,7 @@ async def test_settle_delivered_after_a_lost_lease_keeps_the_entry_and_leaves_th
     await store.deliveries.ingest_from(source)
     (a,) = await store.deliveries.claim(10)
     await store.entries.record_first("shop-1", "T-1-r1", a.id, 11, "2026-03-14", "h")
-    await store.db.write("UPDATE deliveries SET lease_owner = 'someone-else' WHERE id = ?", (a.id,))
+    await store.db.write("UPDATE deliveries SET lease_owner = 'someone-else' WHERE id = $1", (a.id,))
     assert not await store.settle_delivered("shop-1", a.id, started_at=clock(), posted=("T-1-r1", 555))
     (entry,) = await store.entries.of_delivery(a.id)
     assert entry.state == "posted"  # it is in Pennylane whoever owns the delivery now

@@ -1,8 +1,9 @@
-"""The state database on PostgreSQL: a connection pool with the same surface as the SQLite ``Database``.
+"""The state database on PostgreSQL: a connection pool implementing the store's ``Database`` protocol.
 
-The shared groups call ``read``/``write``/``transaction`` with SQLite-dialect text (``sql.translate`` maps it).
-PostgreSQL takes concurrent writers itself, so there is no writer lock and no home-made group commit here:
-single statements autocommit on any pooled connection, multi-statement work runs in a READ COMMITTED transaction.
+The shared groups' statements come in as written (``$1, $2...`` placeholders, a list of values); the few SQL forms
+that differ from SQLite's are this backend's :class:`PgDialect`. PostgreSQL takes concurrent writers itself, so
+there is no writer lock and no home-made group commit here: single statements autocommit on any pooled
+connection, multi-statement work runs in a READ COMMITTED transaction.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from typing import Any
 import asyncpg
 
 from outboxd.exceptions import StoreError
-from outboxd.store.pg.sql import translate
+from outboxd.store._db import Params
 
-__all__ = ["PgDatabase", "PgTx", "pg_errors"]
+__all__ = ["PgDatabase", "PgDialect", "PgTx", "pg_errors"]
 
-Params = Sequence[Any] | Mapping[str, Any]
 pg_errors = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
 """What asyncpg raises for a database or connection problem; turned into StoreError at this boundary."""
 
@@ -29,16 +29,31 @@ def _count(status: str | None) -> int:
     return int(last) if last.isdigit() else 0
 
 
+def _values(params: Params) -> Sequence[Any]:
+    if isinstance(params, Mapping):
+        raise StoreError(f"state database: PostgreSQL binds numbered parameters ($1, $2...), not {sorted(params)}")
+    return params
+
+
+class PgDialect:
+    """PostgreSQL's JSON operators (payloads are stored as text, as in SQLite)."""
+
+    def json_field(self, column: str, key: str) -> str:
+        return f"({column}::jsonb ->> '{key}')"
+
+    def id_list(self, placeholder: str) -> str:
+        return f"SELECT value::bigint FROM jsonb_array_elements_text({placeholder}::jsonb) AS ids(value)"  # noqa: S608 (a placeholder)
+
+
 class PgTx:
-    """The statements of one transaction (or of autocommit calls) on one connection, SQLite dialect in."""
+    """The statements of one transaction (or of autocommit calls) on one connection."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
-        text, args = translate(sql, params)
         try:
-            return list(await self.conn.fetch(text, *args))
+            return list(await self.conn.fetch(sql, *_values(params)))
         except pg_errors as exc:
             raise StoreError(f"state database: {exc}") from exc
 
@@ -47,9 +62,8 @@ class PgTx:
         return rows[0] if rows else None
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        text, args = translate(sql, params)
         try:
-            return _count(await self.conn.execute(text, *args))
+            return _count(await self.conn.execute(sql, *_values(params)))
         except pg_errors as exc:
             raise StoreError(f"state database: {exc}") from exc
 
@@ -59,10 +73,9 @@ class PgTx:
         statement = None
         try:
             for params in rows:
-                text, args = translate(sql, params)
                 if statement is None:
-                    statement = await self.conn.prepare(text)
-                await statement.fetch(*args)
+                    statement = await self.conn.prepare(sql)
+                await statement.fetch(*_values(params))
                 total += _count(statement.get_statusmsg())
         except pg_errors as exc:
             raise StoreError(f"state database: {exc}") from exc
@@ -70,7 +83,9 @@ class PgTx:
 
 
 class PgDatabase:
-    """A pool of connections to the state database (``url``: ``postgresql://...``)."""
+    """A pool of connections to the state database (``url``: ``postgresql://...``): a store ``Database``."""
+
+    dialect = PgDialect()
 
     def __init__(self, url: str, pool: asyncpg.Pool) -> None:
         self.path = url

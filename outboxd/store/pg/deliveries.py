@@ -1,6 +1,6 @@
 """Deliveries on PostgreSQL: ingestion and claims, the two statements that need their own plan there.
 
-Everything else (settling, release, get, the reference barrier) is the shared SQLite-dialect code.
+Everything else (settling, release, get) is the statements shared with SQLite (``store/deliveries.py``).
 - Ingestion runs under a transaction-level advisory lock (one replica copies at a time; the others then find the
   rows known), takes each aggregate's lock (the same as the head trigger's) in key order, and computes ``head``
   for a whole batch in one INSERT ... SELECT (the first row of an aggregate in the batch, if none is open).
@@ -16,10 +16,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from outboxd.store._db import to_text
+from outboxd.store._db import Clock, to_text
 from outboxd.store.deliveries import CLAIMABLE_PRIORITY, DELIVERY_COLUMNS, Deliveries, EventSource, delivery_from_row
 from outboxd.store.models import Delivery, ImportedEvent, OutboxRow
-from outboxd.store.pg.db import PgTx
+from outboxd.store.pg.db import PgDatabase, PgTx
 
 __all__ = ["INGEST_LOCK", "PgDeliveries"]
 
@@ -89,13 +89,16 @@ UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL,
 class PgDeliveries(Deliveries):
     """The shared deliveries group with PostgreSQL ingestion and claims."""
 
+    def __init__(self, db: PgDatabase, clock: Clock, owner: str, lease: dt.timedelta) -> None:
+        super().__init__(db, clock, owner, lease)
+        self._pg = db
+
     async def ingest_from(self, source: EventSource, batch: int = 1000) -> int:
         """Copy up to ``batch`` new rows; return how many were read (``batch`` means: call again)."""
         rows = await source.fetch_after(await self.cursor(source.name), batch)
         if not rows:
             return 0
-        async with self._db.transaction() as tx:
-            assert isinstance(tx, PgTx)
+        async with self._pg.transaction() as tx:
             await tx.conn.execute("SELECT pg_advisory_xact_lock($1)", INGEST_LOCK)
             # Another replica may have copied these rows while this one waited for the lock: skip what it did.
             done = await tx.conn.fetchval("SELECT last_id FROM ingest_cursor WHERE source = $1", source.name) or 0
@@ -117,8 +120,7 @@ class PgDeliveries(Deliveries):
         if not todo:
             return 0
         now = to_text(self._clock())
-        async with self._db.transaction() as tx:
-            assert isinstance(tx, PgTx)
+        async with self._pg.transaction() as tx:
             await tx.conn.execute("SELECT pg_advisory_xact_lock($1)", INGEST_LOCK)
             return await self._insert(tx, todo, [None] * len(todo), [now] * len(todo), "import", backfill_id)
 
@@ -156,8 +158,7 @@ class PgDeliveries(Deliveries):
     ) -> list[Delivery]:
         stamp = to_text(now)
         ceiling = below_id if below_id is not None else 2**63 - 1
-        async with self._db.transaction() as tx:
-            assert isinstance(tx, PgTx)
+        async with self._pg.transaction() as tx:
             await tx.conn.execute(_LOCK_COUNTERS, sorted(shops), ["leased", "pending"])
             await tx.conn.execute(_TAKE_BACK, stamp, list(shops), self.owner)
             rows = await tx.conn.fetch(
@@ -168,8 +169,7 @@ class PgDeliveries(Deliveries):
     async def _claim_heads_chunk(self, wanted: Sequence[tuple[str, int]], now: dt.datetime) -> list[Delivery]:
         stamp = to_text(now)
         shops = [shop for shop, _ in wanted]
-        async with self._db.transaction() as tx:
-            assert isinstance(tx, PgTx)
+        async with self._pg.transaction() as tx:
             await tx.conn.execute(_LOCK_COUNTERS, sorted(shops), ["leased", "pending"])
             await tx.conn.execute(_TAKE_BACK, stamp, shops, self.owner)
             rows = await tx.conn.fetch(

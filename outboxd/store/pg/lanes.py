@@ -15,7 +15,7 @@ stop reaching the database, it stops claiming before anybody else may take over;
 lease would run out, then gives up (:class:`LeaseLost`). Heartbeats use their own connection, never queued behind
 the deliveries for a pooled one (a starved pool made heartbeats late under load).
 Each heartbeat also forgets the rows of replicas dead for ``FORGET_AFTER`` leases, and reads each shop's pause
-(:attr:`LaneOwnership.shop_pauses`): a pause or resume made through another replica reaches this one's lanes.
+(:attr:`PgLaneOwnership.shop_pauses`): a pause or resume made through another replica reaches this one's lanes.
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ import asyncpg
 import structlog
 
 from outboxd.exceptions import LeaseLost, StoreError
+from outboxd.store.lanes import ShopPause
 from outboxd.store.pg.db import PgDatabase, pg_errors
 
-__all__ = ["FORGET_AFTER", "LaneOwnership", "ShopPause"]
+__all__ = ["FORGET_AFTER", "PgLaneOwnership"]
 
 log = structlog.get_logger("outboxd.lanes")
 
@@ -58,15 +59,6 @@ DELETE FROM replicas WHERE owner IN (
 
 
 @dataclass(frozen=True, slots=True)
-class ShopPause:
-    """A shop's pause as stored, with the version of its row (a pause or resume made through any replica)."""
-
-    version: str
-    paused: bool
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class _Beat:
     """What one heartbeat decided, adopted once its transaction committed."""
 
@@ -77,8 +69,9 @@ class _Beat:
     pauses: dict[str, ShopPause]
 
 
-class LaneOwnership:
-    """The lanes this replica (``owner``) may run; call :meth:`renew`, sleep :attr:`interval`, and again."""
+class PgLaneOwnership:
+    """The lanes this replica (``owner``) may run (a :class:`outboxd.store.LaneOwnership`); call :meth:`renew`,
+    sleep :attr:`interval`, and again."""
 
     def __init__(
         self,

@@ -1,4 +1,5 @@
-"""The Store facade on PostgreSQL: the shared groups over a pooled ``PgDatabase``, PostgreSQL deliveries.
+"""The Store facade on PostgreSQL: the shared groups over a pooled ``PgDatabase``, PostgreSQL deliveries, and
+lane ownership among replicas.
 
 Chosen by ``open_store`` when the state database is a ``postgresql://`` URL.
 """
@@ -6,14 +7,15 @@ Chosen by ``open_store`` when the state database is a ``postgresql://`` URL.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import cast
 
-from outboxd.store._db import Clock, Database
+from outboxd.store._db import Clock
+from outboxd.store.lanes import LaneOwnership
 from outboxd.store.models import Cipher
 from outboxd.store.pg.db import PgDatabase
 from outboxd.store.pg.deliveries import PgDeliveries
+from outboxd.store.pg.lanes import PgLaneOwnership
 from outboxd.store.pg.migrate import apply_pg_migrations
 from outboxd.store.store import Store
 
@@ -21,15 +23,19 @@ __all__ = ["PgStore", "open_pg_store"]
 
 
 class PgStore(Store):
-    """The state database on PostgreSQL; the same groups and methods as the SQLite store."""
+    """The state database on PostgreSQL, shared by replicas; the same groups and methods as the SQLite store."""
 
     def __init__(self, db: PgDatabase, *, owner: str, lease: dt.timedelta, clock: Clock, cipher: Cipher | None) -> None:
-        # The groups only use the statement surface that PgDatabase shares with Database (read, write,
-        # write_rows, write_many, transaction), in SQLite dialect that pg/sql.py translates.
-        shared = cast(Database, db)
-        super().__init__(shared, owner=owner, lease=lease, clock=clock, cipher=cipher)
+        super().__init__(db, PgDeliveries(db, clock, owner, lease), clock=clock, cipher=cipher)
         self.pg = db
-        self.deliveries = PgDeliveries(shared, clock, owner, lease)
+
+    async def take_back_at_start(self) -> int:
+        """Nothing: a lease found at start may be another live replica's; expired ones come back at each claim."""
+        return 0
+
+    def lane_ownership(self, *, handover: dt.timedelta, busy: Callable[[str], bool]) -> LaneOwnership:
+        """This replica's share of the lanes, leased in the database (``pg/lanes.py``)."""
+        return PgLaneOwnership(self.pg, self.owner, self.lease, handover=handover, busy=busy)
 
 
 @asynccontextmanager
