@@ -1,11 +1,11 @@
 """The daemon's configuration: one TOML file, one frozen ``Config`` passed explicitly to whoever needs it.
 
-``load_config(path)`` fails at start with a ConfigError naming the key path; ``Config.default(state_dir)`` is the
+``load_config(path)`` fails at start with a ConfigError naming the key path; ``default_config(state_dir)`` is the
 demo's configuration without a file. Secrets are never values here, only ``*_file`` references that
 ``outboxd.secrets.read_secret`` opens.
 """
 
-from outboxd.config._load import config_from_dict, load_config
+from outboxd.config._load import config_from_dict, default_config, load_config
 from outboxd.config._model import (
     BackfillConfig,
     Config,
@@ -25,5 +25,6 @@ __all__ = [
     "SecretsConfig",
     "ShopConfig",
     "config_from_dict",
+    "default_config",
     "load_config",
 ]

@@ -27,19 +27,24 @@ from outboxd.contract.limits import SHOP_ID, SHOP_ID_RULE
 from outboxd.exceptions import ConfigError
 from outboxd.rules.mapping import ShopMapping
 
-__all__ = ["config_from_dict", "load_config"]
+__all__ = ["config_from_dict", "default_config", "load_config"]
 
 _SECRET_NAME = re.compile(r"(^|_)(secret|token|password|passwd|key|api_key)$")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _PATH_KINDS = ("path", "database", "secret_file")
 
 
+def default_config(state_dir: Path | str) -> Config:
+    """The demo configuration: no file, every path (databases, socket, token key) under ``state_dir``."""
+    return config_from_dict({"daemon": {"control_socket": "control.sock"}}, base_dir=Path(state_dir))
+
+
 def load_config(path: Path | str | None, *, state_dir: Path | str | None = None) -> Config:
-    """Load and check ``path``; with no file, the demo configuration under ``state_dir`` (``Config.default``)."""
+    """Load and check ``path``; with no file, the demo configuration under ``state_dir`` (``default_config``)."""
     if path is None:
         if state_dir is None:
             raise ConfigError("", "no configuration file given and no state directory for the demo configuration")
-        return Config.default(state_dir)
+        return default_config(state_dir)
     path = Path(path).absolute()
     try:
         with path.open("rb") as handle:

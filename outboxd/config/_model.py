@@ -182,13 +182,6 @@ class Config:
     shops: Mapping[str, ShopConfig] = field(default_factory=_no_table, metadata=_meta(kind="shops"))
     source: Path | None = field(default=None, metadata=_meta(kind="internal"))  # the file it came from
 
-    @classmethod
-    def default(cls, state_dir: Path | str) -> Config:
-        """The demo configuration: no file, every path (databases, socket, token key) under ``state_dir``."""
-        from outboxd.config._load import config_from_dict
-
-        return config_from_dict({"daemon": {"control_socket": "control.sock"}}, base_dir=Path(state_dir))
-
     @property
     def redirect_uri(self) -> str:
         """The OAuth redirect URI: ``pennylane.redirect_uri``, else the callback listener's own address."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from outboxd.config import Config, DaemonConfig, PennylaneConfig, SecretsConfig, load_config
+from outboxd.config import Config, DaemonConfig, PennylaneConfig, SecretsConfig, default_config, load_config
 from outboxd.exceptions import ConfigError
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "outboxd.example.toml"
@@ -210,7 +210,7 @@ def test_default_config_puts_every_path_under_the_state_directory(
 ) -> None:
     monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
     config = load_config(None, state_dir=tmp_path)
-    assert config == Config.default(tmp_path)
+    assert config == default_config(tmp_path)
     assert config.daemon.outbox_database == str(tmp_path / "outbox.sqlite3")
     assert config.daemon.state_database == tmp_path / "state.sqlite3"
     assert config.daemon.control_socket == tmp_path / "control.sock"
