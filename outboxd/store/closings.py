@@ -1,6 +1,6 @@
 """The Z control's inputs: a shop's delivered closings, and what was delivered for one register and day.
 
-Portable SQL (SQLite and, through ``pg/sql.py``, PostgreSQL) without JSON functions: a row that is not valid
+Portable SQL (one text for SQLite and PostgreSQL) without JSON functions: a row that is not valid
 JSON may sit in the same table (a contract error), and PostgreSQL does not promise to filter it out before a
 cast. Delivered rows were parsed by the contract, so their payloads are read here; an open row is only counted
 (one that is not valid JSON yet counts for every register of its day: the control waits rather than guess).
@@ -19,10 +19,10 @@ from outboxd.store.models import OPEN_STATES
 __all__ = ["Closings", "DeliveredClosing", "RegisterDay"]
 
 _CLOSINGS = (
-    "SELECT id, business_date, payload FROM deliveries WHERE shop_id = ? AND event_type = 'register.closed' "
-    "AND state = 'delivered' AND business_date >= ? ORDER BY business_date DESC, id DESC"
+    "SELECT id, business_date, payload FROM deliveries WHERE shop_id = $1 AND event_type = 'register.closed' "
+    "AND state = 'delivered' AND business_date >= $2 ORDER BY business_date DESC, id DESC"
 )
-_DAY = "SELECT event_type, state, payload FROM deliveries WHERE shop_id = ? AND business_date = ?"
+_DAY = "SELECT event_type, state, payload FROM deliveries WHERE shop_id = $1 AND business_date = $2"
 
 
 @dataclass(frozen=True, slots=True)
