@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
@@ -40,6 +40,9 @@ from outboxd.pennylane import (
 from outboxd.secrets import Secret, read_secret
 from outboxd.store import Connection as StoredConnection
 from outboxd.store import ConnectionKind, OAuthPending, Store
+
+if TYPE_CHECKING:
+    from outboxd.daemon.listeners import CallbackListener
 
 __all__ = ["Clients", "Connections"]
 
@@ -180,11 +183,14 @@ class Connections:
         self.lanes = lanes
         self.store = store
         self.redirect_uri = redirect_uri
+        self.listener: CallbackListener | None = None
+        """The callback listener, set once the daemon serves: it listens while an authorization is pending."""
 
     async def start(self, shop_id: str) -> dict[str, Any]:
         url, state, verifier = self.clients.oauth_app().authorization_request()
         expires = dt.datetime.now(dt.UTC) + PENDING_FOR
         await self.store.connections.add_pending(OAuthPending(state, shop_id, verifier or "", expires))
+        await self.follow_pending()
         return {
             "authorize_url": url,
             "state": state,
@@ -196,6 +202,7 @@ class Connections:
         """Finish an OAuth connect from the URL Pennylane sent the browser back to; audited as ``actor``'s."""
         state = dict(parse_qsl(urlsplit(redirect_url).query)).get("state", "")
         pending = await self.store.connections.take_pending(state)
+        await self.follow_pending()  # this state is used up, whatever follows
         if pending is None or pending.expires_at < dt.datetime.now(dt.UTC):
             raise ControlError("this authorization link is unknown or expired: start the connection again")
         if shop_id is not None and pending.shop_id != shop_id:
@@ -261,6 +268,11 @@ class Connections:
         log.info("connection.disconnected", shop=shop_id)
 
     # -- the OAuth callback listener --------------------------------------------------------------------------
+
+    async def follow_pending(self) -> None:
+        """Keep the callback listener open until the last pending authorization expires; none: close it."""
+        if self.listener is not None:
+            await self.listener.follow(await self.store.connections.pending_until())
 
     async def callback_page(self, request: web.Request) -> web.Response:
         try:

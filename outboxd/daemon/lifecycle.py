@@ -34,6 +34,7 @@ from outboxd.control.backend import ControlBackend
 from outboxd.daemon.backfill import Backfiller
 from outboxd.daemon.connections import Clients, Connections
 from outboxd.daemon.lanes import Lanes
+from outboxd.daemon.listeners import CallbackListener, Listeners, metrics_app
 from outboxd.delivery.deliver import Backoff, Deliverer
 from outboxd.delivery.lane import Lane
 from outboxd.exceptions import StoreError
@@ -190,8 +191,9 @@ class Daemon:
             if died is not None:  # exit non-zero (a lost database, LeaseLost...): systemd restarts the daemon
                 raise died
 
-    async def _serve(self, stack: AsyncExitStack) -> web.AppRunner:
-        """Control socket, metrics and the OAuth callback: one runner, one site each."""
+    async def _serve(self, stack: AsyncExitStack) -> Listeners:
+        """The control socket, the metrics listener and the OAuth callback listener: one application each, so no
+        control route is ever reachable over TCP; the callback listens only while an authorization is pending."""
         from outboxd.control.server import create_control_app, start_control_site
 
         daemon = self.config.daemon
@@ -203,17 +205,20 @@ class Daemon:
             if self._control_factory
             else None
         )  # fmt: skip
-        app = create_control_app(backend) if backend is not None else web.Application()
-        app.router.add_get("/metrics", self._metrics_page)
-        app.router.add_get(daemon.callback_path, self.connections.callback_page)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        await start_control_site(runner, daemon.control_socket, daemon.control_socket_mode)
+        callback = CallbackListener(
+            daemon.callback_host, daemon.callback_port, daemon.callback_path, self.config.redirect_uri,
+            self.connections.callback_page,
+        )  # fmt: skip
+        listeners = Listeners(callback)
+        control = await listeners.runner(create_control_app(backend) if backend is not None else web.Application())
+        await start_control_site(control, daemon.control_socket, daemon.control_socket_mode)
         if daemon.metrics_listen:
             host, _, port = daemon.metrics_listen.rpartition(":")
-            await web.TCPSite(runner, host, int(port)).start()
-        await web.TCPSite(runner, daemon.callback_host, daemon.callback_port).start()
-        return runner
+            await web.TCPSite(await listeners.runner(metrics_app(self._metrics_page)), host, int(port)).start()
+        await callback.setup()
+        self.connections.listener = callback
+        await self.connections.follow_pending()  # an authorization started before a restart
+        return listeners
 
     async def _shutdown(self, watched: list[asyncio.Task[Any]], stopper: asyncio.Task[Any]) -> None:
         self.process.draining = True

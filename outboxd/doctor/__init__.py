@@ -6,7 +6,7 @@ Each check is a small function returning a :class:`CheckResult`; :func:`run_doct
 
 from outboxd.doctor.databases import check_migrations, check_outbox_sqlite, check_state_database, contract_columns
 from outboxd.doctor.files import SecretRef, check_config, check_secret, secret_path, secret_refs
-from outboxd.doctor.host import DISK_FAIL_BYTES, DISK_WARN_BYTES, check_disk, check_socket
+from outboxd.doctor.host import DISK_FAIL_BYTES, DISK_WARN_BYTES, check_disk, check_listeners, check_socket
 from outboxd.doctor.remote import CLOCK_FAIL_SECONDS, CLOCK_WARN_SECONDS, check_clock, check_shop
 from outboxd.doctor.report import render_json, render_text
 from outboxd.doctor.result import CheckResult, Status, exit_code
@@ -25,6 +25,7 @@ __all__ = [
     "check_clock",
     "check_config",
     "check_disk",
+    "check_listeners",
     "check_migrations",
     "check_outbox_sqlite",
     "check_secret",

@@ -18,7 +18,7 @@ import aiohttp
 from outboxd.config import Config
 from outboxd.doctor.databases import check_migrations, check_outbox_sqlite, check_state_database
 from outboxd.doctor.files import check_config, check_secret, secret_path, secret_refs
-from outboxd.doctor.host import DiskUsage, check_disk, check_socket
+from outboxd.doctor.host import DiskUsage, check_disk, check_listeners, check_socket
 from outboxd.doctor.postgres import (
     check_pg_migrations,
     check_pg_outbox,
@@ -62,10 +62,15 @@ async def run_checks(
         *(asyncio.to_thread(check_secret, ref) for ref in secret_refs(config)),
         check_pg_tokens(url, key) if url else asyncio.to_thread(check_stored_tokens, state, key),
         check_socket(daemon.control_socket),
+        _now(check_listeners(daemon)),
         _skipped_disk() if url else asyncio.to_thread(check_disk, state.parent, usage=disk_usage),
     ]
     results = list(await asyncio.gather(*checks))
     return results + await _remote(config, key, offline=offline, now=now)
+
+
+async def _now(result: CheckResult) -> CheckResult:
+    return result
 
 
 async def _skipped_disk() -> CheckResult:

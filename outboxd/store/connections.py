@@ -91,6 +91,13 @@ class Connections:
              to_text(pending.expires_at)),
         )  # fmt: skip
 
+    async def pending_until(self) -> dt.datetime | None:
+        """When the last authorization still pending expires; None when none is (the callback listener closes)."""
+        row = await self._db.read_one(
+            "SELECT max(expires_at) FROM oauth_pending WHERE expires_at > ?", (to_text(self._clock()),)
+        )
+        return None if row is None or row[0] is None else from_text(row[0])
+
     async def take_pending(self, state: str) -> OAuthPending | None:
         """Return and delete the pending authorization (single use); expired ones are purged on the way."""
         now = to_text(self._clock())

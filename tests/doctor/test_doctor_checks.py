@@ -15,7 +15,7 @@ import aiohttp
 import aiosqlite
 import pytest
 
-from outboxd.config import ShopConfig, load_config
+from outboxd.config import DaemonConfig, ShopConfig, load_config
 from outboxd.doctor import (
     DISK_FAIL_BYTES,
     DISK_WARN_BYTES,
@@ -23,6 +23,7 @@ from outboxd.doctor import (
     StoredToken,
     check_clock,
     check_disk,
+    check_listeners,
     check_migrations,
     check_outbox_sqlite,
     check_shop,
@@ -268,3 +269,24 @@ async def test_the_clock_is_compared_with_pennylanes_date_header(
     if status is not Status.OK:
         assert "timedatectl" in result.fix
         assert ("behind" if skew < 0 else "ahead of") in result.summary
+
+
+@pytest.mark.parametrize(
+    ("metrics", "callback", "status", "named"),
+    [
+        ("127.0.0.1:9464", "127.0.0.1", Status.OK, None),
+        (None, "localhost", Status.OK, None),
+        ("[::1]:9464", "::1", Status.OK, None),
+        ("0.0.0.0:9464", "127.0.0.1", Status.WARN, "daemon.metrics_listen = 0.0.0.0"),
+        ("127.0.0.1:9464", "192.168.1.20", Status.WARN, "daemon.callback_host = 192.168.1.20"),
+        ("127.0.0.1:9464", "bridge.example", Status.WARN, "daemon.callback_host = bridge.example"),
+    ],
+)
+def test_a_listener_on_a_non_loopback_address_is_a_warning(
+    metrics: str | None, callback: str, status: Status, named: str | None
+) -> None:
+    result = check_listeners(DaemonConfig(metrics_listen=metrics, callback_host=callback))
+    assert result.status is status
+    if named is not None:
+        assert named in result.summary
+        assert "127.0.0.1" in result.fix

@@ -28,7 +28,7 @@ async def test_a_healthy_installation_passes_every_check(install: Install) -> No
     checks = by_check(results)
     assert set(checks) == {
         "config", "state_database", "migrations", "outbox", "secret.token_key", f"secret.shop.{SHOP}",
-        "stored_tokens", "socket", "disk", f"shop.{SHOP}", "clock",
+        "stored_tokens", "socket", "listeners", "disk", f"shop.{SHOP}", "clock",
     }  # fmt: skip
     assert "Boulangerie Martin" in checks[f"shop.{SHOP}"].summary
     assert "scopes ok" in checks[f"shop.{SHOP}"].summary

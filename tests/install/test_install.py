@@ -229,6 +229,7 @@ async def test_doctor_on_a_fresh_install_reports_what_is_expected(site: Site) ->
         "secret.shop.boulangerie-42": "ok",
         "stored_tokens": "ok",
         "socket": "warn",  # not started yet
+        "listeners": "ok",
         "disk": "ok",
         "shop.boulangerie-42": "ok",
         "clock": "ok",
