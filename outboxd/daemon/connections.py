@@ -9,6 +9,7 @@ the tokens encrypted. Rotated refresh tokens are saved before use (``_persist``)
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,7 @@ from outboxd.pennylane import (
 )
 from outboxd.secrets import Secret, read_secret
 from outboxd.store import Connection as StoredConnection
-from outboxd.store import ConnectionKind, OAuthPending, Store
+from outboxd.store import OAuthPending, Store
 
 if TYPE_CHECKING:
     from outboxd.daemon.listeners import CallbackListener
@@ -95,7 +96,8 @@ class Clients:
         self.redactor.register_secret(secret)
         return secret
 
-    def _client(self, shop_id: str, connection: Connection) -> PennylaneClient:
+    def client(self, shop_id: str, connection: Connection) -> PennylaneClient:
+        """A client on ``connection``."""
         limit = self.config.pennylane.rate_limit
         return PennylaneClient(
             self.session,
@@ -118,7 +120,10 @@ class Clients:
 
     def attach(self, lane: Lane, connection: Connection) -> PennylaneClient:
         """A new client on ``connection``, and the lane connected through it."""
-        client = self._client(lane.shop_id, connection)
+        return self.connect(lane, self.client(lane.shop_id, connection))
+
+    def connect(self, lane: Lane, client: PennylaneClient) -> PennylaneClient:
+        """The lane connected through ``client``."""
         lane.connect(client, Resolver(lane.shop_id, client, self.store, mapping=lane.mapping))
         return client
 
@@ -153,7 +158,9 @@ class Clients:
             self.attach(lane, ApiTokenConnection(self.registered(Secret(stored.access_token))))
             return
         expires = stored.expires_at.timestamp() if stored.expires_at else 0.0
-        tokens = TokenSet(stored.access_token, stored.refresh_token or "", expires, stored.scopes)
+        # a connected grant's row changes only when its tokens are saved: when they were issued, near enough
+        issued = stored.updated_at.timestamp() if stored.updated_at else None
+        tokens = TokenSet(stored.access_token, stored.refresh_token or "", expires, stored.scopes, issued)
         self.attach(lane, self.oauth(lane.shop_id, tokens))
 
     async def _configured(self, lane: Lane, token: Secret) -> None:
@@ -211,10 +218,11 @@ class Connections:
         code = app.parse_redirect(redirect_url, state)
         tokens = await app.exchange_code(self.clients.session, code, pending.code_verifier or None)
         lane = await self.lanes.lane(pending.shop_id)
-        client = self.clients.attach(lane, self.clients.oauth(pending.shop_id, tokens))
-        stored = await self._save(
-            lane, client, "oauth", tokens.access_token, tokens.refresh_token, _when(tokens.expires_at)
-        )
+        row = StoredConnection(
+            lane.shop_id, "oauth", tokens.access_token, tokens.refresh_token, _when(tokens.expires_at), tokens.scopes,
+            None, None, "connected",
+        )  # fmt: skip
+        stored = await self._connect(lane, self.clients.oauth(lane.shop_id, tokens), row)
         detail = {"kind": "oauth", "company": stored.company_name}
         await self.store.audit.append(actor, "connect.complete", shop_id=pending.shop_id, detail=detail)
         return pending.shop_id, stored
@@ -222,36 +230,38 @@ class Connections:
     async def use_token(self, shop_id: str, token_file: str) -> StoredConnection:
         token = self.clients.registered(read_secret(token_file))
         lane = await self.lanes.lane(shop_id)
-        client = self.clients.attach(lane, ApiTokenConnection(token))
-        return await self._save(lane, client, "api_token", token.reveal(), None, None)
+        row = StoredConnection(shop_id, "api_token", token.reveal(), None, None, (), None, None, "connected")
+        return await self._connect(lane, ApiTokenConnection(token), row)
 
-    async def _save(
-        self,
-        lane: Lane,
-        client: PennylaneClient,
-        kind: ConnectionKind,
-        access: str,
-        refresh: str | None,
-        expires: dt.datetime | None,
-    ) -> StoredConnection:
+    async def _connect(self, lane: Lane, connection: Connection, row: StoredConnection) -> StoredConnection:
+        """Store ``row``, ask Pennylane which company the connection reaches (``GET /me``), then connect the lane.
+
+        Stored first: that call may refresh OAuth tokens (a short-lived or early-dead access token), and the rotated
+        pair is saved into this row before it is used. If the call fails, the shop's previous row comes back and its
+        lane keeps its client.
+        """
+        try:
+            previous = await self.store.connections.get(lane.shop_id)
+        except ConfigError:  # a row the token key cannot read any more: replaced
+            previous = None
+        await self.store.connections.save(row)
+        client = self.clients.client(lane.shop_id, connection)
         try:
             me = await client.me()
         except OutboxdError:
-            lane.disconnect()
+            if previous is not None:
+                await self.store.connections.save(previous)
+            else:
+                await self.store.connections.set_state(lane.shop_id, "disconnected")
             raise
-        stored = StoredConnection(
-            lane.shop_id,
-            kind,
-            access,
-            refresh,
-            expires,
-            me.scopes,
-            me.company_id,
-            me.company_name,
-            "connected",
+        current = await self.store.connections.get(lane.shop_id)  # the tokens as last rotated: nothing else uses them
+        assert current is not None
+        stored = dataclasses.replace(
+            current, scopes=me.scopes, company_id=me.company_id, company_name=me.company_name
         )
         await self.store.connections.save(stored)
-        log.info("connection.connected", shop=lane.shop_id, kind=kind, company=me.company_name)
+        self.clients.connect(lane, client)
+        log.info("connection.connected", shop=lane.shop_id, kind=row.kind, company=me.company_name)
         self.lanes.wake(lane.shop_id)
         return stored
 

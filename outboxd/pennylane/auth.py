@@ -65,7 +65,12 @@ class _Health:
 
 
 class OAuthConnection:
-    """Tokens of one OAuth grant: refreshed ``refresh_margin`` seconds ahead of expiry and on a 401."""
+    """Tokens of one OAuth grant: refreshed ahead of expiry and on a 401.
+
+    The margin is ``refresh_margin`` seconds, or half the access token's life when that is shorter: a token living
+    less than the margin would otherwise be refreshed before every call, and each refresh kills the pair the
+    calls already in flight are using.
+    """
 
     def __init__(
         self,
@@ -106,9 +111,15 @@ class OAuthConnection:
     async def access_token(self, session: aiohttp.ClientSession) -> str:
         self._health.check()
         current = self._tokens
-        if self._unsaved is not None or current.expires_at - self._margin <= self._clock():
+        if self._unsaved is not None or current.expires_at - self.margin(current) <= self._clock():
             await self._refresh(session, current.access_token)
         return self._tokens.access_token
+
+    def margin(self, tokens: TokenSet) -> float:
+        """Seconds before ``tokens`` expire at which they are refreshed."""
+        if tokens.issued_at is None:
+            return self._margin
+        return min(self._margin, (tokens.expires_at - tokens.issued_at) / 2)
 
     async def unauthorized(self, session: aiohttp.ClientSession, used: str) -> None:
         await self._refresh(session, used)

@@ -45,12 +45,14 @@ _TOKEN_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 @dataclass(frozen=True)
 class TokenSet:
-    """An access/refresh pair; ``expires_at`` is a Unix time. Its repr never shows the tokens."""
+    """An access/refresh pair; ``expires_at`` and ``issued_at`` are Unix times (``issued_at`` None: unknown, the
+    access token's life is then taken as long). Its repr never shows the tokens."""
 
     access_token: str = field(repr=False)
     refresh_token: str = field(repr=False)
     expires_at: float
     scopes: tuple[str, ...] = ()
+    issued_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,8 @@ class OAuthApp:
             raise PermanentError("token endpoint answered without access_token/refresh_token") from exc
         scope = body.get("scope")
         scopes = tuple(scope.split()) if isinstance(scope, str) else self.scopes
-        return TokenSet(access, refresh, self.clock() + expires_in, scopes)
+        now = self.clock()
+        return TokenSet(access, refresh, now + expires_in, scopes, now)
 
     async def _post(self, session: aiohttp.ClientSession, url: str, form: dict[str, str], what: str) -> dict[str, Any]:
         secrets: list[str | Secret] = [self.client_secret]

@@ -85,14 +85,20 @@ class _Refresh:
 
 @dataclass
 class TokenStore:
-    """All credentials of the sandbox. ``clock`` gives Unix seconds; ``access_ttl`` is the real lifetime."""
+    """All credentials of the sandbox. ``clock`` gives Unix seconds; ``access_ttl`` is the real lifetime,
+    ``lifetime`` the one ``expires_in`` announces."""
 
     clock: Callable[[], float]
     access_ttl: Callable[[], float]
+    lifetime: int = ACCESS_TOKEN_LIFETIME
     apps: dict[str, _App] = field(default_factory=dict)
     codes: dict[str, _Code] = field(default_factory=dict)
     access: dict[str, AccessToken] = field(default_factory=dict)
     refresh: dict[str, _Refresh] = field(default_factory=dict)
+    spent: set[str] = field(default_factory=set)
+    """Refresh tokens already rotated away."""
+    reused: int = 0
+    """Refreshes asked with a refresh token already rotated away: a client that lost a rotation (never expected)."""
 
     def register_app(self, client_id: str, client_secret: str, redirect_uris: tuple[str, ...]) -> None:
         self.apps[client_id] = _App(client_secret, redirect_uris)
@@ -143,8 +149,11 @@ class TokenStore:
         if refused:
             return refused
         old = self.refresh.pop(refresh_token, None)
+        if old is None and refresh_token in self.spent:
+            self.reused += 1
         if old is None or old.client_id != client_id:
             return Refusal("invalid_grant")
+        self.spent.add(refresh_token)
         self.access.pop(old.access_token, None)
         if revoked:
             return Refusal("invalid_grant")
@@ -183,7 +192,7 @@ class TokenStore:
         refresh = "sbx_rt_" + secrets.token_hex(16)
         self.access[access] = AccessToken(access, company_id, scopes, self.clock() + self.access_ttl(), refresh)
         self.refresh[refresh] = _Refresh(client_id, company_id, scopes, access)
-        return TokenPair(access, refresh, scopes)
+        return TokenPair(access, refresh, scopes, self.lifetime)
 
 
 def _s256(verifier: str) -> str:

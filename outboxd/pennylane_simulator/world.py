@@ -27,7 +27,8 @@ class Sandbox:
     """Everything a simulated Pennylane holds.
 
     ``clock`` returns Unix seconds (token expiry, rate-limit windows, default fiscal years);
-    ``rate_limit`` is (requests, seconds) per token, or None to switch it off for benchmarks.
+    ``rate_limit`` is (requests, seconds) per token, or None to switch it off for benchmarks;
+    ``access_token_lifetime`` is the seconds OAuth access tokens live and ``expires_in`` says.
     """
 
     def __init__(
@@ -36,12 +37,13 @@ class Sandbox:
         clock: Callable[[], float] = time.time,
         rate_limit: tuple[int, float] | None = (25, 5.0),
         faults: Faults | None = None,
+        access_token_lifetime: int = ACCESS_TOKEN_LIFETIME,
     ) -> None:
         self.clock = clock
         self.faults = faults or Faults()
         limit, window = rate_limit or (25, 5.0)
         self.limiter = RateLimiter(clock, limit, window, enabled=rate_limit is not None)
-        self.tokens = TokenStore(clock, self._access_ttl)
+        self.tokens = TokenStore(clock, self._access_ttl, access_token_lifetime)
         self.companies: dict[int, Company] = {}
         self.request_count: Counter[str] = Counter()  # per token (or "-" without one)
         self.throttled_count: Counter[str] = Counter()  # 429s per token
@@ -49,7 +51,7 @@ class Sandbox:
 
     def _access_ttl(self) -> float:
         ttl = self.faults.access_token_ttl
-        return ACCESS_TOKEN_LIFETIME if ttl is None else ttl
+        return self.tokens.lifetime if ttl is None else ttl
 
     def next_id(self) -> int:
         return next(self._ids)

@@ -13,6 +13,7 @@ import pytest
 from e2e_harness import SHOPS, DaemonProcess, Layout, StateView, World, WorldFactory
 
 from outboxd.pennylane_simulator import Faults, Sandbox, run_sandbox
+from outboxd.pennylane_simulator.tokens import ACCESS_TOKEN_LIFETIME
 
 
 @pytest.fixture
@@ -21,9 +22,9 @@ async def make_world(tmp_path: Path) -> AsyncIterator[WorldFactory]:
 
         async def build(
             *, rate_limit: tuple[int, float] | None = None, oauth: tuple[str, ...] = (), seed: int = 7,
-            env: dict[str, str] | None = None, **layout: Any,
+            env: dict[str, str] | None = None, token_lifetime: int = ACCESS_TOKEN_LIFETIME, **layout: Any,
         ) -> World:  # fmt: skip
-            sandbox = Sandbox(rate_limit=rate_limit, faults=Faults(seed=seed))
+            sandbox = Sandbox(rate_limit=rate_limit, faults=Faults(seed=seed), access_token_lifetime=token_lifetime)
             handle = await stack.enter_async_context(run_sandbox(sandbox))
             companies = {shop: sandbox.add_company(f"Boutique {shop}").id for shop in SHOPS}
             tokens = {shop: None if shop in oauth else sandbox.issue_api_token(cid) for shop, cid in companies.items()}

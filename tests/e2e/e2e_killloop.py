@@ -1,7 +1,11 @@
 """kill -9 of ``outboxd run`` at random moments while a producer keeps writing the outbox; then the count.
 
-Used by tests/e2e/test_e2e_kill.py (bounded) and bench/kill_loop.py (a person picks the counts). The simulator
-answers with some latency, so kills land with requests in flight; one kill in five lands during start-up.
+Used by tests/e2e/test_e2e_kill.py and test_e2e_restart_ratelimit.py (bounded) and bench/kill_loop.py (a person
+picks the counts). The simulator answers with some latency, so kills land with requests in flight; one kill in five
+lands during start-up. With ``rate_limit`` the simulator enforces it and every 429 it sends is counted; with
+``token_life`` the shops connect through OAuth and their access tokens live that many seconds (rotated every few
+seconds); a kill then waits for the last rotation to be in use (a pair Pennylane issued but the daemon did not save
+yet is lost with the process: docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -15,12 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from e2e_harness import DaemonProcess, Layout, StateView, booked_pieces, expected, folded, settle
+from e2e_harness import SHOPS, DaemonProcess, Layout, StateView, World, booked_pieces, expected, folded, settle
 
 from outboxd.pennylane_simulator import Faults, Sandbox, run_sandbox
+from outboxd.pennylane_simulator.tokens import ACCESS_TOKEN_LIFETIME
 from outboxd.shop_simulator import simulate_shop
 
-SHOPS = ("s1", "s2")
 ORDERS_PER_DAY = 8
 
 
@@ -37,6 +41,12 @@ class KillLoopResult:
     found_after_crash: int
     """Entries a restarted daemon found already in Pennylane (the dedup lookup at work)."""
     seconds: float
+    rate_limited: int = 0
+    """429 answers the simulator sent."""
+    rotations: int = 0
+    """OAuth refreshes (each kills the pair before it)."""
+    refresh_reused: int = 0
+    """Refreshes asked with a refresh token already rotated away (a rotation the daemon lost)."""
 
     def lines(self) -> list[str]:
         return [
@@ -47,6 +57,8 @@ class KillLoopResult:
             f"duplicates  {self.duplicates}",
             f"balance     {'exact' if self.balance_exact else 'WRONG'}",
             f"dedup hits  {self.found_after_crash} (entries found in Pennylane after a crash or unknown outcome)",
+            f"429         {self.rate_limited}",
+            f"rotations   {self.rotations} (refresh tokens used twice: {self.refresh_reused})",
             f"seconds     {self.seconds:.1f}",
         ]
 
@@ -58,7 +70,7 @@ def shop_rows(shop_id: str, events: int, seed: int) -> list[dict[str, Any]]:
     return list(itertools.islice(rows, events))
 
 
-async def _produce(layout: Layout, rows: dict[str, list[dict[str, Any]]], spread: float) -> None:
+async def produce(layout: Layout, rows: dict[str, list[dict[str, Any]]], spread: float) -> None:
     """Insert every shop's rows in small transactions, evenly over ``spread`` seconds."""
     batches = 50
     for n in range(batches):
@@ -68,20 +80,42 @@ async def _produce(layout: Layout, rows: dict[str, list[dict[str, Any]]], spread
         await asyncio.sleep(spread / batches)
 
 
+def _unused_pairs(sandbox: Sandbox) -> int:
+    """OAuth pairs issued whose access token no request carried yet: a rotation the daemon may not have saved."""
+    live = (token for token, access in sandbox.tokens.access.items() if access.refresh_token is not None)
+    return sum(1 for token in live if token not in sandbox.request_count)
+
+
 async def kill_loop(
-    root: Path, *, kills: int, events: int, seed: int = 1, latency_ms: int = 20, progress: bool = False
+    root: Path,
+    *,
+    kills: int,
+    events: int,
+    seed: int = 1,
+    latency_ms: int = 20,
+    progress: bool = False,
+    rate_limit: tuple[int, float] | None = None,
+    token_life: int | None = None,
 ) -> KillLoopResult:
     began = time.monotonic()
     rng = random.Random(seed)
-    sandbox = Sandbox(rate_limit=None, faults=Faults(latency_ms=latency_ms, seed=seed))
+    faults = Faults(latency_ms=latency_ms, seed=seed)
+    sandbox = Sandbox(rate_limit=rate_limit, faults=faults, access_token_lifetime=token_life or ACCESS_TOKEN_LIFETIME)
     async with run_sandbox(sandbox) as handle:
         companies = {shop: sandbox.add_company(f"Boutique {shop}").id for shop in SHOPS}
-        tokens: dict[str, str | None] = {shop: sandbox.issue_api_token(cid) for shop, cid in companies.items()}
-        layout = Layout(root, handle, tokens, lease_seconds=3.0, backoff=(0.1, 1.0)).write()
+        tokens = {shop: None if token_life else sandbox.issue_api_token(cid) for shop, cid in companies.items()}
+        limit = rate_limit or (100_000, 1.0)
+        layout = Layout(root, handle, tokens, lease_seconds=3.0, backoff=(0.1, 1.0), rate_limit=limit).write()
         rows = {shop: shop_rows(shop, events // len(SHOPS), seed + n) for n, shop in enumerate(SHOPS)}
         daemon = DaemonProcess(layout)
         state = StateView(layout.state)
-        producer = asyncio.create_task(_produce(layout, rows, spread=kills * 1.2))
+        if token_life:
+            world = World(sandbox, handle, companies, layout, daemon, state)
+            await daemon.start_ready()
+            for shop in SHOPS:
+                await world.connect_oauth(shop)
+            daemon.kill9()
+        producer = asyncio.create_task(produce(layout, rows, spread=kills * 1.2))
         try:
             for k in range(kills):
                 daemon.start()
@@ -90,6 +124,8 @@ async def kill_loop(
                 else:
                     await daemon.ready()
                     await asyncio.sleep(rng.uniform(0.0, 1.2))  # a random moment of steady traffic
+                if token_life:
+                    await _rotation_in_use(sandbox)
                 daemon.kill9()
                 if progress:
                     done = sum(state.counts(shop)["delivered"] for shop in SHOPS)
@@ -116,5 +152,15 @@ async def kill_loop(
             exact = exact and folded(sandbox.trial_balance(companies[shop])) == want.balance
         found = daemon.log_path.read_text().count("delivery.found_after_unknown_outcome")
         return KillLoopResult(
-            sum(map(len, rows.values())), kills, delivered, lost, duplicates, exact, found, time.monotonic() - began
-        )
+            sum(map(len, rows.values())), kills, delivered, lost, duplicates, exact, found, time.monotonic() - began,
+            sum(sandbox.throttled_count.values()), len(sandbox.tokens.spent), sandbox.tokens.reused,
+        )  # fmt: skip
+
+
+async def _rotation_in_use(sandbox: Sandbox) -> None:
+    """Wait until every pair Pennylane issued is in use, so saved by the daemon (3 s at most: a pair taken just
+    before a rate-limit wait is saved but unused until the wait ends)."""
+    for _ in range(60):
+        if _unused_pairs(sandbox) == 0:
+            return
+        await asyncio.sleep(0.05)
