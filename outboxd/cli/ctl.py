@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("connect", help="connect a shop to Pennylane (OAuth)").add_argument("shop")
     token = sub.add_parser("token", help="use a company API token instead of OAuth")
     token.add_argument("shop")
-    token.add_argument("file", help="a 0600 file on the server holding the token")
+    token.add_argument("file", help="the name of a 0600 file in the daemon's secrets.token_files_directory")
     disconnect = sub.add_parser("disconnect", help="revoke a shop's Pennylane access")
     disconnect.add_argument("shop")
     disconnect.add_argument("--yes", action="store_true", help="do not ask for confirmation")

@@ -139,9 +139,11 @@ class PennylaneConfig:
 
 @dataclass(frozen=True, slots=True)
 class SecretsConfig:
-    """[secrets]: the key that encrypts Pennylane tokens in the state database (a Fernet key file)."""
+    """[secrets]: the key that encrypts Pennylane tokens in the state database (a Fernet key file), and the one
+    directory ``connect/token`` reads company API token files from."""
 
     token_key_file: str = field(default="token.key", metadata=_meta(None, "secret_file"))
+    token_files_directory: Path = field(default=Path("tokens"), metadata=_meta(None, "path"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,9 +91,12 @@ class Clients:
             )
         return self._app
 
-    def registered(self, secret: Secret) -> Secret:
+    def registered(self, secret: Secret, shop_id: str | None = None) -> Secret:
         """``secret``, known to the log redactor from now on."""
-        self.redactor.register_secret(secret)
+        if shop_id is None:  # the client secret: for as long as the process runs
+            self.redactor.register_secret(secret)
+        else:  # a shop's token: until it is replaced twice (the log redactor holds live secrets only)
+            self.redactor.live(_owner(shop_id), secret)
         return secret
 
     def client(self, shop_id: str, connection: Connection) -> PennylaneClient:
@@ -129,12 +132,10 @@ class Clients:
 
     def oauth(self, shop_id: str, tokens: TokenSet) -> OAuthConnection:
         """An OAuth connection on ``tokens`` whose rotated tokens are saved before use."""
-        self.redactor.register_secret(tokens.access_token)
-        self.redactor.register_secret(tokens.refresh_token)
+        self.redactor.live(_owner(shop_id), tokens.access_token, tokens.refresh_token)
 
         async def persist(new: TokenSet) -> None:
-            self.redactor.register_secret(new.access_token)
-            self.redactor.register_secret(new.refresh_token)
+            self.redactor.live(_owner(shop_id), new.access_token, new.refresh_token)
             await self.store.connections.save_tokens(
                 shop_id, new.access_token, new.refresh_token, _when(new.expires_at)
             )
@@ -146,7 +147,7 @@ class Clients:
         """At start or first sight of a shop: a configured API token, else the stored connection, else nothing."""
         shop = self.config.shops.get(lane.shop_id)
         if shop is not None and shop.api_token_file:
-            await self._configured(lane, self.registered(read_secret(shop.api_token_file)))
+            await self._configured(lane, self.registered(read_secret(shop.api_token_file), lane.shop_id))
             return
         stored = await self.store.connections.get(lane.shop_id)
         if stored is None or stored.state == "disconnected":
@@ -155,7 +156,7 @@ class Clients:
             lane.reconnect_needed("Pennylane refused the tokens: connect the shop again")
             return
         if stored.kind == "api_token":
-            self.attach(lane, ApiTokenConnection(self.registered(Secret(stored.access_token))))
+            self.attach(lane, ApiTokenConnection(self.registered(Secret(stored.access_token), lane.shop_id)))
             return
         expires = stored.expires_at.timestamp() if stored.expires_at else 0.0
         # a connected grant's row changes only when its tokens are saved: when they were issued, near enough
@@ -227,8 +228,9 @@ class Connections:
         await self.store.audit.append(actor, "connect.complete", shop_id=pending.shop_id, detail=detail)
         return pending.shop_id, stored
 
-    async def use_token(self, shop_id: str, token_file: str) -> StoredConnection:
-        token = self.clients.registered(read_secret(token_file))
+    async def use_token(self, shop_id: str, token: Secret) -> StoredConnection:
+        """Connect ``shop_id`` with a company API token (read by the caller from the token directory)."""
+        self.clients.registered(token, shop_id)
         lane = await self.lanes.lane(shop_id)
         row = StoredConnection(shop_id, "api_token", token.reveal(), None, None, (), None, None, "connected")
         return await self._connect(lane, ApiTokenConnection(token), row)
@@ -291,6 +293,11 @@ class Connections:
             return _page("Connection failed", str(exc), status=400)
         text = f"Shop {shop_id} is now connected to {stored.company_name}. You can close this tab."
         return _page("Connected to Pennylane", text)
+
+
+def _owner(shop_id: str) -> str:
+    """Whose secrets a shop's tokens are, for the log redactor."""
+    return f"shop {shop_id}"
 
 
 def _when(unix: float) -> dt.datetime:

@@ -243,7 +243,9 @@ def test_example_file_loads_and_equals_the_defaults_except_its_documented_choice
     assert config.pennylane == dataclasses.replace(
         PennylaneConfig(), client_id="kashclick-outboxd", client_secret_file=str(here / "client_secret")
     )
-    assert config.secrets == SecretsConfig(token_key_file=str(here / "token.key"))
+    assert config.secrets == SecretsConfig(
+        token_key_file=str(here / "token.key"), token_files_directory=Path("/var/lib/outboxd/tokens")
+    )
     assert config.mapping == {}
     shop = config.shop("boulangerie-42")
     assert shop.label == "Boulangerie du Marché"

@@ -36,7 +36,9 @@ async def _kill_token(world: World) -> None:
 
 
 async def _new_token(world: World) -> None:
-    path = secret_file(world.layout.root / "s2-new.token", world.sandbox.issue_api_token(world.companies["s2"]))
+    directory = world.layout.root / "tokens"  # secrets.token_files_directory by default: beside the configuration
+    directory.mkdir(mode=0o700, exist_ok=True)
+    path = secret_file(directory / "s2-new.token", world.sandbox.issue_api_token(world.companies["s2"]))
     async with world.control() as client:
         await client.connect_token("s2", str(path))
 

@@ -80,10 +80,11 @@ class Site:
         self.root, self.venv, self.env = root, venv, environment(venv)
         self.etc, self.credentials = root / "etc", root / "etc" / "credentials"
         self.state = root / "lib" / "state.sqlite3"
+        self.tokens = root / "lib" / "tokens"
         self.outbox = root / "kashclick" / "outbox.sqlite3"
         self.socket = run_dir / "control.sock"
         self.env[SOCKET_ENV] = str(self.socket)  # stands for ctl's default, /run/outboxd/control.sock
-        for directory in (self.credentials, self.state.parent, self.outbox.parent):
+        for directory in (self.credentials, self.state.parent, self.tokens, self.outbox.parent):
             directory.mkdir(mode=0o700, parents=True)
         self.config = self.etc / "outboxd.toml"
         self.callback_port = free_port()
@@ -91,6 +92,7 @@ class Site:
         for old, new in {
             '"/var/lib/kashclick/outbox.sqlite3"': f'"{self.outbox}"',
             '"/var/lib/outboxd/state.sqlite3"': f'"{self.state}"',
+            '"/var/lib/outboxd/tokens"': f'"{self.tokens}"',
             '"/run/outboxd/control.sock"': f'"{self.socket}"',
             'metrics_listen = "127.0.0.1:9464"': "metrics_listen = false",
             "callback_port = 8765": f"callback_port = {self.callback_port}",
@@ -243,11 +245,11 @@ async def test_the_first_connect_with_a_company_api_token_as_documented(
     site = unconnected_site
     code, checks = await site.doctor()
     assert (code, checks["shop.boulangerie-42"]) == (0, "warn")  # not connected: its events wait
-    token_file = site.state.parent / "boulangerie-42.token"  # /var/lib/outboxd, the daemon's own directory
+    token_file = site.tokens / "boulangerie-42.token"  # /var/lib/outboxd/tokens, secrets.token_files_directory
     async with site.daemon():
         with umask_077():
             token_file.write_text(company_token)
-        code, out, err = await site.outboxd("ctl", "token", "boulangerie-42", str(token_file))
+        code, out, err = await site.outboxd("ctl", "token", "boulangerie-42", token_file.name)
         assert code == 0, err
         assert json.loads(out)["state"] == "connected"
         token_file.unlink()  # the daemon keeps the token, encrypted, in the state database

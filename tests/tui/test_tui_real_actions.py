@@ -59,7 +59,9 @@ async def paste(pilot: Pilot[None], text: str) -> None:
 def _token(real: Real, shop: str, scopes: tuple[str, ...]) -> Path:
     """A company API token with ``scopes``, in a 0600 file on the server, as Pennylane's settings issue it."""
     token = real.bench.sandbox.issue_api_token(real.bench.companies[shop], scopes)
-    return secret_file(real.bench.root / f"{shop}-{len(scopes)}.token", token)
+    directory = real.daemon.config.secrets.token_files_directory  # the only place connect/token reads from
+    directory.mkdir(mode=0o700, exist_ok=True)
+    return secret_file(directory / f"{shop}-{len(scopes)}.token", token)
 
 
 async def test_connect_with_a_token_file_warns_about_missing_scopes_then_a_full_token(real: Real) -> None:
@@ -154,8 +156,8 @@ async def test_a_token_file_readable_by_others_is_refused_and_said(real: Real) -
 
         await shows(pilot, lambda: bool(refusals()), what="the refusal")
         (refusal,) = refusals()
-        assert refusal.startswith(f"✗ {path}: mode 0644 lets group or others read a secret")
-        assert refusal.endswith(f"run chmod 600 {path}")
+        assert refusal.startswith(f"✗ {path} has mode 0644: a token must be 0600 or 0400")
+        assert refusal.endswith(f"(chmod 600 {path})")
         assert "- disconnected" in shown_text(app, "#connection")
     assert (await real.client.shop("s2"))["connection"]["state"] == "disconnected"
 

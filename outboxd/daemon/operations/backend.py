@@ -49,7 +49,9 @@ class DaemonControl:
         self.lanes = lanes
         self.backfills = backfills
         self.process = process
-        self.connections = ShopConnections(connections, store, config.pennylane.scopes)
+        self.connections = ShopConnections(
+            connections, store, config.pennylane.scopes, config.secrets.token_files_directory
+        )
         self.deliveries = FailedDeliveries(store, lanes)
 
     # -- shops --------------------------------------------------------------------------------------------------

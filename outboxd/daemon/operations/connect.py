@@ -7,11 +7,14 @@ remembers which authorize URLs it handed out, so a shop shows ``pending`` until 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from outboxd.control.backend import JSONObject
 from outboxd.daemon.connections import Connections
+from outboxd.daemon.operations.token_file import read_token_file
 from outboxd.delivery.lane import Lane
 from outboxd.exceptions import BadRequest, ControlError, PennylaneError
 from outboxd.pennylane import ConnectionState, Me, PennylaneClient
@@ -23,11 +26,13 @@ __all__ = ["ShopConnections"]
 class ShopConnections:
     """The ``connect_*`` and ``disconnect`` calls of the control API, and the ``Connection`` shape."""
 
-    def __init__(self, connections: Connections, store: Store, scopes: Sequence[str]) -> None:
+    def __init__(self, connections: Connections, store: Store, scopes: Sequence[str], token_files: Path) -> None:
         self._connections = connections
         self.store = store
         self.scopes = scopes
         """The scopes the daemon asks for: a grant without one of them shows it missing."""
+        self.token_files = token_files
+        """The one directory company API token files are read from (``secrets.token_files_directory``)."""
         self._me: dict[str, tuple[PennylaneClient, Me]] = {}  # shops connected by a configured token: GET /me once
         self._pending: dict[str, float] = {}  # shop -> expiry of the authorize URL handed out
 
@@ -46,7 +51,8 @@ class ShopConnections:
         return await self.connection(lane)
 
     async def token(self, lane: Lane, actor: str, token_file: str) -> JSONObject:
-        stored = await self._connections.use_token(lane.shop_id, token_file)
+        token = await asyncio.to_thread(read_token_file, self.token_files, token_file)
+        stored = await self._connections.use_token(lane.shop_id, token)
         detail = {"kind": "api_token", "token_file": token_file, "company": stored.company_name}
         await self.store.audit.append(actor, "connect.token", shop_id=lane.shop_id, detail=detail)
         return await self.connection(lane)
