@@ -92,7 +92,10 @@ def book_day(events: Sequence[Event], mapping: ShopMapping, *, max_lines: int = 
     if len(keys) != 1:
         raise BookingError("daily booking", f"events of several registers or days: {sorted(map(str, keys))}")
     register_id, day = keys.pop()
-    bookings = [book(event, mapping) for event in events]
+    numbers = {e.payload.order_id: e.payload.number for e in events if isinstance(e.payload, OrderRecorded)}
+    bookings = [
+        book(event, mapping, ticket_number=numbers.get(getattr(event.payload, "order_id", ""))) for event in events
+    ]
     order_accounts: dict[str, AccountRef] = {}
     per_event: list[tuple[str | None, list[EntryLine]]] = []  # (order_id, lines) of each event with lines
     owed: dict[str, int] = {}  # order_id -> what its customer lines leave owing, for orders booked this day

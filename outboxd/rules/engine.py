@@ -18,8 +18,12 @@ from outboxd.rules.pieces import payment_piece
 __all__ = ["book", "book_payment", "book_reference"]
 
 
-def book_payment(event: Event, mapping: ShopMapping) -> Booking:
-    """D the payment method's account / C the order's customer account; a refund (negative) swaps the sides."""
+def book_payment(event: Event, mapping: ShopMapping, ticket_number: str | None = None) -> Booking:
+    """D the payment method's account / C the order's customer account; a refund (negative) swaps the sides.
+
+    The label names the ticket it pays (``ticket_number``, from the order's event) so that the accountant reads the
+    customer account's lines in pairs; the order id when the order is not known here (booked before, elsewhere).
+    """
     payment = event.payload
     assert isinstance(payment, PaymentRecorded)
     journal = journal_for(payment.register_id, mapping.registers.get(payment.register_id), mapping.journals)
@@ -27,7 +31,8 @@ def book_payment(event: Event, mapping: ShopMapping) -> Booking:
         return Booking((), (journal,), (), (f"payment {payment.payment_id}: zero amount, no entry",))
     method = method_account(mapping, payment.method_id, payment.register_id)
     word = "Paiement" if payment.amount > 0 else "Remboursement"
-    label = f"{word} {method_label(mapping, payment.method_id)} commande {payment.order_id}"
+    pays = f"ticket {ticket_number}" if ticket_number else f"commande {payment.order_id}"
+    label = f"{word} {method_label(mapping, payment.method_id)} {pays}"
     lines = (
         line(method, payment.amount, label, debit=True),
         line(OrderCustomerAccount(payment.order_id), payment.amount, label, debit=False),
@@ -57,13 +62,16 @@ def book_reference(event: Event, mapping: ShopMapping) -> Booking:
     return Booking((), journals, (), notes + tuple(chapter_collisions(mapping, reference.vat_rates)))
 
 
-def book(event: Event, mapping: ShopMapping) -> Booking:
-    """The entries one event becomes, with the journals and accounts they need. Raises BookingError."""
+def book(event: Event, mapping: ShopMapping, *, ticket_number: str | None = None) -> Booking:
+    """The entries one event becomes, with the journals and accounts they need. Raises BookingError.
+
+    ``ticket_number``: for a payment, the number of the ticket it pays, when its order's event is known.
+    """
     payload = event.payload
     if isinstance(payload, OrderRecorded):
         return book_order(event, mapping)
     if isinstance(payload, PaymentRecorded):
-        return book_payment(event, mapping)
+        return book_payment(event, mapping, ticket_number)
     if isinstance(payload, ReferenceUpdated):
         return book_reference(event, mapping)
     return book_closing(event, mapping)

@@ -91,6 +91,7 @@ class ShopMapping:
     chapter_accounts: Mapping[str, str] = field(default_factory=dict)
     journals: Mapping[str, str] = field(default_factory=dict)
     piece_prefix: str = ""
+    lettering: bool = True
     registers: Mapping[str, str] = field(default_factory=dict)
     methods: Mapping[str, MethodInfo] = field(default_factory=dict)
     chapters: Mapping[str, str] = field(default_factory=dict)
@@ -144,6 +145,7 @@ class ShopMapping:
             },
             "journals": dict(self.journals),
             "piece_number": {"prefix": self.piece_prefix},
+            "lettering": self.lettering,
         }
 
     def merge(self, overrides: Mapping[str, Any], *, key_prefix: str = "mapping") -> ShopMapping:
@@ -296,4 +298,5 @@ class _Reader:
             chapter_accounts=self.accounts(chapters.get("accounts", {}), "chapters.accounts"),
             journals=dict(journals),
             piece_prefix=prefix,
+            lettering=self.boolean(top.get("lettering", d.lettering), "lettering"),
         )
