@@ -13,13 +13,13 @@ import datetime as dt
 import hashlib
 import json
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
 from outboxd.contract import OrderRecorded, ReferenceUpdated, RegisterClosed, parse_event
-from outboxd.contract.limits import MAX_LABEL, clean_text
 from outboxd.delivery.lane import Lane
 from outboxd.delivery.zreport import warn_z_mismatch
 from outboxd.exceptions import (
@@ -33,11 +33,11 @@ from outboxd.exceptions import (
     UnknownOutcomeError,
 )
 from outboxd.metrics import Metrics
-from outboxd.pennylane import Exchange, PennylaneClient
-from outboxd.rules import Booking, CustomerAccount, Entry, LedgerAccount, book, wire_lines
+from outboxd.pennylane import Exchange, LedgerEntryLine, LedgerEntryRequest, PennylaneClient
+from outboxd.rules import AccountRef, Booking, CustomerAccount, Entry, LedgerAccount, book
 from outboxd.store import AttemptOutcome, Delivery, Store
 
-__all__ = ["Backoff", "Deliverer", "event_row"]
+__all__ = ["Backoff", "Deliverer", "event_row", "ledger_entry"]
 
 log = structlog.get_logger("outboxd.delivery")
 
@@ -50,6 +50,14 @@ def trace_exchange(exchange: Exchange) -> None:
     exchanges = _exchanges.get()
     if exchanges is not None:
         exchanges.append(exchange)
+
+
+def ledger_entry(entry: Entry, journal_id: int, account_ids: Mapping[AccountRef, int]) -> LedgerEntryRequest:
+    """``entry`` as Pennylane creates it, in ``journal_id``, each line's account replaced by the id resolved for it."""
+    lines = tuple(
+        LedgerEntryLine(account_ids[line.account], line.debit, line.credit, line.label) for line in entry.lines
+    )
+    return LedgerEntryRequest(entry.date, entry.label, journal_id, entry.piece_number, entry.currency, lines)
 
 
 @dataclass(frozen=True)
@@ -202,15 +210,8 @@ class Deliverer:
         shop = delivery.shop_id
         journal_id = await lane.journal_id(lane.journal_spec(entry.register_id))
         ids = {line.account: await lane.resolver.account(line.account) for line in entry.lines}
-        body = {
-            "date": entry.date.isoformat(),
-            "label": clean_text(entry.label, MAX_LABEL),
-            "journal_id": journal_id,
-            "piece_number": entry.piece_number,
-            "currency": entry.currency,
-            "ledger_entry_lines": wire_lines(entry, ids),
-        }
-        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        request = ledger_entry(entry, journal_id, ids)
+        digest = hashlib.sha256(json.dumps(request.body(), sort_keys=True).encode()).hexdigest()
         try:
             sent = await self.store.entries.record_first(
                 shop, entry.piece_number, delivery.id, journal_id, entry.date, digest
@@ -233,7 +234,7 @@ class Deliverer:
                 self.metrics.inc("outboxd_dedup_found_total", shop=shop)
                 return None
         try:
-            pennylane_id = await _client(lane).create_ledger_entry(body)
+            pennylane_id = await _client(lane).create_ledger_entry(request)
         except UnknownOutcomeError:
             await self.store.entries.mark_unknown(shop, entry.piece_number)
             bound.warning("delivery.unknown_outcome", piece_number=entry.piece_number)

@@ -5,6 +5,7 @@ Callers import from here, not from the modules inside.
 
 from outboxd.pennylane.auth import ApiTokenConnection, Connection, ConnectionState, OAuthConnection, OnRotate
 from outboxd.pennylane.client import PennylaneClient, filter_param
+from outboxd.pennylane.entries import MAX_LINES, LedgerEntryLine, LedgerEntryRequest
 from outboxd.pennylane.errors import error_for_response, error_for_transport, parse_error_message
 from outboxd.pennylane.models import Address, CreatedCustomer, Customer, FiscalYear, Journal, LedgerAccount, Me
 from outboxd.pennylane.oauth import BRIDGE_SCOPES, OAuthApp, TokenSet
@@ -13,6 +14,7 @@ from outboxd.pennylane.trace import Exchange, RecordingTrace, TraceHook
 
 __all__ = [
     "BRIDGE_SCOPES",
+    "MAX_LINES",
     "Address",
     "ApiTokenConnection",
     "Connection",
@@ -23,6 +25,8 @@ __all__ = [
     "FiscalYear",
     "Journal",
     "LedgerAccount",
+    "LedgerEntryLine",
+    "LedgerEntryRequest",
     "Me",
     "OAuthApp",
     "OAuthConnection",

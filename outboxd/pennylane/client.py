@@ -18,6 +18,7 @@ import aiohttp
 
 from outboxd.exceptions import AuthError, PermanentError, RateLimited, UnknownOutcomeError
 from outboxd.pennylane.auth import Connection
+from outboxd.pennylane.entries import LedgerEntryRequest
 from outboxd.pennylane.errors import BODY_LIMIT, error_for_response, error_for_transport
 from outboxd.pennylane.models import Address, CreatedCustomer, Customer, FiscalYear, Journal, LedgerAccount, Me
 from outboxd.pennylane.ratelimit import RateLimiter
@@ -269,13 +270,13 @@ class PennylaneClient:
         if number is not None:
             body["ledger_account"] = {"number": number}
 
-    async def create_ledger_entry(self, body: Mapping[str, Any]) -> int:
-        """Post one entry (body as the spec's ``POST /ledger_entries``); the new entry's id.
+    async def create_ledger_entry(self, entry: LedgerEntryRequest) -> int:
+        """Post one entry; the new entry's id.
 
         Not idempotent: on :class:`UnknownOutcomeError` look the ``piece_number`` up with
         :meth:`list_ledger_entries` before posting again.
         """
-        created = await self.request("POST", "/ledger_entries", body=dict(body))
+        created = await self.request("POST", "/ledger_entries", body=entry.body())
         return int(created["id"])
 
     async def list_ledger_entries(self, journal_id: int, date: datetime.date | str) -> list[dict[str, Any]]:

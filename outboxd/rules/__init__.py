@@ -16,7 +16,6 @@ from outboxd.rules.entries import (
     LedgerAccount,
     OrderCustomerAccount,
     customer_reference,
-    wire_lines,
 )
 from outboxd.rules.journals import assign_journal_codes
 from outboxd.rules.mapping import MethodInfo, ShopMapping, effective_mapping, merge_tables
@@ -38,6 +37,5 @@ __all__ = [
     "customer_reference",
     "effective_mapping",
     "merge_tables",
-    "wire_lines",
     "z_control",
 ]

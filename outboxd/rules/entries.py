@@ -1,19 +1,16 @@
 """What the rules engine hands to the daemon: entries whose lines point at accounts, plus what must exist first.
 
 Amounts are integer cents, never negative: a negative amount has already been turned into the other side.
-Accounts are references, not Pennylane ids: the daemon resolves them (find or create) and then renders the
-entry with ``wire_lines``.
+Accounts are references, not Pennylane ids: the daemon resolves them (find or create) and then sends the entry
+as Pennylane's request (``outboxd.delivery.deliver.ledger_entry``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from outboxd.contract.limits import MAX_LABEL, clean_text
 from outboxd.contract.models import Customer
-from outboxd.money import format_cents
 
 __all__ = [
     "AccountRef",
@@ -25,7 +22,6 @@ __all__ = [
     "LedgerAccount",
     "OrderCustomerAccount",
     "customer_reference",
-    "wire_lines",
 ]
 
 
@@ -125,20 +121,3 @@ class Booking:
     journals: tuple[JournalSpec, ...]
     accounts: tuple[LedgerAccount, ...]
     notes: tuple[str, ...] = ()
-
-
-def wire_lines(entry: Entry, account_ids: Mapping[AccountRef, int]) -> list[dict[str, str | int]]:
-    """The entry's lines in Pennylane's form: ``{debit: "12.50", credit: "0.00", ledger_account_id, label}``.
-
-    ``account_ids`` maps each of the entry's account references to the Pennylane id the daemon resolved. Labels
-    leave cleaned and cut to ``MAX_LABEL`` (a customer's name can make one long).
-    """
-    return [
-        {
-            "debit": format_cents(line.debit),
-            "credit": format_cents(line.credit),
-            "ledger_account_id": account_ids[line.account],
-            "label": clean_text(line.label, MAX_LABEL),
-        }
-        for line in entry.lines
-    ]

@@ -12,7 +12,15 @@ import json
 import aiohttp
 import pytest
 
-from outboxd.pennylane import Address, ApiTokenConnection, PennylaneClient, RateLimiter, RecordingTrace
+from outboxd.pennylane import (
+    Address,
+    ApiTokenConnection,
+    LedgerEntryLine,
+    LedgerEntryRequest,
+    PennylaneClient,
+    RateLimiter,
+    RecordingTrace,
+)
 from outboxd.pennylane_simulator import Sandbox, run_sandbox
 from outboxd.secrets import Secret
 from tests.pennylane_spec import operation, require_spec, validate_request
@@ -51,20 +59,9 @@ async def recorded(session: aiohttp.ClientSession) -> RecordingTrace:
         )
         cash = await api.find_ledger_account("530000")
         assert cash is not None
-        day = f"{datetime.date.today().year}-05-02"
-        await api.create_ledger_entry(
-            {
-                "date": day,
-                "label": "Z de caisse",
-                "journal_id": journal.id,
-                "piece_number": "KC-9-0001",
-                "currency": "EUR",
-                "ledger_entry_lines": [
-                    {"debit": "5.50", "credit": "0.00", "ledger_account_id": cash.id, "label": "Caisse"},
-                    {"debit": "0.00", "credit": "5.50", "ledger_account_id": account.id},
-                ],
-            }
-        )
+        day = datetime.date(datetime.date.today().year, 5, 2)
+        lines = (LedgerEntryLine(cash.id, 550, 0, "Caisse"), LedgerEntryLine(account.id, 0, 550, ""))
+        await api.create_ledger_entry(LedgerEntryRequest(day, "Z de caisse", journal.id, "KC-9-0001", "EUR", lines))
         await api.list_ledger_entries(journal.id, day)
     return trace
 

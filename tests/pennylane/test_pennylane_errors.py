@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import aiohttp
 import pytest
 
@@ -9,6 +11,8 @@ from outboxd.exceptions import AuthError, PermanentError, RateLimited, Retryable
 from outboxd.pennylane import (
     ApiTokenConnection,
     ConnectionState,
+    LedgerEntryLine,
+    LedgerEntryRequest,
     PennylaneClient,
     RateLimiter,
     RecordingTrace,
@@ -18,12 +22,14 @@ from outboxd.pennylane.errors import BODY_LIMIT, error_for_response
 from outboxd.secrets import Secret
 from tests.pennylane.conftest import FakeClock, Reply, ScriptedPeer
 
-BODY = {
-    "date": "2025-03-01",
-    "label": "Z1",
-    "journal_id": 1,
-    "ledger_entry_lines": [{"debit": "1.00", "credit": "0.00", "ledger_account_id": 2}],
-}
+BODY = LedgerEntryRequest(
+    datetime.date(2025, 3, 1),
+    "Z1",
+    1,
+    "KC-1-0001",
+    "EUR",
+    (LedgerEntryLine(2, 100, 0, ""), LedgerEntryLine(3, 0, 100, "")),
+)
 
 
 @pytest.mark.parametrize(

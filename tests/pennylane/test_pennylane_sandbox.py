@@ -17,6 +17,8 @@ from outboxd.pennylane import (
     Address,
     ApiTokenConnection,
     ConnectionState,
+    LedgerEntryLine,
+    LedgerEntryRequest,
     OAuthApp,
     OAuthConnection,
     PennylaneClient,
@@ -234,35 +236,28 @@ async def test_customers_find_or_create_and_their_411_number(api: PennylaneClien
     assert caught.value.status == 409
 
 
-async def _entry_body(api: PennylaneClient, piece: str, day: str, amount: str = "12.00") -> dict[str, object]:
+async def _entry(api: PennylaneClient, piece: str, day: str, cents: int = 1200) -> LedgerEntryRequest:
     journal = next(j for j in await api.journals() if j.code == "VT")
     cash, sales = await api.find_ledger_account("530000"), await api.find_ledger_account("707000")
     assert cash is not None
     assert sales is not None
-    return {
-        "date": day,
-        "label": f"Ticket {piece}",
-        "journal_id": journal.id,
-        "piece_number": piece,
-        "ledger_entry_lines": [
-            {"debit": amount, "credit": "0.00", "ledger_account_id": cash.id, "label": "Caisse"},
-            {"debit": "0.00", "credit": amount, "ledger_account_id": sales.id, "label": "Ventes"},
-        ],
-    }
+    lines = (LedgerEntryLine(cash.id, cents, 0, "Caisse"), LedgerEntryLine(sales.id, 0, cents, "Ventes"))
+    return LedgerEntryRequest(datetime.date.fromisoformat(day), f"Ticket {piece}", journal.id, piece, "EUR", lines)
 
 
 async def test_ledger_entries_create_and_find_by_piece_number(
     api: PennylaneClient, running: SandboxHandle, company: Company
 ) -> None:
     day = f"{datetime.date.today().year}-03-14"
-    body = await _entry_body(api, "KC-1-0001", day)
-    entry_id = await api.create_ledger_entry(body)
-    found = await api.list_ledger_entries(int(body["journal_id"]), day)  # type: ignore[call-overload]
+    entry = await _entry(api, "KC-1-0001", day)
+    entry_id = await api.create_ledger_entry(entry)
+    found = await api.list_ledger_entries(entry.journal_id, day)
     assert [(e["id"], e["piece_number"]) for e in found] == [(entry_id, "KC-1-0001")]
     assert running.sandbox.trial_balance(company.id)["530000"] == (1200, 0)
-    unbalanced = {**body, "ledger_entry_lines": [dict(body["ledger_entry_lines"][0])]}  # type: ignore[index]
+    body = entry.body()
+    unbalanced = {**body, "ledger_entry_lines": body["ledger_entry_lines"][:1]}  # the typed entry refuses to be built
     with pytest.raises(PermanentError) as caught:
-        await api.create_ledger_entry(unbalanced)
+        await api.request("POST", "/ledger_entries", body=unbalanced)
     assert caught.value.status == 422
     assert "balanced" in caught.value.message
 
@@ -270,10 +265,10 @@ async def test_ledger_entries_create_and_find_by_piece_number(
 async def test_pagination_resends_the_filter_on_every_page(api: PennylaneClient, trace: RecordingTrace) -> None:
     day = f"{datetime.date.today().year}-03-15"
     for n in range(5):
-        await api.create_ledger_entry(await _entry_body(api, f"KC-1-{n:04d}", day))
-    other_day = await _entry_body(api, "KC-2-0000", f"{datetime.date.today().year}-03-16")
+        await api.create_ledger_entry(await _entry(api, f"KC-1-{n:04d}", day))
+    other_day = await _entry(api, "KC-2-0000", f"{datetime.date.today().year}-03-16")
     await api.create_ledger_entry(other_day)
-    journal_id = int(other_day["journal_id"])  # type: ignore[call-overload]
+    journal_id = other_day.journal_id
     trace.exchanges.clear()
     pages = [
         item

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from pennylane_spec import require_spec, validate_request
 from rules_builders import DAY, MARIE, event, payment, render, worked_closing, worked_order
 
+from outboxd.delivery.deliver import ledger_entry
 from outboxd.rules import (
     CustomerAccount,
     Entry,
@@ -15,7 +17,6 @@ from outboxd.rules import (
     OrderCustomerAccount,
     ShopMapping,
     book,
-    wire_lines,
     z_control,
 )
 
@@ -87,10 +88,14 @@ def test_z_control_compares_delivered_payments_with_expected() -> None:
     ]
 
 
-def test_wire_lines_carry_both_amounts_with_two_decimals(mapping: ShopMapping) -> None:
+def test_the_ticket_leaves_as_a_body_pennylanes_spec_accepts(mapping: ShopMapping) -> None:
+    require_spec()
     entry = book(event(worked_order()), mapping).entries[0]
     ids = {line.account: number for number, line in enumerate(entry.lines, start=100)}
-    wire = wire_lines(entry, ids)
+    body = ledger_entry(entry, 7, ids).body()
+    validate_request("POST", "/ledger_entries", body)
+    assert (body["journal_id"], body["piece_number"], body["date"]) == (7, entry.piece_number, DAY.isoformat())
+    wire = body["ledger_entry_lines"]
     assert wire[0] == {"debit": "50.08", "credit": "0.00", "ledger_account_id": 100, "label": entry.label}
     assert wire[4] == {"debit": "0.00", "credit": "4.54", "ledger_account_id": 104, "label": "TVA collectée 20 %"}
 

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from rules_builders import DAY, MARIE, REFERENCE, event, negated_order, payment
 
 from outboxd.contract.models import Discount, OrderLine, OrderRecorded, VatBreakdownRow
-from outboxd.rules import CustomerAccount, LedgerAccount, ShopMapping, book, effective_mapping, wire_lines
+from outboxd.delivery.deliver import ledger_entry
+from outboxd.rules import CustomerAccount, LedgerAccount, ShopMapping, book, effective_mapping
 from outboxd.rules.entries import Entry
 
 MAPPING = effective_mapping(ShopMapping(), dataclasses.replace(REFERENCE, chapters_enabled=True))
@@ -81,7 +82,7 @@ def tickets(draw: st.DrawFn, *, breakdown: bool | None = None) -> OrderRecorded:
 def assert_sound(entry: Entry) -> None:
     assert sum(line.debit for line in entry.lines) == sum(line.credit for line in entry.lines)
     assert all((line.debit == 0) != (line.credit == 0) for line in entry.lines)
-    for wire in wire_lines(entry, {line.account: 1 for line in entry.lines}):
+    for wire in ledger_entry(entry, 1, {line.account: 1 for line in entry.lines}).body()["ledger_entry_lines"]:
         assert WIRE_AMOUNT.fullmatch(str(wire["debit"]))
         assert WIRE_AMOUNT.fullmatch(str(wire["credit"]))
     assert len(entry.piece_number) <= 64
