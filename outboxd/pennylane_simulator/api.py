@@ -15,6 +15,7 @@ from aiohttp import web
 
 from outboxd.pennylane_simulator.api_books import add_routes as add_book_routes
 from outboxd.pennylane_simulator.api_entries import add_routes as add_entry_routes
+from outboxd.pennylane_simulator.api_lettering import add_routes as add_lettering_routes
 from outboxd.pennylane_simulator.context import API_PREFIX, SANDBOX, TOKEN, current
 from outboxd.pennylane_simulator.faults import drop_connection, inject_before
 from outboxd.pennylane_simulator.listing import page, parse_query
@@ -42,6 +43,9 @@ SCOPES: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/ledger_entries"): ("ledger_entries:readonly", "ledger_entries:all"),
     ("POST", "/ledger_entries"): ("ledger_entries:all",),
     ("GET", "/ledger_entries/{id}"): ("ledger_entries:readonly", "ledger_entries:all"),
+    ("POST", "/ledger_entry_lines/lettering"): ("ledger_entries:all",),
+    ("DELETE", "/ledger_entry_lines/lettering"): ("ledger_entries:all",),
+    ("GET", "/ledger_entry_lines/{id}/lettered_ledger_entry_lines"): ("ledger_entries:readonly", "ledger_entries:all"),
 }
 
 
@@ -111,4 +115,5 @@ def create_api(sandbox: Sandbox) -> web.Application:
     api.router.add_get("/fiscal_years", fiscal_years)
     add_book_routes(api.router)
     add_entry_routes(api.router)
+    add_lettering_routes(api.router)
     return api

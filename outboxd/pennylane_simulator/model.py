@@ -127,6 +127,8 @@ class Company:
     customer_refs: dict[str, int] = field(default_factory=dict)
     entries: dict[int, Entry] = field(default_factory=dict)
     entries_by_day: dict[tuple[int, str], list[int]] = field(default_factory=dict)
+    lines: dict[int, tuple[Entry, Line]] = field(default_factory=dict)
+    lettering: dict[int, frozenset[int]] = field(default_factory=dict)  # line id -> its group's line ids
     customer_numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(CUSTOMER_ACCOUNT_FIRST))
 
     def add_fiscal_year(self, start: str, finish: str, status: str) -> FiscalYear:
@@ -169,6 +171,7 @@ class Company:
     def add_entry(self, entry: Entry) -> None:
         self.entries[entry.id] = entry
         self.entries_by_day.setdefault((entry.journal_id, entry.date), []).append(entry.id)
+        self.lines.update((line.id, (entry, line)) for line in entry.lines)
 
     def open_year_for(self, date: str) -> FiscalYear | None:
         """The open (or reopened) fiscal year holding ``date``; None when closed, frozen or outside every year."""

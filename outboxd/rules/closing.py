@@ -20,7 +20,10 @@ from outboxd.rules.mapping import ShopMapping
 from outboxd.rules.orders import line
 from outboxd.rules.pieces import closing_piece, difference_piece
 
-__all__ = ["ZControlRow", "book_closing", "z_control"]
+__all__ = ["SALES_TOTAL", "ZControl", "ZControlRow", "book_closing", "z_control"]
+
+SALES_TOTAL = "sales_total_incl_tax"
+"""The Z control's row for the sales total, beside the payment methods' rows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +36,22 @@ class ZControlRow:
     difference: int
 
 
-def z_control(closing: RegisterClosed, delivered_payments_by_method: Mapping[str, int]) -> list[ZControlRow]:
-    """The payments delivered for the closing's register and date, per method, against the Z's ``expected``.
+@dataclass(frozen=True, slots=True)
+class ZControl:
+    """A closing against what the bridge booked for its register and business day: the payments per method, and
+    the Z's ``sales_total_incl_tax`` against the tickets (``sales``, whose ``delivered`` is the tickets' total)."""
+
+    rows: tuple[ZControlRow, ...]
+    sales: ZControlRow
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.sales.difference) or any(row.difference for row in self.rows)
+
+
+def z_control(closing: RegisterClosed, delivered_payments_by_method: Mapping[str, int], booked_sales: int) -> ZControl:
+    """The payments delivered for the closing's register and date, per method, against the Z's ``expected``; the
+    tickets booked for them against its sales total.
 
     Every method of the Z comes first in its order, then methods paid but absent from the Z; a non-zero
     ``difference`` is what the operator is told about.
@@ -45,7 +62,8 @@ def z_control(closing: RegisterClosed, delivered_payments_by_method: Mapping[str
     for method_id in methods:
         want, got = expected.get(method_id, 0), delivered_payments_by_method.get(method_id, 0)
         rows.append(ZControlRow(method_id, want, got, got - want))
-    return rows
+    total = closing.sales_total_incl_tax
+    return ZControl(tuple(rows), ZControlRow(SALES_TOTAL, total, booked_sales, booked_sales - total))
 
 
 def book_closing(event: Event, mapping: ShopMapping) -> Booking:

@@ -1,8 +1,9 @@
-"""The Z control's inputs: a shop's delivered closings, and the payments delivered for one register and day.
+"""The Z control's inputs: a shop's delivered closings, and what was delivered for one register and day.
 
 Portable SQL (one text for SQLite and PostgreSQL) without JSON functions: a row that is not valid
 JSON may sit in the same table (a contract error), and PostgreSQL does not promise to filter it out before a
-cast. Only delivered rows are read, and those were parsed by the contract, so their payloads are read here.
+cast. Delivered rows were parsed by the contract, so their payloads are read here; an open row is only counted
+(one that is not valid JSON yet counts for every register of its day: the control waits rather than guess).
 """
 
 from __future__ import annotations
@@ -13,17 +14,15 @@ from dataclasses import dataclass
 
 from outboxd.money import parse_amount
 from outboxd.store._db import Database
+from outboxd.store.models import OPEN_STATES
 
-__all__ = ["Closings", "DeliveredClosing"]
+__all__ = ["Closings", "DeliveredClosing", "RegisterDay"]
 
 _CLOSINGS = (
     "SELECT id, business_date, payload FROM deliveries WHERE shop_id = $1 AND event_type = 'register.closed' "
     "AND state = 'delivered' AND business_date >= $2 ORDER BY business_date DESC, id DESC"
 )
-_PAYMENTS = (
-    "SELECT payload FROM deliveries WHERE shop_id = $1 AND event_type = 'payment.recorded' "
-    "AND state = 'delivered' AND business_date = $2"
-)
+_DAY = "SELECT event_type, state, payload FROM deliveries WHERE shop_id = $1 AND business_date = $2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +34,16 @@ class DeliveredClosing:
     business_date: dt.date
     z_number: int
     payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterDay:
+    """One register's business day as delivered so far: cents per payment method (refunds negative), the tickets'
+    total incl. VAT (credit notes negative), and how many of its deliveries are still open (pending, in flight)."""
+
+    payments: dict[str, int]
+    sales: int
+    open: int
 
 
 class Closings:
@@ -52,12 +61,26 @@ class Closings:
                                            row["payload"]))  # fmt: skip
         return result
 
-    async def delivered_payments(self, shop_id: str, register_id: str, business_date: dt.date) -> dict[str, int]:
-        """Cents per payment method of the payments delivered for that register and day (refunds count negative)."""
-        by_method: dict[str, int] = {}
-        for row in await self._db.read(_PAYMENTS, (shop_id, business_date.isoformat())):
-            payment = json.loads(row["payload"])
-            if payment["register_id"] == register_id:
-                method = str(payment["method_id"])
-                by_method[method] = by_method.get(method, 0) + parse_amount(payment["amount"])
-        return by_method
+    async def register_day(self, shop_id: str, register_id: str, business_date: dt.date) -> RegisterDay:
+        """What was delivered for one register and day, and how many of its deliveries are still open."""
+        payments: dict[str, int] = {}
+        sales = still_open = 0
+        for row in await self._db.read(_DAY, (shop_id, business_date.isoformat())):
+            try:
+                payload = json.loads(row["payload"])
+                register = payload["register_id"]
+            except (ValueError, TypeError, KeyError):  # not parsed yet, or not a contract row: it cannot be told apart
+                register = register_id
+                payload = {}
+            if register != register_id:
+                continue
+            if row["state"] in OPEN_STATES:
+                still_open += 1
+            elif row["state"] != "delivered":
+                continue
+            elif row["event_type"] == "payment.recorded":
+                method = str(payload["method_id"])
+                payments[method] = payments.get(method, 0) + parse_amount(payload["amount"])
+            elif row["event_type"] == "order.recorded":
+                sales += parse_amount(payload["total_incl_tax"])
+        return RegisterDay(payments, sales, still_open)

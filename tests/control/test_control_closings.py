@@ -79,6 +79,8 @@ async def test_a_z_mismatch_and_a_payment_in_flight(tmp_path: Path, capsys: pyte
         assert day2["mismatch"] is True
         assert {m: d for m, d in _rows(day2).items() if d != "0.00"} == {missing["method_id"]: f"-{missing['amount']}"}
         assert answer["mismatches"] == 2
+        assert answer["checked"] == 2
+        assert day1["sales"]["difference"] == "0.00"
 
         b.insert([held])
         await until(lambda: _settled(b, len(first) + len(second) + 1), what="the held payment delivered")

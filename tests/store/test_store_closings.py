@@ -1,4 +1,4 @@
-"""The Z control's inputs: delivered closings of a shop, delivered payments of one register and day per method."""
+"""The Z control's inputs: delivered closings of a shop; one register's day: payments per method, tickets, open."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from store_helpers import Producer, sqlite_only
 
 from outboxd.producer import INSERT_SQL
 from outboxd.store import OutboxSource, Store
-from outboxd.store.closings import _CLOSINGS, _PAYMENTS
+from outboxd.store.closings import _CLOSINGS, _DAY
 
 DAY = dt.date(2026, 3, 14)
 
@@ -49,6 +49,12 @@ async def _deliver_all_but(store: Store, source: OutboxSource, *, left: set[str]
                 await store.deliveries.mark_delivered(delivery.id)
 
 
+def _order(n: int, register: str, total: str) -> dict[str, Any]:
+    return {"order_id": f"o-{n}", "number": f"T-{n}", "register_id": register, "business_date": DAY.isoformat(),
+            "customer": None, "lines": [{"label": "x", "quantity": "1", "total_incl_tax": total, "vat_rate": "20",
+                                         "kind": "goods", "chapter": None}], "total_incl_tax": total}  # fmt: skip
+
+
 async def test_payments_per_method_of_one_register_and_day(
     store: Store, source: OutboxSource, producer: Producer
 ) -> None:
@@ -63,9 +69,28 @@ async def test_payments_per_method_of_one_register_and_day(
         ("s1", "payment.recorded", "order:o-8", _payment(8, "r1", "cash", "100.00")),  # failed: not delivered
     ])  # fmt: skip
     await _deliver_all_but(store, source, left={"ev-8"})
-    assert await store.closings.delivered_payments("s1", "r1", DAY) == {"cash": 3258, "cb": 2499}
-    assert await store.closings.delivered_payments("s1", "r2", DAY) == {"cash": 700}
-    assert await store.closings.delivered_payments("s1", "r3", DAY) == {}
+    assert (await store.closings.register_day("s1", "r1", DAY)).payments == {"cash": 3258, "cb": 2499}
+    assert (await store.closings.register_day("s1", "r2", DAY)).payments == {"cash": 700}
+    assert (await store.closings.register_day("s1", "r3", DAY)).payments == {}
+
+
+async def test_a_register_day_adds_its_tickets_and_counts_what_is_still_open(
+    store: Store, source: OutboxSource, producer: Producer
+) -> None:
+    _insert(producer, [
+        ("s1", "order.recorded", "order:o-1", _order(1, "r1", "20.08")),
+        ("s1", "order.recorded", "order:o-2", _order(2, "r1", "-5.00")),  # a credit note
+        ("s1", "order.recorded", "order:o-3", _order(3, "r2", "7.00")),  # another register
+        ("s1", "order.recorded", "order:o-4", _order(4, "r1", "9.99")),  # failed: open, waiting for the operator
+    ])  # fmt: skip
+    await _deliver_all_but(store, source, left={"ev-4"})
+    r1 = await store.closings.register_day("s1", "r1", DAY)
+    assert (r1.sales, r1.open) == (1508, 1)
+    r2 = await store.closings.register_day("s1", "r2", DAY)
+    assert (r2.sales, r2.open) == (700, 0)
+    _insert(producer, [("s1", "order.recorded", "order:o-5", _order(5, "r2", "1.00"))])
+    await store.deliveries.ingest_from(source)  # pending: the day is not over for r2
+    assert (await store.closings.register_day("s1", "r2", DAY)).open == 1
 
 
 async def test_delivered_closings_since_a_day_newest_first(
@@ -91,8 +116,8 @@ async def test_delivered_closings_since_a_day_newest_first(
 async def test_both_reads_use_the_day_index(store: Store, state_path: Path) -> None:
     conn = sqlite3.connect(state_path)
     try:
-        for sql, index in ((_PAYMENTS, "deliveries_payments_by_day"), (_CLOSINGS, "deliveries_closings_by_day")):
+        for sql in (_DAY, _CLOSINGS):
             plan = " ".join(str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", ("s", "2026-03-14")))
-            assert f"USING INDEX {index}" in plan, plan
+            assert "USING INDEX deliveries_by_day" in plan, plan
     finally:
         conn.close()

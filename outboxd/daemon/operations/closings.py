@@ -1,4 +1,4 @@
-"""The Z control (docs/accounting.md): each delivered closing against the payments delivered for its register and day.
+"""The Z control (docs/accounting.md): each delivered closing against the payments and tickets delivered for its day.
 
 Computed when asked, from the state database: the payments of a day may still be in flight (retried, blocked
 behind a failed ticket, held as history) when its closing is delivered, so only a reading made now is the
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from outboxd.contract import RegisterClosed, parse_payload
 from outboxd.control.backend import JSONObject
-from outboxd.delivery.zreport import z_rows
+from outboxd.delivery.zreport import z_report
 from outboxd.money import format_cents
 from outboxd.rules.accounts import method_label
 
@@ -29,25 +29,34 @@ DEFAULT_DAYS = 7
 
 
 async def closings_view(store: Store, lane: Lane, since: dt.date | None, mismatch_only: bool) -> JSONObject:
-    """``{"shop_id", "since", "mismatches", "closings": [Closing]}``, newest business day first."""
+    """``{"shop_id", "since", "checked", "mismatches", "closings": [Closing]}``, newest business day first.
+
+    ``checked`` counts the closings whose day has nothing left to deliver (the others say ``conclusive: false``
+    and how many of their day's deliveries are still ``open``); only those can be a mismatch."""
     start = since or dt.date.today() - dt.timedelta(days=DEFAULT_DAYS - 1)
     mapping = lane.mapping()
     closings = []
+    checked = 0
     for delivered in await store.closings.delivered(lane.shop_id, start):
-        rows = await z_rows(store, lane.shop_id, _closing(delivered))
-        mismatch = any(r.difference for r in rows)
+        report = await z_report(store, lane.shop_id, _closing(delivered))
+        checked += report.conclusive
+        mismatch = report.mismatch
         if mismatch or not mismatch_only:
+            sales = report.control.sales
             closings.append({
                 "delivery_id": delivered.delivery_id, "register_id": delivered.register_id,
                 "register_name": mapping.registers.get(delivered.register_id),
                 "business_date": delivered.business_date.isoformat(), "z_number": delivered.z_number,
-                "mismatch": mismatch,
+                "mismatch": mismatch, "conclusive": report.conclusive, "open": report.open,
+                "sales": {"expected": format_cents(sales.expected), "booked": format_cents(sales.delivered),
+                          "difference": format_cents(sales.difference)},
                 "rows": [{"method_id": r.method_id, "label": method_label(mapping, r.method_id),
                           "expected": format_cents(r.expected), "delivered": format_cents(r.delivered),
-                          "difference": format_cents(r.difference)} for r in rows],
+                          "difference": format_cents(r.difference)} for r in report.control.rows],
             })  # fmt: skip
     mismatches = sum(1 for c in closings if c["mismatch"])
-    return {"shop_id": lane.shop_id, "since": start.isoformat(), "mismatches": mismatches, "closings": closings}
+    return {"shop_id": lane.shop_id, "since": start.isoformat(), "checked": checked, "mismatches": mismatches,
+            "closings": closings}
 
 
 def _closing(delivered: DeliveredClosing) -> RegisterClosed:
