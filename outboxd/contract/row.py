@@ -9,6 +9,7 @@ usable, else in ``QUARANTINE_SHOP``, a name no real shop can have; a column that
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ RESERVED_PREFIX = "!"
 """``event_id``s beginning with it are the bridge's names for rows it could not read (``!row-<outbox id>``)."""
 _MAX_COLUMN = MAX_ID + 20  # an aggregate_id is "register:" or "order:" and an id
 _COLUMNS = ("shop_id", "event_id", "event_type", "aggregate_id", "occurred_at")
+_RAW_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,9 @@ def _payload_problem(payload: Any, size: int | None) -> ContractError | None:
         return ContractError("payload", f"is {_kind(payload)}, not text", "write the JSON object as TEXT")
     if not is_utf8(payload):
         return ContractError("payload", "is not valid UTF-8", "write the JSON object as UTF-8 text")
+    if (found := _RAW_CONTROL.search(payload)) is not None:  # never valid JSON, and PostgreSQL cannot store a NUL
+        return ContractError("payload", f"holds the raw control character U+{ord(found.group()):04X}",
+                             "let a JSON library serialize the object (it escapes them)")
     return None
 
 
@@ -84,7 +89,8 @@ def admit(outbox_id: int, columns: dict[str, Any], payload: Any, payload_bytes: 
     ``payload`` is None when the reader left an oversized one in the outbox; ``payload_bytes`` is its size.
     """
     problems = {name: column_problem(name, columns.get(name)) for name in _COLUMNS}
-    error = next((p for p in problems.values() if p is not None), None) or _payload_problem(payload, payload_bytes)
+    unreadable = _payload_problem(payload, payload_bytes)
+    error = next((p for p in problems.values() if p is not None), None) or unreadable
     own = f"{RESERVED_PREFIX}row-{outbox_id}"
 
     def usable(name: str, instead: str) -> str:
@@ -97,5 +103,5 @@ def admit(outbox_id: int, columns: dict[str, Any], payload: Any, payload_bytes: 
     return Admitted(
         usable("event_id", own), usable("shop_id", QUARANTINE_SHOP), usable("event_type", ""),
         usable("aggregate_id", own) if problems["shop_id"] is None else own, usable("occurred_at", ""),
-        payload if error.field != "payload" else "", error,
+        payload if unreadable is None else "", error,
     )  # fmt: skip

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from outboxd.store._db import Clock, Database, Params, Row, from_text, maybe_time, to_text
+from outboxd.store.admission import admitted, fail_refused
 from outboxd.store.models import OPEN_STATES, Delivery, ImportedEvent, OutboxRow
 from outboxd.store.shops import ensure_shops
 
@@ -97,15 +98,18 @@ class Deliveries:
     async def ingest_from(self, source: EventSource, batch: int = 1000) -> int:
         """Copy up to ``batch`` new rows of the source; return how many were read (``batch`` means: call again).
 
-        The rows and the new cursor are written in one transaction: a crash leaves both or neither.
+        The rows and the new cursor are written in one transaction: a crash leaves both or neither. A row that
+        breaks the contract's column rules is stored failed with its contract error (``store.admission``).
         """
         rows = await source.fetch_after(await self.cursor(source.name), batch)
         if not rows:
             return 0
         now = to_text(self._clock())
+        rows, refused = admitted(rows, now)
         params = [_params(row, row.id, row.created_at, "outbox", None, now) for row in rows]
         async with self._db.transaction() as tx:
             await tx.executemany(_INSERT, params)
+            await fail_refused(tx, refused)
             await ensure_shops(tx, {row.shop_id for row in rows}, now)
             await tx.execute(
                 "INSERT INTO ingest_cursor (source, last_id, updated_at) VALUES (?, ?, ?) ON CONFLICT (source) "

@@ -65,7 +65,12 @@ class Cipher(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
-    """One row of Kash.Click's outbox table, exactly as stored (payload is the raw JSON text)."""
+    """One row of Kash.Click's outbox table, exactly as stored (payload is the raw JSON text).
+
+    SQLite lets a hostile row hold any type in any column; ``store.admission`` checks before anything relies on
+    these types. ``payload`` is None when the reader left a payload over the contract's size in the outbox, and
+    ``payload_bytes`` is its size.
+    """
 
     id: int
     event_id: str
@@ -75,6 +80,7 @@ class OutboxRow:
     occurred_at: str
     payload: str
     created_at: str
+    payload_bytes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

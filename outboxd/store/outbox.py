@@ -9,18 +9,30 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 import aiosqlite
 
+from outboxd.contract.limits import MAX_PAYLOAD_BYTES
 from outboxd.exceptions import StoreError
 from outboxd.store.models import OutboxRow
 from outboxd.store.sqlite import connect
 
 __all__ = ["OutboxSource"]
 
-_COLUMNS = "id, event_id, shop_id, event_type, aggregate_id, occurred_at, payload, created_at"
+_SIZE = "length(CAST(payload AS BLOB))"
+_COLUMNS = (
+    f"id, event_id, shop_id, event_type, aggregate_id, occurred_at, CASE WHEN {_SIZE} <= {MAX_PAYLOAD_BYTES} "
+    f"THEN payload END, created_at, {_SIZE}"
+)
+"""A payload over the contract's size stays in the file (None, and its size in bytes): refused unread."""
+
+
+def _escaped(data: bytes) -> str:
+    """Text that is not UTF-8, kept readable for ingestion to refuse (``contract.row``) instead of failing the read."""
+    return data.decode("utf-8", "surrogateescape")
 
 
 class OutboxSource:
@@ -81,8 +93,14 @@ class OutboxSource:
         return changed
 
     async def fetch_after(self, last_id: int, limit: int) -> list[OutboxRow]:
-        """Rows with ``id > last_id`` in id order, at most ``limit``."""
-        rows = await self._read(f"SELECT {_COLUMNS} FROM outbox WHERE id > ? ORDER BY id LIMIT ?", (last_id, limit))  # noqa: S608 (constant column list)
+        """Rows with ``id > last_id`` in id order, at most ``limit``; read again with escapes if one is not UTF-8."""
+        sql = f"SELECT {_COLUMNS} FROM outbox WHERE id > ? ORDER BY id LIMIT ?"  # noqa: S608 (constant column list)
+        try:
+            rows = await self._read(sql, (last_id, limit))
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, sqlite3.OperationalError) or "decode" not in str(exc.__cause__):
+                raise
+            rows = await self._read(sql, (last_id, limit), text=_escaped)
         return [OutboxRow(*row) for row in rows]
 
     async def last_id(self) -> int:
@@ -90,10 +108,13 @@ class OutboxSource:
         rows = await self._read("SELECT COALESCE(MAX(id), 0) FROM outbox", ())
         return int(rows[0][0])
 
-    async def _read(self, sql: str, params: tuple[int, ...]) -> list[sqlite3.Row]:
+    async def _read(self, sql: str, params: tuple[int, ...], text: Callable[[bytes], str] = str) -> list[sqlite3.Row]:
         if self._conn is None:
             raise StoreError("the outbox source is not open")
+        self._conn.text_factory = text  # str: sqlite3's own decoding, the fast one
         try:
             return list(await self._conn.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise StoreError(f"outbox database {self.path}: {exc}") from exc
+        finally:
+            self._conn.text_factory = str

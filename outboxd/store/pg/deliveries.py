@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from outboxd.store._db import Clock, to_text
+from outboxd.store.admission import admitted, fail_refused
 from outboxd.store.deliveries import CLAIMABLE_PRIORITY, DELIVERY_COLUMNS, Deliveries, EventSource, delivery_from_row
 from outboxd.store.models import Delivery, ImportedEvent, OutboxRow
 from outboxd.store.pg.db import PgDatabase, PgTx
@@ -102,10 +103,13 @@ class PgDeliveries(Deliveries):
             await tx.conn.execute("SELECT pg_advisory_xact_lock($1)", INGEST_LOCK)
             # Another replica may have copied these rows while this one waited for the lock: skip what it did.
             done = await tx.conn.fetchval("SELECT last_id FROM ingest_cursor WHERE source = $1", source.name) or 0
-            todo = [row for row in rows if row.id > done]
+            todo, refused = admitted([row for row in rows if row.id > done], to_text(self._clock()))
             if not todo:
                 return len(rows)
+            if refused:  # their counters change to failed too: locked with the batch's, in the one order
+                await tx.conn.execute(_LOCK_COUNTERS, sorted({row.shop_id for row in todo}), ["failed", "pending"])
             await self._insert(tx, todo, [row.id for row in todo], [row.created_at for row in todo], "outbox", None)
+            await fail_refused(tx, refused)
             await tx.conn.execute(
                 "INSERT INTO ingest_cursor (source, last_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (source) "
                 "DO UPDATE SET last_id = GREATEST(ingest_cursor.last_id, excluded.last_id), "

@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 
+from outboxd.contract.limits import MAX_PAYLOAD_BYTES
 from outboxd.exceptions import StoreError
 from outboxd.store.models import OutboxRow
 
@@ -30,10 +31,12 @@ SAFETY_POLL = 5.0
 reconnection): the bound on how late a row can be noticed."""
 
 _STAMP = """to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+_SIZE = "octet_length(payload::text)"
 _COLUMNS = (
-    f"id, event_id, shop_id, event_type, aggregate_id, {_STAMP.format('occurred_at')}, payload::text, "
-    f"{_STAMP.format('created_at')}"
+    f"id, event_id, shop_id, event_type, aggregate_id, {_STAMP.format('occurred_at')}, "
+    f"CASE WHEN {_SIZE} <= {MAX_PAYLOAD_BYTES} THEN payload::text END, {_STAMP.format('created_at')}, {_SIZE}"
 )
+"""A payload over the contract's size stays in the table (None, and its size in bytes): refused unread."""
 _WRITERS = (
     "SELECT DISTINCT virtualtransaction FROM pg_locks WHERE locktype = 'relation' AND relation = $1::regclass "
     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
