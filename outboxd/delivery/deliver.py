@@ -172,8 +172,9 @@ class Deliverer:
             http_status=status, request_body=request_body, response_body=response_body,
             note="; ".join(booking.notes) or None,
         )  # fmt: skip
-        if isinstance(event.payload, RegisterClosed) and not delivery.backfill:  # history: its payments still flow
-            await warn_z_mismatch(self.store, delivery.shop_id, event.payload, bound)
+        closing = event.payload if isinstance(event.payload, RegisterClosed) and not delivery.backfill else None
+        if closing is not None and (await warn_z_mismatch(self.store, delivery.shop_id, closing, bound)).mismatch:
+            self.metrics.inc("outboxd_z_mismatches_total", shop=delivery.shop_id)  # a backfill's are checked on demand
         lane.delivered()
         self.metrics.inc("outboxd_deliveries_total", shop=delivery.shop_id, result="delivered")
         self.metrics.observe_latency((dt.datetime.now(dt.UTC) - delivery.created_at).total_seconds())

@@ -4,7 +4,7 @@ mapping = effective_mapping(ShopMapping.from_dict(config_table), latest_referenc
 booking = book(event, mapping)   # Booking(entries, journals, accounts, notes) or BookingError
 """
 
-from outboxd.rules.closing import ZControlRow, z_control
+from outboxd.rules.closing import ZControl, ZControlRow, z_control
 from outboxd.rules.engine import book
 from outboxd.rules.entries import (
     AccountRef,
@@ -31,6 +31,7 @@ __all__ = [
     "MethodInfo",
     "OrderCustomerAccount",
     "ShopMapping",
+    "ZControl",
     "ZControlRow",
     "assign_journal_codes",
     "book",

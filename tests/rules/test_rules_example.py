@@ -80,12 +80,24 @@ def test_closing_global_entry_can_be_switched_off(mapping: ShopMapping) -> None:
 
 
 def test_z_control_compares_delivered_payments_with_expected() -> None:
-    rows = z_control(worked_closing(), {"cash": 57050, "cb": 66000, "chq": 1500})
-    assert [(r.method_id, r.expected, r.delivered, r.difference) for r in rows] == [
+    control = z_control(worked_closing(), {"cash": 57050, "cb": 66000, "chq": 1500}, 123450)
+    assert [(r.method_id, r.expected, r.delivered, r.difference) for r in control.rows] == [
         ("cash", 57050, 57050, 0),
         ("cb", 66400, 66000, -400),
         ("chq", 0, 1500, 1500),
     ]
+    assert control.sales.difference == 0
+    assert control.differs
+
+
+def test_z_control_compares_the_sales_total_with_the_tickets_booked() -> None:
+    control = z_control(worked_closing(), {"cash": 57050, "cb": 66400}, 123050)
+    assert (control.sales.method_id, control.sales.expected, control.sales.delivered) == (
+        "sales_total_incl_tax", 123450, 123050,
+    )  # fmt: skip
+    assert control.sales.difference == -400
+    assert control.differs
+    assert not z_control(worked_closing(), {"cash": 57050, "cb": 66400}, 123450).differs
 
 
 def test_the_ticket_leaves_as_a_body_pennylanes_spec_accepts(mapping: ShopMapping) -> None:
