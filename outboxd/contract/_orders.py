@@ -82,8 +82,8 @@ def _line(data: dict[str, Any], where: str) -> OrderLine:
                "digits before the point", 'send a JSON string, e.g. "2" or "0.250"')
     if kind not in LINE_KINDS:
         r.one_of(data, "kind", where, LINE_KINDS)
-    if chapter is not None and type(chapter) is not str:
-        r.opt_str(data, "chapter", where)
+    if chapter is not None:
+        chapter = r.ident(data, "chapter", where)
     rate = r.rate(data, "vat_rate", where)
     if kind == "gift_card" and rate:
         r.fail(f"{where}.vat_rate", f"is {format_rate(rate)} on a gift_card line",
