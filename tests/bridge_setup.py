@@ -13,11 +13,14 @@ import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outboxd.config import Config, load_config
 from outboxd.producer import ensure_outbox, insert_events, open_outbox
 from outboxd.secrets import ensure_key_file
+
+if TYPE_CHECKING:
+    from outboxd.daemon import Daemon
 
 
 async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float = 30.0, what: str = "condition") -> None:
@@ -28,6 +31,34 @@ async def wait_until(predicate: Callable[[], Awaitable[bool]], within: float = 3
         if loop.time() > deadline:
             raise AssertionError(f"{what} not met within {within} s")
         await asyncio.sleep(0.05)
+
+
+async def dispatch_pass(daemon: Daemon, shop_id: str, within: float = 10.0) -> None:
+    """Until the in-process daemon's dispatcher has made a whole pass over ``shop_id``, begun after this call.
+
+    Whatever that pass would claim for the shop is in the lane's ``in_flight`` by then: a test asserts that
+    something is *not* sent (held history, a paused shop) after this event, instead of after a fixed sleep.
+    """
+    lanes = daemon.lanes
+    due, wait = lanes.due, lanes.wait
+    looked, passed = False, asyncio.Event()
+
+    def watched_due() -> set[str]:
+        nonlocal looked
+        shops = due()
+        looked = looked or shop_id in shops
+        return shops
+
+    async def watched_wait(idle: float) -> None:
+        if looked:
+            passed.set()
+        await wait(idle)
+
+    lanes.due, lanes.wait = watched_due, watched_wait  # type: ignore[method-assign]
+    try:
+        await asyncio.wait_for(passed.wait(), within)
+    finally:
+        del lanes.due, lanes.wait
 
 
 def free_port() -> int:

@@ -2,7 +2,8 @@
 
 ``DaemonDouble`` implements :class:`outboxd.control.backend.ControlBackend` over two shops and a few failed
 deliveries at a fixed clock (``NOW``), so the server, the client, ``outboxd ctl`` and the TUI can be tested
-over a real Unix socket before the daemon lands. Tests assert on ``calls`` (what the backend received).
+over a real Unix socket without a daemon behind it, with answers the real one gives only in rare states (the real
+daemon is tests/daemon_bench.py's). Tests assert on ``calls`` (what the backend received).
 """
 
 from __future__ import annotations

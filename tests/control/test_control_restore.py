@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from bridge_setup import dispatch_pass
 from daemon_bench import Bench, bench, until
 from e2e.e2e_harness import assert_exact, expected
 
@@ -105,7 +106,9 @@ async def test_restore_then_reconcile_books_nothing_twice(tmp_path: Path) -> Non
             conn.executescript(_pause_sql(b.outbox))
         await b.start()
         await until(lambda: _depth(b, len(days[1]) + len(days[2])), what="the events since the backup ingested")
-        await asyncio.sleep(0.3)
+        assert b.daemon is not None
+        await dispatch_pass(b.daemon, "s1")
+        assert not b.daemon.lanes["s1"].in_flight  # the pass claimed nothing
         assert (await b.client.shop("s1"))["paused"]
         assert _pieces(b) == at_backup + since_backup  # paused: nothing posted again
 

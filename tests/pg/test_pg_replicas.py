@@ -133,6 +133,12 @@ def history(shop_id: str, days: int) -> list[dict[str, Any]]:
     return list(simulate_shop(shop_id, days=days, orders_per_day=8, registers=2, seed=len(shop_id), start=start))
 
 
+async def _lease_until(db: asyncpg.Connection, shop_id: str) -> dt.datetime:
+    """When the shop's lane lease runs out: each heartbeat of its owner pushes it back."""
+    until: dt.datetime = await db.fetchval("SELECT until FROM lane_leases WHERE shop_id = $1", shop_id)
+    return until
+
+
 async def owner_then_other(world: Replicas) -> tuple[DaemonProcess, DaemonProcess]:
     """Two replicas, one shop: the first takes it, then the second starts with nothing free to take."""
     owner, other = world.daemons
@@ -288,8 +294,22 @@ async def test_a_shop_paused_and_resumed_through_another_replica_stops_and_resta
 
     await wait_until(paused_at_owner, 10, "the owner follows the pause")
     await insert_rows(world.url, rows[half:])
-    await sleep_briefly(2.0)  # two heartbeats and many dispatcher passes
-    assert await world.delivered() == half, "a paused shop delivers nothing"
+
+    async def held() -> bool:
+        return (await delivery_states(world.db)).get("pending", 0) == len(rows) - half
+
+    await wait_until(held, 20, "the rest ingested, pending behind the pause")
+    for beat in range(2):  # each heartbeat follows the shop's pause again; dispatcher passes run between them
+        before = await _lease_until(world.db, shop)
+
+        async def renewed(before: dt.datetime = before) -> bool:
+            return await _lease_until(world.db, shop) > before
+
+        await wait_until(renewed, 10, f"the owner's heartbeat {beat + 1} after the ingest")
+    states = await delivery_states(world.db)
+    assert (states.get("delivered"), states.get("pending"), states.get("leased", 0)) == (half, len(rows) - half, 0), (
+        "a paused shop claims and delivers nothing"
+    )
     async with ControlClient(other.layout.socket, actor="test") as client:
         await client.resume(shop)
     await wait_until(lambda: delivered(len(rows)), 20)

@@ -6,6 +6,7 @@ import asyncio
 import os
 
 import pytest
+from bridge_setup import wait_until
 from structlog.testing import capture_logs
 
 from outboxd.systemd import Notifier, Watchdog
@@ -78,37 +79,51 @@ def test_send_errors_are_logged_not_raised(tmp_path):
 
 
 async def test_watchdog_pings_only_after_progress(notify_socket):
+    """Each 50 ms period ends in a ping or, without progress since the last one, in a ``systemd.watchdog_skipped``
+    line: the test waits for those lines, not for a time, before it asserts that no ping came."""
     notifier = Notifier.from_env(
         {"NOTIFY_SOCKET": notify_socket.env_value, "WATCHDOG_USEC": "100000", "WATCHDOG_PID": str(os.getpid())}
     )
     watchdog = Watchdog(notifier)
     assert watchdog.enabled
-    task = asyncio.create_task(watchdog.run(), name="watchdog")
-    try:
-        await asyncio.sleep(0.25)  # five periods of 50 ms without progress
-        assert notify_socket.pending() == []
+    with capture_logs() as logs:
 
-        watchdog.progress()
-        assert await notify_socket.receive(within=0.2) == "WATCHDOG=1"
-        await asyncio.sleep(0.2)  # one report of progress earns one ping, not more
-        assert notify_socket.pending() == []
+        def skipped() -> int:
+            return sum(entry["event"] == "systemd.watchdog_skipped" for entry in logs)
 
-        async def main_loop() -> None:
-            while True:
-                watchdog.progress()
-                await asyncio.sleep(0.01)
+        async def periods_skipped(n: int) -> None:
+            async def reached() -> bool:
+                return skipped() >= n
 
-        loop_task = asyncio.create_task(main_loop(), name="main-loop")
-        await asyncio.sleep(0.3)
-        assert len(notify_socket.pending()) >= 3  # one ping per 50 ms period while the loop turns
-        loop_task.cancel()  # the main loop is stuck from here on
-        await asyncio.sleep(0.12)  # the progress already reported may still earn its one ping
-        notify_socket.pending()
-        await asyncio.sleep(0.25)
-        assert notify_socket.pending() == []
-    finally:
-        task.cancel()
-        notifier.close()
+            await wait_until(reached, 5, f"{n} watchdog periods without progress")
+
+        task = asyncio.create_task(watchdog.run(), name="watchdog")
+        try:
+            await periods_skipped(5)
+            assert notify_socket.pending() == []
+
+            watchdog.progress()
+            assert await notify_socket.receive(within=0.2) == "WATCHDOG=1"
+            await periods_skipped(6)  # one report of progress earns one ping, not more
+            assert notify_socket.pending() == []
+
+            async def main_loop() -> None:
+                while True:
+                    watchdog.progress()
+                    await asyncio.sleep(0.01)
+
+            loop_task = asyncio.create_task(main_loop(), name="main-loop")
+            for _ in range(3):  # one ping per period while the loop turns
+                assert await notify_socket.receive(within=0.2) == "WATCHDOG=1"
+            loop_task.cancel()  # the main loop is stuck from here on
+            stuck = skipped()
+            await periods_skipped(stuck + 1)  # the progress reported before may have earned one last ping
+            notify_socket.pending()
+            await periods_skipped(stuck + 3)
+            assert notify_socket.pending() == []
+        finally:
+            task.cancel()
+            notifier.close()
 
 
 async def test_watchdog_without_systemd_waits_until_cancelled():
@@ -116,7 +131,8 @@ async def test_watchdog_without_systemd_waits_until_cancelled():
     assert not watchdog.enabled
     watchdog.progress()
     task = asyncio.create_task(watchdog.run(), name="watchdog")
-    await asyncio.sleep(0.05)
+    for _ in range(3):  # the task's turns: it ran up to its wait (a return would have ended it there)
+        await asyncio.sleep(0)
     assert not task.done()  # a lifecycle that stops when a background task ends must not stop for this
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
