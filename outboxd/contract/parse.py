@@ -30,7 +30,7 @@ from outboxd.contract.models import (
 from outboxd.contract.row import column_problem
 from outboxd.exceptions import ContractError
 
-__all__ = ["PAYMENT_METHOD_KINDS", "expected_aggregate_id", "parse_event", "parse_payload"]
+__all__ = ["PAYMENT_METHOD_KINDS", "decode_payload", "expected_aggregate_id", "parse_event", "parse_payload"]
 
 PAYMENT_METHOD_KINDS = ("cash", "card", "cheque", "transfer", "voucher", "gift_card", "other")
 
@@ -123,7 +123,8 @@ def expected_aggregate_id(payload: Payload) -> str:
     return "reference"
 
 
-def _decode(raw: Any) -> dict[str, Any]:
+def decode_payload(raw: Any) -> dict[str, Any]:
+    """A payload as JSON text (or already decoded) -> its object, within the contract's nesting depth."""
     if type(raw) is str:
         try:
             raw = json.loads(raw)
@@ -168,7 +169,7 @@ def parse_event(row: Mapping[str, Any]) -> Event:
     occurred_at = r.timestamp(row, "occurred_at", "")
     if "payload" not in row:
         r.fail("payload", "is missing", "send the event's JSON object")
-    payload = parse_payload(event_type, _decode(row["payload"]))
+    payload = parse_payload(event_type, decode_payload(row["payload"]))
     expected = expected_aggregate_id(payload)
     if aggregate_id != expected:
         r.fail("aggregate_id", f"is {r.shown(aggregate_id)} but this {event_type} must be ordered under {expected!r}",

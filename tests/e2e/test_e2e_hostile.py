@@ -93,6 +93,10 @@ def _write(world: World, values: list[list[Any]]) -> list[int]:
         conn.close()
 
 
+def stored_errors(world: World, ids: list[int]) -> list[str | None]:
+    return [outcome[0][3] for outcome in _outcomes(world, ids).values()]
+
+
 def _outcomes(world: World, ids: list[int]) -> dict[int, list[tuple[str, str, str | None, str | None]]]:
     conn = sqlite3.connect(f"file:{world.layout.state}?mode=ro", uri=True, timeout=5)
     try:
@@ -137,9 +141,11 @@ async def test_hostile_rows_fail_alone_while_both_shops_deliver(make_world: Worl
     for shop, rows in (("s1", s1_good), ("s2", good["s2"])):
         assert world.state.counts(shop)["delivered"] == len(rows)
         assert_exact(world.sandbox, world.companies[shop], world.expected(shop, rows))
-    async with world.control() as client:  # what the operator sees
+    async with world.control() as client:  # what the operator sees: each one listed, and shown in detail
         listed = await client.failed(limit=100)
+        shown = [await client.delivery(int(item["id"])) for item in listed["items"]]
     assert listed["total"] == len(corpus)
+    assert sorted(str(d["message"]) for d in shown) == sorted(str(m) for m in stored_errors(world, ids))
     entries = world.sandbox.entries(world.companies["s1"])
     labels = [e.label for e in entries] + [line.label for e in entries for line in e.lines]
     assert all(label.isprintable() and len(label) <= MAX_LABEL for label in labels)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import time
 from typing import TYPE_CHECKING
 
 from outboxd.contract import parse_event
+from outboxd.contract.parse import decode_payload
 from outboxd.control.backend import FailedFilter, JSONObject
 from outboxd.daemon.lanes import Lanes
 from outboxd.delivery.deliver import event_row
@@ -62,8 +62,8 @@ class FailedDeliveries:
             raise NotFound(f"no delivery {delivery_id}")
         d = detail.delivery
         try:
-            payload = json.loads(d.payload)
-        except ValueError:
+            payload = decode_payload(d.payload)
+        except ContractError:  # not JSON, not an object, or nested past the contract's depth: shown as text
             payload = {"unparsed": d.payload}
         attempts = [{"at": a.started_at.timestamp(), "outcome": a.outcome, "http_status": a.http_status,
                      "error_class": a.error_class, "message": a.message, "request": a.request_body,
