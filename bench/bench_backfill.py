@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "backf
 import structlog
 from backfill_world import Running, World
 
+from outboxd.outbox import ensure_outbox
 from outboxd.pennylane import RateLimiter
 from outboxd.pennylane_simulator import Sandbox, run_sandbox
-from outboxd.producer import ensure_outbox
 from outboxd.secrets import ensure_key_file
 from outboxd.shop_simulator import simulate_shop
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from harness import bridge, daemon, figure, fill, shop_template, simulator, state_counts, wait_for
 
-from outboxd.producer import INSERT_SQL, open_outbox
+from outboxd.outbox import INSERT_SQL, open_outbox
 
 
 def run(*, samples: int = 300, warm: int = 30) -> list[dict[str, Any]]:

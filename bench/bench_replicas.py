@@ -27,7 +27,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "tests" / d) for d 
 from pg_helpers import delivery_states, insert_rows, lane_owners, to_postgres  # noqa: E402
 from store_helpers import scratch_database  # noqa: E402
 
-from outboxd.store.pg import outbox_ddl  # noqa: E402
+from outboxd.outbox import outbox_ddl  # noqa: E402
 
 T = TypeVar("T")
 LEASE = 6.0

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from outboxd.producer import INSERT_SQL, open_outbox
-from outboxd.store import OutboxSource, Store, open_store
+from outboxd.outbox import INSERT_SQL, OutboxSource, open_outbox
+from outboxd.store import Store, open_store
 
 SHOPS = 5
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from bridge_setup import Bridge
 
-from outboxd.producer import INSERT_SQL, open_outbox
+from outboxd.outbox import INSERT_SQL, open_outbox
 from outboxd.shop_simulator import simulate_shop
 
 BIN = Path(sys.executable).parent

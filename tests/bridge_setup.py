@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from outboxd.config import Config, load_config
-from outboxd.producer import ensure_outbox, insert_events, open_outbox
+from outboxd.outbox import ensure_outbox, insert_events, open_outbox
 from outboxd.secrets import ensure_key_file
 
 if TYPE_CHECKING:

@@ -23,8 +23,8 @@ from outboxd.config import Config, config_from_dict
 from outboxd.control.client import ControlClient
 from outboxd.daemon import Daemon
 from outboxd.daemon.operations import DaemonControl
+from outboxd.outbox import open_outbox
 from outboxd.pennylane_simulator import Sandbox, SandboxHandle, run_sandbox
-from outboxd.producer import open_outbox
 from outboxd.secrets import ensure_key_file
 from outboxd.shop_simulator import simulate_shop
 

@@ -35,7 +35,7 @@ def _row(line: str) -> dict[str, Any]:
     from outboxd.contract import parse_event
     from outboxd.contract.limits import MAX_PAYLOAD_BYTES, is_utf8
     from outboxd.exceptions import ContractError
-    from outboxd.producer import payload_text
+    from outboxd.outbox import payload_text
 
     if not is_utf8(line):
         raise ValueError("not valid UTF-8 (write the file in UTF-8)")
@@ -70,7 +70,7 @@ def _check(stream: IO[str], name: str) -> tuple[list[dict[str, Any]], int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from outboxd.producer import insert_events, open_outbox
+    from outboxd.outbox import insert_events, open_outbox
 
     try:
         if args.file == "-":

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
                              registers=args.registers, seed=args.seed, start=args.start,
                              on_account=args.on_account)
         if args.outbox:
-            from outboxd.producer import insert_events, open_outbox
+            from outboxd.outbox import insert_events, open_outbox
 
             conn = open_outbox(args.outbox)
             try:

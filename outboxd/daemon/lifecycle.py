@@ -40,9 +40,9 @@ from outboxd.delivery.lane import Lane
 from outboxd.exceptions import StoreError
 from outboxd.log import Redactor
 from outboxd.metrics import Metrics
+from outboxd.outbox import OutboxSource, PgOutboxSource
 from outboxd.secrets import TokenCipher, read_secret
-from outboxd.store import LaneOwnership, OutboxSource, Store, hold_state_lock, open_store
-from outboxd.store.pg import PgOutboxSource
+from outboxd.store import LaneOwnership, Store, hold_state_lock, open_store
 from outboxd.systemd import Notifier, Watchdog
 
 __all__ = ["ControlFactory", "Daemon", "Process"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from outboxd.demo.tickets import poison_ticket
-from outboxd.producer import insert_events, open_outbox
+from outboxd.outbox import insert_events, open_outbox
 from outboxd.secrets import ensure_key_file
 from outboxd.shop_simulator import simulate_shop
 

@@ -30,8 +30,8 @@ from outboxd.demo.daemon import DaemonProcess
 from outboxd.demo.files import CLIENT_ID, HISTORY_DAYS, SHOP_ID, DemoFiles, Endpoints, write_demo_files
 from outboxd.demo.tickets import live_ticket
 from outboxd.exceptions import ConfigError
+from outboxd.outbox import insert_events
 from outboxd.pennylane_simulator import Sandbox, SandboxHandle, run_sandbox
-from outboxd.producer import insert_events
 from outboxd.signals import on_stop_signals
 
 __all__ = ["DemoOptions", "run_demo"]

@@ -18,8 +18,8 @@ import asyncpg
 from outboxd.doctor.databases import contract_columns, migrations_result, outbox_result
 from outboxd.doctor.result import CheckResult, Status
 from outboxd.doctor.tokens import StoredToken, check_token_rows, tokens_from_rows
+from outboxd.outbox import NOTIFY_CHANNEL
 from outboxd.store import known_migrations
-from outboxd.store.pg import NOTIFY_CHANNEL
 from outboxd.store.pg.db import pg_errors
 
 __all__ = ["check_pg_migrations", "check_pg_outbox", "check_pg_state", "check_pg_tokens", "read_pg_tokens"]
@@ -118,7 +118,7 @@ async def check_pg_outbox(url: str) -> CheckResult:
     found = outbox_result(shown(url), columns, True, last)
     if found.status is not Status.OK or not contract_columns() <= columns:
         return found
-    ddl = "outboxd/store/pg/outbox.sql (docs/postgresql.md)"
+    ddl = "outboxd/outbox/outbox.sql (docs/postgresql.md)"
     if sequence is None:
         return CheckResult.fail(check, title, f"{shown(url)}: outbox.id is not a BIGSERIAL column", f"see {ddl}")
     if not (grants[0] and grants[1]):

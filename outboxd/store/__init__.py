@@ -1,5 +1,7 @@
 """The state database: migrations, deliveries, attempts, id caches, connections, backfills, audit.
 
+What it copies comes from Kash.Click's outbox through the ``EventSource`` protocol (the readers: ``outboxd.outbox``).
+
 Callers import from here; the modules underneath are the store's insides. See docs/state-store.md.
 """
 
@@ -36,7 +38,6 @@ from outboxd.store.models import (
     Shop,
     ShopStats,
 )
-from outboxd.store.outbox import OutboxSource
 from outboxd.store.store import DEFAULT_LEASE, Store, open_store
 
 __all__ = [
@@ -67,7 +68,6 @@ __all__ = [
     "LaneOwnership",
     "OAuthPending",
     "OutboxRow",
-    "OutboxSource",
     "SentEntry",
     "Shop",
     "ShopPause",

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from backfill_world import World
 
+from outboxd.outbox import ensure_outbox
 from outboxd.pennylane_simulator import Sandbox, run_sandbox
-from outboxd.producer import ensure_outbox
 from outboxd.secrets import ensure_key_file
 
 

@@ -10,7 +10,7 @@ import pytest
 from contract_examples import row
 
 from outboxd.contract import ddl, parse_event
-from outboxd.producer import ensure_outbox, insert_events, open_outbox
+from outboxd.outbox import ensure_outbox, insert_events, open_outbox
 
 
 def test_sqlite_ddl_is_the_contract_table() -> None:

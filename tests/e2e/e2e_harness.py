@@ -28,8 +28,8 @@ from bridge_setup import free_port, insert_outbox, secret_file, short_dir, wait_
 
 from outboxd.config import Config, load_config
 from outboxd.control.client import ControlClient
+from outboxd.outbox import ensure_outbox
 from outboxd.pennylane_simulator import Sandbox, SandboxHandle
-from outboxd.producer import ensure_outbox
 from outboxd.secrets import ensure_key_file
 from outboxd.shop_simulator import simulate_shop
 from outboxd.store._db import to_text

@@ -19,7 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent.parent / "store"))
 from store_helpers import FakeClock, require_postgres, scratch_database
 
-from outboxd.store.pg import outbox_ddl
+from outboxd.outbox import outbox_ddl
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

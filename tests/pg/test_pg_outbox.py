@@ -10,7 +10,7 @@ import pytest
 from pg_helpers import INSERT, event
 
 from outboxd.exceptions import StoreError
-from outboxd.store.pg import PgOutboxSource
+from outboxd.outbox import PgOutboxSource
 
 
 async def test_a_late_commit_is_never_skipped(outbox_url: str) -> None:

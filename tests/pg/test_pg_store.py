@@ -11,8 +11,8 @@ import asyncpg
 from pg_helpers import INSERT, event
 from store_helpers import FakeClock
 
+from outboxd.outbox import PgOutboxSource
 from outboxd.store import Store, open_store
-from outboxd.store.pg import PgOutboxSource
 
 
 async def _write(url: str, events: Iterable[tuple[Any, ...]]) -> None:

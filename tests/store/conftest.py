@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from store_helpers import FakeClock, Producer, state_database
 
-from outboxd.producer import open_outbox
-from outboxd.store import OutboxSource, Store, open_store
+from outboxd.outbox import OutboxSource, open_outbox
+from outboxd.store import Store, open_store
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from outboxd.producer import INSERT_SQL
+from outboxd.outbox import INSERT_SQL
 
 START = dt.datetime(2026, 3, 14, 17, 0, tzinfo=dt.UTC)
 

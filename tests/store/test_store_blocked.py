@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from store_helpers import Producer
 
-from outboxd.store import OutboxSource, Store
+from outboxd.outbox import OutboxSource
+from outboxd.store import Store
 from outboxd.store.queue import Blocked
 
 

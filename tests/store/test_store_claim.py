@@ -7,7 +7,8 @@ from pathlib import Path
 
 from store_helpers import FakeClock, Producer
 
-from outboxd.store import OutboxSource, Store, open_store
+from outboxd.outbox import OutboxSource
+from outboxd.store import Store, open_store
 
 
 async def _claim_aggregates(store: Store, limit: int = 100) -> list[str]:

@@ -10,8 +10,8 @@ from typing import Any
 
 from store_helpers import Producer, sqlite_only
 
-from outboxd.producer import INSERT_SQL
-from outboxd.store import OutboxSource, Store
+from outboxd.outbox import INSERT_SQL, OutboxSource
+from outboxd.store import Store
 from outboxd.store.closings import _CLOSINGS, _DAY
 
 DAY = dt.date(2026, 3, 14)

@@ -25,7 +25,8 @@ from outboxd.contract.limits import MAX_PAYLOAD_BYTES
 from outboxd.contract.row import QUARANTINE_SHOP
 from outboxd.delivery.deliver import event_row
 from outboxd.exceptions import ContractError
-from outboxd.store import Delivery, OutboxSource, Store, open_store
+from outboxd.outbox import OutboxSource
+from outboxd.store import Delivery, Store, open_store
 
 COLUMNS = ("event_id", "shop_id", "event_type", "aggregate_id", "occurred_at", "payload")
 LOOSE_OUTBOX = """

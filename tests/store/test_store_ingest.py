@@ -9,8 +9,8 @@ import pytest
 from store_helpers import Producer
 
 from outboxd.exceptions import StoreError
-from outboxd.producer import INSERT_SQL, open_outbox
-from outboxd.store import ImportedEvent, OutboxSource, Store
+from outboxd.outbox import INSERT_SQL, OutboxSource, open_outbox
+from outboxd.store import ImportedEvent, Store
 
 
 async def _event_ids(store: Store) -> list[str]:

@@ -10,11 +10,13 @@ from pathlib import Path
 
 from store_helpers import Producer
 
-from outboxd.store import OutboxSource, open_store
+from outboxd.outbox import OutboxSource
+from outboxd.store import open_store
 
 _WRITER = """
 import asyncio, sys
-from outboxd.store import OutboxSource, open_store
+from outboxd.outbox import OutboxSource
+from outboxd.store import open_store
 
 async def main(outbox, state):
     async with OutboxSource(outbox) as source, open_store(state, owner="victim") as store:

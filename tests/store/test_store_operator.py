@@ -6,7 +6,8 @@ import json
 
 from store_helpers import FakeClock, Producer
 
-from outboxd.store import FailedFilter, OutboxSource, Store
+from outboxd.outbox import OutboxSource
+from outboxd.store import FailedFilter, Store
 
 
 async def _fail_heads(store: Store, status: int, error_class: str = "permanent") -> list[int]:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from store_helpers import FakeClock, Producer, sqlite_only
 
-from outboxd.store import DEFAULT_LEASE, OutboxSource, Store, apply_migrations, known_migrations, open_store
+from outboxd.outbox import OutboxSource
+from outboxd.store import DEFAULT_LEASE, Store, apply_migrations, known_migrations, open_store
 from outboxd.store.deliveries import Deliveries
 from outboxd.store.entries import Entries
 from outboxd.store.reconcile import FoundEntry, OpenBefore, Reconciliation, Tally

@@ -10,7 +10,8 @@ import pytest
 from store_helpers import FakeClock, Producer, sqlite_only
 
 from outboxd.exceptions import StoreError
-from outboxd.store import Connection, OAuthPending, OutboxSource, Store, open_store
+from outboxd.outbox import OutboxSource
+from outboxd.store import Connection, OAuthPending, Store, open_store
 
 
 def _file_bytes(path: Path) -> bytes:

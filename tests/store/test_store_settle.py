@@ -9,7 +9,8 @@ import pytest
 from store_helpers import FakeClock, Producer, sqlite_only
 
 from outboxd.exceptions import PieceNumberTaken, StoreError
-from outboxd.store import OutboxSource, Store
+from outboxd.outbox import OutboxSource
+from outboxd.store import Store
 
 
 async def test_record_first_says_whether_the_entry_is_new(

@@ -11,7 +11,8 @@ from test_store_closings import _closing, _deliver_all_but, _insert, _order, _pa
 
 from outboxd.contract import RegisterClosed, parse_payload
 from outboxd.delivery.zreport import warn_z_mismatch, z_report
-from outboxd.store import OutboxSource, Store
+from outboxd.outbox import OutboxSource
+from outboxd.store import Store
 
 
 def _z(sales: str, cash: str) -> RegisterClosed:

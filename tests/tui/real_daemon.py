@@ -29,8 +29,8 @@ from outboxd.config import load_config
 from outboxd.control.client import ControlClient
 from outboxd.daemon import Daemon
 from outboxd.daemon.operations import DaemonControl
+from outboxd.outbox import ensure_outbox
 from outboxd.pennylane_simulator import Sandbox, SandboxHandle, run_sandbox
-from outboxd.producer import ensure_outbox
 from outboxd.secrets import ensure_key_file
 from outboxd.shop_simulator import simulate_shop
 from tui.app import OutboxdApp

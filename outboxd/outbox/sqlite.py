@@ -1,4 +1,4 @@
-"""Reading Kash.Click's outbox file: the narrow source the daemon tails (PostgreSQL gets its own later).
+"""Reading Kash.Click's outbox in a SQLite file: the narrow source the daemon tails (``postgres.py`` for PostgreSQL).
 
 The daemon only reads this file. In WAL mode a reader never blocks Kash.Click's INSERT, and each read here is one
 autocommit SELECT, so no read transaction stays open to pin the WAL. ``mode=rw`` never creates the file.

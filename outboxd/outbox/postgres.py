@@ -50,7 +50,7 @@ _STILL_RUNNING = (
 
 def outbox_ddl() -> str:
     """The outbox table (contract version 1) and its NOTIFY trigger, for Kash.Click's schema and for tests."""
-    return resources.files("outboxd.store.pg").joinpath("outbox.sql").read_text(encoding="utf-8")
+    return resources.files("outboxd.outbox").joinpath("outbox.sql").read_text(encoding="utf-8")
 
 
 class PgOutboxSource:
