@@ -11,7 +11,9 @@ import json
 from typing import Any
 
 import pytest
+from contract_badcases import Bad, apply
 from contract_examples import row
+from test_contract_schemas import schema_errors
 
 from outboxd.contract import parse_event
 from outboxd.contract.limits import MAX_DEPTH, MAX_ITEMS, MAX_TEXT, clean_text
@@ -151,3 +153,24 @@ def test_clean_text_cuts_with_an_ellipsis_and_keeps_clean_text_as_is() -> None:
     cut = clean_text("x" * 300, 250)
     assert len(cut) == 250
     assert cut.endswith("…")
+
+
+def _with(path: str, value: Any) -> dict[str, Any]:
+    return apply(Bad("limit", "order.recorded", {path: value}, path))
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ("payload.number", "T-1\x1b[2J"),
+    ("payload.order_id", "o" * 101),
+    ("payload.total_incl_tax", "1" * 13),
+    ("payload.lines", [row()["payload"]["lines"][0]] * 1001),
+    ("payload.lines[0].label", "a" * 1001),
+    ("payload.lines[0].quantity", "1" * 13),
+    ("shop_id", "shop[/]"),
+    ("event_id", "!row-1"),
+])
+def test_the_shipped_json_schemas_state_the_same_limits(path: str, value: Any) -> None:
+    event = _with(path, value)
+    assert path in schema_errors(event)
+    with pytest.raises(ContractError):
+        parse_event(event)
