@@ -9,7 +9,6 @@ code is 1, unless every line passes or ``--skip-invalid`` is given.
 from __future__ import annotations
 
 import argparse
-import json
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -30,39 +29,15 @@ def _lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
-def _row(line: str) -> dict[str, Any]:
-    """One line as a checked outbox row; a ContractError naming the field, or a ValueError for an unreadable line."""
-    from outboxd.contract import parse_event
-    from outboxd.contract.limits import MAX_PAYLOAD_BYTES, is_utf8
-    from outboxd.exceptions import ContractError
-    from outboxd.outbox import payload_text
-
-    if not is_utf8(line):
-        raise ValueError("not valid UTF-8 (write the file in UTF-8)")
-    try:
-        row = json.loads(line)
-    except ValueError as exc:
-        raise ValueError(f"not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise ValueError("not readable: objects or arrays nested too deep (send the contract's fields)") from exc
-    if not isinstance(row, dict):
-        raise ContractError("(row)", "is not a JSON object", "write one JSON object per line")
-    parse_event(row)
-    size = len(payload_text(row["payload"]).encode("utf-8"))
-    if size > MAX_PAYLOAD_BYTES:
-        raise ContractError("payload", f"is {size:,} bytes, more than {MAX_PAYLOAD_BYTES:,}",
-                            "send the event's own fields only")
-    return row
-
-
 def _check(stream: IO[str], name: str) -> tuple[list[dict[str, Any]], int]:
+    from outboxd.cli.jsonl import checked_row
     from outboxd.exceptions import ContractError
 
     valid: list[dict[str, Any]] = []
     rejected = 0
     for number, line in _lines(stream):
         try:
-            valid.append(_row(line))
+            valid.append(checked_row(line)[0])
         except (ContractError, ValueError) as exc:
             rejected += 1
             print(f"{name}:{number}: rejected: {exc}", file=sys.stderr)
@@ -70,14 +45,14 @@ def _check(stream: IO[str], name: str) -> tuple[list[dict[str, Any]], int]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from outboxd.cli.jsonl import open_lines, stdin_lines
     from outboxd.outbox import insert_events, open_outbox
 
     try:
         if args.file == "-":
-            sys.stdin.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
-            valid, rejected = _check(sys.stdin, "<stdin>")
+            valid, rejected = _check(stdin_lines(), "<stdin>")
         else:
-            with open(args.file, encoding="utf-8", errors="surrogateescape") as stream:
+            with open_lines(args.file) as stream:
                 valid, rejected = _check(stream, args.file)
     except OSError as exc:
         print(f"outboxd enqueue: cannot read {args.file}: {exc.strerror}", file=sys.stderr)

@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check(stream: IO[str], name: str, shop: str) -> tuple[int, set[int]]:
     """First pass: every line against the contract. Returns how many are valid and the numbers of the others."""
-    from outboxd.contract import parse_event
+    from outboxd.cli.jsonl import checked_row
     from outboxd.exceptions import ContractError
 
     valid = 0
@@ -49,16 +49,13 @@ def _check(stream: IO[str], name: str, shop: str) -> tuple[int, set[int]]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ContractError("(row)", "is not a JSON object", "write one JSON object per line")
-            event = parse_event(row)
+            _, event = checked_row(line)
             if event.shop_id != shop:
                 raise ContractError("shop_id", f"is {event.shop_id!r}, not the shop {shop!r} being imported")
             if event.event_type == "reference.updated":
                 raise ContractError("event_type", "reference snapshots come from the outbox only, never imported")
-        except ValueError as exc:
-            reason = f"not valid JSON: {exc}"
+        except ValueError as exc:  # a line that cannot be read at all: the message says why
+            reason = str(exc)
         except ContractError as exc:
             reason = str(exc)
         else:
@@ -80,12 +77,14 @@ def _valid_rows(stream: IO[str], rejected: set[int]) -> Iterator[dict[str, Any]]
 @contextlib.contextmanager
 def _opened(file: str) -> Iterator[IO[str]]:
     """The file, or standard input spooled to a temporary file: both passes read the same lines."""
+    from outboxd.cli.jsonl import open_lines, stdin_lines
+
     if file != "-":
-        with open(file, encoding="utf-8") as stream:
+        with open_lines(file) as stream:
             yield stream
         return
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-        shutil.copyfileobj(sys.stdin, spool)
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="surrogateescape") as spool:
+        shutil.copyfileobj(stdin_lines(), spool)
         spool.seek(0)
         yield spool
 

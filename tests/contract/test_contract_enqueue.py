@@ -1,4 +1,5 @@
-"""``outboxd enqueue`` on hostile lines: every bad line reported with its number and field, no traceback, exit 1."""
+"""``outboxd enqueue`` and ``outboxd import`` on hostile lines: every bad line reported with its number and field,
+no traceback, exit 1, nothing written."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from contract_examples import row
 
 OUTBOXD = Path(sys.executable).parent / "outboxd"
@@ -41,17 +43,18 @@ def _hostile_file(tmp_path: Path) -> tuple[Path, dict[int, str]]:
     return path, {n: reason for n, (_, reason) in lines.items() if reason}
 
 
-def test_every_hostile_line_is_reported_with_its_field_and_nothing_inserted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["enqueue", "import"])
+def test_every_hostile_line_is_reported_with_its_field_and_nothing_written(tmp_path: Path, command: str) -> None:
     path, reasons = _hostile_file(tmp_path)
-    outbox = tmp_path / "outbox.db"
-    done = subprocess.run([str(OUTBOXD), "enqueue", str(path), "--outbox", str(outbox)],
+    written = tmp_path / "written.db"
+    where = ["--outbox", str(written)] if command == "enqueue" else ["--shop", "shop-1", "--state-db", str(written)]
+    done = subprocess.run([str(OUTBOXD), command, str(path), *where],
                           capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     for number, reason in reasons.items():
         assert f"{path}:{number}: rejected: {reason}" in done.stderr, done.stderr[-2000:]
-    assert f"{len(reasons)} line(s) rejected, nothing inserted" in done.stderr
-    assert not outbox.exists()
+    assert not written.exists()
 
 
 def test_skip_invalid_inserts_the_good_line_alone(tmp_path: Path) -> None:
