@@ -38,7 +38,8 @@ from outboxd.store.models import (
     Shop,
     ShopStats,
 )
-from outboxd.store.store import DEFAULT_LEASE, Store, open_store
+from outboxd.store.opening import open_store
+from outboxd.store.store import DEFAULT_LEASE, Store
 
 __all__ = [
     "DEFAULT_LEASE",

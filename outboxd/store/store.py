@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from pathlib import Path
+from collections.abc import Callable
 
-from outboxd.store._db import Clock, Database, utc_now
+from outboxd.store._db import Clock, Database
 from outboxd.store.audit import Audit
 from outboxd.store.backfills import Backfills
 from outboxd.store.caches import Caches
@@ -26,13 +24,11 @@ from outboxd.store.connections import Connections
 from outboxd.store.deliveries import Deliveries
 from outboxd.store.entries import Entries
 from outboxd.store.lanes import LaneOwnership
-from outboxd.store.migrate import apply_migrations
 from outboxd.store.models import Cipher
 from outboxd.store.queue import Queue
 from outboxd.store.shops import Shops
-from outboxd.store.sqlite import SqliteDatabase
 
-__all__ = ["DEFAULT_LEASE", "SqliteStore", "Store", "open_store"]
+__all__ = ["DEFAULT_LEASE", "SqliteStore", "Store"]
 
 DEFAULT_LEASE = dt.timedelta(seconds=120)
 
@@ -123,40 +119,3 @@ class SqliteStore(Store):
 
     def lane_ownership(self, *, handover: dt.timedelta, busy: Callable[[str], bool]) -> LaneOwnership | None:
         return None
-
-
-@asynccontextmanager
-async def open_store(
-    path: str | Path,
-    *,
-    owner: str,
-    lease: dt.timedelta = DEFAULT_LEASE,
-    clock: Clock = utc_now,
-    cipher: Cipher | None = None,
-    release_own_leases: bool = True,
-) -> AsyncIterator[Store]:
-    """Open the state database (a file, created if missing, or a ``postgresql://`` URL), bring its schema up to
-    date, and close it on exit.
-
-    ``owner`` names this process in leases; it must be unique among processes running at the same time and
-    stable across restarts of one daemon (for example the host name), so that ``release_own_leases`` gives back
-    at once what a killed previous run of this daemon held, instead of waiting ``lease`` for them to expire.
-    ``cipher`` encrypts tokens at rest; without it the connection methods refuse to work.
-    """
-    if str(path).startswith(("postgresql://", "postgres://")):  # the scale-out backend, docs/postgresql.md
-        from outboxd.store.pg.store import open_pg_store  # here: pg.store builds on this module
-
-        async with open_pg_store(
-            str(path), owner=owner, lease=lease, clock=clock, cipher=cipher, release_own_leases=release_own_leases
-        ) as pg_store:
-            yield pg_store
-        return
-    db = await SqliteDatabase.open(str(path))
-    try:
-        await apply_migrations(db.writer)
-        store = SqliteStore(db, Deliveries(db, clock, owner, lease), clock=clock, cipher=cipher)
-        if release_own_leases:
-            await store.deliveries.release()
-        yield store
-    finally:
-        await db.close()
