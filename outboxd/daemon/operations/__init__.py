@@ -9,7 +9,7 @@ store and the lanes, through the part that owns it.
 The store is the truth for queues, failures, attempts and the audit log; the lanes for what only the running
 process knows (connection health, rate-limit usage, throughput, pause). Mutating calls are audited once: by the
 store method that changes state when it audits (pause, retry, discard, bulk), else by the part with
-``audit.append``. Backfills are the Backfiller's (``daemon.backfills``); the backend only routes to it.
+``audit.append``. Backfills are the ``Backfiller``'s, which the backend is given and only routes to.
 """
 
 from outboxd.daemon.operations.backend import DaemonControl
