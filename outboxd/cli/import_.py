@@ -127,12 +127,10 @@ class _Progress:
 
 async def _write(path: Path, rows: Iterator[dict[str, Any]], total: int) -> int:
     from outboxd.store import ImportedEvent, open_store
-    from outboxd.store.history import History
 
     added = done = 0
     progress = _Progress(total)
     async with open_store(path, owner=f"import:{os.getpid()}", release_own_leases=False) as store:
-        history = History(store.db, store.clock)
         while batch := [
             ImportedEvent(
                 str(r["event_id"]),
@@ -144,7 +142,7 @@ async def _write(path: Path, rows: Iterator[dict[str, Any]], total: int) -> int:
             )
             for r in itertools.islice(rows, BATCH)
         ]:
-            added += await history.import_events(batch)
+            added += await store.deliveries.ingest_rows(batch, held=True)
             done += len(batch)
             progress.show(done, added)
     progress.end()

@@ -24,8 +24,11 @@ DELIVERY_COLUMNS = (
 )
 OPEN_SQL = "state IN (" + ", ".join(f"'{state}'" for state in OPEN_STATES) + ")"
 """The open states as a SQL term; the partial indexes on open rows are used only by a query that repeats it."""
-CLAIMABLE_PRIORITY = 1
-"""0 live, 1 released backfill or import; 2 and up are history held, paused or booked per day (backfill.md)."""
+LIVE, RELEASED, HELD, PAUSED, DAILY = 0, 1, 2, 3, 4
+"""Priorities of deliveries: 0 live, 1 backfill or import released to the dispatcher, 2 history held, 3 backfill
+paused, 4 daily backfill (booked one entry per register and day). See docs/backfill.md."""
+CLAIMABLE_PRIORITY = RELEASED
+"""The dispatcher claims live and released rows; history held, paused or booked per day waits."""
 _SHOPS_PER_CLAIM = 200  # stays well under SQLite's 500 terms of a compound SELECT
 _MESSAGE_MAX = 4000
 
@@ -118,13 +121,17 @@ class Deliveries:
             )
         return len(rows)
 
-    async def ingest_rows(self, events: Iterable[ImportedEvent], *, backfill_id: int | None = None) -> int:
+    async def ingest_rows(
+        self, events: Iterable[ImportedEvent], *, backfill_id: int | None = None, held: bool = False
+    ) -> int:
         """Add events that did not come through the outbox (they go after live ones); return how many were new.
 
-        An ``event_id`` already known (from the outbox or an earlier import) is ignored.
+        An ``event_id`` already known (from the outbox or an earlier import) is ignored. ``held``: history from a
+        file (``outboxd import``), delivered only once an operator starts a backfill.
         """
         now = to_text(self._clock())
-        params = [_params(event, None, now, "import", backfill_id, now) for event in events]
+        priority = HELD if held else RELEASED
+        params = [_params(event, None, now, "import", backfill_id, now) | {"priority": priority} for event in events]
         if not params:
             return 0
         async with self._db.transaction() as tx:

@@ -1,8 +1,8 @@
 """A shop's history: held until an operator starts a backfill, then released, skipped or booked per day.
 
-Priorities of deliveries (the dispatcher claims only 0 and 1, see ``CLAIMABLE_PRIORITY``):
-0 live, 1 backfill or import released to the dispatcher, 2 history held, 3 backfill paused,
-4 daily backfill (the backfiller books them one entry per register and day). See docs/backfill.md.
+The priorities it moves rows between (LIVE, RELEASED, HELD, PAUSED, DAILY) are the claim's, in ``deliveries``;
+the dispatcher claims only LIVE and RELEASED. History from a file comes in held (``Deliveries.ingest_rows``).
+See docs/backfill.md.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ import json
 from collections.abc import Iterable
 
 from outboxd.store._db import Clock, Database, Tx, to_text
-from outboxd.store.deliveries import _INSERT, DELIVERY_COLUMNS, OPEN_SQL, _params, delivery_from_row
-from outboxd.store.models import Delivery, ImportedEvent
+from outboxd.store.deliveries import DAILY, DELIVERY_COLUMNS, HELD, LIVE, OPEN_SQL, PAUSED, RELEASED, delivery_from_row
+from outboxd.store.models import Delivery
 from outboxd.store.shops import ensure_shops
 
 __all__ = ["DAILY", "HELD", "LIVE", "PAUSED", "RELEASED", "History"]
 
-LIVE, RELEASED, HELD, PAUSED, DAILY = 0, 1, 2, 3, 4
 SKIP_CLASS = "history"
 """``last_error_class`` of a row skipped as before a backfill's start: a later backfill may take it back."""
 
@@ -58,17 +57,6 @@ class History:
                 " AND business_date IS NOT NULL",
                 (HELD, shop_id, LIVE),
             )
-
-    async def import_events(self, events: Iterable[ImportedEvent]) -> int:
-        """Insert history from a file, held (INSERT OR IGNORE on event_id: a second run adds nothing)."""
-        now = to_text(self._clock())
-        params = [_params(e, None, now, "import", None, now) | {"priority": HELD} for e in events]
-        if not params:
-            return 0
-        async with self._db.transaction() as tx:
-            added = await tx.executemany(_INSERT, params)
-            await ensure_shops(tx, {p["shop_id"] for p in params}, now)
-        return added
 
     # -- what a backfill would take ---------------------------------------------------------------------------
 

@@ -18,7 +18,16 @@ from typing import Any
 
 from outboxd.store._db import Clock, to_text
 from outboxd.store.admission import admitted, fail_refused
-from outboxd.store.deliveries import CLAIMABLE_PRIORITY, DELIVERY_COLUMNS, Deliveries, EventSource, delivery_from_row
+from outboxd.store.deliveries import (
+    CLAIMABLE_PRIORITY,
+    DELIVERY_COLUMNS,
+    HELD,
+    LIVE,
+    RELEASED,
+    Deliveries,
+    EventSource,
+    delivery_from_row,
+)
 from outboxd.store.models import Delivery, ImportedEvent, OutboxRow
 from outboxd.store.pg.db import PgDatabase, PgTx
 
@@ -108,7 +117,8 @@ class PgDeliveries(Deliveries):
                 return len(rows)
             if refused:  # their counters change to failed too: locked with the batch's, in the one order
                 await tx.conn.execute(_LOCK_COUNTERS, sorted({row.shop_id for row in todo}), ["failed", "pending"])
-            await self._insert(tx, todo, [row.id for row in todo], [row.created_at for row in todo], "outbox", None)
+            created = [row.created_at for row in todo]
+            await self._insert(tx, todo, [row.id for row in todo], created, "outbox", None, LIVE)
             await fail_refused(tx, refused)
             await tx.conn.execute(
                 "INSERT INTO ingest_cursor (source, last_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (source) "
@@ -118,15 +128,18 @@ class PgDeliveries(Deliveries):
             )  # fmt: skip
         return len(rows)
 
-    async def ingest_rows(self, events: Iterable[ImportedEvent], *, backfill_id: int | None = None) -> int:
-        """Add events that did not come through the outbox; return how many were new."""
+    async def ingest_rows(
+        self, events: Iterable[ImportedEvent], *, backfill_id: int | None = None, held: bool = False
+    ) -> int:
+        """Add events that did not come through the outbox; return how many were new (``held``: history)."""
         todo = list(events)
         if not todo:
             return 0
         now = to_text(self._clock())
         async with self._pg.transaction() as tx:
             await tx.conn.execute("SELECT pg_advisory_xact_lock($1)", INGEST_LOCK)
-            return await self._insert(tx, todo, [None] * len(todo), [now] * len(todo), "import", backfill_id)
+            priority = HELD if held else RELEASED
+            return await self._insert(tx, todo, [None] * len(todo), [now] * len(todo), "import", backfill_id, priority)
 
     async def _insert(
         self,
@@ -136,6 +149,7 @@ class PgDeliveries(Deliveries):
         created: list[str],
         source: str,
         backfill_id: int | None,
+        priority: int,
     ) -> int:
         now = to_text(self._clock())
         aggregates = sorted({(e.shop_id, e.aggregate_id) for e in events})
@@ -153,7 +167,6 @@ class PgDeliveries(Deliveries):
         for name in ("event_id", "shop_id", "event_type", "aggregate_id", "occurred_at", "payload"):
             columns.append([getattr(e, name) for e in events])
         columns.append(created)
-        priority = 0 if source == "outbox" else 1
         added = await tx.conn.fetch(_INSERT, *columns, source, priority, backfill_id, now)
         return len(added)
 
