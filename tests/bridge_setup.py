@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sqlite3
 import tempfile
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,6 +84,30 @@ def insert_outbox(outbox: Path, rows: Iterable[Mapping[str, Any]]) -> int:
     conn = open_outbox(outbox)
     try:
         return insert_events(conn, rows)
+    finally:
+        conn.close()
+
+
+class AsText(bytes):
+    """Bytes written as a TEXT value (``CAST(? AS TEXT)``): text that is not UTF-8, as a careless driver stores it."""
+
+
+OUTBOX_COLUMNS = ("event_id", "shop_id", "event_type", "aggregate_id", "occurred_at", "payload")
+
+
+def insert_raw(outbox: Path, rows: Iterable[Sequence[Any]]) -> list[int]:
+    """Rows as a buggy driver writes them (plain sqlite3, values of ``OUTBOX_COLUMNS`` whatever their types: bytes,
+    numbers, None, ``AsText``), in one transaction; their outbox ids."""
+    conn = sqlite3.connect(outbox)
+    try:
+        ids = []
+        with conn:
+            for values in rows:
+                marks = ", ".join("CAST(? AS TEXT)" if type(v) is AsText else "?" for v in values)
+                cursor = conn.execute(f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES ({marks})",  # noqa: S608
+                                      [bytes(v) if type(v) is AsText else v for v in values])  # fmt: skip
+                ids.append(int(cursor.lastrowid or 0))
+        return ids
     finally:
         conn.close()
 

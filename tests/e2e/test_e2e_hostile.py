@@ -15,19 +15,13 @@ import uuid
 from typing import Any
 
 import pytest
+from bridge_setup import OUTBOX_COLUMNS, AsText, insert_raw
 from e2e_harness import SHOPS, World, WorldFactory, assert_exact, settle, wait_until
 
 from outboxd.contract.limits import MAX_LABEL, MAX_PAYLOAD_BYTES, clean_text
 from outboxd.contract.row import QUARANTINE_SHOP
 
 pytestmark = pytest.mark.timeout(120)
-
-COLUMNS = ("event_id", "shop_id", "event_type", "aggregate_id", "occurred_at", "payload")
-
-
-class AsText(bytes):
-    """Bytes stored as a TEXT value (``CAST(? AS TEXT)``): text that is not UTF-8."""
-
 
 def _order(base: dict[str, Any], n: int, **payload: Any) -> dict[str, Any]:
     """A copy of a good order of the shop under a new order id (its own aggregate, blocking nothing else)."""
@@ -47,7 +41,7 @@ def _payment(base: dict[str, Any], n: int, **payload: Any) -> dict[str, Any]:
 
 def _values(row: dict[str, Any], **columns: Any) -> list[Any]:
     row = {**row, "payload": json.dumps(row["payload"])} | columns
-    return [row[c] for c in COLUMNS]
+    return [row[c] for c in OUTBOX_COLUMNS]
 
 
 def _corpus(rows: list[dict[str, Any]]) -> list[tuple[list[Any], str, str]]:
@@ -75,22 +69,6 @@ def _corpus(rows: list[dict[str, Any]]) -> list[tuple[list[Any], str, str]]:
         (_values(_order(order, 15, lines=[line] * 1001, vat_breakdown=None)), "s1",
          "payload.lines: has 1,001 items, more than 1000"),
     ]
-
-
-def _write(world: World, values: list[list[Any]]) -> list[int]:
-    """Rows as a buggy driver writes them into the real outbox (plain sqlite3, whatever the types)."""
-    conn = sqlite3.connect(world.layout.outbox)
-    try:
-        ids = []
-        with conn:
-            for row in values:
-                marks = ", ".join("CAST(? AS TEXT)" if type(v) is AsText else "?" for v in row)
-                cursor = conn.execute(f"INSERT INTO outbox ({', '.join(COLUMNS)}) VALUES ({marks})",  # noqa: S608
-                                      [bytes(v) if type(v) is AsText else v for v in row])  # fmt: skip
-                ids.append(int(cursor.lastrowid or 0))
-        return ids
-    finally:
-        conn.close()
 
 
 def stored_errors(world: World, ids: list[int]) -> list[str | None]:
@@ -121,7 +99,7 @@ async def test_hostile_rows_fail_alone_while_both_shops_deliver(make_world: Worl
     half = len(good["s1"]) // 2
     world.layout.insert(good["s1"][:half])
     world.layout.insert(good["s2"])
-    ids = _write(world, [values for values, _, _ in corpus])
+    ids = insert_raw(world.layout.outbox, [values for values, _, _ in corpus])
     world.layout.insert([dirty, *good["s1"][half:]])
     await world.daemon.start_ready()
 

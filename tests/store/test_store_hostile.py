@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bridge_setup import OUTBOX_COLUMNS, AsText, insert_raw
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,7 +29,6 @@ from outboxd.exceptions import ContractError
 from outboxd.outbox import OutboxSource
 from outboxd.store import Delivery, Store, open_store
 
-COLUMNS = ("event_id", "shop_id", "event_type", "aggregate_id", "occurred_at", "payload")
 LOOSE_OUTBOX = """
 CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id, shop_id, event_type, aggregate_id, occurred_at,
   payload, created_at DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')));
@@ -38,32 +38,20 @@ PAYMENT = {"payment_id": "p-1", "order_id": "o-1", "register_id": "r1", "busines
            "method_id": "cb", "amount": "30.00"}
 
 
-class AsText(bytes):
-    """Bytes written into a TEXT value as they are (``CAST(? AS TEXT)``): text that is not UTF-8."""
-
-
 def good(n: int, shop: str = "s1", order: str = "o-1") -> list[Any]:
     return [f"ev-{n}", shop, "payment.recorded", f"order:{order}", "2026-03-14T18:02:11+01:00",
             json.dumps(PAYMENT | {"order_id": order, "payment_id": f"p-{n}"})]
 
 
-def write(path: Path, rows: list[list[Any]], *, loose: bool = False) -> list[int]:
-    """Rows as a buggy producer writes them, with plain sqlite3; their outbox ids."""
+def write(path: Path, rows: list[list[Any]]) -> list[int]:
+    """Rows as a buggy producer writes them into a table that lost its types; their outbox ids."""
     conn = sqlite3.connect(path)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
-        if loose:
-            conn.executescript(LOOSE_OUTBOX)
-        ids = []
-        with conn:
-            for values in rows:
-                marks = ", ".join("CAST(? AS TEXT)" if type(v) is AsText else "?" for v in values)
-                cursor = conn.execute(f"INSERT INTO outbox ({', '.join(COLUMNS)}) VALUES ({marks})",  # noqa: S608
-                                      [bytes(v) if type(v) is AsText else v for v in values])  # fmt: skip
-                ids.append(int(cursor.lastrowid or 0))
-        return ids
+        conn.executescript(LOOSE_OUTBOX)
     finally:
         conn.close()
+    return insert_raw(path, rows)
 
 
 async def ingest_all(store: Store, source: OutboxSource) -> None:
@@ -86,7 +74,7 @@ def check_outcome(delivery: Delivery) -> str:
     """A refused row is failed with a contract error naming its column; any other parses or is a ContractError."""
     if delivery.state == "failed":
         assert delivery.last_error_class == "contract"
-        assert str(delivery.last_error).split(":")[0] in COLUMNS, delivery.last_error
+        assert str(delivery.last_error).split(":")[0] in OUTBOX_COLUMNS, delivery.last_error
         return "refused"
     try:
         parse_event(event_row(delivery))
@@ -122,7 +110,7 @@ async def test_a_hostile_row_is_one_failed_delivery_and_the_others_flow(
     store: Store, tmp_path: Path, name: str, values: list[Any], error: str
 ) -> None:
     outbox = tmp_path / "loose.db"
-    before, bad, after = write(outbox, [good(1), values, good(2, shop="s2", order="o-2")], loose=True)
+    before, bad, after = write(outbox, [good(1), values, good(2, shop="s2", order="o-2")])
     async with OutboxSource(outbox) as source:
         await ingest_all(store, source)
         await ingest_all(store, source)  # the cursor moved past it: nothing read twice
@@ -139,7 +127,7 @@ async def test_a_hostile_row_is_one_failed_delivery_and_the_others_flow(
 
 async def test_a_refused_row_of_an_order_holds_that_order_only(store: Store, tmp_path: Path) -> None:
     outbox = tmp_path / "loose.db"
-    ids = write(outbox, [[*good(1)[:5], b"{}"], good(2), good(3, order="o-9")], loose=True)
+    ids = write(outbox, [[*good(1)[:5], b"{}"], good(2), good(3, order="o-9")])
     async with OutboxSource(outbox) as source:
         await ingest_all(store, source)
     claimed = await store.deliveries.claim_heads({"s1": 5})
@@ -174,13 +162,14 @@ def _rows(draw: st.DrawFn) -> list[list[Any]]:
     rows = []
     for n in range(draw(st.integers(1, 6))):
         base = good(n, shop=draw(st.sampled_from(["s1", "s2"])))
-        rows.append([draw(_COLUMN_VALUES[c]) if draw(st.booleans()) else v for c, v in zip(COLUMNS, base, strict=True)])
+        rows.append([draw(_COLUMN_VALUES[c]) if draw(st.booleans()) else v
+                     for c, v in zip(OUTBOX_COLUMNS, base, strict=True)])
     return rows
 
 
 async def _fuzz_once(rows: list[list[Any]], directory: Path) -> None:
     outbox = directory / "loose.db"
-    ids = write(outbox, rows, loose=True)
+    ids = write(outbox, rows)
     async with open_store(directory / "state.db", owner="fuzz") as store, OutboxSource(outbox) as source:
         await ingest_all(store, source)
         found = await deliveries(store)
