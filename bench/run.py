@@ -61,6 +61,12 @@ def _memory(quick: bool) -> Figures:
     return bench_memory.run(events=100_000 if quick else 1_000_000, seconds=20.0 if quick else 60.0)
 
 
+def _retention(quick: bool) -> Figures:
+    import bench_retention
+
+    return bench_retention.run(shops=10 if quick else 20, per_shop=200)
+
+
 def _replicas(quick: bool) -> Figures:
     import bench_replicas
 
@@ -83,6 +89,12 @@ def _reliability(quick: bool) -> Figures:
     return []
 
 
+def _restarts(quick: bool) -> Figures:
+    import kill_loop
+
+    return kill_loop.run(kills=10 if quick else 50)
+
+
 BENCHMARKS: dict[str, Callable[[bool], Figures]] = {
     "rules": _rules,
     "store": _store,
@@ -91,7 +103,9 @@ BENCHMARKS: dict[str, Callable[[bool], Figures]] = {
     "latency": _latency,
     "memory": _memory,
     "replicas": _replicas,
+    "retention": _retention,
     "reliability": _reliability,
+    "restarts": _restarts,
 }
 
 

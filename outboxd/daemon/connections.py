@@ -41,6 +41,7 @@ from outboxd.pennylane import (
 from outboxd.secrets import Secret, read_secret
 from outboxd.store import Connection as StoredConnection
 from outboxd.store import OAuthPending, Store
+from outboxd.store.rate_windows import RateWindow
 
 if TYPE_CHECKING:
     from outboxd.daemon.listeners import CallbackListener
@@ -100,13 +101,14 @@ class Clients:
         return secret
 
     def client(self, shop_id: str, connection: Connection) -> PennylaneClient:
-        """A client on ``connection``."""
+        """A client on ``connection`` whose limiter starts from the token's last window in the state database."""
         limit = self.config.pennylane.rate_limit
+        window = RateWindow(self.store.db, self.store.clock, shop_id)
         return PennylaneClient(
             self.session,
             self.config.pennylane.api_url,
             connection,
-            RateLimiter(limit.requests, limit.per_seconds),
+            RateLimiter(limit.requests, limit.per_seconds, send_log=window),
             timeout=self.config.pennylane.request_timeout,
             trace=self._trace(shop_id),
         )

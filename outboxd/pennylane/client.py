@@ -76,8 +76,8 @@ class PennylaneClient:
         refreshed = False
         resends = 0
         while True:
-            token = await self.connection.access_token(self._session)
             await self.limiter.acquire()
+            token = await self.connection.access_token(self._session)  # after the wait: fresh when it leaves
             status, headers, text = await self._send(method, path, params, body, token)
             self.limiter.observe(headers)
             error = error_for_response(method, status, text, headers)
