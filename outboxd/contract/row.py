@@ -29,14 +29,10 @@ _RAW_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 @dataclass(frozen=True, slots=True)
 class Admitted:
-    """A row's columns as ingestion stores them, and why the row was refused (None: it goes on to delivery)."""
+    """A row's text columns and payload as ingestion stores them, and why the row was refused (None: it goes on
+    to delivery)."""
 
-    event_id: str
-    shop_id: str
-    event_type: str
-    aggregate_id: str
-    occurred_at: str
-    payload: str
+    columns: dict[str, str]
     error: ContractError | None
 
 
@@ -97,11 +93,10 @@ def admit(outbox_id: int, columns: dict[str, Any], payload: Any, payload_bytes: 
         return instead if problems[name] is not None else str(columns[name])
 
     if error is None:
-        return Admitted(columns["event_id"], columns["shop_id"], columns["event_type"], columns["aggregate_id"],
-                        columns["occurred_at"], payload, None)  # fmt: skip
-
-    return Admitted(
-        usable("event_id", own), usable("shop_id", QUARANTINE_SHOP), usable("event_type", ""),
-        usable("aggregate_id", own) if problems["shop_id"] is None else own, usable("occurred_at", ""),
-        payload if unreadable is None else "", error,
-    )  # fmt: skip
+        return Admitted({**columns, "payload": payload}, None)
+    return Admitted({
+        "event_id": usable("event_id", own), "shop_id": usable("shop_id", QUARANTINE_SHOP),
+        "event_type": usable("event_type", ""),
+        "aggregate_id": usable("aggregate_id", own) if problems["shop_id"] is None else own,
+        "occurred_at": usable("occurred_at", ""), "payload": payload if unreadable is None else "",
+    }, error)  # fmt: skip

@@ -48,8 +48,9 @@ def admitted(rows: Sequence[OutboxRow], now: str) -> tuple[list[OutboxRow], list
         if seen.error is None and created is row.created_at:
             stored.append(row)
             continue
-        stored.append(OutboxRow(row.id, seen.event_id, seen.shop_id, seen.event_type, seen.aggregate_id,
-                                seen.occurred_at, seen.payload, created))  # fmt: skip
+        kept = seen.columns
+        stored.append(OutboxRow(row.id, kept["event_id"], kept["shop_id"], kept["event_type"], kept["aggregate_id"],
+                                kept["occurred_at"], kept["payload"], created))  # fmt: skip
         if seen.error is not None:
             refused.append((str(seen.error), now, row.id))
     return stored, refused
