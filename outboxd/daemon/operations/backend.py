@@ -12,12 +12,8 @@ import json
 import os
 
 import outboxd
-from outboxd.config import Config
 from outboxd.control.backend import BackfillMode, FailedFilter, JSONObject
-from outboxd.daemon.backfill import Backfiller
-from outboxd.daemon.connections import Connections
-from outboxd.daemon.lanes import Lanes
-from outboxd.daemon.lifecycle import Process
+from outboxd.daemon.lifecycle import Parts
 from outboxd.daemon.operations.closings import closings_view
 from outboxd.daemon.operations.connect import ShopConnections
 from outboxd.daemon.operations.failed import FailedDeliveries, age
@@ -25,30 +21,17 @@ from outboxd.daemon.operations.mapping import mapping_view
 from outboxd.daemon.operations.reconcile import reconcile
 from outboxd.delivery.lane import Lane
 from outboxd.exceptions import BadRequest, NotFound
-from outboxd.store import Store
 
 __all__ = ["DaemonControl"]
 
 
 class DaemonControl:
-    """:class:`outboxd.control.backend.ControlBackend` over the parts of one running daemon
-    (a :class:`outboxd.daemon.lifecycle.ControlFactory`)."""
+    """:class:`outboxd.control.backend.ControlBackend` over the parts of one running daemon."""
 
-    def __init__(
-        self,
-        *,
-        config: Config,
-        store: Store,
-        lanes: Lanes,
-        connections: Connections,
-        backfills: Backfiller,
-        process: Process,
-    ) -> None:
-        self.config = config
-        self.store = store
-        self.lanes = lanes
-        self.backfills = backfills
-        self.process = process
+    def __init__(self, parts: Parts) -> None:
+        config, store, lanes, connections = parts.config, parts.store, parts.lanes, parts.connections
+        self.config, self.store, self.lanes = config, store, lanes
+        self.backfills, self.process = parts.backfills, parts.process
         self.connections = ShopConnections(
             connections, store, config.pennylane.scopes, config.secrets.token_files_directory
         )
