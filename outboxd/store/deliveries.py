@@ -15,7 +15,10 @@ from outboxd.store.admission import admitted, fail_refused
 from outboxd.store.models import OPEN_STATES, Delivery, ImportedEvent, OutboxRow
 from outboxd.store.shops import ensure_shops
 
-__all__ = ["CLAIMABLE_PRIORITY", "DELIVERY_COLUMNS", "OPEN_SQL", "Deliveries", "EventSource", "delivery_from_row"]
+__all__ = [
+    "CLAIMABLE_PRIORITY", "DELIVERY_COLUMNS", "INGEST_BATCH_BYTES", "OPEN_SQL", "Deliveries", "EventSource",
+    "delivery_from_row", "within_ingest_bytes",
+]  # fmt: skip
 
 DELIVERY_COLUMNS = (
     "id, outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at, business_date, payload, source, "
@@ -31,6 +34,9 @@ CLAIMABLE_PRIORITY = RELEASED
 """The dispatcher claims live and released rows; history held, paused or booked per day waits."""
 _SHOPS_PER_CLAIM = 200  # stays well under SQLite's 500 terms of a compound SELECT
 _MESSAGE_MAX = 4000
+INGEST_BATCH_BYTES = 8 << 20
+"""Payload bytes one ingest transaction copies at most: a run of large rows (up to the contract's 1 MB each) is
+written in several short transactions rather than one of up to a gigabyte that holds the writer."""
 
 _INSERT = """
 INSERT OR IGNORE INTO deliveries (outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at,
@@ -84,6 +90,16 @@ def delivery_from_row(row: Row) -> Delivery:
     )  # fmt: skip
 
 
+def within_ingest_bytes(rows: list[OutboxRow]) -> list[OutboxRow]:
+    """The longest prefix of ``rows`` whose payloads add up to ``INGEST_BATCH_BYTES`` at most (one row at least)."""
+    total = 0
+    for count, row in enumerate(rows):
+        total += row.payload_bytes if row.payload_bytes is not None else len(str(row.payload))
+        if total > INGEST_BATCH_BYTES and count:
+            return rows[:count]
+    return rows
+
+
 class Deliveries:
     """Ingest, claim and settle deliveries; the daemon's hot path (operator actions live in ``queue``)."""
 
@@ -99,12 +115,13 @@ class Deliveries:
         return 0 if row is None else int(row[0])
 
     async def ingest_from(self, source: EventSource, batch: int = 1000) -> int:
-        """Copy up to ``batch`` new rows of the source; return how many were read (``batch`` means: call again).
+        """Copy up to ``batch`` new rows of the source, and about ``INGEST_BATCH_BYTES`` of payloads at most (one
+        row at least); return how many were read (0: nothing new, else call again).
 
         The rows and the new cursor are written in one transaction: a crash leaves both or neither. A row that
         breaks the contract's column rules is stored failed with its contract error (``store.admission``).
         """
-        rows = await source.fetch_after(await self.cursor(source.name), batch)
+        rows = within_ingest_bytes(await source.fetch_after(await self.cursor(source.name), batch))
         if not rows:
             return 0
         now = to_text(self._clock())

@@ -75,6 +75,15 @@ def test_verify_is_clean(tmp_path):
     assert result.stderr.strip() == "", result.stderr
 
 
+def test_memory_is_bounded_for_the_whole_service():
+    text = UNIT.read_text()
+    high = re.search(r"^MemoryHigh=(\d+)M$", text, re.MULTILINE)
+    most = re.search(r"^MemoryMax=(\d+)M$", text, re.MULTILINE)
+    assert high
+    assert most
+    assert int(high.group(1)) < int(most.group(1))
+
+
 def test_stop_timeout_leaves_room_for_the_graceful_shutdown():
     from outboxd.config import Config
 

@@ -27,6 +27,7 @@ from outboxd.store.deliveries import (
     Deliveries,
     EventSource,
     delivery_from_row,
+    within_ingest_bytes,
 )
 from outboxd.store.models import Delivery, ImportedEvent, OutboxRow
 from outboxd.store.pg.db import PgDatabase, PgTx
@@ -104,8 +105,9 @@ class PgDeliveries(Deliveries):
         self._pg = db
 
     async def ingest_from(self, source: EventSource, batch: int = 1000) -> int:
-        """Copy up to ``batch`` new rows; return how many were read (``batch`` means: call again)."""
-        rows = await source.fetch_after(await self.cursor(source.name), batch)
+        """Copy up to ``batch`` new rows and about ``INGEST_BATCH_BYTES`` of payloads; return how many were read
+        (0: nothing new, else call again)."""
+        rows = within_ingest_bytes(await source.fetch_after(await self.cursor(source.name), batch))
         if not rows:
             return 0
         async with self._pg.transaction() as tx:
