@@ -147,6 +147,7 @@ class Bridge:
         for shop_id, token in self.shop_tokens.items():
             secret_file(self.root / f"{shop_id}.token", token)
             shops.append(f'[shops."{shop_id}"]\napi_token_file = "{shop_id}.token"\n')
+            shops.append(f'[shops."{shop_id}".backfill]\noffer_on_connect = false\n')  # a backlog flows live
         self.config_path.write_text(
             f"""[daemon]
 outbox_database = "{self.outbox}"

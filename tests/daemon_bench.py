@@ -97,7 +97,8 @@ async def bench(tmp_path: Path) -> AsyncIterator[Bench]:
                                   "client_secret_file": str(secret_file(tmp_path / "client.secret", "s3cret")),
                                   "rate_limit": {"requests": 1000, "per_seconds": 1.0}},
                     "secrets": {"token_key_file": "token.key"},
-                    "shops": {"s1": {"name": "Paris 1", "api_token_file": str(token_file)}, "s2": {}},
+                    "shops": {"s1": {"name": "Paris 1", "api_token_file": str(token_file),
+                                    "backfill": {"offer_on_connect": False}}, "s2": {}},
                 },
                 base_dir=tmp_path,
             )  # fmt: skip

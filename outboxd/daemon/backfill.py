@@ -17,7 +17,7 @@ import math
 import time
 from collections import defaultdict, deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -32,7 +32,7 @@ from outboxd.rules import customer_reference
 from outboxd.store import Backfill, Store
 from outboxd.store.history import History
 
-__all__ = ["Backfiller"]
+__all__ = ["Backfiller", "OutboxPosition"]
 
 log = structlog.get_logger("outboxd.backfill")
 
@@ -52,6 +52,14 @@ REACHED = 0.95
 """Share of the rate limit a backfill keeps in steady state (measured: bench/bench_backfill.py, docs/backfill.md)."""
 
 
+class OutboxPosition(Protocol):
+    """The outbox the daemon tails: the name of its ingest cursor and its last row's id."""
+
+    name: str
+
+    async def last_id(self) -> int: ...
+
+
 class Backfiller:
     """The five control calls of docs/control-api.md and the loop that books days and notices the end."""
 
@@ -69,26 +77,51 @@ class Backfiller:
         self.rate_limit = rate_limit
         self.history = History(store.db, store.clock)
         self._connected: set[str] = set()
+        self._holding: dict[str, int] = {}
+        """Shops whose history is still being ingested: the outbox id it goes up to (their lanes claim nothing)."""
+        self._outbox: OutboxPosition | None = None
         self._samples: defaultdict[int, deque[tuple[float, int]]] = defaultdict(lambda: deque(maxlen=240))
         self.days = DayBooker(self.history, lanes, deliverer)
 
     # -- the hold ---------------------------------------------------------------------------------------------
 
-    async def open(self) -> None:
-        """At start, before the outbox is tailed: shops connected now have been connected since now at the latest."""
+    async def open(self, outbox: OutboxPosition) -> None:
+        """At start, before the outbox is tailed: shops connected now have been connected since now at the latest,
+        so everything the outbox holds for them is their history."""
+        self._outbox = outbox
         self._connected = await self.history.connected_shops()
+        self._holding = await self.history.holds()
         for lane in self.lanes.values():
             await self.gate(lane)
 
-    async def gate(self, lane: Lane) -> None:
-        """Before a claim: a shop seen connected for the first time turns what waits into history (held)."""
-        if lane.shop_id in self._connected or not lane.connected:
-            return
-        shop = self.shops.get(lane.shop_id)
-        hold = shop.backfill.offer_on_connect if shop is not None else True
-        held = await self.history.first_connection(lane.shop_id, hold=hold)
-        self._connected.add(lane.shop_id)
-        log.info("backfill.first_connection", shop=lane.shop_id, held=held)
+    async def gate(self, lane: Lane) -> bool:
+        """Before a claim: whether the lane may claim now.
+
+        A shop seen connected for the first time turns everything of it in the outbox at that moment into history,
+        by outbox position (ids up to the outbox's last), ingested yet or not: its lane claims nothing until
+        ingestion has passed that id and those rows are held; rows after it are live."""
+        if not lane.connected:
+            return True
+        shop_id = lane.shop_id
+        if shop_id not in self._connected:
+            assert self._outbox is not None, "Backfiller.open first"
+            shop = self.shops.get(shop_id)
+            hold = shop.backfill.offer_on_connect if shop is not None else True
+            through = await self.history.first_connection(shop_id, hold=hold, through=await self._outbox.last_id())
+            self._connected.add(shop_id)
+            if through is not None:
+                self._holding[shop_id] = through
+            log.info("backfill.first_connection", shop=shop_id, history_through=through)
+        through = self._holding.get(shop_id)
+        if through is None:
+            return True
+        assert self._outbox is not None
+        if await self.store.deliveries.cursor(self._outbox.name) < through:
+            return False
+        held = await self.history.hold_history(shop_id, through)
+        del self._holding[shop_id]
+        log.info("backfill.history_held", shop=shop_id, held=held, through=through)
+        return True
 
     # -- control calls ----------------------------------------------------------------------------------------
 
@@ -135,11 +168,15 @@ class Backfiller:
         refused = refused or _refusal(years, start)
         if refused:
             raise BadRequest(refused)
+        if not await self.gate(lane):
+            raise BadRequest(
+                f"the history of shop {shop_id} is still being read from the outbox (up to row"
+                f" {self._holding[shop_id]}): start the backfill once it is all read"
+            )
         if (active := await self._active(shop_id)) is not None:
             raise BadRequest(
                 f"backfill {active.id} of shop {shop_id} is still {active.state}: pause or cancel it first"
             )
-        await self.gate(lane)
         backfill = await self.store.backfills.create(
             shop_id, start, None, "daily" if mode == "daily" else "detailed", actor
         )

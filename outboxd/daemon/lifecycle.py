@@ -20,10 +20,10 @@ import asyncio
 import datetime as dt
 import os
 import socket
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import structlog
@@ -45,7 +45,7 @@ from outboxd.secrets import TokenCipher, read_secret
 from outboxd.store import LaneOwnership, Store, hold_state_lock, open_store
 from outboxd.systemd import Notifier, Watchdog
 
-__all__ = ["Daemon", "Parts", "Process"]
+__all__ = ["ControlFactory", "Daemon", "Process"]
 
 log = structlog.get_logger("outboxd.daemon")
 
@@ -65,17 +65,19 @@ class Process:
     draining: bool = False
 
 
-@dataclass(frozen=True)
-class Parts:
-    """What the control API's backend is built from (``outboxd.daemon.operations``): the parts of a running daemon,
-    never the daemon itself."""
+class ControlFactory(Protocol):
+    """Builds the control API's backend from the parts of a running daemon (``outboxd.daemon.operations``)."""
 
-    config: Config
-    store: Store
-    lanes: Lanes
-    connections: Connections
-    backfills: Backfiller
-    process: Process
+    def __call__(
+        self,
+        *,
+        config: Config,
+        store: Store,
+        lanes: Lanes,
+        connections: Connections,
+        backfills: Backfiller,
+        process: Process,
+    ) -> ControlBackend: ...
 
 
 class Daemon:
@@ -87,7 +89,7 @@ class Daemon:
         *,
         notifier: Notifier | None = None,
         owner: str | None = None,
-        control_factory: Callable[[Parts], ControlBackend] | None = None,
+        control_factory: ControlFactory | None = None,
         redactor: Redactor | None = None,
     ) -> None:
         self.config = config
@@ -161,7 +163,7 @@ class Daemon:
             self.backfills = Backfiller(
                 self.store, self.lanes, self.deliverer, self.config.shops, self.config.pennylane.rate_limit
             )
-            await self.backfills.open()
+            await self.backfills.open(source)
             runner = await self._serve(stack)
             watched = [
                 asyncio.create_task(self._tail(source), name="outbox-tail"),
@@ -195,8 +197,14 @@ class Daemon:
         from outboxd.control.server import create_control_app, start_control_site
 
         daemon = self.config.daemon
-        parts = Parts(self.config, self.store, self.lanes, self.connections, self.backfills, self.process)
-        backend = self._control_factory(parts) if self._control_factory else None
+        backend = (
+            self._control_factory(
+                config=self.config, store=self.store, lanes=self.lanes, connections=self.connections,
+                backfills=self.backfills, process=self.process,
+            )
+            if self._control_factory
+            else None
+        )  # fmt: skip
         callback = CallbackListener(
             daemon.callback_host, daemon.callback_port, daemon.callback_path, self.config.redirect_uri,
             self.connections.callback_page,
@@ -273,8 +281,7 @@ class Daemon:
                 if self.ownership is not None and not self.ownership.owns(shop_id):
                     continue  # another replica's lane
                 lane = self.lanes[shop_id]
-                await self.backfills.gate(lane)
-                if lane.free:
+                if await self.backfills.gate(lane) and lane.free:
                     free[shop_id] = lane.free
             if free:
                 for delivery in await self.store.deliveries.claim_heads(free):

@@ -39,24 +39,40 @@ class History:
         rows = await self._db.read("SELECT shop_id FROM shops WHERE connected_since IS NOT NULL")
         return {r[0] for r in rows}
 
-    async def first_connection(self, shop_id: str, *, hold: bool) -> int:
-        """Record the shop's first connection; with ``hold``, what waits then becomes history. Returns rows held.
-
-        Reference snapshots are never held: they carry no entry, and live events need the mapping they complete.
+    async def first_connection(self, shop_id: str, *, hold: bool, through: int) -> int | None:
+        """Record the shop's first connection; with ``hold``, every row of the shop in the outbox then (ids up to
+        ``through``) becomes history, ingested yet or not. Returns the outbox id up to which history is still to
+        be held (:meth:`hold_history`, once ingestion has passed it), first connection or not; None when none is.
         """
         now = to_text(self._clock())
         async with self._db.transaction() as tx:
             await ensure_shops(tx, {shop_id}, now)
-            first = await tx.execute(
-                "UPDATE shops SET connected_since = $1 WHERE shop_id = $2 AND connected_since IS NULL", (now, shop_id)
+            await tx.execute(
+                "UPDATE shops SET connected_since = $1, history_through = $2 WHERE shop_id = $3"
+                " AND connected_since IS NULL",
+                (now, through if hold else None, shop_id),
             )
-            if not (first and hold):
-                return 0
-            return await tx.execute(
+            row = await tx.fetchone("SELECT history_through FROM shops WHERE shop_id = $1", (shop_id,))
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def holds(self) -> dict[str, int]:
+        """Shops whose history is still to be held, and the outbox id it goes up to."""
+        rows = await self._db.read("SELECT shop_id, history_through FROM shops WHERE history_through IS NOT NULL")
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def hold_history(self, shop_id: str, through: int) -> int:
+        """The shop's rows of the outbox up to ``through`` held, every one ingested by now; returns how many.
+
+        Reference snapshots are never held: they carry no entry, and live events need the mapping they complete.
+        """
+        async with self._db.transaction() as tx:
+            held = await tx.execute(
                 "UPDATE deliveries SET priority = $1 WHERE shop_id = $2 AND state = 'pending' AND priority = $3"
-                " AND business_date IS NOT NULL",
-                (HELD, shop_id, LIVE),
+                " AND business_date IS NOT NULL AND outbox_id <= $4",
+                (HELD, shop_id, LIVE, through),
             )
+            await tx.execute("UPDATE shops SET history_through = NULL WHERE shop_id = $1", (shop_id,))
+        return held
 
     # -- what a backfill would take ---------------------------------------------------------------------------
 

@@ -58,6 +58,9 @@ class Layout:
     sockdir: Path = field(default_factory=short_dir)
     metrics_port: int = field(default_factory=free_port)
     callback_port: int = field(default_factory=free_port)
+    hold_history: bool = False
+    """Token shops: what the outbox holds at their first start is held as history (the daemon's default); False
+    (most tests): it flows live."""
 
     @property
     def outbox(self) -> Path:
@@ -93,6 +96,8 @@ class Layout:
             else:
                 secret_file(self.root / f"{shop_id}.token", token)
                 shops.append(f'[shops."{shop_id}"]\napi_token_file = "{shop_id}.token"\n')
+                if not self.hold_history:
+                    shops.append(f'[shops."{shop_id}".backfill]\noffer_on_connect = false\n')
         h = self.handle
         self.config_path.write_text(
             f"""[daemon]

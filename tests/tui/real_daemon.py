@@ -105,6 +105,7 @@ vat_rates = {_toml(vat_rates)}
 [shops.s1]
 name = "Paris 1"
 api_token_file = {_toml(str(token))}
+backfill = {{ offer_on_connect = false }}
 
 [shops.s2]
 name = "Lyon 2"
