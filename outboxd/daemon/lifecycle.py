@@ -20,10 +20,10 @@ import asyncio
 import datetime as dt
 import os
 import socket
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 import structlog
@@ -45,7 +45,7 @@ from outboxd.secrets import TokenCipher, read_secret
 from outboxd.store import LaneOwnership, Store, hold_state_lock, open_store
 from outboxd.systemd import Notifier, Watchdog
 
-__all__ = ["ControlFactory", "Daemon", "Process"]
+__all__ = ["Daemon", "Parts", "Process"]
 
 log = structlog.get_logger("outboxd.daemon")
 
@@ -65,19 +65,17 @@ class Process:
     draining: bool = False
 
 
-class ControlFactory(Protocol):
-    """Builds the control API's backend from the parts of a running daemon (``outboxd.daemon.operations``)."""
+@dataclass(frozen=True)
+class Parts:
+    """What the control API's backend is built from (``outboxd.daemon.operations``): the parts of a running daemon,
+    never the daemon itself."""
 
-    def __call__(
-        self,
-        *,
-        config: Config,
-        store: Store,
-        lanes: Lanes,
-        connections: Connections,
-        backfills: Backfiller,
-        process: Process,
-    ) -> ControlBackend: ...
+    config: Config
+    store: Store
+    lanes: Lanes
+    connections: Connections
+    backfills: Backfiller
+    process: Process
 
 
 class Daemon:
@@ -89,7 +87,7 @@ class Daemon:
         *,
         notifier: Notifier | None = None,
         owner: str | None = None,
-        control_factory: ControlFactory | None = None,
+        control_factory: Callable[[Parts], ControlBackend] | None = None,
         redactor: Redactor | None = None,
     ) -> None:
         self.config = config
@@ -197,14 +195,8 @@ class Daemon:
         from outboxd.control.server import create_control_app, start_control_site
 
         daemon = self.config.daemon
-        backend = (
-            self._control_factory(
-                config=self.config, store=self.store, lanes=self.lanes, connections=self.connections,
-                backfills=self.backfills, process=self.process,
-            )
-            if self._control_factory
-            else None
-        )  # fmt: skip
+        parts = Parts(self.config, self.store, self.lanes, self.connections, self.backfills, self.process)
+        backend = self._control_factory(parts) if self._control_factory else None
         callback = CallbackListener(
             daemon.callback_host, daemon.callback_port, daemon.callback_path, self.config.redirect_uri,
             self.connections.callback_page,
