@@ -13,11 +13,15 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
+
 from outboxd.contract.row import admit
 from outboxd.store._db import Tx
 from outboxd.store.models import OutboxRow
 
 __all__ = ["admitted", "fail_refused"]
+
+log = structlog.get_logger("outboxd.store")
 
 _REFUSE = (
     "UPDATE deliveries SET state = 'failed', last_error_class = 'contract', last_error = $1, updated_at = $2 "
@@ -53,6 +57,7 @@ def admitted(rows: Sequence[OutboxRow], now: str) -> tuple[list[OutboxRow], list
                                 kept["occurred_at"], kept["payload"], created))  # fmt: skip
         if seen.error is not None:
             refused.append((str(seen.error), now, row.id))
+            log.warning("outbox.row_refused", outbox_id=row.id, shop=kept["shop_id"], reason=str(seen.error))
     return stored, refused
 
 

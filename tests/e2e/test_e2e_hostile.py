@@ -119,6 +119,9 @@ async def test_hostile_rows_fail_alone_while_both_shops_deliver(make_world: Worl
     for shop, rows in (("s1", s1_good), ("s2", good["s2"])):
         assert world.state.counts(shop)["delivered"] == len(rows)
         assert_exact(world.sandbox, world.companies[shop], world.expected(shop, rows))
+    logged = [json.loads(line) for line in world.daemon.log_path.read_text().splitlines() if line.startswith("{")]
+    refused = {entry["outbox_id"] for entry in logged if entry["event"] == "outbox.row_refused"}
+    assert refused == {*ids[:7], ids[10], ids[13]}  # the rows refused before their payload was parsed
     async with world.control() as client:  # what the operator sees: each one listed, and shown in detail
         listed = await client.failed(limit=100)
         shown = [await client.delivery(int(item["id"])) for item in listed["items"]]
