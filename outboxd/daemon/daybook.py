@@ -21,7 +21,7 @@ from outboxd.daemon.lanes import Lanes
 from outboxd.delivery.deliver import Deliverer, event_row
 from outboxd.delivery.lane import Lane
 from outboxd.exceptions import AuthError, BookingError, ContractError, OutboxdError, PennylaneError, PermanentError
-from outboxd.rules import AccountRef, Booking, CustomerAccount, OrderCustomerAccount, book
+from outboxd.rules import AccountRef, Booking, CustomerAccount, OrderCustomerAccount, ShopMapping, book
 from outboxd.rules.daily import book_day
 from outboxd.store import Delivery
 from outboxd.store.history import History
@@ -74,12 +74,13 @@ class DayBooker:
         bound = log.bind(shop=lane.shop_id, day=rows[0].business_date, events=len(rows))
         try:
             events = [parse_event(event_row(row)) for row in rows]
-            booking = book_day(events, lane.mapping())
+            mapping = lane.mapping(rows[0].outbox_id)  # the reference of the register-day's first event
+            booking = book_day(events, mapping)
             await deliverer.prepare(lane, booking)
             await _resolve(lane, _accounts(booking))  # every id before any POST: a BookingError comes first
             for entry in booking.entries:
                 await deliverer.post_once(lane, rows[0], entry, bound)
-            await _remember_orders(lane, events, set(_accounts(booking)))
+            await _remember_orders(lane, mapping, events, set(_accounts(booking)))
         except (ContractError, BookingError, PermanentError) as exc:
             bound.warning("backfill.day_to_detailed", reason=str(exc), moved=await self._to_detailed(lane, rows))
             return
@@ -112,10 +113,9 @@ class DayBooker:
             log.debug("backfill.resolve_ahead_failed", shop=lane.shop_id, reason=str(exc))
 
 
-async def _remember_orders(lane: Lane, events: list[Event], booked: set[AccountRef]) -> None:
+async def _remember_orders(lane: Lane, mapping: ShopMapping, events: list[Event], booked: set[AccountRef]) -> None:
     """The account each ticket of the day was booked on, for its later payments: the customer's own when the day
     left it owing, else the counter customer (a ticket settled within the day booked no customer line)."""
-    mapping = lane.mapping()
     counter = mapping.catalogue.counter_customer
     for event in events:
         if isinstance(event.payload, OrderRecorded):
@@ -136,7 +136,8 @@ def _day_accounts(lane: Lane, rows: list[Delivery]) -> list[AccountRef]:
     accounts: dict[AccountRef, None] = {}
     for register_rows in _by_register(rows).values():
         try:
-            booking = book_day([parse_event(event_row(row)) for row in register_rows], lane.mapping())
+            events = [parse_event(event_row(row)) for row in register_rows]
+            booking = book_day(events, lane.mapping(register_rows[0].outbox_id))
         except Exception as exc:  # such a register-day (even a bug) is handled when it is booked
             log.debug("backfill.day_not_looked_ahead", shop=lane.shop_id, reason=str(exc))
             continue

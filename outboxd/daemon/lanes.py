@@ -59,15 +59,16 @@ class Lanes(Mapping[str, Lane]):
         return lane
 
     async def _restore(self, lane: Lane) -> None:
-        """What the state database remembers of a shop across restarts: its pause and its latest reference."""
+        """What the state database remembers of a shop across restarts: its pause and its reference snapshots (every
+        one delivered, by outbox position, then the latest)."""
         shop = await self._store.shops.get(lane.shop_id)
         if shop is not None and shop.paused:
             lane.paused, lane.pause_reason = True, shop.pause_reason or ""
-        reference = await self._store.shops.reference(lane.shop_id)
-        if reference is not None:
-            payload = parse_payload("reference.updated", json.loads(reference[0]))
+        latest = await self._store.shops.reference(lane.shop_id)
+        for text, outbox_id in [*await self._store.shops.references(lane.shop_id), *([latest] if latest else [])]:
+            payload = parse_payload("reference.updated", json.loads(text))
             if isinstance(payload, ReferenceUpdated):
-                lane.set_reference(payload)
+                lane.set_reference(payload, outbox_id)
 
     # -- waking the dispatcher --------------------------------------------------------------------------------
 

@@ -153,8 +153,9 @@ class Deliverer:
         event = parse_event(event_row(delivery))
         if isinstance(event.payload, ReferenceUpdated):
             await self.store.shops.save_reference(delivery.shop_id, delivery.payload, delivery.outbox_id)
-            lane.set_reference(event.payload)
-        booking = book(event, lane.mapping())
+            lane.set_reference(event.payload, delivery.outbox_id)
+        mapping = lane.mapping(delivery.outbox_id)  # the reference in force at its position in the outbox
+        booking = book(event, mapping)
         await self.prepare(lane, booking)
         posted: tuple[str, int] | None = None
         for entry in booking.entries[:-1]:
@@ -165,7 +166,7 @@ class Deliverer:
                 posted = (last.piece_number, pennylane_id)
         order_account = None
         if isinstance(event.payload, OrderRecorded) and booking.entries:
-            order_account = (event.payload.order_id, await self.customer_account_id(lane, booking))
+            order_account = (event.payload.order_id, await self.customer_account_id(lane, booking, delivery.outbox_id))
         status, request_body, response_body = _last_exchange(exchanges)
         await self.store.settle_delivered(
             delivery.shop_id, delivery.id, started_at=started, posted=posted, order_account=order_account,
@@ -189,9 +190,9 @@ class Deliverer:
         for account in booking.accounts:
             await lane.resolver.account(account)
 
-    async def customer_account_id(self, lane: Lane, booking: Booking) -> int:
+    async def customer_account_id(self, lane: Lane, booking: Booking, at: int | None) -> int:
         """The account the ticket's customer side was booked on: its payments credit the same one."""
-        counter = lane.mapping().counter_customer
+        counter = lane.mapping(at).counter_customer
         for line in booking.entries[0].lines:
             account = line.account
             if isinstance(account, CustomerAccount) or (
@@ -209,7 +210,7 @@ class Deliverer:
     async def _post(self, lane: Lane, delivery: Delivery, entry: Entry, bound: Any) -> int | None:
         """Record, then POST: the new entry's id, for the caller to mark posted (None: nothing was posted now)."""
         shop = delivery.shop_id
-        journal_id = await lane.journal_id(lane.journal_spec(entry.register_id))
+        journal_id = await lane.journal_id(lane.journal_spec(entry.register_id, delivery.outbox_id))
         ids = {line.account: await lane.resolver.account(line.account) for line in entry.lines}
         request = ledger_entry(entry, journal_id, ids)
         digest = hashlib.sha256(json.dumps(request.body(), sort_keys=True).encode()).hexdigest()

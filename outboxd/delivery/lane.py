@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from bisect import bisect_left
 from collections import deque
 
 from outboxd.contract import ReferenceUpdated
@@ -29,8 +30,12 @@ class Lane:
         self.base_mapping = mapping
         self.concurrency = concurrency
         self._reference: ReferenceUpdated | None = None
+        """The latest reference snapshot."""
+        self._references: list[tuple[int, ReferenceUpdated]] = []
+        """Every snapshot known by its outbox id, oldest first."""
         self._journal_codes: dict[str, str] = {}
-        self._mapping: ShopMapping | None = None
+        self._mappings: dict[int, ShopMapping] = {}
+        """Mappings built, by the ``id()`` of their reference."""
         self.client: PennylaneClient | None = None
         self.resolver: Resolver
         self.paused = False
@@ -66,21 +71,40 @@ class Lane:
 
     # -- accounting -------------------------------------------------------------------------------------------
 
-    def mapping(self) -> ShopMapping:
-        """The shop's mapping completed with its latest reference and the journal codes already in use."""
-        if self._mapping is None:
+    def mapping(self, at: int | None = None) -> ShopMapping:
+        """The shop's mapping completed with the journal codes already in use and the reference in force at outbox id
+        ``at``: the latest snapshot with a smaller id (the oldest known for an event older than all), so an event
+        that waited while a newer snapshot was applied books as of its time. ``at`` None: the latest snapshot."""
+        reference = self._reference if at is None else self._reference_at(at)
+        mapping = self._mappings.get(id(reference))
+        if mapping is None:
             codes = {**self._journal_codes, **self.base_mapping.journals}
-            self._mapping = effective_mapping(dataclasses.replace(self.base_mapping, journals=codes), self._reference)
-        return self._mapping
+            mapping = effective_mapping(dataclasses.replace(self.base_mapping, journals=codes), reference)
+            self._mappings[id(reference)] = mapping
+        return mapping
 
-    def set_reference(self, reference: ReferenceUpdated | None) -> None:
-        self._reference = reference
-        self._mapping = None
+    def _reference_at(self, at: int) -> ReferenceUpdated | None:
+        if not self._references:
+            return self._reference
+        index = bisect_left(self._references, at, key=lambda known: known[0])
+        return self._references[max(index - 1, 0)][1]
+
+    def set_reference(self, reference: ReferenceUpdated, outbox_id: int | None = None) -> None:
+        """A snapshot applied, at ``outbox_id`` in the outbox (None: from elsewhere, an import: the latest)."""
+        if outbox_id is None or not self._references or outbox_id >= self._references[-1][0]:
+            self._reference = reference
+        if outbox_id is not None:
+            index = bisect_left(self._references, outbox_id, key=lambda known: known[0])
+            if index < len(self._references) and self._references[index][0] == outbox_id:
+                self._references[index] = (outbox_id, reference)
+            else:
+                self._references.insert(index, (outbox_id, reference))
+        self._mappings.clear()
 
     def set_journal_codes(self, codes: dict[str, str]) -> None:
         """Codes already given to registers (from the state database): a new register never takes one."""
         self._journal_codes = dict(codes)
-        self._mapping = None
+        self._mappings.clear()
 
     async def journal_id(self, spec: JournalSpec) -> int:
         journal_id = await self.resolver.journal(spec)
@@ -88,8 +112,8 @@ class Lane:
             self.set_journal_codes({**self._journal_codes, spec.register_id: spec.code})
         return journal_id
 
-    def journal_spec(self, register_id: str) -> JournalSpec:
-        mapping = self.mapping()
+    def journal_spec(self, register_id: str, at: int | None = None) -> JournalSpec:
+        mapping = self.mapping(at)
         return journal_for(register_id, mapping.registers.get(register_id), mapping.journals)
 
     # -- counters ---------------------------------------------------------------------------------------------

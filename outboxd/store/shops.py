@@ -67,6 +67,16 @@ class Shops:
             (shop_id, payload, outbox_id, now),
         )
 
+    async def references(self, shop_id: str) -> list[tuple[str, int]]:
+        """Every snapshot of the shop delivered from the outbox (payload, outbox id), oldest first: an event waiting
+        while a newer one was applied books with the one of its time."""
+        rows = await self._db.read(
+            "SELECT payload, outbox_id FROM deliveries WHERE shop_id = $1 AND event_type = 'reference.updated'"
+            " AND state = 'delivered' AND outbox_id IS NOT NULL ORDER BY outbox_id",
+            (shop_id,),
+        )
+        return [(r[0], int(r[1])) for r in rows]
+
     async def reference(self, shop_id: str) -> tuple[str, int | None] | None:
         """The latest snapshot's payload (JSON text) and outbox id, or None before the first."""
         row = await self._db.read_one(
