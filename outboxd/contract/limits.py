@@ -48,12 +48,17 @@ SHOP_ID_RULE = "a shop id is 1 to 64 letters, digits or _ . : - (as Kash.Click s
 # terminal or a web page shows, the line and paragraph separators, and lone surrogates (text that was not UTF-8).
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_utf8(text: str) -> bool:
     """False for text read from bytes that were not UTF-8 (decoded with ``surrogateescape``): it cannot be stored."""
-    return text.isascii() or _SURROGATE.search(text) is None
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")  # in C: faster than a search for the escapes, which it refuses
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def unsafe_char(text: str) -> str | None:
