@@ -169,6 +169,7 @@ class Daemon:
                 asyncio.create_task(self.backfills.run(), name="backfills"),
                 asyncio.create_task(self.watchdog.run(), name="watchdog"),
                 asyncio.create_task(self._report_status(), name="status"),
+                asyncio.create_task(self.deliverer.letterer.run(self.lanes, self._owns), name="lettering"),
             ]
             if self.ownership is not None:
                 follow = self.lanes.follow(self.ownership, self.config.shops)
@@ -260,6 +261,10 @@ class Daemon:
                         await self.lanes.lane(shop_id)
                     self.lanes.wake()
             await asyncio.sleep(interval)
+
+    def _owns(self, shop_id: str) -> bool:
+        """This process carries the shop's lane (always, but among PostgreSQL replicas)."""
+        return self.ownership is None or self.ownership.owns(shop_id)
 
     async def _dispatch(self) -> None:
         """Claim due heads for every lane with free slots (one claim per pass) and run each delivery as a task.

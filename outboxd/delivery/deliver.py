@@ -21,6 +21,7 @@ import structlog
 
 from outboxd.contract import OrderRecorded, ReferenceUpdated, RegisterClosed, parse_event
 from outboxd.delivery.lane import Lane
+from outboxd.delivery.lettering import Letterer
 from outboxd.delivery.zreport import warn_z_mismatch
 from outboxd.exceptions import (
     AuthError,
@@ -33,7 +34,7 @@ from outboxd.exceptions import (
     UnknownOutcomeError,
 )
 from outboxd.metrics import Metrics
-from outboxd.pennylane import Exchange, LedgerEntryLine, LedgerEntryRequest, PennylaneClient
+from outboxd.pennylane import Exchange, LedgerEntryLine, LedgerEntryRequest, PennylaneClient, PostedEntry
 from outboxd.rules import AccountRef, Booking, CustomerAccount, Entry, LedgerAccount, book
 from outboxd.store import AttemptOutcome, Delivery, Store
 
@@ -85,6 +86,7 @@ class Deliverer:
         self.metrics = metrics
         self.backoff = backoff
         self.rng = rng or random.Random()
+        self.letterer = Letterer(store, metrics, backoff, self.rng)
 
     async def deliver(self, lane: Lane, delivery: Delivery) -> None:
         """Never raises (but CancelledError): a bug in one event must not stop the daemon."""
@@ -155,27 +157,31 @@ class Deliverer:
             await self.store.shops.save_reference(delivery.shop_id, delivery.payload, delivery.outbox_id)
             lane.set_reference(event.payload, delivery.outbox_id)
         mapping = lane.mapping(delivery.outbox_id)  # the reference in force at its position in the outbox
-        booking = book(event, mapping)
+        booking = book(event, mapping, ticket_number=await self.letterer.ticket_number(lane.shop_id, event))
         await self.prepare(lane, booking)
         posted: tuple[str, int] | None = None
         for entry in booking.entries[:-1]:
             await self.post_once(lane, delivery, entry, bound)
+        created = None
         if booking.entries:  # the last entry is marked posted with the delivery (see Store.settle_delivered)
             last = booking.entries[-1]
-            if (pennylane_id := await self._post(lane, delivery, last, bound)) is not None:
-                posted = (last.piece_number, pennylane_id)
+            if (created := await self._post(lane, delivery, last, bound)) is not None:
+                posted = (last.piece_number, created.id)
         order_account = None
         if isinstance(event.payload, OrderRecorded) and booking.entries:
             order_account = (event.payload.order_id, await self.customer_account_id(lane, booking, delivery.outbox_id))
+        customer = order_account[1] if order_account else None
+        lettering = await self.letterer.line_statements(lane, event, booking, created, customer)
         status, request_body, response_body = _last_exchange(exchanges)
         await self.store.settle_delivered(
             delivery.shop_id, delivery.id, started_at=started, posted=posted, order_account=order_account,
             http_status=status, request_body=request_body, response_body=response_body,
-            note="; ".join(booking.notes) or None,
+            note="; ".join(booking.notes) or None, also=lettering,
         )  # fmt: skip
         closing = event.payload if isinstance(event.payload, RegisterClosed) and not delivery.backfill else None
         if closing is not None and (await warn_z_mismatch(self.store, delivery.shop_id, closing, bound)).mismatch:
             self.metrics.inc("outboxd_z_mismatches_total", shop=delivery.shop_id)  # a backfill's are checked on demand
+        await self.letterer.after_delivery(lane, event)
         lane.delivered()
         self.metrics.inc("outboxd_deliveries_total", shop=delivery.shop_id, result="delivered")
         self.metrics.observe_latency((dt.datetime.now(dt.UTC) - delivery.created_at).total_seconds())
@@ -203,12 +209,12 @@ class Deliverer:
 
     async def post_once(self, lane: Lane, delivery: Delivery, entry: Entry, bound: Any) -> None:
         """Post ``entry`` unless Pennylane already has it (the dedup rule); marked posted when this returns."""
-        pennylane_id = await self._post(lane, delivery, entry, bound)
-        if pennylane_id is not None:
-            await self.store.entries.mark_posted(delivery.shop_id, entry.piece_number, pennylane_id)
+        if (created := await self._post(lane, delivery, entry, bound)) is not None:
+            await self.store.entries.mark_posted(delivery.shop_id, entry.piece_number, created.id)
 
-    async def _post(self, lane: Lane, delivery: Delivery, entry: Entry, bound: Any) -> int | None:
-        """Record, then POST: the new entry's id, for the caller to mark posted (None: nothing was posted now)."""
+    async def _post(self, lane: Lane, delivery: Delivery, entry: Entry, bound: Any) -> PostedEntry | None:
+        """Record, then POST: the new entry (its id and lines' ids), for the caller to mark posted (None: nothing
+        was posted now)."""
         shop = delivery.shop_id
         journal_id = await lane.journal_id(lane.journal_spec(entry.register_id, delivery.outbox_id))
         ids = {line.account: await lane.resolver.account(line.account) for line in entry.lines}
@@ -236,14 +242,14 @@ class Deliverer:
                 self.metrics.inc("outboxd_dedup_found_total", shop=shop)
                 return None
         try:
-            pennylane_id = await _client(lane).create_ledger_entry(request)
+            created = await _client(lane).create_ledger_entry(request)
         except UnknownOutcomeError:
             await self.store.entries.mark_unknown(shop, entry.piece_number)
             bound.warning("delivery.unknown_outcome", piece_number=entry.piece_number)
             raise
         self.metrics.inc("outboxd_entries_posted_total", shop=shop)
-        bound.info("delivery.posted", piece_number=entry.piece_number, pennylane_id=pennylane_id)
-        return pennylane_id
+        bound.info("delivery.posted", piece_number=entry.piece_number, pennylane_id=created.id)
+        return created
 
     async def _find_piece(self, lane: Lane, journal_id: int, entry: Entry) -> int | None:
         for item in await _client(lane).list_ledger_entries(journal_id, entry.date):

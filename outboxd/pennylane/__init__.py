@@ -7,7 +7,16 @@ from outboxd.pennylane.auth import ApiTokenConnection, Connection, ConnectionSta
 from outboxd.pennylane.client import PennylaneClient, filter_param
 from outboxd.pennylane.entries import MAX_LINES, LedgerEntryLine, LedgerEntryRequest
 from outboxd.pennylane.errors import error_for_response, error_for_transport, parse_error_message
-from outboxd.pennylane.models import Address, CreatedCustomer, Customer, FiscalYear, Journal, LedgerAccount, Me
+from outboxd.pennylane.models import (
+    Address,
+    CreatedCustomer,
+    Customer,
+    FiscalYear,
+    Journal,
+    LedgerAccount,
+    Me,
+    PostedEntry,
+)
 from outboxd.pennylane.oauth import BRIDGE_SCOPES, OAuthApp, TokenSet
 from outboxd.pennylane.ratelimit import RateLimiter, RateUsage, SendLog
 from outboxd.pennylane.trace import Exchange, RecordingTrace, TraceHook
@@ -32,6 +41,7 @@ __all__ = [
     "OAuthConnection",
     "OnRotate",
     "PennylaneClient",
+    "PostedEntry",
     "RateLimiter",
     "RateUsage",
     "RecordingTrace",

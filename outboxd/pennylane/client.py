@@ -20,7 +20,16 @@ from outboxd.exceptions import AuthError, PermanentError, RateLimited, UnknownOu
 from outboxd.pennylane.auth import Connection
 from outboxd.pennylane.entries import LedgerEntryRequest
 from outboxd.pennylane.errors import BODY_LIMIT, error_for_response, error_for_transport
-from outboxd.pennylane.models import Address, CreatedCustomer, Customer, FiscalYear, Journal, LedgerAccount, Me
+from outboxd.pennylane.models import (
+    Address,
+    CreatedCustomer,
+    Customer,
+    FiscalYear,
+    Journal,
+    LedgerAccount,
+    Me,
+    PostedEntry,
+)
 from outboxd.pennylane.ratelimit import RateLimiter
 from outboxd.pennylane.trace import Exchange, TraceHook
 from outboxd.secrets import redact
@@ -270,14 +279,25 @@ class PennylaneClient:
         if number is not None:
             body["ledger_account"] = {"number": number}
 
-    async def create_ledger_entry(self, entry: LedgerEntryRequest) -> int:
-        """Post one entry; the new entry's id.
+    async def create_ledger_entry(self, entry: LedgerEntryRequest) -> PostedEntry:
+        """Post one entry; the new entry's id and its lines' ids.
 
         Not idempotent: on :class:`UnknownOutcomeError` look the ``piece_number`` up with
         :meth:`list_ledger_entries` before posting again.
         """
-        created = await self.request("POST", "/ledger_entries", body=entry.body())
-        return int(created["id"])
+        return PostedEntry.from_api(await self.request("POST", "/ledger_entries", body=entry.body()))
+
+    async def get_ledger_entry(self, entry_id: int) -> PostedEntry:
+        """An entry and its lines' ids, read back (after an unknown outcome, or when they were not kept)."""
+        return PostedEntry.from_api(await self.request("GET", f"/ledger_entries/{int(entry_id)}"))
+
+    async def letter_lines(self, line_ids: Iterable[int]) -> list[int]:
+        """Letter lines of one account together (strategy ``none``: Pennylane refuses an unbalanced group with a
+        422); a line already lettered brings its group, so lettering the same lines again changes nothing.
+        Returns the ids of the group's lines."""
+        body = {"unbalanced_lettering_strategy": "none", "ledger_entry_lines": [{"id": int(i)} for i in line_ids]}
+        group = await self.request("POST", "/ledger_entry_lines/lettering", body=body)
+        return [int(item["id"]) for item in group or ()]
 
     async def list_ledger_entries(self, journal_id: int, date: datetime.date | str) -> list[dict[str, Any]]:
         """All entries of a journal on a date (every page), each with its ``piece_number``."""

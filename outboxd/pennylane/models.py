@@ -14,6 +14,7 @@ __all__ = [
     "Journal",
     "LedgerAccount",
     "Me",
+    "PostedEntry",
 ]
 
 
@@ -120,3 +121,22 @@ class Address:
             "city": self.city,
             "country_alpha2": self.country_alpha2,
         }
+
+
+@dataclass(frozen=True)
+class PostedEntry:
+    """A ledger entry as Pennylane holds it: its id and, per ledger account, the ids of its lines there (in order);
+    what lettering needs (the 201 of ``POST /ledger_entries`` and ``GET /ledger_entries/{id}`` both carry them)."""
+
+    id: int
+    line_ids: dict[int, tuple[int, ...]]
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> PostedEntry:
+        lines: dict[int, list[int]] = {}
+        for line in body.get("ledger_entry_lines") or ():
+            account = line.get("ledger_account_id")
+            account_id = int(account) if account is not None else _ledger_account_id(line)
+            if account_id is not None:
+                lines.setdefault(account_id, []).append(int(line["id"]))
+        return cls(int(body["id"]), {account: tuple(ids) for account, ids in lines.items()})

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from outboxd.store._db import Clock, Database
+from outboxd.store._db import Clock, Database, Params
 from outboxd.store.audit import Audit
 from outboxd.store.backfills import Backfills
 from outboxd.store.caches import Caches
@@ -24,6 +24,7 @@ from outboxd.store.connections import Connections
 from outboxd.store.deliveries import Deliveries
 from outboxd.store.entries import Entries
 from outboxd.store.lanes import LaneOwnership
+from outboxd.store.letterings import Letterings
 from outboxd.store.models import Cipher
 from outboxd.store.queue import Queue
 from outboxd.store.shops import Shops
@@ -57,6 +58,8 @@ class Store(abc.ABC):
         self.closings = Closings(db)
         """Delivered closings and the payments of their register and day: the Z control's inputs."""
         self.audit = Audit(db, clock)
+        self.letterings = Letterings(db, clock)
+        """Per order, its customer lines and the lettering step's state."""
 
     async def settle_delivered(
         self,
@@ -70,10 +73,12 @@ class Store(abc.ABC):
         request_body: str | None = None,
         response_body: str | None = None,
         note: str | None = None,
+        also: Sequence[tuple[str, Params]] = (),
     ) -> bool:
         """The end of a delivered event as one unit of writes: its last entry posted (``(piece_number, id)``), an
         order's customer account kept for its payments (``(order_id, account id)``), the delivery delivered, the
-        attempt in the history (with ``note``, what the booking noted, shown in the delivery's detail). One write
+        attempt in the history (with ``note``, what the booking noted, shown in the delivery's detail), and ``also``
+        (the lettering's lines). One write
         instead of four on the hot path; a crash before it leaves the entry
         ``recorded``, which the next attempt looks up (the dedup rule). False: the lease was lost (the delivery
         row is unchanged, the rest is written: it is true either way).
@@ -83,6 +88,7 @@ class Store(abc.ABC):
             statements.append(self.entries.posted_statement(shop_id, *posted))
         if order_account is not None:
             statements.append(self.caches.order_account_statement(shop_id, *order_account))
+        statements.extend(also)
         statements.append(self.deliveries.delivered_statement(delivery_id))
         statements.append(
             self.entries.attempt_statement(

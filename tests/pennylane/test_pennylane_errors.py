@@ -164,7 +164,7 @@ async def test_429_is_waited_out_and_resent_without_error(
     plain = "Rate limit exceeded. Please retry in 2 seconds."
     peer.on("POST", "/ledger_entries", Reply(429, plain, {"retry-after": "2"}), Reply(201, {"id": 77}))
     started = clock.now
-    assert await scripted_client.create_ledger_entry(BODY) == 77
+    assert (await scripted_client.create_ledger_entry(BODY)).id == 77
     assert clock.now - started >= 2
     usage = scripted_client.limiter.usage()
     assert usage.rate_limited == 1

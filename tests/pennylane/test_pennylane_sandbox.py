@@ -22,6 +22,7 @@ from outboxd.pennylane import (
     OAuthApp,
     OAuthConnection,
     PennylaneClient,
+    PostedEntry,
     RateLimiter,
     RecordingTrace,
     TokenSet,
@@ -250,7 +251,7 @@ async def test_ledger_entries_create_and_find_by_piece_number(
 ) -> None:
     day = f"{datetime.date.today().year}-03-14"
     entry = await _entry(api, "KC-1-0001", day)
-    entry_id = await api.create_ledger_entry(entry)
+    entry_id = (await api.create_ledger_entry(entry)).id
     found = await api.list_ledger_entries(entry.journal_id, day)
     assert [(e["id"], e["piece_number"]) for e in found] == [(entry_id, "KC-1-0001")]
     assert running.sandbox.trial_balance(company.id)["530000"] == (1200, 0)
@@ -260,6 +261,29 @@ async def test_ledger_entries_create_and_find_by_piece_number(
         await api.request("POST", "/ledger_entries", body=unbalanced)
     assert caught.value.status == 422
     assert "balanced" in caught.value.message
+
+
+async def test_lines_kept_from_the_201_or_read_back_are_lettered_together(api: PennylaneClient) -> None:
+    day = datetime.date(datetime.date.today().year, 3, 14)
+    journal = next(j for j in await api.journals() if j.code == "VT")
+    customer = await api.create_ledger_account("411999", "Clients comptoir")
+    cash, sales = await api.find_ledger_account("530000"), await api.find_ledger_account("707000")
+    assert cash is not None
+    assert sales is not None
+
+    async def post(piece: str, debit: int, credit: int, cents: int) -> PostedEntry:
+        lines = (LedgerEntryLine(debit, cents, 0, piece), LedgerEntryLine(credit, 0, cents, piece))
+        return await api.create_ledger_entry(LedgerEntryRequest(day, piece, journal.id, piece, "EUR", lines))
+
+    ticket = await post("T-1", customer.id, sales.id, 5008)
+    card, coins = await post("PAY-1", cash.id, customer.id, 3000), await post("PAY-2", cash.id, customer.id, 2008)
+    assert await api.get_ledger_entry(ticket.id) == ticket
+    ids = [entry.line_ids[customer.id][0] for entry in (ticket, card, coins)]
+    with pytest.raises(PermanentError) as caught:
+        await api.letter_lines(ids[:2])  # 50.08 against 30.00: strategy none refuses it
+    assert caught.value.status == 422
+    assert sorted(await api.letter_lines(ids)) == sorted(ids)
+    assert sorted(await api.letter_lines(ids[::2])) == sorted(ids)  # again: the same group
 
 
 async def test_pagination_resends_the_filter_on_every_page(api: PennylaneClient, trace: RecordingTrace) -> None:

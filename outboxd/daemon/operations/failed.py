@@ -21,6 +21,7 @@ from outboxd.contract.parse import decode_payload
 from outboxd.control.backend import FailedFilter, JSONObject
 from outboxd.daemon.lanes import Lanes
 from outboxd.delivery.deliver import event_row
+from outboxd.delivery.lettering import lettering_view
 from outboxd.exceptions import BadRequest, BookingError, ContractError, ControlError, NotFound, OutboxdError
 from outboxd.money import format_cents
 from outboxd.rules import CustomerAccount, LedgerAccount, book
@@ -69,8 +70,11 @@ class FailedDeliveries:
                      "error_class": a.error_class, "message": a.message, "request": a.request_body,
                      "response": a.response_body} for a in detail.attempts]  # fmt: skip
         blocked = await queue.blocked_by(d)
+        order_id = payload.get("order_id") if d.event_type in ("order.recorded", "payment.recorded") else None
+        lettering = await self.store.letterings.get(d.shop_id, order_id) if isinstance(order_id, str) else None
         return {**_failed_item(d, holds_shop=blocked.whole_shop), "state": d.state, "payload": payload,
                 "entries": await self._entries(d, detail.entries), "attempts": attempts,
+                "lettering": lettering_view(lettering),
                 "blocked": list(blocked.ids), "blocked_total": blocked.total}  # fmt: skip
 
     async def retry(self, delivery_id: int, actor: str) -> JSONObject:

@@ -1,0 +1,134 @@
+"""Lettering's state (docs/accounting.md, "Lettering"): per order, its customer lines and where the step stands.
+
+The delivery path records a ticket's or a payment's customer line in the unit of writes that settles its delivery
+(``line_statements``), so a crash never leaves a booked line unknown here. ``outboxd.delivery.lettering`` decides
+when an order is due and letters it; this module only keeps. An order's row also keeps its ticket number, which
+names the ticket in its payments' labels.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from outboxd.store._db import Clock, Database, Params, maybe_time, to_text
+
+__all__ = ["Lettering", "LetteringLine", "Letterings"]
+
+_LINES = (
+    "SELECT l.piece_number, l.amount, l.line_id, l.lettered, e.pennylane_id FROM lettering_lines l "
+    "LEFT JOIN sent_entries e ON e.shop_id = l.shop_id AND e.piece_number = l.piece_number AND e.state = 'posted' "
+    "WHERE l.shop_id = $1 AND l.order_id = $2 ORDER BY l.piece_number"
+)
+_ROW = (
+    "SELECT ticket_number, state, attempts, next_attempt_at, last_error FROM letterings "
+    "WHERE shop_id = $1 AND order_id = $2"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LetteringLine:
+    """The customer-account line of one entry: ``amount`` in cents, debit positive; ``entry_id`` once posted."""
+
+    piece_number: str
+    amount: int
+    line_id: int | None
+    lettered: bool
+    entry_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lettering:
+    """One order's lettering: ``state`` is open (nothing to letter yet), due (to letter, at ``next_attempt_at``),
+    lettered, or failed (waiting for an operator, ``last_error`` says why)."""
+
+    order_id: str
+    ticket_number: str | None
+    state: str
+    attempts: int
+    next_attempt_at: dt.datetime | None
+    last_error: str | None
+    lines: tuple[LetteringLine, ...]
+
+
+class Letterings:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def order_statement(self, shop_id: str, order_id: str, ticket_number: str | None) -> tuple[str, Params]:
+        """The order's row (kept: its state; set: its ticket number when given), for a settle's writes."""
+        return (
+            "INSERT INTO letterings (shop_id, order_id, ticket_number, updated_at) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT (shop_id, order_id) DO UPDATE SET ticket_number = COALESCE(excluded.ticket_number, "
+            "letterings.ticket_number), updated_at = excluded.updated_at",
+            (shop_id, order_id, ticket_number, to_text(self._clock())),
+        )
+
+    def line_statements(
+        self, shop_id: str, order_id: str, piece_number: str, amount: int, line_id: int | None
+    ) -> list[tuple[str, Params]]:
+        """Record an entry's customer line (again: its line id is kept) and its order's row, for a settle's writes."""
+        return [
+            ("INSERT INTO lettering_lines (shop_id, order_id, piece_number, line_id, amount) "
+             "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (shop_id, piece_number) "
+             "DO UPDATE SET line_id = COALESCE(excluded.line_id, lettering_lines.line_id)",
+             (shop_id, order_id, piece_number, line_id, amount)),
+            self.order_statement(shop_id, order_id, None),
+        ]  # fmt: skip
+
+    async def ticket_number(self, shop_id: str, order_id: str) -> str | None:
+        row = await self._db.read_one(
+            "SELECT ticket_number FROM letterings WHERE shop_id = $1 AND order_id = $2", (shop_id, order_id)
+        )
+        return None if row is None else row["ticket_number"]
+
+    async def get(self, shop_id: str, order_id: str) -> Lettering | None:
+        row = await self._db.read_one(_ROW, (shop_id, order_id))
+        if row is None:
+            return None
+        lines = tuple(
+            LetteringLine(r["piece_number"], int(r["amount"]), r["line_id"], bool(r["lettered"]), r["pennylane_id"])
+            for r in await self._db.read(_LINES, (shop_id, order_id))
+        )
+        return Lettering(order_id, row["ticket_number"], row["state"], int(row["attempts"]),
+                         maybe_time(row["next_attempt_at"]), row["last_error"], lines)  # fmt: skip
+
+    async def set_line_ids(self, shop_id: str, line_ids: Mapping[str, int]) -> None:
+        """Line ids read back from Pennylane, by piece_number."""
+        await self._db.write_many([
+            ("UPDATE lettering_lines SET line_id = $1 WHERE shop_id = $2 AND piece_number = $3", (line, shop_id, piece))
+            for piece, line in line_ids.items()
+        ])  # fmt: skip
+
+    async def mark(
+        self, shop_id: str, order_id: str, state: str, *, at: dt.datetime | None = None, error: str | None = None,
+        attempt: bool = False,
+    ) -> None:
+        """Set the order's state (``due`` at ``at``), its last error, and count an attempt when one was made."""
+        await self._db.write(
+            "UPDATE letterings SET state = $1, next_attempt_at = $2, last_error = $3, attempts = attempts + $4, "
+            "updated_at = $5 WHERE shop_id = $6 AND order_id = $7",
+            (state, None if at is None else to_text(at), error, int(attempt), to_text(self._clock()), shop_id,
+             order_id),
+        )
+
+    async def mark_lettered(self, shop_id: str, order_id: str, pieces: list[str]) -> None:
+        """The order lettered, with the lines that were: one unit of writes."""
+        now = to_text(self._clock())
+        await self._db.write_many([
+            *(("UPDATE lettering_lines SET lettered = 1 WHERE shop_id = $1 AND piece_number = $2", (shop_id, piece))
+              for piece in pieces),
+            ("UPDATE letterings SET state = 'lettered', next_attempt_at = NULL, last_error = NULL, "
+             "attempts = attempts + 1, updated_at = $1 WHERE shop_id = $2 AND order_id = $3", (now, shop_id, order_id)),
+        ])  # fmt: skip
+
+    async def due(self, shop_id: str, limit: int = 50) -> list[str]:
+        """Orders of the shop due for lettering now, the longest waiting first."""
+        rows = await self._db.read(
+            "SELECT order_id FROM letterings WHERE shop_id = $1 AND state = 'due' AND next_attempt_at <= $2 "
+            "ORDER BY next_attempt_at LIMIT $3",
+            (shop_id, to_text(self._clock()), limit),
+        )
+        return [row["order_id"] for row in rows]
