@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 from contract_badcases import Bad, apply
-from contract_examples import row
+from contract_examples import PAYLOADS, row
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_contract_schemas import schema_errors
 
-from outboxd.contract import parse_event
+from outboxd.contract import Event, parse_event
 from outboxd.contract.limits import MAX_DEPTH, MAX_ITEMS, MAX_TEXT, clean_text
 from outboxd.exceptions import ContractError
 
@@ -174,3 +176,41 @@ def test_the_shipped_json_schemas_state_the_same_limits(path: str, value: Any) -
     assert path in schema_errors(event)
     with pytest.raises(ContractError):
         parse_event(event)
+
+
+_HOSTILE = st.sampled_from(["9" * 5000, "1" * 13 + ".00", "-0.001", "T-1\x1b[2J", "\u202e", "\x00", "x" * 1001])
+_ANY_JSON = _HOSTILE | st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**30), 10**30) | st.floats() | st.text(max_size=30) | _HOSTILE,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place inside a payload where a value sits."""
+    found = [prefix] if prefix else []
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, child in children:
+        found += _paths(child, (*prefix, key))
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(event_type=st.sampled_from(list(PAYLOADS)), data=st.data(), value=_ANY_JSON)
+def test_fuzz_any_json_anywhere_in_a_payload_parses_or_is_one_contract_error(
+    event_type: str, data: st.DataObject, value: Any
+) -> None:
+    event = row(event_type)
+    *parents, last = data.draw(st.sampled_from(_paths(event["payload"])))
+    target = event["payload"]
+    for key in parents:
+        target = target[key]
+    target[last] = value
+    if data.draw(st.booleans()):
+        event["payload"] = json.dumps(event["payload"])
+    outcome: Event | ContractError
+    try:
+        outcome = parse_event(event)
+    except ContractError as error:  # anything else (RecursionError, ValueError, TypeError) fails the test
+        outcome = error
+    assert isinstance(outcome, Event) or outcome.field.startswith(("payload", "aggregate_id")), outcome
