@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from textual.message import Message
+
+from outboxd.control.shapes import Backfill, BackfillEstimate, Connection, FailedItem, Status
 
 __all__ = ["BackfillLoaded", "ConnectionChanged", "EstimateLoaded", "FailedLoaded", "StatusLoaded"]
 
@@ -14,7 +15,7 @@ __all__ = ["BackfillLoaded", "ConnectionChanged", "EstimateLoaded", "FailedLoade
 class StatusLoaded(Message):
     """A fresh ``GET /v1/status`` answer."""
 
-    status: dict[str, Any]
+    status: Status
 
 
 @dataclass
@@ -22,21 +23,21 @@ class ConnectionChanged(Message):
     """A shop's ``Connection`` after a connect step or a poll."""
 
     shop_id: str
-    connection: dict[str, Any]
+    connection: Connection
 
 
 @dataclass
 class EstimateLoaded(Message):
     """A backfill estimate for the start date shown."""
 
-    estimate: dict[str, Any]
+    estimate: BackfillEstimate
 
 
 @dataclass
 class BackfillLoaded(Message):
     """The shop's current backfill (None: never started)."""
 
-    backfill: dict[str, Any] | None
+    backfill: Backfill | None
 
 
 @dataclass
@@ -44,4 +45,4 @@ class FailedLoaded(Message):
     """A page of failed deliveries for the current filter."""
 
     total: int
-    items: list[dict[str, Any]]
+    items: list[FailedItem]

@@ -11,8 +11,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from outboxd.control.backend import FailedFilter, JSONObject
 from outboxd.control.client import ControlClient
+from outboxd.control.shapes import (
+    AuditList,
+    Backfill,
+    BackfillEstimate,
+    BulkDiscarded,
+    BulkRetried,
+    Closings,
+    Connection,
+    FailedFilter,
+    FailedList,
+    Mapping,
+    Reconcile,
+    Status,
+)
 from outboxd.control.text import (
     HOLDS_SHOP,
     age,
@@ -46,7 +59,7 @@ def _filter(args: argparse.Namespace) -> FailedFilter:
     return flt
 
 
-def _status(answer: JSONObject) -> str:
+def _status(answer: Status) -> str:
     d = answer["daemon"]
     state = "draining" if d["draining"] else "ready" if d["ready"] else "starting"
     head = f"outboxd {d['version']} pid {d['pid']}, {state}, up {duration(time.time() - d['started_at'])}"
@@ -68,7 +81,7 @@ def _status(answer: JSONObject) -> str:
     return "\n".join([text, "", *held]) if held else text
 
 
-def _failed(answer: JSONObject) -> str:
+def _failed(answer: FailedList) -> str:
     rows = [
         [
             i["id"],
@@ -77,7 +90,7 @@ def _failed(answer: JSONObject) -> str:
             i["error_class"],
             i["http_status"],
             age(i["age"]),
-            ((HOLDS_SHOP if i["holds_shop"] else "") + i["message"])[:50],
+            ((HOLDS_SHOP if i["holds_shop"] else "") + (i["message"] or ""))[:50],
         ]
         for i in answer["items"]
     ]
@@ -85,7 +98,7 @@ def _failed(answer: JSONObject) -> str:
     return table(["ID", "SHOP", "EVENT", "CLASS", "HTTP", "AGE", "MESSAGE"], rows) + f"\n\n{shown}"
 
 
-def _backfill(b: JSONObject | None) -> str:
+def _backfill(b: Backfill | None) -> str:
     if b is None:
         return "no backfill yet"
     return (
@@ -94,7 +107,7 @@ def _backfill(b: JSONObject | None) -> str:
     )
 
 
-def _estimate(e: JSONObject) -> str:
+def _estimate(e: BackfillEstimate) -> str:
     rows = [[mode, v["requests"], duration(v["seconds"])] for mode, v in e["modes"].items()]
     text = f"from {e['start_date']} (default {e['default_start_date']}): {e['events']} events\n"
     text += table(["MODE", "REQUESTS", "TIME"], rows)
@@ -107,18 +120,18 @@ def _json(answer: Any) -> str:
     return json.dumps(answer, indent=2, ensure_ascii=False)
 
 
-def _connection(c: JSONObject) -> str:
+def _connection(c: Connection) -> str:
     missing = f"\nmissing scopes: {', '.join(c['missing_scopes'])}" if c["missing_scopes"] else ""
     return connection_label(c, time.time()) + missing
 
 
-def _audit(answer: JSONObject) -> str:
+def _audit(answer: AuditList) -> str:
     rows = [[timestamp(i["at"]), i["actor"], i["action"], i["shop_id"], i["target"], (i["detail"] or {}).get("reason")]
             for i in answer["items"]]  # fmt: skip
     return table(["AT", "ACTOR", "ACTION", "SHOP", "TARGET", "REASON"], rows)
 
 
-def _mapping(answer: JSONObject) -> str:
+def _mapping(answer: Mapping) -> str:
     """Journals, then accounts; one that Pennylane does not have yet is created on first use, said so."""
     journals = [[f"{j['register_name'] or '-'} ({j['register_id']})", j["code"], in_pennylane(j["exists"])]
                 for j in answer["journals"]]  # fmt: skip
@@ -130,7 +143,7 @@ def _mapping(answer: JSONObject) -> str:
     )
 
 
-def _closings(answer: JSONObject) -> str:
+def _closings(answer: Closings) -> str:
     """One block per closing: ``✗ MISMATCH`` or ``✓ matches`` in words, then its methods in euros."""
     blocks = []
     for c in answer["closings"]:
@@ -143,7 +156,7 @@ def _closings(answer: JSONObject) -> str:
     return "\n\n".join([*blocks, count])
 
 
-def _reconcile(r: JSONObject) -> str:
+def _reconcile(r: Reconcile) -> str:
     """The counts, then what is left to do: a warning in words when some dates were not covered."""
     lines = [
         f"{r['shop_id']}: {r['entries']} entries dated {r['since']} or later in {r['journals']} Pennylane journals",
@@ -165,7 +178,7 @@ def _confirmed(question: str, yes: bool, ask: Ask) -> bool:
     return yes or ask(f"{question} [y/N] ").strip().lower() in {"y", "yes"}
 
 
-async def _connect(client: ControlClient, shop: str, ask: Ask) -> JSONObject:
+async def _connect(client: ControlClient, shop: str, ask: Ask) -> Connection:
     start = await client.connect_start(shop)
     print(f"Open this URL in a browser on your own machine:\n\n  {printable(start['authorize_url'])}\n")
     print(
@@ -176,7 +189,7 @@ async def _connect(client: ControlClient, shop: str, ask: Ask) -> JSONObject:
     pasted = ask("redirect URL> ").strip()
     if pasted:
         return await client.connect_complete(shop, pasted)
-    connection: JSONObject = (await client.shop(shop))["connection"]
+    connection: Connection = (await client.shop(shop))["connection"]
     return connection
 
 
@@ -198,6 +211,7 @@ async def dispatch(args: argparse.Namespace, ask: Ask = input) -> int:
             answer = await client.discard(args.id, args.reason)
         elif command in ("retry-all", "discard-all"):
             flt = _filter(args)
+            dry: BulkRetried | BulkDiscarded
             if command == "retry-all":
                 dry = await client.bulk_retry(flt, dry_run=True)
             else:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
+
+from outboxd.control.shapes import Connection, DeliveryDetail, HeldByReference
 
 __all__ = [
     "HOLDS_SHOP",
@@ -86,7 +88,7 @@ def timestamp(unix: float | None) -> str:
     return dt.datetime.fromtimestamp(unix).strftime("%Y-%m-%d %H:%M")
 
 
-def connection_label(connection: Mapping[str, Any], now: float) -> str:
+def connection_label(connection: Connection, now: float) -> str:
     """``✓ connected, Company (expires in 20d0h)`` or ``✗ reconnect needed``."""
     state = connection.get("state") or "disconnected"
     label = CONNECTION_LABELS.get(state, state)
@@ -95,8 +97,8 @@ def connection_label(connection: Mapping[str, Any], now: float) -> str:
     parts = [label]
     if connection.get("company_name"):
         parts.append(str(connection["company_name"]))
-    if connection.get("expires_at"):
-        parts.append(f"expires in {duration(connection['expires_at'] - now)}")
+    if expires := connection.get("expires_at"):
+        parts.append(f"expires in {duration(expires - now)}")
     elif connection.get("kind") == "api_token":
         parts.append("API token")
     return ", ".join(parts)
@@ -106,7 +108,7 @@ def _events(n: int) -> str:
     return f"{n} event waits" if n == 1 else f"{n} events wait"
 
 
-def held_label(held: Mapping[str, Any] | None) -> str:
+def held_label(held: HeldByReference | None) -> str:
     """``✗ held: reference snapshot #12 failed, 140 events wait behind it`` (a status's ``held_by_reference``);
     empty when the shop is not held."""
     if not held:
@@ -114,7 +116,7 @@ def held_label(held: Mapping[str, Any] | None) -> str:
     return f"✗ held: reference snapshot #{held['id']} failed, {_events(held['waiting'])} behind it"
 
 
-def blocked_label(detail: Mapping[str, Any], shown: int = 10) -> str:
+def blocked_label(detail: DeliveryDetail, shown: int = 10) -> str:
     """What waits behind a delivery (a ``DeliveryDetail``), in words; empty when nothing does."""
     ids, total = detail["blocked"], detail["blocked_total"]
     first = ", ".join(map(str, ids[:shown])) + (", …" if total > shown else "")
@@ -167,14 +169,14 @@ def _answer(response: Any) -> list[str]:
     return ["  Pennylane answered:", *(f"    {line}" for line in text.splitlines())]
 
 
-def _outcome(d: Mapping[str, Any]) -> str:
+def _outcome(d: DeliveryDetail) -> str:
     tries = plural(len(d["attempts"]), "attempt")
     if d["error_class"] is None:
         return f"✓ {d['state']} ({tries})" if d["state"] == "delivered" else f"{d['state']} ({tries})"
     return f"✗ {d['error_class']}, {_http(d['http_status'], d['error_class'])}: {d['message']} ({tries})"
 
 
-def delivery_text(d: Mapping[str, Any]) -> str:
+def delivery_text(d: DeliveryDetail) -> str:
     """A ``DeliveryDetail`` as sections: what it is and how it ended, its entries (with their Pennylane ids), the
     attempts with Pennylane's answers, then the event's payload (long: last)."""
     parts = [

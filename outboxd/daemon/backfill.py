@@ -17,11 +17,13 @@ import math
 import time
 from collections import defaultdict, deque
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
 from outboxd.config import RateLimit, ShopConfig
+from outboxd.control.shapes import Backfill as BackfillShape
+from outboxd.control.shapes import BackfillEstimate, ModeEstimate
 from outboxd.daemon.daybook import DayBooker
 from outboxd.daemon.lanes import Lanes
 from outboxd.delivery.deliver import Deliverer
@@ -125,7 +127,7 @@ class Backfiller:
 
     # -- control calls ----------------------------------------------------------------------------------------
 
-    async def estimate(self, shop_id: str, start_date: str | None) -> dict[str, Any]:
+    async def estimate(self, shop_id: str, start_date: str | None) -> BackfillEstimate:
         """Requests and seconds for both modes: one POST per event (detailed) or per register-day and 1,000 lines
         (daily), plus the customers not yet known: ``PER_NEW_CUSTOMER`` each in detailed mode; in daily mode one
         create each and one lookup per day at most; seconds at ``REACHED`` of the rate limit (docs/backfill.md
@@ -144,7 +146,7 @@ class Backfiller:
         daily = sum(n if day >= today or (day, reg) in busy else math.ceil(n / DAY_LINES) for day, reg, n in days)
         per_second = self._requests_per_second() * REACHED
         lookups = min(customers, len({day for day, *_ in days}))
-        modes = {}
+        modes: dict[str, ModeEstimate] = {}
         for mode, requests in (
             ("detailed", detailed + PER_NEW_CUSTOMER * customers),
             ("daily", daily + customers + lookups),
@@ -159,7 +161,7 @@ class Backfiller:
             "refused": refused,
         }
 
-    async def start(self, shop_id: str, actor: str, start_date: str, mode: str) -> dict[str, Any]:
+    async def start(self, shop_id: str, actor: str, start_date: str, mode: str) -> BackfillShape:
         if mode not in ("detailed", "daily"):
             raise BadRequest(f"mode must be 'detailed' or 'daily', not {mode!r}")
         start = _date(start_date)
@@ -190,17 +192,17 @@ class Backfiller:
         self.lanes.wake(shop_id)
         return await self._view(backfill)
 
-    async def get(self, shop_id: str) -> dict[str, Any] | None:
+    async def get(self, shop_id: str) -> BackfillShape | None:
         backfills = await self.store.backfills.list(shop_id)
         return await self._view(backfills[0]) if backfills else None
 
-    async def pause(self, shop_id: str, actor: str) -> dict[str, Any]:
+    async def pause(self, shop_id: str, actor: str) -> BackfillShape:
         return await self._set_paused(shop_id, actor, True)
 
-    async def resume(self, shop_id: str, actor: str) -> dict[str, Any]:
+    async def resume(self, shop_id: str, actor: str) -> BackfillShape:
         return await self._set_paused(shop_id, actor, False)
 
-    async def cancel(self, shop_id: str, actor: str) -> dict[str, Any]:
+    async def cancel(self, shop_id: str, actor: str) -> BackfillShape:
         backfill = await self._require_active(shop_id)
         back = await self.history.cancel(backfill.id)
         backfill = await self.store.backfills.update(backfill.id, state="cancelled")
@@ -209,7 +211,7 @@ class Backfiller:
         )
         return await self._view(backfill)
 
-    async def _set_paused(self, shop_id: str, actor: str, paused: bool) -> dict[str, Any]:
+    async def _set_paused(self, shop_id: str, actor: str, paused: bool) -> BackfillShape:
         backfill = await self._require_active(shop_id)
         await self.history.set_paused(backfill.id, paused)
         action = "backfill.pause" if paused else "backfill.resume"
@@ -291,7 +293,7 @@ class Backfiller:
             raise NotFound(f"shop {shop_id} has no running backfill")
         return active
 
-    async def _view(self, backfill: Backfill) -> dict[str, Any]:
+    async def _view(self, backfill: Backfill) -> BackfillShape:
         """The control API's Backfill shape; ``done`` counts every event settled (delivered, skipped or failed)."""
         total = backfill.total_events or 0
         if backfill.state == "cancelled":  # what it had not sent went back to history: not done

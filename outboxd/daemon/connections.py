@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import html
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
@@ -20,6 +20,7 @@ import structlog
 from aiohttp import web
 
 from outboxd.config import Config
+from outboxd.control.shapes import ConnectStart
 from outboxd.daemon.lanes import Lanes
 from outboxd.delivery.deliver import trace_exchange
 from outboxd.delivery.lane import Lane
@@ -196,7 +197,7 @@ class Connections:
         self.listener: CallbackListener | None = None
         """The callback listener, set once the daemon serves: it listens while an authorization is pending."""
 
-    async def start(self, shop_id: str) -> dict[str, Any]:
+    async def start(self, shop_id: str) -> ConnectStart:
         url, state, verifier = self.clients.oauth_app().authorization_request()
         expires = dt.datetime.now(dt.UTC) + PENDING_FOR
         await self.store.connections.add_pending(OAuthPending(state, shop_id, verifier or "", expires))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from outboxd.contract import Event, OrderRecorded, PaymentRecorded
+from outboxd.control.shapes import Lettering as LetteringShape
 from outboxd.exceptions import AuthError, PermanentError, RetryableError, UnknownOutcomeError
 from outboxd.money import format_cents
 from outboxd.rules import Booking, OrderCustomerAccount
@@ -48,7 +49,7 @@ def to_letter(lines: tuple[LetteringLine, ...]) -> tuple[LetteringLine, ...]:
     return lines
 
 
-def lettering_view(lettering: Lettering | None) -> dict[str, Any] | None:
+def lettering_view(lettering: Lettering | None) -> LetteringShape | None:
     """The order's lettering as the delivery's detail shows it (None: nothing recorded)."""
     if lettering is None:
         return None

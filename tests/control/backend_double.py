@@ -16,9 +16,12 @@ from typing import Any
 
 from aiohttp import web
 
-from outboxd.control.backend import BackfillMode, FailedFilter, JSONObject
+from outboxd.control.backend import BackfillMode, FailedFilter
 from outboxd.control.server import create_control_app, start_control_site
 from outboxd.exceptions import BadRequest, ControlError, NotFound
+
+JSONObject = dict[str, Any]
+"""The double builds its answers as plain JSON (the real daemon's are ``outboxd.control.shapes``)."""
 
 NOW = 1_760_000_000.0  # 2025-10-09 08:53:20 UTC, the double's fixed clock
 REQUIRED_SCOPES = ["accounting", "ledger", "journals:all"]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Input, ProgressBar, Static
 
-from outboxd.control.backend import BACKFILL_MODES, BackfillMode
+from outboxd.control.backend import BACKFILL_MODES
+from outboxd.control.shapes import Backfill, BackfillEstimate, BackfillMode
 from outboxd.control.text import duration
 from tui.base import OperatorScreen, footer
 from tui.messages import BackfillLoaded, EstimateLoaded
@@ -36,8 +37,8 @@ class BackfillScreen(OperatorScreen):
         super().__init__()
         self.shop_id = shop_id
         self.mode: BackfillMode = MODES[0]
-        self.estimate: dict[str, Any] | None = None
-        self.backfill: dict[str, Any] | None = None
+        self.estimate: BackfillEstimate | None = None
+        self.backfill: Backfill | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -134,7 +135,7 @@ class BackfillScreen(OperatorScreen):
 
     @work(group="action", exit_on_error=False, description="pause or resume the backfill")
     async def action_pause_resume(self) -> None:
-        state = (self.backfill or {}).get("state")
+        state = self.backfill["state"] if self.backfill else None
         if state == "running":
             self.post_message(BackfillLoaded(await self.client.backfill_pause(self.shop_id)))
         elif state == "paused":
@@ -142,7 +143,7 @@ class BackfillScreen(OperatorScreen):
 
     @work(group="action", exclusive=True, exit_on_error=False, description="cancel the backfill")
     async def action_cancel(self) -> None:
-        if (self.backfill or {}).get("state") not in ("running", "paused"):
+        if not self.backfill or self.backfill["state"] not in ("running", "paused"):
             return
         if await self.app.push_screen_wait(ConfirmModal("Cancel the backfill? What was sent stays booked.")):
             self.post_message(BackfillLoaded(await self.client.backfill_cancel(self.shop_id)))

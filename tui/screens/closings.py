@@ -6,20 +6,21 @@ in flight shows as a difference until it is delivered.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Static
 
+from outboxd.control.shapes import Closing
 from outboxd.control.text import table
 from tui.base import OperatorScreen, footer
 
 MISMATCH, MATCHES = "✗ mismatch", "✓ matches"
 
 
-def differences(closing: dict[str, Any]) -> str:
+def differences(closing: Closing) -> str:
     """``cb -2.30, cash +1.00``: the methods that differ, ``-`` when none does."""
     gaps = [f"{r['method_id']} {'' if r['difference'].startswith('-') else '+'}{r['difference']}"
             for r in closing["rows"] if r["difference"] != "0.00"]  # fmt: skip
@@ -39,7 +40,7 @@ class ClosingsScreen(OperatorScreen):
         super().__init__()
         self.shop_id = shop_id
         self.mismatch_only = False
-        self.closings: dict[str, dict[str, Any]] = {}
+        self.closings: dict[str, Closing] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -3,13 +3,14 @@ or a company API token file; disconnect with confirmation. A connect is followed
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Header, Input, Static
 
+from outboxd.control.shapes import Connection
 from outboxd.control.text import connection_label
 from tui.base import OperatorScreen, footer
 from tui.messages import ConnectionChanged
@@ -36,8 +37,8 @@ class ConnectScreen(OperatorScreen):
         super().__init__()
         self.shop_id = shop_id
         self.authorize_url: str | None = None
-        self.connection: dict[str, Any] | None = None
-        self.replacing: dict[str, Any] | None = None
+        self.connection: Connection | None = None
+        self.replacing: Connection | None = None
         """On a reconnect, the connection the new grant replaces: while the shop shows it, the grant is pending."""
 
     def compose(self) -> ComposeResult:
@@ -80,7 +81,7 @@ class ConnectScreen(OperatorScreen):
     @work(group="action", exclusive=True, exit_on_error=False, description="start OAuth")
     async def action_start(self) -> None:
         start = await self.client.connect_start(self.shop_id)
-        self.replacing = self.connection if (self.connection or {}).get("state") == "connected" else None
+        self.replacing = self.connection if self.connection and self.connection["state"] == "connected" else None
         self.authorize_url = start["authorize_url"]
         self.query_one("#url", Static).update(
             f"Open in a browser on your own machine (Esc, then y: copy, o: open):\n{start['authorize_url']}\n"
@@ -130,7 +131,7 @@ class ConnectScreen(OperatorScreen):
         self.post_message(ConnectionChanged(self.shop_id, await self.client.disconnect(self.shop_id)))
 
     def action_backfill(self) -> None:
-        if (self.connection or {}).get("state") == "connected":
+        if self.connection and self.connection["state"] == "connected":
             self.operator_app.action_backfill(self.shop_id)
         else:
             self.notify("connect the shop first", severity="warning")

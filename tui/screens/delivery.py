@@ -12,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Header, Static
 
+from outboxd.control.shapes import DeliveryDetail
 from outboxd.control.text import blocked_label, table, timestamp
 from tui.base import OperatorScreen, footer
 from tui.modals import ReasonModal
@@ -22,7 +23,7 @@ def _answer(response: Any) -> str:
     return response if isinstance(response, str) else json.dumps(response, ensure_ascii=False)
 
 
-def _outcome(d: dict[str, Any]) -> str:
+def _outcome(d: DeliveryDetail) -> str:
     """The last error for a delivery that has one; a delivered (or untried) one says so instead."""
     attempts = f"({len(d['attempts'])} attempts)"
     if d["error_class"] is None:
@@ -30,7 +31,7 @@ def _outcome(d: dict[str, Any]) -> str:
     return f"✗ {d['error_class']} HTTP {d['http_status'] or '-'}: {d['message']} {attempts}"
 
 
-def render_detail(d: dict[str, Any]) -> str:
+def render_detail(d: DeliveryDetail) -> str:
     """The detail as plain text sections (escaped: payloads may contain brackets)."""
     parts = [
         f"delivery {d['id']} ({d['state']}): {d['event_type']} {d['aggregate_id']} of {d['shop_id']}, "

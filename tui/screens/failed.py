@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -10,7 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Header, Input, Static
 
-from outboxd.control.backend import FailedFilter
+from outboxd.control.shapes import BulkDiscarded, BulkRetried, FailedFilter, FailedItem
 from outboxd.control.text import HOLDS_SHOP, duration
 from tui.base import OperatorScreen, footer
 from tui.messages import FailedLoaded
@@ -43,7 +43,7 @@ class FailedScreen(OperatorScreen):
     def __init__(self, shop_id: str | None = None) -> None:
         super().__init__()
         self.initial_shop = shop_id or ""
-        self.items: list[dict[str, Any]] = []
+        self.items: list[FailedItem] = []
         self.applied = FailedFilter()
         """The filter of the list shown: set on Enter, so a refresh never applies a half-typed one."""
 
@@ -100,7 +100,7 @@ class FailedScreen(OperatorScreen):
                 i["error_class"],
                 status,
                 duration(i["age"]),
-                (HOLDS_SHOP if i["holds_shop"] else "") + i["message"],
+                (HOLDS_SHOP if i["holds_shop"] else "") + (i["message"] or ""),
                 key=str(i["id"]),
             )
         if message.items:
@@ -173,7 +173,7 @@ class FailedScreen(OperatorScreen):
         """Dry run for the count, confirmation showing it, then the same filter for real."""
         flt = self.current_filter()
 
-        async def call(dry_run: bool) -> dict[str, Any]:
+        async def call(dry_run: bool) -> BulkRetried | BulkDiscarded:
             if reason is None:
                 return await self.client.bulk_retry(flt, dry_run=dry_run)
             return await self.client.bulk_discard(flt, reason, dry_run=dry_run)

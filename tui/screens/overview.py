@@ -6,7 +6,7 @@ without the word it would look like a slow shop.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import DataTable, Header, Sparkline, Static
 
+from outboxd.control.shapes import ShopStatus
 from outboxd.control.text import age, connection_label, duration, held_label
 from outboxd.exceptions import ControlError, DaemonNotRunning
 from tui.base import OperatorScreen, footer
@@ -47,7 +48,7 @@ class OverviewScreen(OperatorScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.shops: dict[str, dict[str, Any]] = {}
+        self.shops: dict[str, ShopStatus] = {}
         self.z_control: dict[str, str] = {}
         """Per shop, the line saying how many recent closings do not match (read every Z_REFRESH_SECONDS)."""
 

@@ -12,7 +12,28 @@ import json
 import os
 
 import outboxd
-from outboxd.control.backend import BackfillMode, FailedFilter, JSONObject
+from outboxd.control.backend import BackfillMode, FailedFilter
+from outboxd.control.shapes import (
+    AuditList,
+    Backfill,
+    BackfillEstimate,
+    BulkDiscarded,
+    BulkRetried,
+    Closings,
+    Connection,
+    ConnectStart,
+    DaemonInfo,
+    DeliveryDetail,
+    Discarded,
+    FailedList,
+    HeldByReference,
+    Mapping,
+    RateLimit,
+    Reconcile,
+    Retried,
+    ShopStatus,
+    Status,
+)
 from outboxd.daemon.lifecycle import Parts
 from outboxd.daemon.operations.closings import closings_view
 from outboxd.daemon.operations.connect import ShopConnections
@@ -39,40 +60,42 @@ class DaemonControl:
 
     # -- shops --------------------------------------------------------------------------------------------------
 
-    async def status(self) -> JSONObject:
+    async def status(self) -> Status:
         p = self.process
-        daemon = {"version": outboxd.__version__, "pid": os.getpid(), "started_at": p.started_at.timestamp(),
-                  "ready": p.ready.is_set(), "draining": p.draining}  # fmt: skip
+        daemon: DaemonInfo = {
+            "version": outboxd.__version__, "pid": os.getpid(), "started_at": p.started_at.timestamp(),
+            "ready": p.ready.is_set(), "draining": p.draining,
+        }  # fmt: skip
         return {"daemon": daemon, "shops": [await self._status(lane) for _, lane in sorted(self.lanes.items())]}
 
-    async def shop(self, shop_id: str) -> JSONObject:
+    async def shop(self, shop_id: str) -> ShopStatus:
         return await self._status(await self._lane(shop_id))
 
-    async def pause(self, shop_id: str, actor: str, reason: str) -> JSONObject:
+    async def pause(self, shop_id: str, actor: str, reason: str) -> ShopStatus:
         lane = await self._lane(shop_id)
         await self.store.shops.pause(shop_id, reason, actor)
         lane.paused, lane.pause_reason = True, reason
         return await self._status(lane)
 
-    async def resume(self, shop_id: str, actor: str) -> JSONObject:
+    async def resume(self, shop_id: str, actor: str) -> ShopStatus:
         lane = await self._lane(shop_id)
         await self.store.shops.resume(shop_id, actor)
         lane.paused, lane.pause_reason = False, ""
         self.lanes.wake(shop_id)
         return await self._status(lane)
 
-    async def mapping(self, shop_id: str) -> JSONObject:
+    async def mapping(self, shop_id: str) -> Mapping:
         return await mapping_view(self.store, await self._lane(shop_id))
 
-    async def closings(self, shop_id: str, since: str | None, mismatch_only: bool) -> JSONObject:
+    async def closings(self, shop_id: str, since: str | None, mismatch_only: bool) -> Closings:
         start = None if since is None else dt.date.fromisoformat(since)
         return await closings_view(self.store, await self._lane(shop_id), start, mismatch_only)
 
-    async def reconcile(self, shop_id: str, actor: str, since: str | None) -> JSONObject:
+    async def reconcile(self, shop_id: str, actor: str, since: str | None) -> Reconcile:
         start = None if since is None else dt.date.fromisoformat(since)
         return await reconcile(self.store, await self._lane(shop_id), actor, start)
 
-    async def audit(self, shop: str | None, limit: int) -> JSONObject:
+    async def audit(self, shop: str | None, limit: int) -> AuditList:
         if limit < 0:
             raise BadRequest("limit must not be negative")
         rows = await self.store.audit.list(shop_id=shop, limit=limit)
@@ -81,61 +104,61 @@ class DaemonControl:
 
     # -- connections: ShopConnections ---------------------------------------------------------------------------
 
-    async def connect_start(self, shop_id: str, actor: str) -> JSONObject:
+    async def connect_start(self, shop_id: str, actor: str) -> ConnectStart:
         return await self.connections.start(await self._lane(shop_id), actor)
 
-    async def connect_complete(self, shop_id: str, actor: str, redirect_url: str) -> JSONObject:
+    async def connect_complete(self, shop_id: str, actor: str, redirect_url: str) -> Connection:
         return await self.connections.complete(await self._lane(shop_id), actor, redirect_url)
 
-    async def connect_token(self, shop_id: str, actor: str, token_file: str) -> JSONObject:
+    async def connect_token(self, shop_id: str, actor: str, token_file: str) -> Connection:
         return await self.connections.token(await self._lane(shop_id), actor, token_file)
 
-    async def disconnect(self, shop_id: str, actor: str) -> JSONObject:
+    async def disconnect(self, shop_id: str, actor: str) -> Connection:
         return await self.connections.disconnect(await self._lane(shop_id), actor)
 
     # -- failed deliveries: FailedDeliveries --------------------------------------------------------------------
 
-    async def failed(self, filter: FailedFilter, limit: int, offset: int) -> JSONObject:
+    async def failed(self, filter: FailedFilter, limit: int, offset: int) -> FailedList:
         return await self.deliveries.failed(filter, limit, offset)
 
-    async def delivery(self, delivery_id: int) -> JSONObject:
+    async def delivery(self, delivery_id: int) -> DeliveryDetail:
         return await self.deliveries.delivery(delivery_id)
 
-    async def retry(self, delivery_id: int, actor: str) -> JSONObject:
+    async def retry(self, delivery_id: int, actor: str) -> Retried:
         return await self.deliveries.retry(delivery_id, actor)
 
-    async def discard(self, delivery_id: int, actor: str, reason: str) -> JSONObject:
+    async def discard(self, delivery_id: int, actor: str, reason: str) -> Discarded:
         return await self.deliveries.discard(delivery_id, actor, reason)
 
-    async def bulk_retry(self, filter: FailedFilter, actor: str, dry_run: bool) -> JSONObject:
+    async def bulk_retry(self, filter: FailedFilter, actor: str, dry_run: bool) -> BulkRetried:
         return await self.deliveries.bulk_retry(filter, actor, dry_run)
 
-    async def bulk_discard(self, filter: FailedFilter, reason: str, actor: str, dry_run: bool) -> JSONObject:
+    async def bulk_discard(self, filter: FailedFilter, reason: str, actor: str, dry_run: bool) -> BulkDiscarded:
         return await self.deliveries.bulk_discard(filter, reason, actor, dry_run)
 
     # -- backfills: the Backfiller's, audited there ----------------------------------------------------------------
 
-    async def backfill_estimate(self, shop_id: str, start_date: str | None) -> JSONObject:
+    async def backfill_estimate(self, shop_id: str, start_date: str | None) -> BackfillEstimate:
         await self._lane(shop_id)
         return await self.backfills.estimate(shop_id, start_date)
 
-    async def backfill_start(self, shop_id: str, actor: str, start_date: str, mode: BackfillMode) -> JSONObject:
+    async def backfill_start(self, shop_id: str, actor: str, start_date: str, mode: BackfillMode) -> Backfill:
         await self._lane(shop_id)
         return await self.backfills.start(shop_id, actor, start_date, mode)
 
-    async def backfill_get(self, shop_id: str) -> JSONObject | None:
+    async def backfill_get(self, shop_id: str) -> Backfill | None:
         await self._lane(shop_id)
         return await self.backfills.get(shop_id)
 
-    async def backfill_pause(self, shop_id: str, actor: str) -> JSONObject:
+    async def backfill_pause(self, shop_id: str, actor: str) -> Backfill:
         await self._lane(shop_id)
         return await self.backfills.pause(shop_id, actor)
 
-    async def backfill_resume(self, shop_id: str, actor: str) -> JSONObject:
+    async def backfill_resume(self, shop_id: str, actor: str) -> Backfill:
         await self._lane(shop_id)
         return await self.backfills.resume(shop_id, actor)
 
-    async def backfill_cancel(self, shop_id: str, actor: str) -> JSONObject:
+    async def backfill_cancel(self, shop_id: str, actor: str) -> Backfill:
         await self._lane(shop_id)
         return await self.backfills.cancel(shop_id, actor)
 
@@ -147,12 +170,12 @@ class DaemonControl:
             return await self.lanes.lane(shop_id)
         raise NotFound(f"no shop {shop_id!r}: neither configured nor seen in the outbox")
 
-    async def _status(self, lane: Lane) -> JSONObject:
+    async def _status(self, lane: Lane) -> ShopStatus:
         shop_id, config = lane.shop_id, self.config
         (stats,) = await self.store.queue.stats(shop_id)
         oldest = stats.oldest_pending_at
         limit = config.pennylane.rate_limit
-        rate = {"limit": limit.requests, "window": limit.per_seconds, "used": 0, "waits": 0}
+        rate: RateLimit = {"limit": limit.requests, "window": limit.per_seconds, "used": 0, "waits": 0}
         if lane.client is not None:
             usage = lane.client.limiter.usage()
             rate = {"limit": usage.limit, "window": usage.window, "used": usage.in_window, "waits": usage.rate_limited}
@@ -167,7 +190,7 @@ class DaemonControl:
             "backfill": await self.backfills.get(shop_id),
         }  # fmt: skip
 
-    async def _held_by_reference(self, shop_id: str) -> JSONObject | None:
+    async def _held_by_reference(self, shop_id: str) -> HeldByReference | None:
         """The failed reference snapshot every later event of the shop waits behind, and how many wait."""
         queue = self.store.queue
         reference = await queue.holding_reference(shop_id)

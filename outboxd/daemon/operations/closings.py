@@ -13,7 +13,7 @@ import json
 from typing import TYPE_CHECKING
 
 from outboxd.contract import RegisterClosed, parse_payload
-from outboxd.control.backend import JSONObject
+from outboxd.control.shapes import Closing, Closings
 from outboxd.delivery.zreport import z_report
 from outboxd.money import format_cents
 from outboxd.rules.accounts import method_label
@@ -28,14 +28,14 @@ DEFAULT_DAYS = 7
 """Without ``since``, the closings of the last week (today included)."""
 
 
-async def closings_view(store: Store, lane: Lane, since: dt.date | None, mismatch_only: bool) -> JSONObject:
+async def closings_view(store: Store, lane: Lane, since: dt.date | None, mismatch_only: bool) -> Closings:
     """``{"shop_id", "since", "checked", "mismatches", "closings": [Closing]}``, newest business day first.
 
     ``checked`` counts the closings whose day has nothing left to deliver (the others say ``conclusive: false``
     and how many of their day's deliveries are still ``open``); only those can be a mismatch."""
     start = since or dt.date.today() - dt.timedelta(days=DEFAULT_DAYS - 1)
     mapping = lane.mapping()
-    closings = []
+    closings: list[Closing] = []
     checked = 0
     for delivered in await store.closings.delivered(lane.shop_id, start):
         report = await z_report(store, lane.shop_id, _closing(delivered))

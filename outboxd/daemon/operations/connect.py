@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from outboxd.control.backend import JSONObject
+from outboxd.control.shapes import Connection, ConnectStart, LaneConnectionState
 from outboxd.daemon.connections import Connections
 from outboxd.daemon.operations.token_file import read_token_file
 from outboxd.delivery.lane import Lane
@@ -36,13 +36,13 @@ class ShopConnections:
         self._me: dict[str, tuple[PennylaneClient, Me]] = {}  # shops connected by a configured token: GET /me once
         self._pending: dict[str, float] = {}  # shop -> expiry of the authorize URL handed out
 
-    async def start(self, lane: Lane, actor: str) -> JSONObject:
+    async def start(self, lane: Lane, actor: str) -> ConnectStart:
         started = await self._connections.start(lane.shop_id)
         self._pending[lane.shop_id] = started["expires_at"]
         await self.store.audit.append(actor, "connect.start", shop_id=lane.shop_id)
         return started
 
-    async def complete(self, lane: Lane, actor: str, redirect_url: str) -> JSONObject:
+    async def complete(self, lane: Lane, actor: str, redirect_url: str) -> Connection:
         try:
             await self._connections.complete(redirect_url, actor, lane.shop_id)  # audited there
         except ControlError as exc:
@@ -50,20 +50,20 @@ class ShopConnections:
         self._pending.pop(lane.shop_id, None)
         return await self.connection(lane)
 
-    async def token(self, lane: Lane, actor: str, token_file: str) -> JSONObject:
+    async def token(self, lane: Lane, actor: str, token_file: str) -> Connection:
         token = await asyncio.to_thread(read_token_file, self.token_files, token_file)
         stored = await self._connections.use_token(lane.shop_id, token)
         detail = {"kind": "api_token", "token_file": token_file, "company": stored.company_name}
         await self.store.audit.append(actor, "connect.token", shop_id=lane.shop_id, detail=detail)
         return await self.connection(lane)
 
-    async def disconnect(self, lane: Lane, actor: str) -> JSONObject:
+    async def disconnect(self, lane: Lane, actor: str) -> Connection:
         await self._connections.disconnect(lane.shop_id)
         self._pending.pop(lane.shop_id, None)  # an OAuth start completed by the callback listener left it here
         await self.store.audit.append(actor, "connect.disconnect", shop_id=lane.shop_id)
         return await self.connection(lane)
 
-    async def connection(self, lane: Lane) -> JSONObject:
+    async def connection(self, lane: Lane) -> Connection:
         """The shop's ``Connection``: the stored grant, the lane's live health, never a token."""
         shop_id, client = lane.shop_id, lane.client
         stored = await self.store.connections.get(shop_id)
@@ -75,6 +75,7 @@ class ShopConnections:
         if company_id is None and client is not None and (me := await self._whoami(shop_id, client)) is not None:
             kind, company_id, company_name, scopes = "api_token", me.company_id, me.company_name, me.scopes
         dead = client is not None and client.connection.state is ConnectionState.RECONNECT_NEEDED
+        state: LaneConnectionState
         if lane.reconnect_reason or dead:
             state = "reconnect_needed"
         elif lane.connected:

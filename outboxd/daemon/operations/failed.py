@@ -18,7 +18,20 @@ from typing import TYPE_CHECKING
 
 from outboxd.contract import parse_event
 from outboxd.contract.parse import decode_payload
-from outboxd.control.backend import FailedFilter, JSONObject
+from outboxd.control.backend import FailedFilter
+from outboxd.control.shapes import (
+    Attempt,
+    BulkDiscarded,
+    BulkRetried,
+    DeliveryDetail,
+    DeliveryRef,
+    Discarded,
+    Entry,
+    FailedItem,
+    FailedList,
+    Retried,
+)
+from outboxd.control.shapes import EntryLine as EntryLineShape
 from outboxd.daemon.lanes import Lanes
 from outboxd.delivery.deliver import event_row
 from outboxd.delivery.lettering import lettering_view
@@ -44,7 +57,7 @@ class FailedDeliveries:
         self.store = store
         self.lanes = lanes
 
-    async def failed(self, filter: FailedFilter, limit: int, offset: int) -> JSONObject:
+    async def failed(self, filter: FailedFilter, limit: int, offset: int) -> FailedList:
         if limit < 0 or offset < 0:
             raise BadRequest("limit and offset must not be negative")
         where, queue = _store_filter(filter), self.store.queue
@@ -56,7 +69,7 @@ class FailedDeliveries:
         return {"total": await queue.count_failed(where),
                 "items": [_failed_item(d, holds_shop=d.id in holding) for d in items]}  # fmt: skip
 
-    async def delivery(self, delivery_id: int) -> JSONObject:
+    async def delivery(self, delivery_id: int) -> DeliveryDetail:
         queue = self.store.queue
         detail = await queue.detail(delivery_id)
         if detail is None:
@@ -66,24 +79,24 @@ class FailedDeliveries:
             payload = decode_payload(d.payload)
         except ContractError:  # not JSON, not an object, or nested past the contract's depth: shown as text
             payload = {"unparsed": d.payload}
-        attempts = [{"at": a.started_at.timestamp(), "outcome": a.outcome, "http_status": a.http_status,
+        attempts: list[Attempt] = [{"at": a.started_at.timestamp(), "outcome": a.outcome, "http_status": a.http_status,
                      "error_class": a.error_class, "message": a.message, "request": a.request_body,
                      "response": a.response_body} for a in detail.attempts]  # fmt: skip
         blocked = await queue.blocked_by(d)
         order_id = payload.get("order_id") if d.event_type in ("order.recorded", "payment.recorded") else None
         lettering = await self.store.letterings.get(d.shop_id, order_id) if isinstance(order_id, str) else None
-        return {**_failed_item(d, holds_shop=blocked.whole_shop), "state": d.state, "payload": payload,
+        return {**_reference(d, holds_shop=blocked.whole_shop), "state": d.state, "payload": payload,
                 "entries": await self._entries(d, detail.entries), "attempts": attempts,
                 "lettering": lettering_view(lettering),
                 "blocked": list(blocked.ids), "blocked_total": blocked.total}  # fmt: skip
 
-    async def retry(self, delivery_id: int, actor: str) -> JSONObject:
+    async def retry(self, delivery_id: int, actor: str) -> Retried:
         delivery = await self._delivery(delivery_id, ("failed",))
         retried = await self.store.queue.retry([delivery_id], actor)
         self.lanes.wake(delivery.shop_id)
         return {"retried": retried}
 
-    async def discard(self, delivery_id: int, actor: str, reason: str) -> JSONObject:
+    async def discard(self, delivery_id: int, actor: str, reason: str) -> Discarded:
         if not reason.strip():
             raise BadRequest("a reason is required to discard a delivery")
         delivery = await self._delivery(delivery_id, ("pending", "failed"))
@@ -91,7 +104,7 @@ class FailedDeliveries:
         self.lanes.wake(delivery.shop_id)
         return {"discarded": discarded}
 
-    async def bulk_retry(self, filter: FailedFilter, actor: str, dry_run: bool) -> JSONObject:
+    async def bulk_retry(self, filter: FailedFilter, actor: str, dry_run: bool) -> BulkRetried:
         where, queue = _store_filter(filter), self.store.queue
         matched = await queue.count_failed(where)
         retried = 0 if dry_run else await queue.retry_matching(where, actor)
@@ -99,7 +112,7 @@ class FailedDeliveries:
             self.lanes.wake(filter.get("shop"))
         return {"matched": matched, "retried": retried}
 
-    async def bulk_discard(self, filter: FailedFilter, reason: str, actor: str, dry_run: bool) -> JSONObject:
+    async def bulk_discard(self, filter: FailedFilter, reason: str, actor: str, dry_run: bool) -> BulkDiscarded:
         if not reason.strip():
             raise BadRequest("a reason is required to discard deliveries")
         where, queue = _store_filter(filter), self.store.queue
@@ -117,7 +130,7 @@ class FailedDeliveries:
             raise ControlError(f"delivery {delivery_id} is {delivery.state}: only {' or '.join(states)} ones can be")
         return delivery
 
-    async def _entries(self, delivery: Delivery, sent: tuple[SentEntry, ...]) -> list[JSONObject]:
+    async def _entries(self, delivery: Delivery, sent: tuple[SentEntry, ...]) -> list[Entry]:
         """The entries the event books to (re-booked with the lane's mapping), with what the store knows of each."""
         by_piece = {e.piece_number: e for e in sent}
         lane = self.lanes.get(delivery.shop_id)
@@ -136,7 +149,7 @@ class FailedDeliveries:
             result.append(_entry(entry.piece_number, code, entry.date.isoformat(), stored, lines))
         return result
 
-    async def _line(self, shop_id: str, line: EntryLine) -> JSONObject:
+    async def _line(self, shop_id: str, line: EntryLine) -> EntryLineShape:
         account = line.account
         if isinstance(account, LedgerAccount):
             name = account.number
@@ -177,15 +190,19 @@ def _store_filter(f: FailedFilter) -> StoreFilter:
     return StoreFilter(f.get("shop"), f.get("event_type"), f.get("error_class"), f.get("http_status"), before)
 
 
-def _failed_item(d: Delivery, *, holds_shop: bool) -> JSONObject:
+def _failed_item(d: Delivery, *, holds_shop: bool) -> FailedItem:
+    return {**_reference(d, holds_shop=holds_shop), "attempts": d.attempts}
+
+
+def _reference(d: Delivery, *, holds_shop: bool) -> DeliveryRef:
     failed_at = d.updated_at.timestamp()
     return {"id": d.id, "shop_id": d.shop_id, "event_id": d.event_id, "event_type": d.event_type,
             "aggregate_id": d.aggregate_id, "business_date": d.business_date, "error_class": d.last_error_class,
-            "http_status": d.last_status, "message": d.last_error, "attempts": d.attempts, "failed_at": failed_at,
+            "http_status": d.last_status, "message": d.last_error, "failed_at": failed_at,
             "age": age(failed_at), "holds_shop": holds_shop}  # fmt: skip
 
 
-def _entry(piece: str, journal: str, date: str, stored: SentEntry | None, lines: list[JSONObject]) -> JSONObject:
+def _entry(piece: str, journal: str, date: str, stored: SentEntry | None, lines: list[EntryLineShape]) -> Entry:
     return {"piece_number": piece, "journal": journal, "date": date,
             "state": stored.state if stored else "not_sent", "pennylane_id": stored.pennylane_id if stored else None,
             "lines": lines}  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from outboxd.contract.models import LineKind
-from outboxd.control.backend import JSONObject
+from outboxd.control.shapes import AccountRole, Mapping, MappingAccount, MappingJournal
 from outboxd.money import format_rate
 from outboxd.rules import LedgerAccount
 from outboxd.rules.accounts import (
@@ -27,25 +27,25 @@ __all__ = ["mapping_accounts", "mapping_view"]
 _KINDS: tuple[LineKind, ...] = ("goods", "service", "other")
 
 
-async def mapping_view(store: Store, lane: Lane) -> JSONObject:
+async def mapping_view(store: Store, lane: Lane) -> Mapping:
     """``{"journals": [...], "accounts": [...]}``: a journal or account "exists" once the id cache holds it."""
     shop_id, mapping, caches = lane.shop_id, lane.mapping(), store.caches
-    journals = []
+    journals: list[MappingJournal] = []
     for register_id in sorted({*mapping.registers, *mapping.journals}):
         cached = await caches.journal(shop_id, register_id)
         code = cached.code if cached else lane.journal_spec(register_id).code
         journals.append({"register_id": register_id, "register_name": mapping.registers.get(register_id),
                          "code": code, "exists": cached is not None})  # fmt: skip
-    accounts = [
+    accounts: list[MappingAccount] = [
         {**account, "exists": await caches.ledger_account(shop_id, account["number"]) is not None}
         for account in mapping_accounts(mapping)
     ]
     return {"journals": journals, "accounts": accounts}
 
 
-def mapping_accounts(mapping: ShopMapping) -> list[JSONObject]:
+def mapping_accounts(mapping: ShopMapping) -> list[AccountRole]:
     """Every account the mapping books on, with its role; the same set as ``rules.accounts.required_accounts``."""
-    rows: dict[str, JSONObject] = {}
+    rows: dict[str, AccountRole] = {}
 
     def add(role: str, key: str, account: LedgerAccount, rate: int | None = None) -> None:
         vat_rate = None if rate is None else format_rate(rate)

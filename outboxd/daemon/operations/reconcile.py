@@ -21,7 +21,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from outboxd.contract import parse_event
-from outboxd.control.backend import JSONObject
+from outboxd.control.shapes import Reconcile
 from outboxd.delivery.deliver import event_row
 from outboxd.exceptions import BadRequest, BookingError, ContractError
 from outboxd.rules import book
@@ -38,7 +38,7 @@ BATCH = 100
 """Found entries recorded per transaction of the state database: a page of Pennylane's list."""
 
 
-async def reconcile(store: Store, lane: Lane, actor: str, since: dt.date | None) -> JSONObject:
+async def reconcile(store: Store, lane: Lane, actor: str, since: dt.date | None) -> Reconcile:
     """Record as posted every piece_number of the company's entries dated ``since`` or later; audited.
 
     ``{"shop_id", "since", "journals", "entries", "recorded", "confirmed", "known", "duplicates", "not_covered"}``:
@@ -65,7 +65,7 @@ async def reconcile(store: Store, lane: Lane, actor: str, since: dt.date | None)
     journals = await lane.client.journals()
     entries, tally, duplicates = await _scan(lane.client, reconciliation, owners, shop_id, [j.id for j in journals],
                                              since)  # fmt: skip
-    result: JSONObject = {
+    result: Reconcile = {
         "shop_id": shop_id, "since": since.isoformat(), "journals": len(journals), "entries": entries,
         "recorded": tally.recorded, "confirmed": tally.confirmed, "known": tally.known,
         "duplicates": sorted(duplicates),
