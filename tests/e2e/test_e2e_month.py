@@ -1,9 +1,11 @@
-"""A simulated month of two shops through ``outboxd run`` (a real process): exactly the rules engine's books."""
+"""A simulated month of two shops through ``outboxd run`` (a real process): exactly the rules engine's books, and
+every paid ticket lettered with its payments, the unpaid ones open."""
 
 from __future__ import annotations
 
 import pytest
-from e2e_harness import SHOPS, WorldFactory, assert_exact, settle
+from e2e_harness import SHOPS, WorldFactory, assert_exact, settle, wait_until
+from e2e_lettering import lettering_gaps
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -19,4 +21,9 @@ async def test_a_month_of_two_shops_through_the_real_process(make_world: WorldFa
         assert world.state.failed(shop) == []
         assert world.state.counts(shop)["delivered"] == len(shop_rows)
         assert_exact(world.sandbox, world.companies[shop], world.expected(shop, shop_rows))
+
+    async def lettered() -> bool:
+        return not any(lettering_gaps(world.sandbox, world.companies[s], r) for s, r in rows.items())
+
+    await wait_until(lettered, 30)
     assert await world.daemon.terminate(10) == 0
