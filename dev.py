@@ -79,6 +79,11 @@ def main(argv: list[str]) -> None:
     if command == "demo":
         os.execv(str(BIN / "outboxd"), [str(BIN / "outboxd"), "demo", *rest])
     if command == "bench":
+        peers_wanted = "--only" not in rest or "peers" in rest
+        if peers_wanted and subprocess.run([str(BIN / "python"), "-c", "import arq, procrastinate"], check=False,
+                                           capture_output=True).returncode:  # fmt: skip
+            print("installing the [bench] extra (arq, procrastinate: bench/peers) into .venv ...", flush=True)
+            subprocess.run([str(BIN / "python"), "-m", "pip", "install", "-qq", "-e", f"{ROOT}[bench]"], check=True)
         os.execv(str(BIN / "python"), [str(BIN / "python"), str(ROOT / "bench" / "run.py"), *rest])
     step(str(BIN / "ruff"), "check", ".")
     step(str(BIN / "mypy"))

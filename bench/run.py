@@ -95,6 +95,14 @@ def _restarts(quick: bool) -> Figures:
     return kill_loop.run(kills=10 if quick else 50)
 
 
+def _peers(quick: bool) -> Figures:
+    """outboxd beside arq and procrastinate baselines (bench/peers; needs the [bench] extra, Redis, PostgreSQL)."""
+    sys.path.insert(0, str(HERE / "peers"))
+    import bench_peers
+
+    return bench_peers.run(quick=quick)
+
+
 BENCHMARKS: dict[str, Callable[[bool], Figures]] = {
     "rules": _rules,
     "store": _store,
@@ -106,6 +114,7 @@ BENCHMARKS: dict[str, Callable[[bool], Figures]] = {
     "retention": _retention,
     "reliability": _reliability,
     "restarts": _restarts,
+    "peers": _peers,
 }
 
 
