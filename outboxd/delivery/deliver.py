@@ -190,7 +190,7 @@ class Deliverer:
         said("delivery.delivered", entries=len(booking.entries), notes=list(booking.notes) or None)
 
     async def prepare(self, lane: Lane, booking: Booking) -> None:
-        """Journals and accounts first: a reference snapshot makes the shop's whole chart exist in Pennylane."""
+        """Journals and accounts first (a reference snapshot brings journals only: accounts exist once booked on)."""
         for journal in booking.journals:
             await lane.journal_id(journal)
         for account in booking.accounts:

@@ -3,8 +3,9 @@
 Each lookup goes memory -> state database -> Pennylane (find, else create), so steady state costs no request.
 One lock per key keeps two aggregates of a shop from creating the same customer or account twice; a 409/422
 on create means someone else created it first, so we find it again. A ledger account missing here is looked up
-with every other account of the shop's chart not known yet, in one ``number in`` list: a fresh shop's reference
-snapshot then costs one lookup plus one create per account Pennylane lacks, instead of a lookup per account.
+with every other account of the shop's chart not known yet, in one ``number in`` list: a fresh shop's first tickets
+then cost one lookup, plus one create per account they book on that Pennylane lacks (accounts are created on first
+use, never the whole kind x rate grid), instead of a lookup per account.
 A new customer costs its find and its create: its 411 number is read only when something displays it. A daily
 backfill first asks for a day's unknown customers in ``external_reference in`` lists (``prefetch_customers``), so
 each new one costs its create alone. Should Pennylane refuse an ``in`` list, ``eq`` lookups one by one take over.
