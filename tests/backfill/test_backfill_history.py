@@ -39,8 +39,7 @@ async def test_a_daily_backfill_walks_its_days_in_order_then_ends(store: Store) 
         )
         for r in ROWS
     ]
-    assert await store.deliveries.ingest_rows(events) == len(ROWS)  # as ``outboxd import`` does, held:
-    await store.db.write("UPDATE deliveries SET priority = $1", (HELD,))  # (its own statement is SQLite's only)
+    assert await store.deliveries.ingest_rows(events, held=True) == len(ROWS)  # as ``outboxd import`` does
     assert sum(n for *_, n in await history.register_days("s1", START)) == len(ROWS)
     customers = {r["payload"]["customer"]["id"] for r in ROWS if (r["payload"].get("customer") or {}).get("id")}
     assert await history.new_customers("s1", START, "kashclick:s1:") == len(customers)
