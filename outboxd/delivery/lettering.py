@@ -178,7 +178,11 @@ class Letterer:
         """Letter again, shop by shop, what is due: orders whose last try failed and whose backoff has passed."""
         while True:
             for shop_id, lane in list(lanes.items()):
-                if lane.runnable and owns(shop_id) and lane.mapping().lettering:
+                if not (lane.runnable and owns(shop_id) and lane.mapping().lettering):
+                    continue
+                try:
                     for order_id in await self.store.letterings.due(shop_id):
                         await self.letter(lane, order_id)
+                except Exception:  # the state database failing: what is due stays due, the next tick tries again
+                    log.exception("lettering.crashed", shop=shop_id)
             await asyncio.sleep(tick)
