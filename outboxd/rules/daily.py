@@ -31,18 +31,12 @@ from outboxd.rules.entries import (
     OrderCustomerAccount,
 )
 from outboxd.rules.mapping import ShopMapping
-from outboxd.rules.pieces import _bounded
+from outboxd.rules.pieces import day_piece
 
 __all__ = ["MAX_LINES", "book_day", "day_piece"]
 
 MAX_LINES = 1000
 """Pennylane's maximum number of lines in one ledger entry."""
-
-
-def day_piece(prefix: str, day: dt.date, register_id: str, part: int | None = None) -> str:
-    """``J-2026-03-14-r1`` for a day in one entry, ``J-2026-03-14-r1-2`` for its second part."""
-    suffix = "" if part is None else f"-{part}"
-    return _bounded(f"{prefix}J-{day.isoformat()}-{register_id}{suffix}")
 
 
 def _is_customer(account: AccountRef, mapping: ShopMapping) -> bool:

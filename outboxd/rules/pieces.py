@@ -8,6 +8,7 @@ event is booked, unique within the Pennylane company, and readable by an account
     payment   <prefix>PAY-<payment id>                  PAY-p-9981
     closing   <prefix>Z<z number>-<register>            Z452-r1
     cash gap  <prefix>Z<z number>-<register>-ECART-<method id>   Z452-r1-ECART-cash
+    day       <prefix>J-<business date>-<register>[-<part>]     J-2026-03-14-r1 (a backfill booked per day)
 
 The prefix (``mapping.piece_number.prefix``, empty by default) tells shops apart when several share one company.
 Pennylane's field is a free string; longer than 64 characters, the tail is replaced by a short hash.
@@ -15,9 +16,10 @@ Pennylane's field is a free string; longer than 64 characters, the tail is repla
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
-__all__ = ["MAX_PIECE_NUMBER", "closing_piece", "difference_piece", "order_piece", "payment_piece"]
+__all__ = ["MAX_PIECE_NUMBER", "closing_piece", "day_piece", "difference_piece", "order_piece", "payment_piece"]
 
 MAX_PIECE_NUMBER = 64
 
@@ -47,3 +49,9 @@ def closing_piece(prefix: str, z_number: int, register_id: str) -> str:
 def difference_piece(prefix: str, z_number: int, register_id: str, method_id: str) -> str:
     """The cash-difference entry of one payment method at one closing."""
     return _bounded(f"{prefix}Z{z_number}-{register_id}-ECART-{method_id}")
+
+
+def day_piece(prefix: str, day: dt.date, register_id: str, part: int | None = None) -> str:
+    """``J-2026-03-14-r1`` for a day in one entry, ``J-2026-03-14-r1-2`` for its second part."""
+    suffix = "" if part is None else f"-{part}"
+    return _bounded(f"{prefix}J-{day.isoformat()}-{register_id}{suffix}")
