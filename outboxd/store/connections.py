@@ -94,7 +94,7 @@ class Connections:
     async def pending_until(self) -> dt.datetime | None:
         """When the last authorization still pending expires; None when none is (the callback listener closes)."""
         row = await self._db.read_one(
-            "SELECT max(expires_at) FROM oauth_pending WHERE expires_at > ?", (to_text(self._clock()),)
+            "SELECT max(expires_at) FROM oauth_pending WHERE expires_at > $1", (to_text(self._clock()),)
         )
         return None if row is None or row[0] is None else from_text(row[0])
 
