@@ -92,6 +92,19 @@ async def test_tokens_are_stored_encrypted(state_path: Path, clock: FakeClock) -
         assert await store.connections.take_pending("st-1") is None  # single use
 
 
+async def test_pending_authorizations_until_the_last_expires(state_path: Path, clock: FakeClock) -> None:
+    """What keeps the OAuth callback listening, on both backends (its statement once reached PostgreSQL in
+    SQLite's dialect and stopped every replica at start)."""
+    async with open_store(state_path, owner="t", clock=clock, cipher=ReversingCipher()) as store:
+        assert await store.connections.pending_until() is None
+        soon, later = clock() + dt.timedelta(minutes=5), clock() + dt.timedelta(minutes=10)
+        await store.connections.add_pending(OAuthPending("st-1", "s1", "v1", later))
+        await store.connections.add_pending(OAuthPending("st-2", "s2", "v2", soon))
+        assert await store.connections.pending_until() == later
+        clock.advance(11 * 60)
+        assert await store.connections.pending_until() is None  # both expired
+
+
 async def test_connections_need_a_cipher(store: Store) -> None:
     with pytest.raises(StoreError, match="cipher"):
         await store.connections.save(Connection("s1", "api_token", "tok", None, None, (), None, None, "connected"))
