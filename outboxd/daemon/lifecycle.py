@@ -32,7 +32,8 @@ from aiohttp import web
 from outboxd.config import Config
 from outboxd.control.backend import ControlBackend
 from outboxd.daemon.backfill import Backfiller
-from outboxd.daemon.connections import Clients, Connections
+from outboxd.daemon.clients import Clients
+from outboxd.daemon.connections import Connections
 from outboxd.daemon.lanes import Lanes
 from outboxd.daemon.listeners import CallbackListener, Listeners, metrics_app
 from outboxd.delivery.deliver import Backoff, Deliverer
