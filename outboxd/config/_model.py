@@ -93,6 +93,9 @@ class DaemonConfig:
     backoff_cap: float = field(default=900.0, metadata=_meta(_positive))
     shutdown_grace: float = field(default=20.0, metadata=_meta(_positive))
     concurrency_per_shop: int = field(default=4, metadata=_meta(_positive))
+    # a delivery settled this many days ago loses its payload and its attempts' bodies (piece numbers and the dedup
+    # memory stay for ever): docs/operations.md, Security
+    retention_days: int = field(default=90, metadata=_meta(_positive))
     log_level: str = field(default="info", metadata=_meta(_one_of("debug", "info", "warning", "error", "critical")))
     log_format: str = field(default="auto", metadata=_meta(_one_of("auto", "json", "console")))
 

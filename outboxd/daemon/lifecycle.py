@@ -44,6 +44,7 @@ from outboxd.metrics import Metrics
 from outboxd.outbox import OutboxSource, PgOutboxSource
 from outboxd.secrets import TokenCipher, read_secret
 from outboxd.store import LaneOwnership, Store, hold_state_lock, open_store
+from outboxd.store.retention import keep_pruning
 from outboxd.systemd import Notifier, Watchdog
 
 __all__ = ["Daemon", "Parts", "Process"]
@@ -163,7 +164,9 @@ class Daemon:
                 self.store, self.lanes, self.deliverer, self.config.shops, self.config.pennylane.rate_limit
             )
             await self.backfills.open(source)
+            self.connections.first_seen = self.backfills.connected
             runner = await self._serve(stack)
+            retention = dt.timedelta(days=daemon.retention_days)
             watched = [
                 asyncio.create_task(self._tail(source), name="outbox-tail"),
                 asyncio.create_task(self._dispatch(), name="dispatcher"),
@@ -171,6 +174,7 @@ class Daemon:
                 asyncio.create_task(self.watchdog.run(), name="watchdog"),
                 asyncio.create_task(self._report_status(), name="status"),
                 asyncio.create_task(self.deliverer.letterer.run(self.lanes, self._owns), name="lettering"),
+                asyncio.create_task(keep_pruning(self.store.retention, retention), name="retention"),
             ]
             if self.ownership is not None:
                 follow = self.lanes.follow(self.ownership, self.config.shops)

@@ -27,6 +27,7 @@ from outboxd.store.lanes import LaneOwnership
 from outboxd.store.letterings import Letterings
 from outboxd.store.models import Cipher
 from outboxd.store.queue import Queue
+from outboxd.store.retention import Retention
 from outboxd.store.shops import Shops
 
 __all__ = ["DEFAULT_LEASE", "SqliteStore", "Store"]
@@ -58,6 +59,8 @@ class Store(abc.ABC):
         self.closings = Closings(db)
         """Delivered closings and the payments of their register and day: the Z control's inputs."""
         self.audit = Audit(db, clock)
+        self.retention = Retention(db, clock)
+        """Pruning of what is settled and old (payloads, attempt bodies); piece numbers and event ids stay."""
         self.letterings = Letterings(db, clock)
         """Per order, its customer lines and the lettering step's state."""
 

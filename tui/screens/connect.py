@@ -47,7 +47,9 @@ class ConnectScreen(OperatorScreen):
         yield Static("loading…", id="connection", classes="panel")
         yield Static("s: start OAuth, then open the URL below in a browser on your own machine", id="url")
         yield Input(placeholder="paste the URL the browser landed on, then Enter", id="redirect-url")
-        yield Input(placeholder="or: path of a company API token file on the server (0600), then Enter", id="token")
+        yield Input(
+            placeholder="or: name of a company API token file in the daemon's token directory, then Enter", id="token"
+        )
         yield footer()
 
     def on_mount(self) -> None:
