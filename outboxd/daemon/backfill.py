@@ -130,7 +130,8 @@ class Backfiller:
     async def estimate(self, shop_id: str, start_date: str | None) -> BackfillEstimate:
         """Requests and seconds for both modes: one POST per event (detailed) or per register-day and 1,000 lines
         (daily), plus the customers not yet known: ``PER_NEW_CUSTOMER`` each in detailed mode; in daily mode one
-        create each and one lookup per day at most; seconds at ``REACHED`` of the rate limit (docs/backfill.md
+        create each and one lookup per day at most; in detailed mode, one lettering per ticket its payments in the
+        history settle; seconds at ``REACHED`` of the rate limit (docs/backfill.md
         compares this with measured runs)."""
         lane = await self._lane(shop_id)
         years, refused = await self._fiscal_years(lane)
@@ -141,6 +142,7 @@ class Backfiller:
         days = [(day, reg, n) for day, reg, n in every if day is not None]
         busy = await self.history.busy_register_days(shop_id, start)
         customers = await self.history.new_customers(shop_id, start, customer_reference(shop_id))
+        letterings = await self.history.orders_to_letter(shop_id, start) if lane.mapping().lettering else 0
         today = self._today().isoformat()
         detailed = sum(n for *_, n in days)
         daily = sum(n if day >= today or (day, reg) in busy else math.ceil(n / DAY_LINES) for day, reg, n in days)
@@ -148,7 +150,7 @@ class Backfiller:
         lookups = min(customers, len({day for day, *_ in days}))
         modes: dict[str, ModeEstimate] = {}
         for mode, requests in (
-            ("detailed", detailed + PER_NEW_CUSTOMER * customers),
+            ("detailed", detailed + PER_NEW_CUSTOMER * customers + letterings),
             ("daily", daily + customers + lookups),
         ):
             modes[mode] = {"requests": requests, "seconds": round(requests / per_second)}

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable
 
+from outboxd.money import parse_amount
 from outboxd.store._db import Clock, Database, Tx, to_text
 from outboxd.store.deliveries import DAILY, DELIVERY_COLUMNS, HELD, LIVE, OPEN_SQL, PAUSED, RELEASED, delivery_from_row
 from outboxd.store.models import Delivery
@@ -98,6 +99,26 @@ class History:
         }
         ids = {str(json.loads(r[0])["id"]) for r in rows if r[0]}
         return sum(1 for customer_id in ids if reference_prefix + customer_id not in known)
+
+    async def orders_to_letter(self, shop_id: str, start: dt.date) -> int:
+        """Tickets of the history from ``start`` on whose payments, in it too, add up to them: what a detailed
+        backfill letters, one request each (docs/accounting.md, "Lettering")."""
+        field = self._db.dialect.json_field
+        rows = await self._db.read(
+            f"SELECT {field('payload', 'order_id')}, {field('payload', 'total_incl_tax')},"  # noqa: S608 (constant)
+            f" {field('payload', 'amount')} FROM deliveries WHERE shop_id = $1"
+            f" AND event_type IN ('order.recorded', 'payment.recorded') AND {_HISTORY} AND business_date >= $2",
+            (shop_id, start.isoformat()),
+        )
+        totals: dict[str, int] = {}
+        paid: dict[str, int] = {}
+        for row in rows:
+            order_id, total, amount = row[0], row[1], row[2]
+            if total is not None:
+                totals[str(order_id)] = parse_amount(str(total))
+            elif amount is not None:
+                paid[str(order_id)] = paid.get(str(order_id), 0) + parse_amount(str(amount))
+        return sum(1 for order_id, total in totals.items() if total and paid.get(order_id) == total)
 
     async def busy_register_days(self, shop_id: str, start: dt.date) -> set[tuple[str, str]]:
         """Register-days with an event already delivered or on its way in detailed mode: never booked per day."""
