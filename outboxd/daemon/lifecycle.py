@@ -164,7 +164,6 @@ class Daemon:
                 self.store, self.lanes, self.deliverer, self.config.shops, self.config.pennylane.rate_limit
             )
             await self.backfills.open(source)
-            self.connections.first_seen = self.backfills.connected
             runner = await self._serve(stack)
             retention = dt.timedelta(days=daemon.retention_days)
             watched = [
