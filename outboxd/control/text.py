@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from outboxd.control.shapes import Connection, DeliveryDetail, HeldByReference
+from outboxd.control.shapes import Connection, DeliveryDetail, HeldByReference, Lettering
 
 __all__ = [
     "HOLDS_SHOP",
@@ -176,6 +176,16 @@ def _outcome(d: DeliveryDetail) -> str:
     return f"✗ {d['error_class']}, {_http(d['http_status'], d['error_class'])}: {d['message']} ({tries})"
 
 
+def _lettering(lettering: Lettering) -> list[str]:
+    """The order's lettering: its state and each customer line (docs/accounting.md, "Lettering")."""
+    tries = plural(lettering["attempts"], "attempt")
+    error = f": {lettering['last_error']}" if lettering["last_error"] else ""
+    rows = [[ln["piece_number"], ln["amount"], str(ln["line_id"] or "-"), "✓" if ln["lettered"] else ""]
+            for ln in lettering["lines"]]  # fmt: skip
+    head = f"order {lettering['order_id']}: {lettering['state']} ({tries}){error}"
+    return [head, table(["piece", "amount", "line id", "lettered"], rows)]
+
+
 def delivery_text(d: DeliveryDetail) -> str:
     """A ``DeliveryDetail`` as sections: what it is and how it ended, its entries (with their Pennylane ids), the
     attempts with Pennylane's answers, then the event's payload (long: last)."""
@@ -200,5 +210,7 @@ def delivery_text(d: DeliveryDetail) -> str:
         parts += _answer(a["response"])
     if not d["attempts"]:
         parts.append("none yet")
+    if (lettering := d.get("lettering")) is not None:
+        parts += ["", "── lettering ──", *_lettering(lettering)]
     parts += ["", "── payload ──", json.dumps(d["payload"], indent=2, ensure_ascii=False)]
     return printable("\n".join(parts), lines=True)

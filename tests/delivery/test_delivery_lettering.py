@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from daemon_bench import Bench, bench, until
 
+from outboxd.control.text import delivery_text
 from outboxd.store import Store
 
 pytestmark = pytest.mark.timeout(90)
@@ -113,6 +114,9 @@ async def test_paid_tickets_are_lettered_and_an_unpaid_one_stays_open(tmp_path) 
         detail = await b.client.delivery(2)  # o-1's ticket (the reference is delivery 1)
         assert detail["lettering"]["state"] == "lettered"
         assert [line["piece_number"] for line in detail["lettering"]["lines"]] == ["PAY-p-1", "PAY-p-2", "T-000001-r1"]
+        shown = delivery_text(detail)  # what ctl show and the dashboard print
+        assert "── lettering ──" in shown
+        assert "order o-1: lettered (" in shown
 
 
 async def test_under_faults_every_paid_ticket_is_lettered_once_and_balanced(tmp_path) -> None:
