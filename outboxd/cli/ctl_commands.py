@@ -144,16 +144,20 @@ def _mapping(answer: Mapping) -> str:
 
 
 def _closings(answer: Closings) -> str:
-    """One block per closing: ``✗ MISMATCH`` or ``✓ matches`` in words, then its methods in euros."""
+    """One block per closing: ``✗ MISMATCH``, ``✓ matches`` or still waiting for its day's deliveries, in words,
+    then its methods and its sales total (against the tickets booked) in euros."""
     blocks = []
     for c in answer["closings"]:
         register = f"{c['register_name']} ({c['register_id']})" if c["register_name"] else c["register_id"]
-        state = "✗ MISMATCH" if c["mismatch"] else "✓ matches"
+        state = "✗ MISMATCH" if c["mismatch"] else "✓ matches" if c["conclusive"] else f"… {c['open']} still open"
         rows = [[r["label"], r["expected"], r["delivered"], r["difference"]] for r in c["rows"]]
+        sales = c["sales"]
+        rows.append(["sales total (tickets)", sales["expected"], sales["booked"], sales["difference"]])
         blocks.append(f"{c['business_date']}  Z{c['z_number']}  {register}  {state}\n"
                       + table(["METHOD", "EXPECTED", "DELIVERED", "DIFFERENCE"], rows))  # fmt: skip
-    count = f"{answer['mismatches']} mismatched of {len(answer['closings'])} closings since {answer['since']}"
-    return "\n\n".join([*blocks, count])
+    waiting = sum(1 for c in answer["closings"] if not c["conclusive"])
+    count = f"{answer['mismatches']} mismatched of {answer['checked']} checked closings since {answer['since']}"
+    return "\n\n".join([*blocks, count + (f", {waiting} waiting for their day's deliveries" if waiting else "")])
 
 
 def _reconcile(r: Reconcile) -> str:

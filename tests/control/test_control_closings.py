@@ -99,7 +99,8 @@ async def test_a_z_mismatch_and_a_payment_in_flight(tmp_path: Path, capsys: pyte
         assert day2["business_date"] not in out
         (line,) = [ln for ln in out.splitlines() if ln.split()[-1:] == ["-2.30"]]
         assert line.split()[-3:] == [row["expected"], row["delivered"], "-2.30"]
-        assert "1 mismatched of 1 closings since" in out
+        assert "1 mismatched of 2 checked closings since" in out
+        assert "sales total (tickets)" in out
         assert await shell.dispatch(_ctl(b, "--json", "closings", "s1")) == 0
         lines = capsys.readouterr().out.splitlines()  # the in-process daemon logs on the same stdout
         assert json.loads("\n".join(lines[lines.index("{") : lines.index("}") + 1])) == everything
