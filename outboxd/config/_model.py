@@ -168,6 +168,9 @@ class ShopConfig:
     # a company API token instead of OAuth
     api_token_file: str | None = field(default=None, metadata=_meta(None, "secret_file"))
     backfill: BackfillConfig = field(default_factory=BackfillConfig)
+    # one entry per event (detailed) or per register and day (daily): the initial mode only, written once into the
+    # state database; switch it later with `outboxd ctl booking` (docs/backfill.md, Booking modes)
+    booking: str = field(default="detailed", metadata=_meta(_one_of("detailed", "daily")))
     mapping: Mapping[str, Any] = field(default_factory=_no_table, metadata=_meta(kind="table"))
 
     @property

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable
+from typing import Protocol
 
 import structlog
 
@@ -26,7 +27,7 @@ from outboxd.rules.daily import book_day
 from outboxd.store import Delivery
 from outboxd.store.history import History
 
-__all__ = ["DayBooker"]
+__all__ = ["DayBooker", "DaySettle"]
 
 log = structlog.get_logger("outboxd.backfill")
 
@@ -35,6 +36,15 @@ RESOLVING = 4
 for 25 requests per 5 s), few enough that a live delivery queues behind a handful of backfill requests only."""
 RETRY_AFTER = 0.5
 """Seconds before a register-day that met a retryable error (5xx, 429, no answer) is tried again."""
+
+
+class DaySettle(Protocol):
+    """Where a register-day's events go once booked, or when it cannot be booked as one entry (a backfill's history,
+    or the live register-days of a shop booking daily)."""
+
+    async def deliver_day(self, ids: Iterable[int]) -> int: ...
+
+    async def to_detailed(self, ids: Iterable[int]) -> int: ...
 
 
 class DayBooker:
@@ -60,7 +70,7 @@ class DayBooker:
         except OutboxdError as exc:  # whatever fails here fails again when the day is booked, and is handled there
             log.debug("backfill.prefetch_failed", shop=lane.shop_id, reason=str(exc))
         for rows in _by_register(days[0]).values():
-            await self._book_register_day(lane, rows)
+            await self.book_register_day(lane, rows, self.history)
         return True
 
     async def close(self) -> None:
@@ -69,7 +79,9 @@ class DayBooker:
             task.cancel()
         await asyncio.gather(*self._ahead, return_exceptions=True)
 
-    async def _book_register_day(self, lane: Lane, rows: list[Delivery]) -> None:
+    async def book_register_day(self, lane: Lane, rows: list[Delivery], settle: DaySettle) -> bool:
+        """One register-day's events as one entry (parts past 1,000 lines), settled through ``settle``; False when
+        it is to be tried again (a retryable error), so that later days wait for it."""
         deliverer = self.deliverer
         bound = log.bind(shop=lane.shop_id, day=rows[0].business_date, events=len(rows))
         try:
@@ -82,23 +94,25 @@ class DayBooker:
                 await deliverer.post_once(lane, rows[0], entry, bound)
             await _remember_orders(lane, mapping, events, set(_accounts(booking)))
         except (ContractError, BookingError, PermanentError) as exc:
-            bound.warning("backfill.day_to_detailed", reason=str(exc), moved=await self._to_detailed(lane, rows))
-            return
+            moved = await self._to_detailed(lane, rows, settle)
+            bound.warning("backfill.day_to_detailed", reason=str(exc), moved=moved)
+            return True
         except (AuthError, PennylaneError) as exc:  # retryable, rate limited, unknown outcome: the day is tried again
             bound.warning("backfill.day_retry", reason=str(exc))
             await asyncio.sleep(RETRY_AFTER)
-            return
+            return False
         except Exception:  # a bug: the Deliverer takes the day event by event, and keeps the faulty one failed
             bound.exception("backfill.day_crashed")
-            await self._to_detailed(lane, rows)
-            return
-        await self.history.deliver_day(row.id for row in rows)
+            await self._to_detailed(lane, rows, settle)
+            return True
+        await settle.deliver_day(row.id for row in rows)
         for _ in rows:
             lane.delivered()
         bound.info("backfill.day_booked", entries=len(booking.entries))
+        return True
 
-    async def _to_detailed(self, lane: Lane, rows: list[Delivery]) -> int:
-        moved = await self.history.to_detailed(row.id for row in rows)
+    async def _to_detailed(self, lane: Lane, rows: list[Delivery], settle: DaySettle) -> int:
+        moved = await settle.to_detailed(row.id for row in rows)
         self.lanes.wake(lane.shop_id)
         return moved
 

@@ -34,6 +34,7 @@ from outboxd.control.backend import ControlBackend
 from outboxd.daemon.backfill import Backfiller
 from outboxd.daemon.clients import Clients
 from outboxd.daemon.connections import Connections
+from outboxd.daemon.daily import LiveDays, write_initial_modes
 from outboxd.daemon.lanes import Lanes
 from outboxd.daemon.listeners import CallbackListener, Listeners, metrics_app
 from outboxd.delivery.deliver import Backoff, Deliverer
@@ -164,12 +165,15 @@ class Daemon:
                 self.store, self.lanes, self.deliverer, self.config.shops, self.config.pennylane.rate_limit
             )
             await self.backfills.open(source)
+            await write_initial_modes(self.store.booking, self.config.shops)
+            live_days = LiveDays(self.store, self.lanes, self.backfills.days, self._owns)
             runner = await self._serve(stack)
             retention = dt.timedelta(days=daemon.retention_days)
             watched = [
                 asyncio.create_task(self._tail(source), name="outbox-tail"),
                 asyncio.create_task(self._dispatch(), name="dispatcher"),
                 asyncio.create_task(self.backfills.run(), name="backfills"),
+                asyncio.create_task(live_days.run(), name="daily-booking"),
                 asyncio.create_task(self.watchdog.run(), name="watchdog"),
                 asyncio.create_task(self._report_status(), name="status"),
                 asyncio.create_task(self.deliverer.letterer.run(self.lanes, self._owns), name="lettering"),

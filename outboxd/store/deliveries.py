@@ -10,14 +10,14 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from outboxd.store._db import Clock, Database, Params, Row, from_text, maybe_time, to_text
+from outboxd.store._db import Clock, Database, Params, Row, Tx, from_text, maybe_time, to_text
 from outboxd.store.admission import admitted, fail_refused
 from outboxd.store.models import OPEN_STATES, Delivery, ImportedEvent, OutboxRow
 from outboxd.store.shops import ensure_shops
 
 __all__ = [
     "CLAIMABLE_PRIORITY", "DELIVERY_COLUMNS", "INGEST_BATCH_BYTES", "OPEN_SQL", "Deliveries", "EventSource",
-    "delivery_from_row", "within_ingest_bytes",
+    "IngestStep", "delivery_from_row", "last_delivery_id", "within_ingest_bytes",
 ]  # fmt: skip
 
 DELIVERY_COLUMNS = (
@@ -27,9 +27,10 @@ DELIVERY_COLUMNS = (
 )
 OPEN_SQL = "state IN (" + ", ".join(f"'{state}'" for state in OPEN_STATES) + ")"
 """The open states as a SQL term; the partial indexes on open rows are used only by a query that repeats it."""
-LIVE, RELEASED, HELD, PAUSED, DAILY = 0, 1, 2, 3, 4
+LIVE, RELEASED, HELD, PAUSED, DAILY, DAY_OPEN = 0, 1, 2, 3, 4, 5
 """Priorities of deliveries: 0 live, 1 backfill or import released to the dispatcher, 2 history held, 3 backfill
-paused, 4 daily backfill (booked one entry per register and day). See docs/backfill.md."""
+paused, 4 daily backfill (booked one entry per register and day), 5 live register-day booked daily, waiting for its
+closing (store/booking.py). See docs/backfill.md."""
 CLAIMABLE_PRIORITY = RELEASED
 """The dispatcher claims live and released rows; history held, paused or booked per day waits."""
 _SHOPS_PER_CLAIM = 200  # stays well under SQLite's 500 terms of a compound SELECT
@@ -67,6 +68,18 @@ _SETTLE = (
 )
 """A delivery's outcome, written only while this owner holds its lease; the assignments' values are $4 on."""
 _ERROR_SET = "last_error_class = $4, last_error = $5, last_status = $6"
+
+
+class IngestStep(Protocol):
+    """A step of ingestion's transaction, given the rows copied: those with an id above ``after_id``."""
+
+    async def __call__(self, tx: Tx, after_id: int, now: str) -> None: ...
+
+
+async def last_delivery_id(tx: Tx) -> int:
+    """The highest delivery id (0 when none): what an ingestion's new rows come after."""
+    row = await tx.fetchone("SELECT coalesce(max(id), 0) FROM deliveries")
+    return int(row[0]) if row is not None else 0
 
 
 class EventSource(Protocol):
@@ -108,6 +121,8 @@ class Deliveries:
         self._clock = clock
         self.owner = owner
         self.lease = lease
+        self.on_ingest: IngestStep | None = None
+        """Run in each ingestion's transaction after its rows are copied (the booking modes' hold)."""
 
     async def cursor(self, source_name: str = "outbox") -> int:
         """The last outbox id ingested from that source (0 before the first)."""
@@ -128,7 +143,10 @@ class Deliveries:
         rows, refused = admitted(rows, now)
         params = [_params(row, row.id, row.created_at, "outbox", None, now) for row in rows]
         async with self._db.transaction() as tx:
+            before = await last_delivery_id(tx)
             await tx.executemany(_INSERT, params)
+            if self.on_ingest is not None:
+                await self.on_ingest(tx, before, now)
             await fail_refused(tx, refused)
             await ensure_shops(tx, {row.shop_id for row in rows}, now)
             await tx.execute(

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from outboxd.store._db import Clock, Database, Params
 from outboxd.store.audit import Audit
 from outboxd.store.backfills import Backfills
+from outboxd.store.booking import BookingModes
 from outboxd.store.caches import Caches
 from outboxd.store.closings import Closings
 from outboxd.store.connections import Connections
@@ -63,6 +64,9 @@ class Store(abc.ABC):
         """Pruning of what is settled and old (payloads, attempt bodies); piece numbers and event ids stay."""
         self.letterings = Letterings(db, clock)
         """Per order, its customer lines and the lettering step's state."""
+        self.booking = BookingModes(db, clock)
+        """Per shop, detailed or daily from a date on; the live register-days booked daily."""
+        deliveries.on_ingest = self.booking.decide
 
     async def settle_delivered(
         self,

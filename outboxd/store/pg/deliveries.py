@@ -27,6 +27,7 @@ from outboxd.store.deliveries import (
     Deliveries,
     EventSource,
     delivery_from_row,
+    last_delivery_id,
     within_ingest_bytes,
 )
 from outboxd.store.models import Delivery, ImportedEvent, OutboxRow
@@ -120,7 +121,10 @@ class PgDeliveries(Deliveries):
             if refused:  # their counters change to failed too: locked with the batch's, in the one order
                 await tx.conn.execute(_LOCK_COUNTERS, sorted({row.shop_id for row in todo}), ["failed", "pending"])
             created = [row.created_at for row in todo]
+            before = await last_delivery_id(tx)
             await self._insert(tx, todo, [row.id for row in todo], created, "outbox", None, LIVE)
+            if self.on_ingest is not None:
+                await self.on_ingest(tx, before, to_text(self._clock()))
             await fail_refused(tx, refused)
             await tx.conn.execute(
                 "INSERT INTO ingest_cursor (source, last_id, updated_at) VALUES ($1, $2, $3) ON CONFLICT (source) "

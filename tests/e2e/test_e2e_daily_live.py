@@ -1,0 +1,125 @@
+"""Live daily booking through ``outboxd run`` (a real process): one shop books one entry per register and day at
+the register's closing, the other one entry per event, through a simulated month with tickets bought on account,
+503s, connections cut after the commit and a kill -9. The daily shop's net balances equal the detailed books of
+the same events, no piece is booked twice, and only customers who left a day owing money exist in Pennylane."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+import pytest
+from books import folded, net
+from e2e_harness import World, WorldFactory, assert_exact, booked_pieces, duplicates, settle, wait_until
+
+from outboxd.rules import customer_reference
+from outboxd.shop_simulator import simulate_shop
+
+pytestmark = pytest.mark.timeout(120)
+
+START = dt.date(dt.date.today().year, 1, 5)
+
+
+def month(shop_id: str, days: int, seed: int) -> list[dict[str, Any]]:
+    return list(simulate_shop(shop_id, days=days, orders_per_day=10, registers=2, seed=seed, start=START,
+                              on_account=0.05))  # fmt: skip
+
+
+def booking(world: World, shop_id: str, mode: str) -> None:
+    """The shop's initial mode in the daemon's configuration file."""
+    path = world.layout.config_path
+    section = f'[shops."{shop_id}"]\n'
+    path.write_text(path.read_text().replace(section, f'{section}booking = "{mode}"\n', 1))
+
+
+def register_days(rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    return {(r["payload"]["business_date"], r["payload"]["register_id"]) for r in rows
+            if r["event_type"] != "reference.updated"}  # fmt: skip
+
+
+def late_ticket(rows: list[dict[str, Any]], day: str, register_id: str) -> list[dict[str, Any]]:
+    """A counter ticket of ``day`` and its payments, rung up again after that register's Z (new ids)."""
+    order = next(r for r in rows if r["event_type"] == "order.recorded" and r["payload"]["business_date"] == day
+                 and r["payload"]["register_id"] == register_id and r["payload"]["customer"] is None)  # fmt: skip
+    old = order["payload"]["order_id"]
+    late = []
+    for row in [order, *(r for r in rows if r["event_type"] == "payment.recorded" and r["payload"]["order_id"] == old)]:
+        row = copy.deepcopy(row)
+        row["event_id"] += "-late"
+        row["aggregate_id"] = "order:late-1"
+        row["payload"]["order_id"] = "late-1"
+        if row["event_type"] == "order.recorded":
+            row["payload"]["number"] = "T-LATE01"
+        else:
+            row["payload"]["payment_id"] += "-late"
+        late.append(row)
+    return late
+
+
+def owing_customers(shop_id: str, rows: list[dict[str, Any]]) -> set[str]:
+    """External references of the customers whose ticket was not settled within its register-day."""
+    paid: Counter[tuple[str, str, str]] = Counter()
+    for r in rows:
+        if r["event_type"] == "payment.recorded":
+            p = r["payload"]
+            paid[(p["order_id"], p["business_date"], p["register_id"])] += int(p["amount"].replace(".", ""))
+    owing = set()
+    for r in rows:
+        p = r["payload"]
+        if r["event_type"] == "order.recorded" and p["customer"]:
+            total = int(p["total_incl_tax"].replace(".", ""))
+            if paid[(p["order_id"], p["business_date"], p["register_id"])] != total:
+                owing.add(customer_reference(shop_id) + str(p["customer"]["id"]))
+    return owing
+
+
+async def test_a_daily_shop_and_a_detailed_shop_through_a_month_with_faults_and_a_kill_9(
+    make_world: WorldFactory,
+) -> None:
+    world = await make_world(lease_seconds=600.0)
+    booking(world, "s1", "daily")
+    rows = {"s1": month("s1", 30, 11), "s2": month("s2", 30, 11)}
+    half = {shop: len(r) // 2 for shop, r in rows.items()}
+    for shop, shop_rows in rows.items():
+        world.layout.insert(shop_rows[: half[shop]])
+    world.sandbox.faults.update(fail_rate=0.1, drop_after_commit=0.1)
+    await world.daemon.start_ready()
+
+    async def some_days_booked() -> bool:
+        return sum(piece.startswith("J-") for piece in booked_pieces(world.sandbox, world.companies["s1"])) >= 6
+
+    await wait_until(some_days_booked, 60)
+    world.daemon.kill9()
+    await world.daemon.start_ready()
+    for shop, shop_rows in rows.items():
+        world.layout.insert(shop_rows[half[shop] :])
+    await settle(world.state, {shop: len(r) for shop, r in rows.items()}, 100, world.daemon)
+
+    # a ticket rung up on register r1 after its first day's Z: booked on its own, not lost, not in the day's entry
+    late = late_ticket(rows["s1"], START.isoformat(), "r1")
+    world.layout.insert(late)
+    rows["s1"] += late
+    await settle(world.state, {"s1": len(rows["s1"])}, 30, world.daemon)
+    world.sandbox.faults.update(fail_rate=0.0, drop_after_commit=0.0)
+
+    assert world.state.failed("s1") == [] and world.state.failed("s2") == []
+    daily = world.companies["s1"]
+    pieces = booked_pieces(world.sandbox, daily)
+    assert not duplicates(world.sandbox, daily)
+    days = {f"J-{day}-{register}" for day, register in register_days(rows["s1"])}
+    assert {p for p in pieces if p.startswith("J-")} == days  # one entry per register-day
+    assert {p for p in pieces if not p.startswith("J-")} == {"T-LATE01-r1", *(f"PAY-{r['payload']['payment_id']}"
+                                                                          for r in late[1:])}  # fmt: skip
+    want = world.expected("s1", rows["s1"])
+    assert net(folded(world.sandbox.trial_balance(daily))) == net(want.balance)
+    created = {c.external_reference for c in world.sandbox.company(daily).customers.values()}
+    owing = owing_customers("s1", rows["s1"])
+    assert owing and created == owing  # customers only for tickets left on account
+
+    assert_exact(world.sandbox, world.companies["s2"], world.expected("s2", rows["s2"]))
+    assert len(world.sandbox.company(world.companies["s2"]).customers) > len(created)
+    log = world.daemon.log_path.read_text()
+    assert '"backfill.day_booked"' in log
+    assert await world.daemon.terminate(10) == 0
