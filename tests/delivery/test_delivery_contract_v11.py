@@ -5,6 +5,7 @@ hand below (not by the rules engine), every ticket is lettered with its payment,
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,7 +69,7 @@ def _rows() -> list[dict[str, Any]]:
     return rows
 
 
-async def test_a_day_of_contract_1_1_books_to_the_hand_computed_balance(tmp_path) -> None:
+async def test_a_day_of_contract_1_1_books_to_the_hand_computed_balance(tmp_path: Path) -> None:
     rows = _rows()
     async with bench(tmp_path) as b:
         assert b.daemon is not None

@@ -5,6 +5,7 @@ faults (503s, connections cut after the commit) every entry is posted once and e
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,7 +109,7 @@ async def _run(b: Bench) -> None:
     assert labels["PAY-p-3"] == "Remboursement Espèces ticket A-000001"
 
 
-async def test_paid_tickets_are_lettered_and_an_unpaid_one_stays_open(tmp_path) -> None:
+async def test_paid_tickets_are_lettered_and_an_unpaid_one_stays_open(tmp_path: Path) -> None:
     async with bench(tmp_path) as b:
         await _run(b)
         detail = await b.client.delivery(2)  # o-1's ticket (the reference is delivery 1)
@@ -119,7 +120,7 @@ async def test_paid_tickets_are_lettered_and_an_unpaid_one_stays_open(tmp_path) 
         assert "order o-1: lettered (" in shown
 
 
-async def test_under_faults_every_paid_ticket_is_lettered_once_and_balanced(tmp_path) -> None:
+async def test_under_faults_every_paid_ticket_is_lettered_once_and_balanced(tmp_path: Path) -> None:
     async with bench(tmp_path) as b:
         b.sandbox.faults.update(fail_rate=0.15, drop_after_commit=0.15, seed=5)
         await _run(b)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,7 +36,7 @@ def _row(event_id: str, event_type: str, aggregate: str, payload: dict[str, Any]
             "occurred_at": "2026-03-14T18:02:11+01:00", "payload": copy.deepcopy(payload)}  # fmt: skip
 
 
-async def test_a_tie_broken_the_other_way_is_booked_as_printed_with_a_note(tmp_path) -> None:
+async def test_a_tie_broken_the_other_way_is_booked_as_printed_with_a_note(tmp_path: Path) -> None:
     sandbox = Sandbox(rate_limit=None)
     async with run_sandbox(sandbox) as handle:
         company = sandbox.add_company("Boutique s1").id
