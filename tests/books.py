@@ -41,6 +41,12 @@ def expected_books(rows: Iterable[Mapping[str, Any]], mapping: ShopMapping, shop
     return Expected(pieces, folded({n: (totals[(n, "d")], totals[(n, "c")]) for n, _ in totals}))
 
 
+def net(balance: Mapping[str, tuple[int, int]]) -> dict[str, int]:
+    """Debit minus credit per account, zero balances left out: what a daily entry must keep of the detailed books
+    (with ``customers = "on_account"`` a ticket settled within its day books no customer line at all)."""
+    return {number: debit - credit for number, (debit, credit) in balance.items() if debit != credit}
+
+
 def folded(balance: Mapping[str, tuple[int, int]]) -> Balance:
     """Customer sub-accounts (411...) summed as one '411*'; empty accounts left out."""
     out: Counter[tuple[str, str]] = Counter()

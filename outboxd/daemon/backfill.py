@@ -22,15 +22,16 @@ from typing import Protocol
 import structlog
 
 from outboxd.config import RateLimit, ShopConfig
+from outboxd.contract import parse_event
 from outboxd.control.shapes import Backfill as BackfillShape
 from outboxd.control.shapes import BackfillEstimate, ModeEstimate
 from outboxd.daemon.daybook import DayBooker
 from outboxd.daemon.lanes import Lanes
-from outboxd.delivery.deliver import Deliverer
+from outboxd.delivery.deliver import Deliverer, event_row
 from outboxd.delivery.lane import Lane
-from outboxd.exceptions import BadRequest, NotFound, PennylaneError
+from outboxd.exceptions import BadRequest, BookingError, ContractError, NotFound, PennylaneError
 from outboxd.pennylane import FiscalYear
-from outboxd.rules import customer_reference
+from outboxd.rules import LedgerAccount, book, customer_reference
 from outboxd.store import Backfill, Store
 from outboxd.store.history import History
 
@@ -50,6 +51,8 @@ PER_NEW_CUSTOMER = 2
 a day's customers up together (100 per request), so it pays one create each plus about one lookup per day."""
 DAY_LINES = 900
 """Events per part of a day's entry, for the estimate: a part holds 1,000 lines, a day ~1.05 line per event."""
+ACCOUNT_SAMPLE = 2000
+"""Events of the history the estimate books to find the ledger accounts it needs (a shop's chart shows up fast)."""
 REACHED = 0.95
 """Share of the rate limit a backfill keeps in steady state (measured: bench/bench_backfill.py, docs/backfill.md)."""
 
@@ -130,9 +133,10 @@ class Backfiller:
     async def estimate(self, shop_id: str, start_date: str | None) -> BackfillEstimate:
         """Requests and seconds for both modes: one POST per event (detailed) or per register-day and 1,000 lines
         (daily), plus the customers not yet known: ``PER_NEW_CUSTOMER`` each in detailed mode; in daily mode one
-        create each and one lookup per day at most; in detailed mode, one lettering per ticket its payments in the
-        history settle; seconds at ``REACHED`` of the rate limit (docs/backfill.md
-        compares this with measured runs)."""
+        create each (only those a ticket leaves owing at its day's end, with customers = "on_account") and one
+        lookup per day at most; one lettering per ticket its payments in the history settle (daily: only those paid
+        after their day); the accounts the history books on that the chart lacks. Seconds at ``REACHED`` of the
+        rate limit (docs/backfill.md compares this with measured runs)."""
         lane = await self._lane(shop_id)
         years, refused = await self._fiscal_years(lane)
         default = _default_start(years, self._today())
@@ -141,17 +145,21 @@ class Backfiller:
         every = await self.history.register_days(shop_id, start)
         days = [(day, reg, n) for day, reg, n in every if day is not None]
         busy = await self.history.busy_register_days(shop_id, start)
-        customers = await self.history.new_customers(shop_id, start, customer_reference(shop_id))
-        letterings = await self.history.orders_to_letter(shop_id, start) if lane.mapping().lettering else 0
+        mapping = lane.mapping()
+        tickets = await self.history.tickets(shop_id, start, customer_reference(shop_id))
+        customers = tickets.new_customers
+        daily_customers = customers if mapping.customers == "all" else tickets.new_owing_customers
+        letterings = (tickets.settled, tickets.settled_later) if mapping.lettering else (0, 0)
+        accounts = await self._new_accounts(lane, start)
         today = self._today().isoformat()
         detailed = sum(n for *_, n in days)
         daily = sum(n if day >= today or (day, reg) in busy else math.ceil(n / DAY_LINES) for day, reg, n in days)
         per_second = self._requests_per_second() * REACHED
-        lookups = min(customers, len({day for day, *_ in days}))
+        lookups = min(daily_customers, len({day for day, *_ in days}))
         modes: dict[str, ModeEstimate] = {}
         for mode, requests in (
-            ("detailed", detailed + PER_NEW_CUSTOMER * customers + letterings),
-            ("daily", daily + customers + lookups),
+            ("detailed", detailed + PER_NEW_CUSTOMER * customers + accounts + letterings[0]),
+            ("daily", daily + daily_customers + lookups + accounts + letterings[1]),
         ):
             modes[mode] = {"requests": requests, "seconds": round(requests / per_second)}
         return {
@@ -167,6 +175,20 @@ class Backfiller:
         if mode not in ("detailed", "daily"):
             raise BadRequest(f"mode must be 'detailed' or 'daily', not {mode!r}")
         start = _date(start_date)
+    async def _new_accounts(self, lane: Lane, start: dt.date) -> int:
+        """Requests to create the ledger accounts the history books on that the shop's chart lacks (created on
+        first use, whatever the mode): those of its first ``ACCOUNT_SAMPLE`` events, plus one lookup of them."""
+        mapping, known = lane.mapping(), await self.store.caches.ledger_accounts(lane.shop_id)
+        used: set[str] = set()
+        for row in await self.history.sample(lane.shop_id, start, ACCOUNT_SAMPLE):
+            try:
+                booking = book(parse_event(event_row(row)), mapping)
+            except (ContractError, BookingError):
+                continue  # such an event fails on its own when it is delivered
+            used |= {ln.account.number for e in booking.entries for ln in e.lines if type(ln.account) is LedgerAccount}
+        new = len(used - known.keys())
+        return new + 1 if new else 0
+
         lane = await self._lane(shop_id)
         years, refused = await self._fiscal_years(lane)
         refused = refused or _refusal(years, start)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from outboxd.money import parse_amount
 from outboxd.store._db import Clock, Database, Tx, to_text
@@ -17,13 +18,28 @@ from outboxd.store.deliveries import DAILY, DELIVERY_COLUMNS, HELD, LIVE, OPEN_S
 from outboxd.store.models import Delivery
 from outboxd.store.shops import ensure_shops
 
-__all__ = ["DAILY", "HELD", "LIVE", "PAUSED", "RELEASED", "History"]
+__all__ = ["DAILY", "HELD", "LIVE", "PAUSED", "RELEASED", "History", "TicketCounts"]
 
 SKIP_CLASS = "history"
 """``last_error_class`` of a row skipped as before a backfill's start: a later backfill may take it back."""
 
 _HISTORY = f"((state = 'pending' AND priority = {HELD}) OR (state = 'skipped' AND last_error_class = '{SKIP_CLASS}'))"
 """What a backfill would take: history held, or skipped by an earlier backfill's start date."""
+
+
+@dataclass(frozen=True)
+class TicketCounts:
+    """The history's tickets as the backfill estimate needs them."""
+
+    new_customers: int
+    """Customers without a Pennylane account yet."""
+    new_owing_customers: int
+    """Those of them a ticket leaves owing at the end of its day (daily booking with customers = "on_account")."""
+    settled: int
+    """Tickets whose payments, in the history too, add up to them: each is lettered once, one request
+    (detailed booking; docs/accounting.md, "Lettering")."""
+    settled_later: int
+    """Those of them paid after their day: lettered in daily booking, where a day settles its own tickets."""
 
 
 class History:
@@ -86,39 +102,57 @@ class History:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
-    async def new_customers(self, shop_id: str, start: dt.date, reference_prefix: str) -> int:
-        """Customers of the history's tickets from ``start`` on that Pennylane ids are not cached for yet.
-        (Ids are read in Python: a dialect's JSON field is one level deep.)"""
+    async def tickets(self, shop_id: str, start: dt.date, reference_prefix: str) -> TicketCounts:
+        """What the history's tickets from ``start`` on will cost besides their entries (read in Python: a
+        dialect's JSON field is one level deep)."""
+        field = self._db.dialect.json_field
         rows = await self._db.read(
-            f"SELECT DISTINCT {self._db.dialect.json_field('payload', 'customer')} FROM deliveries WHERE shop_id = $1"  # noqa: S608 (constant)
-            f" AND event_type = 'order.recorded' AND {_HISTORY} AND business_date >= $2",
+            f"SELECT business_date, {field('payload', 'order_id')}, {field('payload', 'customer')},"  # noqa: S608 (constant)
+            f" {field('payload', 'total_incl_tax')}, {field('payload', 'amount')} FROM deliveries WHERE shop_id = $1"
+            f" AND event_type IN ('order.recorded', 'payment.recorded') AND {_HISTORY} AND business_date >= $2",
             (shop_id, start.isoformat()),
         )
         known = {
             r[0] for r in await self._db.read("SELECT external_reference FROM customers WHERE shop_id = $1", (shop_id,))
         }
-        ids = {str(json.loads(r[0])["id"]) for r in rows if r[0]}
-        return sum(1 for customer_id in ids if reference_prefix + customer_id not in known)
-
-    async def orders_to_letter(self, shop_id: str, start: dt.date) -> int:
-        """Tickets of the history from ``start`` on whose payments, in it too, add up to them: what a detailed
-        backfill letters, one request each (docs/accounting.md, "Lettering")."""
-        field = self._db.dialect.json_field
-        rows = await self._db.read(
-            f"SELECT {field('payload', 'order_id')}, {field('payload', 'total_incl_tax')},"  # noqa: S608 (constant)
-            f" {field('payload', 'amount')} FROM deliveries WHERE shop_id = $1"
-            f" AND event_type IN ('order.recorded', 'payment.recorded') AND {_HISTORY} AND business_date >= $2",
-            (shop_id, start.isoformat()),
-        )
-        totals: dict[str, int] = {}
-        paid: dict[str, int] = {}
+        customers: dict[str, str] = {}  # order_id -> customer id
+        ticketed: set[str] = set()
+        left: dict[tuple[str, str], int] = {}  # (order_id, business day) -> what that day leaves owing
         for row in rows:
-            order_id, total, amount = row[0], row[1], row[2]
-            if total is not None:
-                totals[str(order_id)] = parse_amount(str(total))
-            elif amount is not None:
-                paid[str(order_id)] = paid.get(str(order_id), 0) + parse_amount(str(amount))
-        return sum(1 for order_id, total in totals.items() if total and paid.get(order_id) == total)
+            day, order_id, customer, total, amount = (None if row[n] is None else str(row[n]) for n in range(5))
+            if order_id is None or day is None:
+                continue
+            if customer:
+                customers[order_id] = str(json.loads(customer)["id"])
+            if total is not None and parse_amount(total):
+                ticketed.add(order_id)  # a ticket of zero books no customer line: nothing to letter
+            owed = parse_amount(total) if total is not None else -parse_amount(amount or "0")
+            left[order_id, day] = left.get((order_id, day), 0) + owed
+        owing_orders = {order_id for (order_id, _), cents in left.items() if cents}
+        balance: dict[str, int] = {}
+        for (order_id, _), cents in left.items():
+            balance[order_id] = balance.get(order_id, 0) + cents
+        lettered = {order_id for order_id, cents in balance.items() if not cents and order_id in ticketed}
+
+        def unknown(ids: set[str]) -> int:
+            return sum(1 for customer_id in ids if reference_prefix + customer_id not in known)
+
+        return TicketCounts(
+            new_customers=unknown(set(customers.values())),
+            new_owing_customers=unknown({customers[o] for o in owing_orders if o in customers}),
+            settled=len(lettered),
+            settled_later=len(lettered & owing_orders),
+        )
+
+    async def sample(self, shop_id: str, start: dt.date, limit: int) -> list[Delivery]:
+        """The first ``limit`` events of the history from ``start`` on: what the estimate books to see which
+        accounts the history needs."""
+        rows = await self._db.read(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = $1 AND {_HISTORY}"  # noqa: S608 (constant)
+            " AND business_date >= $2 ORDER BY id LIMIT $3",
+            (shop_id, start.isoformat(), limit),
+        )
+        return [delivery_from_row(row) for row in rows]
 
     async def busy_register_days(self, shop_id: str, start: dt.date) -> set[tuple[str, str]]:
         """Register-days with an event already delivered or on its way in detailed mode: never booked per day."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ class World:
     shop: str = "s1"
     connected: bool = True
     rate_limit: tuple[int, float] = (1000, 1.0)
+    mapping: dict[str, Any] = field(default_factory=dict)
+    """The configuration's [mapping] (e.g. ``{"customers": "all"}``)."""
 
     @property
     def outbox(self) -> Path:
@@ -54,6 +56,7 @@ class World:
                           "rate_limit": {"requests": self.rate_limit[0], "per_seconds": self.rate_limit[1]}},
             "secrets": {"token_key_file": str(self.root / "token.key")},
             "shops": {self.shop: shop} if self.connected else {},
+            "mapping": self.mapping,
         }  # fmt: skip
         return config_from_dict(data, base_dir=self.root)
 

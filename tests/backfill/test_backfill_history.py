@@ -42,9 +42,12 @@ async def test_a_daily_backfill_walks_its_days_in_order_then_ends(store: Store) 
     assert await store.deliveries.ingest_rows(events, held=True) == len(ROWS)  # as ``outboxd import`` does
     assert sum(n for *_, n in await history.register_days("s1", START)) == len(ROWS)
     customers = {r["payload"]["customer"]["id"] for r in ROWS if (r["payload"].get("customer") or {}).get("id")}
-    assert await history.new_customers("s1", START, "kashclick:s1:") == len(customers)
+    tickets = await history.tickets("s1", START, "kashclick:s1:")
+    assert (tickets.new_customers, tickets.new_owing_customers) == (len(customers), 0)  # all paid within the day
+    orders = {r["payload"]["order_id"] for r in ROWS if r["event_type"] == "order.recorded"}
+    assert (tickets.settled, tickets.settled_later) == (len(orders), 0)
     await store.caches.save_customer("s1", f"kashclick:s1:{min(customers)}", 1, 2, "4110001")
-    assert await history.new_customers("s1", START, "kashclick:s1:") == len(customers) - 1
+    assert (await history.tickets("s1", START, "kashclick:s1:")).new_customers == len(customers) - 1
 
     cut = START + dt.timedelta(days=1)
     backfill = await store.backfills.create("s1", cut, None, "daily", "ops")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from backfill_world import Running, World, expected_balance, settled
-from books import folded
+from books import folded, net
 from bridge_setup import wait_until
 from test_backfill_detailed import START, _only_reference_delivered, history
 
@@ -108,7 +108,9 @@ async def test_history_imported_beside_the_running_daemon_is_sent_by_a_backfill(
         await wait_until(lambda: settled(daemon))
         assert (await daemon.store.queue.stats("s1"))[0].delivered == len(rows)
         assert max(world.pieces().values()) == 1
-        assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+        assert net(folded(world.sandbox.trial_balance(world.company))) == net(expected_balance(rows, daemon, "s1"))
+        if mode == "detailed":  # daily books no customer line for a ticket paid within its day (customers)
+            assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
 
 
 def test_standard_input_is_checked_then_imported(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from backfill_world import Running, World, expected_balance, settled
-from books import folded
+from books import folded, net
 from bridge_setup import wait_until
 from test_backfill_detailed import START, _only_reference_delivered, connect_with_history, history
 
@@ -56,7 +56,9 @@ async def test_live_events_are_booked_while_a_backfill_runs(world: World, mode: 
         await wait_until(lambda: settled(daemon), 50)
         assert (await daemon.store.queue.stats("s1"))[0].failed == 0
         assert max(world.pieces().values()) == 1
-        assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows + live, daemon, "s1")
+        got, want = folded(world.sandbox.trial_balance(world.company)), expected_balance(rows + live, daemon, "s1")
+        assert net(got) == net(want)  # daily: a ticket paid within its day books no customer line
+        assert mode == "daily" or got == want
     assert sum(world.sandbox.throttled_count.values()) == 0
 
 
@@ -76,7 +78,7 @@ async def test_a_daily_backfill_stopped_mid_way_resumes_and_posts_nothing_twice(
         assert max(pieces.values()) == 1
         days = {(r["payload"]["business_date"], r["payload"]["register_id"]) for r in rows[1:]}
         assert sorted(pieces) == sorted(f"J-{d}-{r}" for d, r in days)
-        assert folded(world.sandbox.trial_balance(world.company)) == expected_balance(rows, daemon, "s1")
+        assert net(folded(world.sandbox.trial_balance(world.company))) == net(expected_balance(rows, daemon, "s1"))
 
 
 async def _day_pieces(world: World, n: int) -> bool:
