@@ -125,8 +125,9 @@ class Letterer:
         if lettering is None or lettering.state == "failed":
             return
         lines = to_letter(lettering.lines)
-        if not lines:
-            if lettering.state == "due":
+        if not lines:  # nothing to letter: open again if it was due, or lettered and a line came since (a refund)
+            behind = lettering.state == "lettered" and not all(line.lettered for line in lettering.lines)
+            if lettering.state == "due" or behind:
                 await self.store.letterings.mark(shop, order_id, "open")
             return
         try:

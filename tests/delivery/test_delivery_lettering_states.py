@@ -109,3 +109,18 @@ async def test_the_attempts_are_spent_into_failed(store: Store) -> None:
     assert (state, attempts) == ("failed", 2)
     assert error is not None
     assert error.startswith("gave up after 2 attempts")
+
+
+async def test_a_line_after_the_lettering_opens_the_order_until_it_adds_up_again(store: Store) -> None:
+    await _order(store, "o-5", 2000, -2000)
+    client = Client(None, None)
+    letterer = _letterer(store)
+    await letterer.letter(Lane(client), "o-5")  # type: ignore[arg-type]
+    assert await _state(store, "o-5") == ("lettered", 1, None)
+    await store.db.write_many(store.letterings.line_statements("s1", "o-5", "o-5-refund", 500, 200))  # money back
+    await letterer.letter(Lane(client), "o-5")  # type: ignore[arg-type]
+    assert await _state(store, "o-5") == ("open", 1, None)
+    await store.db.write_many(store.letterings.line_statements("s1", "o-5", "o-5-credit", -500, 201))  # its credit note
+    await letterer.letter(Lane(client), "o-5")  # type: ignore[arg-type]
+    assert await _state(store, "o-5") == ("lettered", 2, None)
+    assert client.calls[-1] == [100, 101, 201, 200]  # the lines lettered before come along: the group grows
