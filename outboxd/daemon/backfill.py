@@ -171,10 +171,6 @@ class Backfiller:
             "refused": refused,
         }
 
-    async def start(self, shop_id: str, actor: str, start_date: str, mode: str) -> BackfillShape:
-        if mode not in ("detailed", "daily"):
-            raise BadRequest(f"mode must be 'detailed' or 'daily', not {mode!r}")
-        start = _date(start_date)
     async def _new_accounts(self, lane: Lane, start: dt.date) -> int:
         """Requests to create the ledger accounts the history books on that the shop's chart lacks (created on
         first use, whatever the mode): those of its first ``ACCOUNT_SAMPLE`` events, plus one lookup of them."""
@@ -189,6 +185,10 @@ class Backfiller:
         new = len(used - known.keys())
         return new + 1 if new else 0
 
+    async def start(self, shop_id: str, actor: str, start_date: str, mode: str) -> BackfillShape:
+        if mode not in ("detailed", "daily"):
+            raise BadRequest(f"mode must be 'detailed' or 'daily', not {mode!r}")
+        start = _date(start_date)
         lane = await self._lane(shop_id)
         years, refused = await self._fiscal_years(lane)
         refused = refused or _refusal(years, start)
