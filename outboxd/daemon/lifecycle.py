@@ -42,7 +42,7 @@ from outboxd.delivery.lane import Lane
 from outboxd.exceptions import StoreError
 from outboxd.log import Redactor
 from outboxd.metrics import Metrics
-from outboxd.outbox import OutboxSource, PgOutboxSource
+from outboxd.outbox import OutboxReader, outbox_reader
 from outboxd.secrets import TokenCipher, read_secret
 from outboxd.store import LaneOwnership, Store, hold_state_lock, open_store
 from outboxd.store.retention import keep_pruning
@@ -140,11 +140,7 @@ class Daemon:
                     lease=dt.timedelta(seconds=daemon.lease_seconds),
                 )
             )
-            source: OutboxSource | PgOutboxSource = (
-                PgOutboxSource(daemon.outbox_database)
-                if daemon.outbox_is_postgres
-                else OutboxSource(daemon.outbox_database)
-            )
+            source = outbox_reader(daemon.outbox_database, postgres=daemon.outbox_is_postgres)
             await stack.enter_async_context(source)
             if taken := await self.store.take_back_at_start():
                 log.info("daemon.leases_taken_back", deliveries=taken)  # a previous process died with them
@@ -255,7 +251,7 @@ class Daemon:
 
     # -- the two loops ----------------------------------------------------------------------------------------
 
-    async def _tail(self, source: OutboxSource | PgOutboxSource) -> None:
+    async def _tail(self, source: OutboxReader) -> None:
         """Notice new outbox rows within one poll interval; ``PRAGMA data_version`` makes an idle check cheap."""
         interval = self.config.daemon.poll_interval
         first = True

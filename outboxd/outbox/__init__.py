@@ -6,17 +6,20 @@ The state database (``outboxd.store``) copies what a source gives through its ``
 
 from outboxd.outbox.postgres import NOTIFY_CHANNEL, SAFETY_POLL, PgOutboxSource, outbox_ddl
 from outboxd.outbox.producer import INSERT_SQL, ensure_outbox, insert_events, open_outbox, payload_text
+from outboxd.outbox.reader import OutboxReader, outbox_reader
 from outboxd.outbox.sqlite import OutboxSource
 
 __all__ = [
     "INSERT_SQL",
     "NOTIFY_CHANNEL",
     "SAFETY_POLL",
+    "OutboxReader",
     "OutboxSource",
     "PgOutboxSource",
     "ensure_outbox",
     "insert_events",
     "open_outbox",
     "outbox_ddl",
+    "outbox_reader",
     "payload_text",
 ]
