@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from outboxd.cli.ctl_booking import booking_action, booking_text
 from outboxd.control.client import ControlClient
 from outboxd.control.shapes import (
     AuditList,
@@ -234,6 +235,8 @@ async def dispatch(args: argparse.Namespace, ask: Ask = input) -> int:
             answer = await client.pause(args.shop, args.reason)
         elif command == "resume":
             answer = await client.resume(args.shop)
+        elif command == "booking":
+            answer, show = await booking_action(client, args), booking_text
         elif command == "mapping":
             answer, show = await client.mapping(args.shop), _mapping
         elif command == "closings":

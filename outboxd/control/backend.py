@@ -17,6 +17,7 @@ from outboxd.control.shapes import (
     Backfill,
     BackfillEstimate,
     BackfillMode,
+    Booking,
     BulkDiscarded,
     BulkRetried,
     Closings,
@@ -53,6 +54,15 @@ class ControlBackend(Protocol):
 
     async def resume(self, shop_id: str, actor: str) -> ShopStatus:
         """Deliver the shop's events again; answers its ``ShopStatus``."""
+
+    async def booking(self, shop_id: str) -> Booking:
+        """The shop's booking mode (detailed or daily), its switches and what waits for a register's closing."""
+
+    async def booking_switch(
+        self, shop_id: str, actor: str, mode: BackfillMode, from_date: str, reason: str
+    ) -> Booking:
+        """Book the shop in ``mode`` from the business date ``from_date`` on (audited with ``reason``); a
+        register-day already on its way in one mode stays in it."""
 
     async def mapping(self, shop_id: str) -> Mapping:
         """The effective journals and accounts of the shop and whether each exists in Pennylane."""

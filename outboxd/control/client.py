@@ -21,6 +21,8 @@ from outboxd.control.shapes import (
     BackfillEstimate,
     BackfillMode,
     BackfillStartRequest,
+    Booking,
+    BookingRequest,
     BulkDiscarded,
     BulkDiscardRequest,
     BulkRequest,
@@ -149,6 +151,15 @@ class ControlClient:
 
     async def resume(self, shop_id: str) -> ShopStatus:
         answer: ShopStatus = await self._call("POST", f"/v1/shops/{_q(shop_id)}/resume", body=self._request())
+        return answer
+
+    async def booking(self, shop_id: str) -> Booking:
+        answer: Booking = await self._call("GET", f"/v1/shops/{_q(shop_id)}/booking")
+        return answer
+
+    async def booking_switch(self, shop_id: str, mode: BackfillMode, from_date: str, reason: str) -> Booking:
+        body: BookingRequest = {"actor": self.actor, "mode": mode, "from_date": from_date, "reason": reason}
+        answer: Booking = await self._call("POST", f"/v1/shops/{_q(shop_id)}/booking", body=body)
         return answer
 
     async def mapping(self, shop_id: str) -> Mapping:

@@ -179,6 +179,19 @@ def _routes(backend: ControlBackend) -> web.RouteTableDef:
     async def resume(r: web.Request) -> web.Response:
         return ok(await backend.resume(r.match_info["shop"], (await _body(r))["actor"]))
 
+    @routes.get("/v1/shops/{shop}/booking")
+    async def booking(r: web.Request) -> web.Response:
+        return ok(await backend.booking(r.match_info["shop"]))
+
+    @routes.post("/v1/shops/{shop}/booking")
+    async def booking_switch(r: web.Request) -> web.Response:
+        body = await _body(r)
+        mode = body.get("mode")
+        if mode not in BACKFILL_MODES:
+            raise BadRequest(f"mode must be one of {', '.join(BACKFILL_MODES)}, not {mode!r}")
+        since, reason = _date(body.get("from_date"), "from_date"), _text(body, "reason")
+        return ok(await backend.booking_switch(r.match_info["shop"], body["actor"], mode, since, reason))
+
     @routes.get("/v1/shops/{shop}/mapping")
     async def mapping(r: web.Request) -> web.Response:
         return ok(await backend.mapping(r.match_info["shop"]))

@@ -5,7 +5,7 @@ two-decimal strings, dates as ``YYYY-MM-DD``.
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
     "AccountRole",
@@ -16,6 +16,9 @@ __all__ = [
     "BackfillEstimate",
     "BackfillMode",
     "BackfillStartRequest",
+    "Booking",
+    "BookingRequest",
+    "BookingSwitch",
     "BulkDiscardRequest",
     "BulkDiscarded",
     "BulkRequest",
@@ -99,6 +102,14 @@ class ConnectTokenRequest(Request):
 class BackfillStartRequest(Request):
     start_date: str
     mode: BackfillMode
+
+
+class BookingRequest(Request):
+    """Book the shop in ``mode`` from the business date ``from_date`` on; the reason goes to the audit log."""
+
+    mode: BackfillMode
+    from_date: str
+    reason: str
 
 
 class DiscardRequest(Request):
@@ -187,6 +198,26 @@ class ShopStatus(TypedDict):
     throughput: list[int]  # deliveries per minute, oldest first
     held_by_reference: HeldByReference | None
     backfill: Backfill | None
+    booking: NotRequired[BackfillMode]  # the booking mode of today's register-days
+
+
+class BookingSwitch(TypedDict):
+    """From ``from_date`` on (until the next switch) the shop books in ``mode``."""
+
+    from_date: str
+    mode: BackfillMode
+    actor: str
+    reason: str
+    changed_at: str
+
+
+class Booking(TypedDict):
+    """A shop's booking mode: today's, every switch, and the live events waiting for their register's closing."""
+
+    shop_id: str
+    mode: BackfillMode
+    switches: list[BookingSwitch]
+    waiting_for_closing: int
 
 
 class Status(TypedDict):

@@ -5,15 +5,18 @@ the same events, no piece is booked twice, and only customers who left a day owi
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime as dt
+import subprocess
 from collections import Counter
 from typing import Any
 
 import pytest
 from books import folded, net
-from e2e_harness import World, WorldFactory, assert_exact, booked_pieces, duplicates, settle, wait_until
+from e2e_harness import DAEMON, World, WorldFactory, assert_exact, booked_pieces, duplicates, settle, wait_until
 
+from outboxd.exceptions import BadRequest
 from outboxd.rules import customer_reference
 from outboxd.shop_simulator import simulate_shop
 
@@ -104,7 +107,8 @@ async def test_a_daily_shop_and_a_detailed_shop_through_a_month_with_faults_and_
     await settle(world.state, {"s1": len(rows["s1"])}, 30, world.daemon)
     world.sandbox.faults.update(fail_rate=0.0, drop_after_commit=0.0)
 
-    assert world.state.failed("s1") == [] and world.state.failed("s2") == []
+    assert world.state.failed("s1") == []
+    assert world.state.failed("s2") == []
     daily = world.companies["s1"]
     pieces = booked_pieces(world.sandbox, daily)
     assert not duplicates(world.sandbox, daily)
@@ -116,10 +120,59 @@ async def test_a_daily_shop_and_a_detailed_shop_through_a_month_with_faults_and_
     assert net(folded(world.sandbox.trial_balance(daily))) == net(want.balance)
     created = {c.external_reference for c in world.sandbox.company(daily).customers.values()}
     owing = owing_customers("s1", rows["s1"])
-    assert owing and created == owing  # customers only for tickets left on account
+    assert owing
+    assert created == owing
 
     assert_exact(world.sandbox, world.companies["s2"], world.expected("s2", rows["s2"]))
     assert len(world.sandbox.company(world.companies["s2"]).customers) > len(created)
     log = world.daemon.log_path.read_text()
     assert '"backfill.day_booked"' in log
     assert await world.daemon.terminate(10) == 0
+
+
+async def test_a_switch_to_daily_through_the_control_api_from_a_date_on_audited(make_world: WorldFactory) -> None:
+    """The detailed shop switched at run time from a date its first days are past: the register-days already
+    touched stay detailed (a day half booked too), the others are booked one entry each; ``ctl booking`` shows it; the audit log keeps who
+    and why; a switch without a reason is refused."""
+    world = await make_world()
+    rows = month("s2", 12, 5)
+    # the first four days and a few events of the fifth are booked before the switch
+    cut = next(n for n, r in enumerate(rows) if r["payload"].get("business_date") == day(5)) + 4
+    first = rows[:cut]
+    world.layout.insert(first)
+    await world.daemon.start_ready()
+    await settle(world.state, {"s2": len(first)}, 30, world.daemon)
+    async with world.control() as client:
+        assert (await client.booking("s2"))["mode"] == "detailed"
+        with pytest.raises(BadRequest, match="reason"):
+            await client.booking_switch("s2", "daily", day(3), " ")
+        answer = await client.booking_switch("s2", "daily", day(3), "the accountant wants the Z per day")
+        audit = (await client.audit("s2"))["items"][0]
+        assert (await client.shop("s2"))["booking"] == "daily"
+    assert answer["mode"] == "daily"
+    assert answer["switches"][-1]["from_date"] == day(3)
+    assert audit["action"] == "booking.switch"
+    assert "e2e" in audit["actor"]
+    assert audit["detail"]["reason"] == "the accountant wants the Z per day"
+    command = [str(DAEMON), "ctl", "--socket", str(world.layout.socket), "booking", "s2"]
+    shown = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, check=True, timeout=30)
+    assert "s2 books daily today" in shown.stdout
+    assert "the accountant wants the Z per day" in shown.stdout
+
+    world.layout.insert(rows[len(first) :])
+    await settle(world.state, {"s2": len(rows)}, 60, world.daemon)
+    assert world.state.failed("s2") == []
+    company = world.companies["s2"]
+    pieces = booked_pieces(world.sandbox, company)
+    touched = {(r["payload"]["business_date"], r["payload"]["register_id"]) for r in first[1:]}
+    later = {(d, r) for d, r in register_days(rows) if d >= day(3)} - touched
+    assert any(d == day(5) for d, _ in later)  # the fifth day's register that had no event yet
+    assert {p for p in pieces if p.startswith("J-")} == {f"J-{d}-{r}" for d, r in later}
+    assert not duplicates(world.sandbox, company)
+    before = world.expected("s2", first)
+    assert set(before.pieces) <= set(pieces)  # what was booked event by event stays so
+    assert net(folded(world.sandbox.trial_balance(company))) == net(world.expected("s2", rows).balance)
+
+
+def day(n: int) -> str:
+    return (START + dt.timedelta(days=n - 1)).isoformat()

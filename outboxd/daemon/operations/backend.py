@@ -17,6 +17,7 @@ from outboxd.control.shapes import (
     AuditList,
     Backfill,
     BackfillEstimate,
+    Booking,
     BulkDiscarded,
     BulkRetried,
     Closings,
@@ -35,6 +36,7 @@ from outboxd.control.shapes import (
     Status,
 )
 from outboxd.daemon.lifecycle import Parts
+from outboxd.daemon.operations.booking import booking_view, switch_booking
 from outboxd.daemon.operations.closings import closings_view
 from outboxd.daemon.operations.connect import ShopConnections
 from outboxd.daemon.operations.failed import FailedDeliveries, age
@@ -42,6 +44,7 @@ from outboxd.daemon.operations.mapping import mapping_view
 from outboxd.daemon.operations.reconcile import reconcile
 from outboxd.delivery.lane import Lane
 from outboxd.exceptions import BadRequest, NotFound
+from outboxd.store.booking import mode_on
 
 __all__ = ["DaemonControl"]
 
@@ -76,6 +79,16 @@ class DaemonControl:
         await self.store.shops.pause(shop_id, reason, actor)
         lane.paused, lane.pause_reason = True, reason
         return await self._status(lane)
+
+    async def booking(self, shop_id: str) -> Booking:
+        await self._lane(shop_id)
+        return await booking_view(self.store, shop_id, dt.date.today())
+
+    async def booking_switch(
+        self, shop_id: str, actor: str, mode: BackfillMode, from_date: str, reason: str
+    ) -> Booking:
+        await self._lane(shop_id)
+        return await switch_booking(self.store, self.lanes, shop_id, actor, mode, from_date, reason)
 
     async def resume(self, shop_id: str, actor: str) -> ShopStatus:
         lane = await self._lane(shop_id)
@@ -188,6 +201,7 @@ class DaemonControl:
             "delivered_today": stats.delivered_today, "failed": stats.failed, "rate_limit": rate,
             "throughput": lane.throughput(), "held_by_reference": held,
             "backfill": await self.backfills.get(shop_id),
+            "booking": mode_on(await self.store.booking.switches(shop_id), dt.date.today()),
         }  # fmt: skip
 
     async def _held_by_reference(self, shop_id: str) -> HeldByReference | None:
