@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from outboxd.contract import _read as r
+from outboxd.contract import fields as r
 from outboxd.contract.limits import MAX_AMOUNT_DIGITS
 from outboxd.contract.models import Address, Customer, Discount, OrderLine, OrderRecorded, VatBreakdownRow
 from outboxd.exceptions import ContractError

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from outboxd.contract import _read as r
+from outboxd.contract import fields as r
 from outboxd.contract._orders import currency, parse_order
 from outboxd.contract.limits import MAX_DEPTH
 from outboxd.contract.models import (

@@ -1,4 +1,5 @@
-"""Field readers shared by the payload parsers: each reads one key, checks it, and names the field on error.
+"""Field readers shared by the payload parsers (the contract's own: not exported by ``outboxd.contract``): each
+reads one key, checks it, and names the field on error.
 
 ``where`` is the path of the object being read (``payload.lines[2]``); the field path is only built when
 something is wrong, which keeps the happy path fast. Every failure is a ``ContractError(field, problem, fix)``.
