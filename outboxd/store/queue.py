@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from outboxd.contract.row import QUARANTINE_SHOP
 from outboxd.store._db import Clock, Database, Row, Tx, from_text, terms_given, to_text
 from outboxd.store.deliveries import DELIVERY_COLUMNS, OPEN_SQL, delivery_from_row
 from outboxd.store.entries import Entries
@@ -22,9 +23,10 @@ __all__ = ["Blocked", "Queue"]
 
 _AUDIT = "INSERT INTO audit (at, actor, action, shop_id, target, detail) VALUES ($1, $2, $3, $4, $5, $6)"
 # $1 is the time; {ids} selects the ids, from $2 on.
+# A row quarantined at ingestion (its shop_id unreadable) has no shop to be delivered for: no retry can help.
 _RETRY = (
-    "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1 "
-    "WHERE state = 'failed' AND id IN ({ids}) RETURNING id, shop_id, event_id"
+    "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1 "  # noqa: S608 (constants)
+    f"WHERE state = 'failed' AND shop_id <> '{QUARANTINE_SHOP}' AND id IN ({{ids}}) RETURNING id, shop_id, event_id"
 )
 # Leased rows are in flight: they cannot be discarded under the daemon's feet.
 _DISCARD = (

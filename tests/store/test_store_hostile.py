@@ -27,7 +27,7 @@ from outboxd.contract.row import QUARANTINE_SHOP
 from outboxd.delivery.deliver import event_row
 from outboxd.exceptions import ContractError
 from outboxd.outbox import OutboxSource
-from outboxd.store import Delivery, Store, open_store
+from outboxd.store import Delivery, FailedFilter, Store, open_store
 
 LOOSE_OUTBOX = """
 CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, event_id, shop_id, event_type, aggregate_id, occurred_at,
@@ -123,6 +123,20 @@ async def test_a_hostile_row_is_one_failed_delivery_and_the_others_flow(
     assert [found[before].state, found[after].state] == ["pending", "pending"]
     claimed = await store.deliveries.claim_heads({"s1": 5, "s2": 5, QUARANTINE_SHOP: 5})
     assert {d.outbox_id for d in claimed} == {before, after}  # the refused row is not claimed, the others are
+
+
+async def test_a_quarantined_row_is_never_retried_only_discarded(store: Store, tmp_path: Path) -> None:
+    outbox = tmp_path / "loose.db"
+    bad, refused = write(outbox, [[*good(1)[:1], b"s1", *good(1)[2:]], [*good(2)[:5], b"{}"]])
+    async with OutboxSource(outbox) as source:
+        await ingest_all(store, source)
+    found = await deliveries(store)
+    assert found[bad].shop_id == QUARANTINE_SHOP
+    assert await store.queue.retry([found[bad].id], "ops") == 0  # it would wait for ever: it has no shop
+    assert await store.queue.retry_matching(FailedFilter(), "ops") == 1  # the other refused row, in shop s1
+    assert (await store.deliveries.get(found[bad].id)).state == "failed"  # type: ignore[union-attr]
+    assert await store.queue.discard([found[bad].id], "written again by Kash.Click", "ops") == 1
+    assert refused != bad
 
 
 async def test_a_refused_row_of_an_order_holds_that_order_only(store: Store, tmp_path: Path) -> None:

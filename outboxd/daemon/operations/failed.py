@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from outboxd.contract import parse_event
 from outboxd.contract.parse import decode_payload
+from outboxd.contract.row import QUARANTINE_SHOP
 from outboxd.control.backend import FailedFilter
 from outboxd.control.shapes import (
     Attempt,
