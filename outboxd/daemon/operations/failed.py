@@ -92,7 +92,12 @@ class FailedDeliveries:
                 "blocked": list(blocked.ids), "blocked_total": blocked.total}  # fmt: skip
 
     async def retry(self, delivery_id: int, actor: str) -> Retried:
-        delivery = await self._delivery(delivery_id, ("failed",))
+        delivery = await self._delivery(delivery_id, ("failed",), "retried")
+        if delivery.shop_id == QUARANTINE_SHOP:
+            raise BadRequest(
+                f"delivery {delivery_id} was refused at ingestion: its shop_id cannot be read, so no retry can book"
+                " it; discard it with a reason (Kash.Click must write the event again)"
+            )
         retried = await self.store.queue.retry([delivery_id], actor)
         self.lanes.wake(delivery.shop_id)
         return {"retried": retried}
@@ -100,7 +105,7 @@ class FailedDeliveries:
     async def discard(self, delivery_id: int, actor: str, reason: str) -> Discarded:
         if not reason.strip():
             raise BadRequest("a reason is required to discard a delivery")
-        delivery = await self._delivery(delivery_id, ("pending", "failed"))
+        delivery = await self._delivery(delivery_id, ("pending", "failed"), "discarded")
         discarded = await self.store.queue.discard([delivery_id], reason, actor)
         self.lanes.wake(delivery.shop_id)
         return {"discarded": discarded}
@@ -123,12 +128,14 @@ class FailedDeliveries:
             self.lanes.wake(filter.get("shop"))
         return {"matched": matched, "discarded": discarded}
 
-    async def _delivery(self, delivery_id: int, states: tuple[str, ...]) -> Delivery:
+    async def _delivery(self, delivery_id: int, states: tuple[str, ...], done: str) -> Delivery:
         delivery = await self.store.deliveries.get(delivery_id)
         if delivery is None:
             raise NotFound(f"no delivery {delivery_id}")
         if delivery.state not in states:
-            raise ControlError(f"delivery {delivery_id} is {delivery.state}: only {' or '.join(states)} ones can be")
+            raise ControlError(
+                f"delivery {delivery_id} is {delivery.state}: only {' or '.join(states)} ones can be {done}"
+            )
         return delivery
 
     async def _entries(self, delivery: Delivery, sent: tuple[SentEntry, ...]) -> list[Entry]:
