@@ -99,24 +99,28 @@ class Backfiller:
         for lane in self.lanes.values():
             await self.gate(lane)
 
-    async def gate(self, lane: Lane) -> bool:
-        """Before a claim: whether the lane may claim now.
+    async def connected(self, shop_id: str) -> None:
+        """The shop is connected (a connect just completed, or found so): the first time, everything of it in the
+        outbox at this moment becomes history, by outbox position (ids up to the outbox's last), ingested yet or
+        not; rows after it are live."""
+        if shop_id in self._connected:
+            return
+        assert self._outbox is not None, "Backfiller.open first"
+        shop = self.shops.get(shop_id)
+        hold = shop.backfill.offer_on_connect if shop is not None else True
+        through = await self.history.first_connection(shop_id, hold=hold, through=await self._outbox.last_id())
+        self._connected.add(shop_id)
+        if through is not None:
+            self._holding[shop_id] = through
+        log.info("backfill.first_connection", shop=shop_id, history_through=through)
 
-        A shop seen connected for the first time turns everything of it in the outbox at that moment into history,
-        by outbox position (ids up to the outbox's last), ingested yet or not: its lane claims nothing until
-        ingestion has passed that id and those rows are held; rows after it are live."""
+    async def gate(self, lane: Lane) -> bool:
+        """Before a claim: whether the lane may claim now. Not while the history of its first connection is still
+        being ingested: once ingestion has passed it, those rows are held and the lane claims."""
         if not lane.connected:
             return True
         shop_id = lane.shop_id
-        if shop_id not in self._connected:
-            assert self._outbox is not None, "Backfiller.open first"
-            shop = self.shops.get(shop_id)
-            hold = shop.backfill.offer_on_connect if shop is not None else True
-            through = await self.history.first_connection(shop_id, hold=hold, through=await self._outbox.last_id())
-            self._connected.add(shop_id)
-            if through is not None:
-                self._holding[shop_id] = through
-            log.info("backfill.first_connection", shop=shop_id, history_through=through)
+        await self.connected(shop_id)
         through = self._holding.get(shop_id)
         if through is None:
             return True

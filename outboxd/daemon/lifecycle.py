@@ -161,6 +161,7 @@ class Daemon:
                 self.store, self.lanes, self.deliverer, self.config.shops, self.config.pennylane.rate_limit
             )
             await self.backfills.open(source)
+            self.connections.first_seen = self.backfills.connected
             await write_initial_modes(self.store.booking, self.config.shops)
             live_days = LiveDays(self.store, self.lanes, self.backfills.days, self._owns)
             runner = await self._serve(stack)

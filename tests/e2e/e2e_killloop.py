@@ -4,8 +4,8 @@ Used by tests/e2e/test_e2e_kill.py and test_e2e_restart_ratelimit.py (bounded) a
 picks the counts). The simulator answers with some latency, so kills land with requests in flight; one kill in five
 lands during start-up. With ``rate_limit`` the simulator enforces it and every 429 it sends is counted; with
 ``token_life`` the shops connect through OAuth and their access tokens live that many seconds (rotated every few
-seconds); a kill then waits for the last rotation to be in use (a pair Pennylane issued but the daemon did not save
-yet is lost with the process: docs/reliability.md).
+seconds); a kill then waits until no refresh is near (a pair Pennylane issued but the daemon did not save yet is lost
+with the process: docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -80,10 +80,16 @@ async def produce(layout: Layout, rows: dict[str, list[dict[str, Any]]], spread:
         await asyncio.sleep(spread / batches)
 
 
-def _unused_pairs(sandbox: Sandbox) -> int:
-    """OAuth pairs issued whose access token no request carried yet: a rotation the daemon may not have saved."""
-    live = (token for token, access in sandbox.tokens.access.items() if access.refresh_token is not None)
-    return sum(1 for token in live if token not in sandbox.request_count)
+def _rotation_near(sandbox: Sandbox, token_life: int) -> bool:
+    """Whether a kill now could land inside a refresh: a pair Pennylane issued that no request carried yet (maybe not
+    saved), or a live one within half a second of the daemon's refresh (half its life before expiry)."""
+    now = time.time()
+    for token, access in sandbox.tokens.access.items():
+        if access.refresh_token is not None and (
+            token not in sandbox.request_count or access.expires_at - token_life / 2 - 0.5 <= now
+        ):
+            return True
+    return False
 
 
 async def kill_loop(
@@ -125,7 +131,7 @@ async def kill_loop(
                     await daemon.ready()
                     await asyncio.sleep(rng.uniform(0.0, 1.2))  # a random moment of steady traffic
                 if token_life:
-                    await _rotation_in_use(sandbox)
+                    await _between_rotations(sandbox, token_life)
                 daemon.kill9()
                 if progress:
                     done = sum(state.counts(shop)["delivered"] for shop in SHOPS)
@@ -157,10 +163,9 @@ async def kill_loop(
         )  # fmt: skip
 
 
-async def _rotation_in_use(sandbox: Sandbox) -> None:
-    """Wait until every pair Pennylane issued is in use, so saved by the daemon (3 s at most: a pair taken just
-    before a rate-limit wait is saved but unused until the wait ends)."""
-    for _ in range(60):
-        if _unused_pairs(sandbox) == 0:
+async def _between_rotations(sandbox: Sandbox, token_life: int) -> None:
+    """Wait until no refresh is near (5 s at most: an idle lane refreshes only when it calls again)."""
+    for _ in range(100):
+        if not _rotation_near(sandbox, token_life):
             return
         await asyncio.sleep(0.05)

@@ -71,3 +71,19 @@ async def test_an_oauth_connect_during_a_long_first_ingestion_holds_rows_not_ing
     ingested = sum(world.state.counts("s1").values())
     assert ingested < len(history), "the connect came after the first ingestion: the case is not exercised"
     await _only_live_posted_then_backfill(world, history)
+
+
+async def test_rows_written_after_an_oauth_connect_are_live_even_when_the_daemon_dies_right_after_it(
+    make_world: WorldFactory,
+) -> None:
+    """The first connection is recorded by the connect itself, not at the dispatcher's next pass: a daemon killed
+    at once must not take the rows written afterwards for history at its next start."""
+    world = await make_world(oauth=("s1",))
+    await world.daemon.start_ready()
+    await world.connect_oauth("s1")
+    world.daemon.kill9()
+    rows = world.history("s1", days=2)
+    world.layout.insert(rows)
+    await world.daemon.start_ready()
+    await settle(world.state, {"s1": len(rows)}, 60, world.daemon)
+    assert_exact(world.sandbox, world.companies["s1"], world.expected("s1", rows))
