@@ -52,8 +52,8 @@ def scenarios(quick: bool, jobs: int = CONCURRENCY) -> dict[str, Callable[[str, 
     """Sized so that each contender's run of a scenario stays under a minute."""
     s = peer_scenarios
     return {
-        "throughput": lambda name, tmp: s.throughput(name, tmp, 200, 25 if quick else 50, jobs),
-        "ratelimit": lambda name, tmp: s.ratelimit(name, tmp, 20.0 if quick else 40.0, jobs),
+        "throughput": lambda name, tmp: s.throughput(name, tmp, 200, 50 if quick else 100, jobs),
+        "ratelimit": lambda name, tmp: s.ratelimit(name, tmp, 15.0 if quick else 40.0, jobs),
         "kill": lambda name, tmp: s.kill_loop(name, tmp, 300 if quick else 600, 10, jobs),
         "latency": lambda name, tmp: s.latency(name, tmp, 50 if quick else 100, jobs),
     }
@@ -80,7 +80,7 @@ def run(
                     print(f"peers {scenario} {name}: ERROR {type(exc).__name__}: {exc}", flush=True)
                     continue
                 results.setdefault(scenario, {})[name] = got
-                shown = ", ".join(f"{k} {v:,.4g}" for k, v in got.items())
+                shown = ", ".join(f"{k} {_shown(v)}" for k, v in got.items())
                 print(f"peers {scenario} {name}: {shown} ({time.monotonic() - started:.0f} s)", flush=True)
     _table(results, names)
     return _figures(results, names)

@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/peers/peer_arq.py --outbox OUTBOX --api-url URL --tokens TOKENS.json --log LOG
 
-Enqueueing: a poller task in the worker process reads new outbox rows past a cursor kept in Redis and enqueues
-``deliver_row`` with ``_job_id`` = the row's ``event_id``, so enqueueing a row twice (a restart before the cursor
-moved) is refused by arq itself.
+Enqueueing: a poller task in the worker process reads new outbox rows past a cursor kept in Redis, adds them to
+their aggregates with the cursor in one MULTI, and enqueues ``deliver_row`` with ``_job_id`` = the row's
+``event_id``, so enqueueing a row twice is refused by arq itself.
 
 Per-aggregate ordering, with arq's means (it has no locks): a chain. Each aggregate's pending rows sit in a Redis
 sorted set (score = outbox id); only its head has a job. A job that succeeds removes its row and enqueues the new
@@ -88,9 +88,11 @@ async def _poll(ctx: dict[str, Any]) -> None:
         if not rows:
             await asyncio.sleep(peer_worker.POLL)
             continue
-        async with redis.pipeline(transaction=False) as pipe:
+        cursor = rows[-1]["id"]
+        async with redis.pipeline(transaction=True) as pipe:  # a row is added once: with the cursor past it
             for row in rows:
                 pipe.zadd(_aggregate(row), {str(row["id"]): row["id"]})
+            pipe.set(CURSOR, cursor)
             await pipe.execute()
         batch = {row["id"]: row for row in rows}
         async with redis.pipeline(transaction=False) as pipe:
@@ -98,11 +100,9 @@ async def _poll(ctx: dict[str, Any]) -> None:
             for key in aggregates:
                 pipe.zrange(key, 0, 0)
             heads = await pipe.execute()
-        for head in heads:
+        for head in heads:  # a kill before these: the restart's _requeue_heads enqueues them
             if head and int(head[0]) in batch:
                 await _enqueue(ctx, batch[int(head[0])])
-        cursor = rows[-1]["id"]
-        await redis.set(CURSOR, cursor)
 
 
 async def _requeue_heads(ctx: dict[str, Any]) -> None:
