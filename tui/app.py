@@ -17,6 +17,7 @@ from textual.worker import Worker
 
 from outboxd.control.client import ControlClient
 from outboxd.exceptions import ControlError, DaemonNotRunning
+from tui.booking import ask_switch
 from tui.commands import OperatorCommands
 
 __all__ = ["OutboxdApp"]
@@ -90,6 +91,9 @@ class OutboxdApp(App[None]):
 
     def action_closings(self, shop_id: str) -> None:
         self.push_screen(_screen("closings", "ClosingsScreen", shop_id))
+
+    def action_booking(self, shop_id: str) -> None:
+        self.run_worker(ask_switch(self, shop_id), group="booking", description="the booking mode")
 
     def action_delivery(self, delivery_id: int) -> None:
         self.push_screen(_screen("delivery", "DeliveryScreen", delivery_id))

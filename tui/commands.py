@@ -28,6 +28,7 @@ class OperatorCommands(Provider):
                 (f"Failed deliveries of {shop}", partial(app.action_failed, shop), "filtered on the shop"),
                 (f"Mapping of {shop}", partial(app.action_mapping, shop), "accounts and journals"),
                 (f"Closings (Z control) of {shop}", partial(app.action_closings, shop), "Z against payments delivered"),
+                (f"Booking mode of {shop}", partial(app.action_booking, shop), "detailed or daily, from a date on"),
             ]
         return commands
 

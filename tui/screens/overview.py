@@ -19,6 +19,7 @@ from outboxd.control.shapes import ShopStatus
 from outboxd.control.text import age, connection_label, duration, held_label
 from outboxd.exceptions import ControlError, DaemonNotRunning
 from tui.base import OperatorScreen, footer
+from tui.booking import booking_line
 from tui.messages import StatusLoaded
 from tui.modals import ReasonModal
 
@@ -40,6 +41,7 @@ class OverviewScreen(OperatorScreen):
         Binding("m", "mapping", "Mapping", id="overview.mapping"),
         Binding("z", "closings", "Z", id="overview.closings"),
         Binding("p", "toggle_pause", "Pause", id="overview.pause"),
+        Binding("o", "booking", "Booking", show=False, id="overview.booking"),  # said on the shop's detail
         Binding("space", "toggle_live", "Freeze", show=False, id="overview.live"),  # said on #live-state
         Binding("r", "reload", "Refresh", show=False, id="overview.refresh"),
     ]
@@ -115,7 +117,8 @@ class OverviewScreen(OperatorScreen):
             rate = s["rate_limit"]
             table.add_row(
                 s["shop_id"],
-                "⏸ paused" if s["paused"] else "✗ held" if s["held_by_reference"] else "▶ on",
+                ("⏸ paused" if s["paused"] else "✗ held" if s["held_by_reference"] else "▶ on")
+                + (" · daily" if s.get("booking") == "daily" else ""),
                 connection_label(s["connection"], now).split(",")[0],
                 s["queue_depth"],
                 duration(s["oldest_pending_age"]),
@@ -163,6 +166,8 @@ class OverviewScreen(OperatorScreen):
         )
         if z_control := self.z_control.get(shop_id):
             lines.append(z_control)
+        if "booking" in s:
+            lines.append(booking_line(s["booking"]))
         if s["backfill"]:
             b = s["backfill"]
             lines.append(f"backfill {b['state']}: {b['done']}/{b['total']}, {duration(b['eta'])} left")
@@ -200,6 +205,9 @@ class OverviewScreen(OperatorScreen):
 
     def action_closings(self) -> None:
         self._with_shop("closings")
+
+    def action_booking(self) -> None:
+        self._with_shop("booking")
 
     def action_toggle_pause(self) -> None:
         shop_id = self._selected()
