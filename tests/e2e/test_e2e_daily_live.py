@@ -132,8 +132,8 @@ async def test_a_daily_shop_and_a_detailed_shop_through_a_month_with_faults_and_
 
 async def test_a_switch_to_daily_through_the_control_api_from_a_date_on_audited(make_world: WorldFactory) -> None:
     """The detailed shop switched at run time from a date its first days are past: the register-days already
-    touched stay detailed (a day half booked too), the others are booked one entry each; ``ctl booking`` shows it; the audit log keeps who
-    and why; a switch without a reason is refused."""
+    touched stay detailed (a day half booked too), the others are booked one entry each; ``ctl booking`` shows it;
+    the audit log keeps who and why; a switch without a reason is refused."""
     world = await make_world()
     rows = month("s2", 12, 5)
     # the first four days and a few events of the fifth are booked before the switch
