@@ -113,16 +113,20 @@ class BookingModes:
         return [BookingSwitch(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     async def write_initial(self, shop_id: str, mode: BookingMode) -> bool:
-        """The configuration's mode, written once: only for a shop with no switch yet (True when written)."""
+        """The configuration's mode, written once: only for a shop with no switch yet (True when written). Not an
+        operator's action: kept as a switch by ``configuration``, not in the audit log."""
         if await self.switches(shop_id):
             return False
-        await self.switch(shop_id, mode, FIRST_DAY, "configuration", "initial mode from the configuration")
+        reason = "initial mode from the configuration"
+        await self.switch(shop_id, mode, FIRST_DAY, "configuration", reason, audited=False)
         return True
 
-    async def switch(self, shop_id: str, mode: BookingMode, from_date: str, actor: str, reason: str) -> int:
-        """Book in ``mode`` from ``from_date`` on (later switches are replaced), audited; returns how many live
-        events changed their way: held for their day's closing (daily), or given back to the dispatcher (detailed:
-        every daily register-day from that date whose entry is not on its way yet, none of it being sent)."""
+    async def switch(
+        self, shop_id: str, mode: BookingMode, from_date: str, actor: str, reason: str, *, audited: bool = True
+    ) -> int:
+        """Book in ``mode`` from ``from_date`` on (later switches are replaced); returns how many live events changed
+        their way: held for their day's closing (daily), or given back to the dispatcher (detailed: every daily
+        register-day from that date whose entry is not on its way yet, none of it being sent)."""
         now = to_text(self._clock())
         async with self._db.transaction() as tx:
             await tx.execute("DELETE FROM booking_modes WHERE shop_id = $1 AND from_date >= $2", (shop_id, from_date))
@@ -148,8 +152,9 @@ class BookingModes:
                     " AND r.mode = 'detailed')",
                     (shop_id, from_date, now),
                 )
-            detail = {"mode": mode, "from": from_date, "reason": reason, "events_moved": moved}
-            await append_audit(tx, now, actor, "booking.switch", shop_id, f"booking:{from_date}", detail)
+            if audited:
+                detail = {"mode": mode, "from": from_date, "reason": reason, "events_moved": moved}
+                await append_audit(tx, now, actor, "booking.switch", shop_id, f"booking:{from_date}", detail)
         return moved
 
     async def ready_days(self) -> list[tuple[str, str, str]]:
