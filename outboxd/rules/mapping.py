@@ -12,12 +12,14 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any
 
 from outboxd.contract.models import PaymentMethodKind, ReferenceUpdated
 from outboxd.money import format_rate
 from outboxd.rules.catalogue import Catalogue, build_catalogue
 from outboxd.rules.journals import assign_journal_codes
+from outboxd.rules.kinds import CUSTOMER_MODES, PAYMENT_KINDS, SALES_KINDS, CustomerMode
+from outboxd.rules.mapping_toml import read_mapping
 
 __all__ = [
     "CUSTOMER_MODES",
@@ -30,9 +32,6 @@ __all__ = [
     "merge_tables",
 ]
 
-PAYMENT_KINDS: tuple[PaymentMethodKind, ...] = ("cash", "card", "cheque", "transfer", "voucher", "gift_card", "other")
-SALES_KINDS = ("goods", "service", "other")
-CUSTOMER_MODES: tuple[CustomerMode, ...] = ("all", "on_account", "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +42,6 @@ class MethodInfo:
     kind: PaymentMethodKind
 
 
-CustomerMode = Literal["all", "on_account", "none"]
-"""Which tickets book on the customer's own 411 account: every ticket with a customer (``all``); in daily
-booking, only those the customer leaves owing (``on_account``: a paid ticket books no 411 line and pushes no
-personal data; detailed booking cannot know and books as ``all``); none (``none``: the counter customer)."""
 
 
 def _kind_defaults() -> dict[str, str]:
@@ -114,9 +109,7 @@ class ShopMapping:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, key_prefix: str = "mapping") -> ShopMapping:
         """Validate a TOML-decoded mapping table; missing keys keep their default. Raises ConfigError."""
-        from outboxd.rules.mapping_toml import read_mapping  # the reader builds ShopMapping: imported when used
-
-        return read_mapping(data, key_prefix)
+        return read_mapping(data, key_prefix, cls)
 
     def to_dict(self) -> dict[str, Any]:
         """The TOML form of the configurable part (what ``from_dict`` reads back to an equal mapping)."""

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outboxd.exceptions import ConfigError
 from outboxd.money import format_rate, parse_rate
 from outboxd.rules.journals import JOURNAL_CODE
-from outboxd.rules.mapping import CUSTOMER_MODES, PAYMENT_KINDS, SALES_KINDS, ShopMapping
+from outboxd.rules.kinds import CUSTOMER_MODES, PAYMENT_KINDS, SALES_KINDS
+
+if TYPE_CHECKING:
+    from outboxd.rules.mapping import ShopMapping
 
 __all__ = ["MappingReader", "read_mapping"]
 
@@ -19,9 +22,10 @@ _ACCOUNT = re.compile(r"[0-9][0-9A-Z]{1,19}")
 _PIECE_PREFIX = re.compile(r"[0-9A-Za-z_-]{0,16}")
 
 
-def read_mapping(data: Mapping[str, Any], key_prefix: str) -> ShopMapping:
-    """A TOML-decoded mapping table as a ShopMapping; missing keys keep their default. Raises ConfigError."""
-    return MappingReader(key_prefix).read(data)
+def read_mapping(data: Mapping[str, Any], key_prefix: str, mapping: type[ShopMapping]) -> ShopMapping:
+    """A TOML-decoded mapping table as a ``mapping`` (the ShopMapping class, handed over by its ``from_dict``: this
+    module is imported by it); missing keys keep their default. Raises ConfigError."""
+    return MappingReader(key_prefix).read(data, mapping)
 
 
 class MappingReader:
@@ -72,9 +76,9 @@ class MappingReader:
             found[rate] = self.account(number, f"{key}.{rate_text}")
         return found
 
-    def read(self, data: Mapping[str, Any]) -> ShopMapping:
-        top = self.table(data, "", tuple(ShopMapping().to_dict()))
-        d = ShopMapping()
+    def read(self, data: Mapping[str, Any], mapping: type[ShopMapping]) -> ShopMapping:
+        d = mapping()
+        top = self.table(data, "", tuple(d.to_dict()))
         sales_table = dict(self.table(top.get("sales", {}), "sales", (*SALES_KINDS, "accounts")))
         by_kind = self.table(sales_table.pop("accounts", {}), "sales.accounts", SALES_KINDS)
         sales = self.accounts(sales_table, "sales", SALES_KINDS)
@@ -109,7 +113,7 @@ class MappingReader:
         customers = top.get("customers", d.customers)
         if customers not in CUSTOMER_MODES:
             raise self.fail("customers", f"must be one of {', '.join(map(repr, CUSTOMER_MODES))} (got {customers!r})")
-        return ShopMapping(
+        return mapping(
             sales_goods=sales.get("goods", d.sales_goods),
             sales_service=sales.get("service", d.sales_service),
             sales_other=sales.get("other", d.sales_other),
