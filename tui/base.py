@@ -15,9 +15,10 @@ if TYPE_CHECKING:
     from tui.app import OutboxdApp
 
 
-def footer(*, palette: bool = False) -> Footer:
-    """The key bar, compact so that ``?`` Help and ``q`` Quit fit at 80 columns; ``^p`` is named on the overview."""
-    return Footer(compact=True, show_command_palette=palette)
+def footer() -> Footer:
+    """The key bar, compact so that ``?`` Help and ``q`` Quit fit at 80 columns; ``Ctrl+P`` is named on the overview's
+    live line (in the bar it pushed ``q Quit`` out at 80 columns)."""
+    return Footer(compact=True, show_command_palette=False)
 
 
 class OperatorScreen(Screen[Any]):

@@ -25,6 +25,15 @@ MEANING: dict[BackfillMode, str] = {
 }
 
 
+BACKFILL_MODES_TOLD: dict[BackfillMode, str] = {
+    "detailed": "detailed: one entry per ticket, payment and closing, as live detailed booking posts them",
+    "daily": "daily: one entry per register and closed day, the entry live daily booking posts at each closing;"
+    " today and days already begun go one event at a time",
+}
+"""What a backfill's mode means, said on the backfill screen once a mode is chosen."""
+LIVE_TOLD = "Live events follow the shop's booking mode (o on the overview), whatever the backfill's."
+
+
 def booking_line(mode: BackfillMode) -> str:
     """The overview's line for the selected shop."""
     return f"booking: {mode}, {MEANING[mode]} (o: switch)"

@@ -1,7 +1,9 @@
-"""The command palette (Ctrl+P): every navigation action, per shop, searchable by words."""
+"""The command palette (Ctrl+P): every navigation action, per shop, searchable by words; ``delivery 11`` (or ``#11``)
+opens any delivery by its id, whatever its state."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
@@ -10,6 +12,10 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
     from tui.app import OutboxdApp
+
+
+DELIVERY = re.compile(r"(?:del\w*)?\s*#?(\d+)", re.IGNORECASE)
+"""What opens a delivery by id: ``delivery 11``, ``#11``, ``11``."""
 
 
 class OperatorCommands(Provider):
@@ -37,6 +43,11 @@ class OperatorCommands(Provider):
             yield DiscoveryHit(name, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
+        if found := DELIVERY.fullmatch(query.strip()):
+            app: OutboxdApp = self.app  # type: ignore[assignment]
+            delivery_id = int(found.group(1))
+            yield Hit(1.0, f"Delivery {delivery_id}", partial(app.action_delivery, delivery_id),
+                      help="its entries, Pennylane ids, attempts and payload")  # fmt: skip
         matcher = self.matcher(query)
         for name, callback, help_text in self._commands():
             score = matcher.match(name)

@@ -10,6 +10,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from outboxd.control.text import printable
+
 
 class ConfirmModal(ModalScreen[bool]):
     """``y`` confirms, ``n`` or Escape refuses; the question states what will happen and to how many."""
@@ -25,7 +27,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.question, id="question")
+            yield Static(printable(self.question, lines=True), id="question", markup=False)
             yield Label("[b]y[/b] yes    [b]n[/b] no", classes="hint")
 
     def action_answer(self, answer: bool) -> None:
@@ -44,7 +46,7 @@ class ReasonModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.question, id="question")
+            yield Static(printable(self.question, lines=True), id="question", markup=False)
             yield Input(placeholder="reason (kept in the audit log)", id="reason")
             yield Label("", id="reason-error", classes="error")
             yield Label("[b]Enter[/b] confirm    [b]Esc[/b] cancel", classes="hint")

@@ -33,9 +33,11 @@ from outboxd.control.text import (
     connection_label,
     delivery_text,
     duration,
+    failed_deliveries,
     held_label,
     in_pennylane,
     printable,
+    status_page,
     table,
     timestamp,
 )
@@ -79,7 +81,14 @@ def _status(answer: Status) -> str:
     held = [f"{s['shop_id']}: {held_label(s['held_by_reference'])} (outboxd ctl show {s['held_by_reference']['id']})"
             for s in answer["shops"] if s["held_by_reference"]]  # fmt: skip
     text = head + "\n\n" + table(["SHOP", "STATE", "PENNYLANE", "QUEUE", "OLDEST", "TODAY", "FAILED"], rows)
-    return "\n".join([text, "", *held]) if held else text
+    return "\n".join([text, "", _page(answer), *held])
+
+
+def _page(answer: Status) -> str:
+    """Which shops the page shows of how many, every shop's totals, and the next page's option."""
+    after = answer["offset"] + len(answer["shops"])
+    more = answer["shops"] and after < answer["totals"]["matched"]
+    return status_page(answer) + (f" (next page: --offset {after})" if more else "")
 
 
 def _failed(answer: FailedList) -> str:
@@ -205,7 +214,7 @@ async def dispatch(args: argparse.Namespace, ask: Ask = input) -> int:
     async with ControlClient(args.socket) as client:
         answer: Any
         if command == "status":
-            answer, show = await client.status(), _status
+            answer, show = await client.status(args.search, args.limit, args.offset), _status
         elif command == "failed":
             answer, show = await client.failed(_filter(args), args.limit, args.offset), _failed
         elif command == "show":
@@ -224,7 +233,7 @@ async def dispatch(args: argparse.Namespace, ask: Ask = input) -> int:
             verb = command.split("-")[0]
             if dry["matched"] == 0:
                 answer = dry
-            elif not _confirmed(f"{verb} {dry['matched']} failed deliveries?", args.yes, ask):
+            elif not _confirmed(f"{verb} {failed_deliveries(dry['matched'])}?", args.yes, ask):
                 print("nothing done")
                 return 1
             elif command == "retry-all":

@@ -19,8 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from outboxd.control.client import ControlClient
 
-    app = importlib.import_module("tui.app").OutboxdApp(ControlClient(args.socket))
+    dashboard = importlib.import_module("tui.app")
+    if problem := dashboard.use_terminal():
+        print(f"outboxd tui: {problem}", file=sys.stderr)
+        return 2
+    app = dashboard.OutboxdApp(ControlClient(args.socket))
     app.run()
     return int(app.return_code or 0)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from outboxd.control.shapes import Connection, DeliveryDetail, HeldByReference, Lettering
+from outboxd.control.shapes import Connection, DeliveryDetail, HeldByReference, Lettering, Status
 
 __all__ = [
     "HOLDS_SHOP",
@@ -22,10 +22,12 @@ __all__ = [
     "connection_label",
     "delivery_text",
     "duration",
+    "failed_deliveries",
     "held_label",
     "in_pennylane",
     "plural",
     "printable",
+    "status_page",
     "table",
     "timestamp",
 ]
@@ -60,6 +62,11 @@ def in_pennylane(exists: bool) -> str:
     """A mapped journal or account: ``✓ yes`` once the bridge has seen it in Pennylane, else it is created there the
     first time something is booked on it (not an error: ``✗`` would send the operator looking for a fault)."""
     return "✓ yes" if exists else "… on first use"
+
+
+def failed_deliveries(n: int) -> str:
+    """``1 failed delivery``, ``3 failed deliveries``."""
+    return plural(n, "failed delivery", "failed deliveries")
 
 
 def duration(seconds: float | None) -> str:
@@ -106,6 +113,16 @@ def connection_label(connection: Connection, now: float) -> str:
 
 def _events(n: int) -> str:
     return f"{n} event waits" if n == 1 else f"{n} events wait"
+
+
+def status_page(status: Status) -> str:
+    """Which shops a status page shows, of how many, and every shop's totals: ``shops 51-100 of 10,000 (312 match);
+    queue 1,204, failed 3, paused 2``."""
+    t, first, shown = status["totals"], status["offset"], len(status["shops"])
+    page = f"shops {first + 1:,}-{first + shown:,}" if shown else "no shop"
+    matched = f" ({t['matched']:,} match)" if t["matched"] != t["shops"] else ""
+    totals = f"queue {t['queue_depth']:,}, failed {t['failed']:,}, paused {t['paused']:,}"
+    return f"{page} of {t['shops']:,}{matched}; {totals}"
 
 
 def held_label(held: HeldByReference | None) -> str:

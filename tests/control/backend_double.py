@@ -119,6 +119,7 @@ class DaemonDouble:
         self.backfills: dict[str, JSONObject] = {}
         self.audit_items: list[JSONObject] = []
         self.oauth_states: dict[str, str] = {}
+        self.redirect_uri = "http://127.0.0.1:8765/oauth/callback"
 
     # --- helpers for tests ---
     def _record(self, name: str, **args: Any) -> None:
@@ -173,9 +174,16 @@ class DaemonDouble:
         return sorted((i for i in self.failed_items.values() if keep(i)), key=lambda i: -i["age"])
 
     # --- ControlBackend ---
-    async def status(self) -> JSONObject:
-        daemon = {"version": "0.1.0", "pid": 4321, "started_at": NOW - 3600, "ready": True, "draining": False}
-        return {"daemon": daemon, "shops": copy.deepcopy(list(self.shops.values()))}
+    async def status(self, search: str, limit: int, offset: int) -> JSONObject:
+        daemon = {"version": "0.1.0", "pid": 4321, "started_at": NOW - 3600, "ready": True, "draining": False,
+                  "config_file": "/etc/outboxd/outboxd.toml", "redirect_uri": self.redirect_uri}
+        matched = [s for _, s in sorted(self.shops.items()) if search.casefold() in s["shop_id"].casefold()]
+        totals = {"shops": len(self.shops), "matched": len(matched),
+                  "queue_depth": sum(s["queue_depth"] for s in self.shops.values()),
+                  "failed": sum(s["failed"] for s in self.shops.values()),
+                  "paused": sum(1 for s in self.shops.values() if s["paused"])}
+        page = copy.deepcopy(matched[offset : offset + limit])
+        return {"daemon": daemon, "shops": page, "totals": totals, "offset": offset, "limit": limit}
 
     async def shop(self, shop_id: str) -> JSONObject:
         return copy.deepcopy(self._get(shop_id))

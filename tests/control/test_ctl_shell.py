@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -214,3 +218,19 @@ async def test_control_characters_in_outbox_data_never_reach_the_terminal(
         assert not [c for c in out if (ord(c) < 32 and c not in "\n") or c in "\x7f\u202e"], argv
     assert await shell.dispatch(_args(socket_path, "status")) == 0
     assert "shop\\u001b[2J\\u202eevil\\u0007[/]" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv")
+async def test_a_user_the_socket_refuses_is_told_so_not_that_the_daemon_is_down(socket_path: Path) -> None:
+    """``outboxd ctl`` as ``nobody`` on the served socket (0600-like: root only): permission denied, said so."""
+    os.chmod(socket_path.parent, 0o711)  # noqa: S103 (others may cross the directory; the socket refuses them)
+    os.chmod(socket_path, 0o600)
+    outboxd = Path(sys.executable).parent / "outboxd"
+    process = await asyncio.create_subprocess_exec(
+        "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", str(outboxd), "ctl", "--socket",
+        str(socket_path), "status", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 1, out
+    assert "permission denied on the daemon's control socket" in err.decode()
+    assert "not running" not in err.decode()

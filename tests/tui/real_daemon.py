@@ -248,6 +248,11 @@ class Tmux:
     def type(self, text: str) -> None:
         self._tmux("send-keys", "-t", self.name, "-l", text)
 
+    def paste(self, text: str) -> None:
+        """As a terminal pastes: a bracketed paste (the application asked for it), not keys one by one."""
+        self._tmux("set-buffer", "--", text)
+        self._tmux("paste-buffer", "-p", "-t", self.name)
+
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", self.name)
 

@@ -152,12 +152,12 @@ async def test_256_colours_at_80x24_states_in_words_readable_and_fitting(tmp_pat
             tmux.keys("f")
             await tmux.wait_for("1 of 1 failed deliveries", "order.recorded", "booking", "q Quit")
             lines = check_screen(tmux)
-            assert any(re.search(r"order\.recorded +booking +- ", line) for line in lines)
+            assert any(re.search(r"order\.recorded +booking +not sent ", line) for line in lines)
 
             tmux.keys("Enter")
-            await tmux.wait_for("── payload ──", "✗ booking", "q Quit")
+            await tmux.wait_for("── entries ──", "✗ booking", "q Quit")
             lines = check_screen(tmux)
-            assert any(line.startswith("✗ booking HTTP -: vat_rate 8.5") for line in lines)
+            assert any(line.startswith("✗ booking, not sent to Pennylane: vat_rate 8.5") for line in lines)
             assert any(line.startswith("⏸ 1 event waits behind it") for line in lines)
 
             tmux.keys("Escape")

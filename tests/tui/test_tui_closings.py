@@ -46,7 +46,7 @@ async def test_closings_show_the_mismatch_first_in_words_and_cents(day: tuple[Re
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         overview = shown_text(app, "#shop-detail")
-        assert "✗ Z mismatch: 1 closing(s) since " in overview
+        assert "✗ Z mismatch: 1 of 2 closings since " in overview
         await pilot.press("z")  # on the first shop, s1
         await settle(pilot)
         assert type(app.screen).__name__ == "ClosingsScreen"
@@ -92,4 +92,4 @@ async def test_a_refused_z_count_is_said_on_its_line_and_the_status_stays(
         await settle(pilot)
         detail = shown_text(app, "#shop-detail")
         assert "⚠ Z control unavailable: closings: the state database is locked" in detail
-        assert "queue 12, oldest" in detail
+        assert "queue 12 (oldest live event" in detail

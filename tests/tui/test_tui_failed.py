@@ -102,7 +102,7 @@ async def test_bulk_discard_refused_does_nothing(make_app: Callable[[], OutboxdA
         await pilot.press("D", *"shop closed", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmModal)
-        assert "Discard 1 failed deliveries?" in app.screen.question
+        assert "Discard 1 failed delivery?" in app.screen.question
         await pilot.press("n")
         await settle(pilot)
         assert [c["dry_run"] for c in served.daemon.called("bulk_discard")] == [True]
@@ -119,9 +119,9 @@ async def test_detail_shows_payload_entries_attempts_then_discards(
         await settle(pilot)
         text = shown_text(app, "#delivery-detail")
         assert "payment.received" in text
-        assert "KC-1002 journal VT1" in text
+        assert "KC-1002  journal VT1" in text
         assert '"order_id": "order-2"' in text
-        assert 'Pennylane answered: {"error": "journal_id: is invalid"}' in text
+        assert '  Pennylane answered:\n    {\n      "error": "journal_id: is invalid"\n    }' in text
         assert "⏸ 1 event waits behind it: 102" in text
         await pilot.press("d", *"wrong journal", "enter")
         await settle(pilot)

@@ -84,7 +84,7 @@ async def test_a_failed_reference_holds_its_shop_visibly_until_the_mapping_is_fi
                 )
                 await pilot.press("enter")
                 await settle(pilot)
-                assert shown_text(app, "#delivery-detail").splitlines()[2].startswith("✗ holds the whole shop s1: ")
+                assert shown_text(app, "#delivery-detail").splitlines()[3].startswith("✗ holds the whole shop s1: ")
 
         b.write_config()  # the operator adds 2.1 % to the mapping, restarts, retries the snapshot
         async with daemon_in_process(b) as daemon, ControlClient(b.socket, actor="t") as client:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from peer import audited
+from textual import events
 from textual.widgets import DataTable, Input, ProgressBar
 from tui_session import ServedDaemon, settle, shown_text
 
@@ -30,15 +31,15 @@ async def test_connect_by_pasting_the_redirect_url_then_backfill(
         await settle(pilot)
         assert "https://app.pennylane.com/oauth/authorize?client_id=kc&state=st-lyon-02" in shown_text(app, "#url")
         url = "http://127.0.0.1:8765/oauth/callback?code=c&state=st-lyon-02"
-        for char in url:  # pasted
-            await pilot.press(char)
-        await pilot.press("enter")
+        app.screen.post_message(events.Paste(url))  # as a terminal pastes: no field needs the focus first
         await settle(pilot)
         assert served.daemon.called("connect_complete") == [
             {"shop_id": "lyon-02", "actor": OPERATOR, "redirect_url": url}
         ]
         assert "company: Boulangerie Martin SAS" in shown_text(app, "#connection")
-        await pilot.press("escape", "b")  # leave the field, then backfill
+        assert "authorize URL is used up" in shown_text(app, "#url")  # the old URL is gone
+        assert "oauth/authorize" not in shown_text(app, "#url")
+        await pilot.press("b")
         await settle(pilot)
         assert type(app.screen).__name__ == "BackfillScreen"
 
@@ -170,7 +171,7 @@ async def test_mapping_says_what_is_missing(make_app: Callable[[], OutboxdApp]) 
         await pilot.press("m")
         await settle(pilot)
         journals = app.screen.query_one("#journals", DataTable)
-        assert journals.get_row_at(1)[1:] == ["VT2", "✗ missing"]
+        assert journals.get_row_at(1)[1:] == ["VT2", "… on first use"]
         accounts = app.screen.query_one("#accounts", DataTable)
         assert accounts.get_row_at(0)[2:] == ["70110000", "✓ yes", "Ventes 5,5 %"]
 
@@ -206,20 +207,27 @@ async def test_a_missing_daemon_is_a_full_screen_message_with_retry(socket_dir_t
         assert type(app.screen).__name__ == "OverviewScreen"
 
 
-async def test_the_authorize_url_is_copied_once_the_field_is_left(
+async def test_y_copies_the_authorize_url_at_once_and_o_y_say_when_there_is_none(
     make_app: Callable[[], OutboxdApp], served: ServedDaemon
 ) -> None:
-    """After ``s`` the pasted-URL field has the focus (a y there is typed): the screen says Esc first, and then y
-    copies the URL."""
+    """No field takes the focus after ``s``: y copies the URL (OSC 52) at once; before ``s``, y and o say why not."""
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         app.action_connect("lyon-02")
         await settle(pilot)
+        await pilot.press("y", "o")
+        await settle(pilot)
+        said = [n.message for n in app._notifications]
+        assert said.count("no authorize URL yet: s starts OAuth") == 2
         await pilot.press("s")
         await settle(pilot)
-        assert "(Esc, then y: copy, o: open)" in shown_text(app, "#url")
-        await pilot.press("escape", "y")
+        assert "(y: copy, o: open here)" in shown_text(app, "#url")
+        assert (
+            "https://app.pennylane.com/oauth/authorize?client_id=kc&state=st-lyon-02"
+            in shown_text(app, "#url").splitlines()
+        )
+        await pilot.press("y")
         await settle(pilot)
         assert app.clipboard == "https://app.pennylane.com/oauth/authorize?client_id=kc&state=st-lyon-02"
         assert app.screen.query_one("#redirect-url", Input).value == ""

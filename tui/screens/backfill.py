@@ -11,10 +11,13 @@ from textual.widgets import DataTable, Header, Input, ProgressBar, Static
 
 from outboxd.control.backend import BACKFILL_MODES
 from outboxd.control.shapes import Backfill, BackfillEstimate, BackfillMode
-from outboxd.control.text import duration
+from outboxd.control.text import duration, plural
 from tui.base import OperatorScreen, footer
+from tui.booking import BACKFILL_MODES_TOLD, LIVE_TOLD
+from tui.cells import cell
 from tui.messages import BackfillLoaded, EstimateLoaded
 from tui.modals import ConfirmModal
+from tui.progress import RateWindow
 
 POLL_SECONDS = 1.0
 MODES: tuple[BackfillMode, ...] = BACKFILL_MODES
@@ -39,10 +42,13 @@ class BackfillScreen(OperatorScreen):
         self.mode: BackfillMode = MODES[0]
         self.estimate: BackfillEstimate | None = None
         self.backfill: Backfill | None = None
+        self.pace = RateWindow()
+        self.requests_per_event: dict[str, float] = {}
+        """Per mode, from the last estimate: what the events left will cost in requests."""
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"Backfill of {self.shop_id}: send its history to Pennylane", classes="section")
+        yield Static(cell(f"Backfill of {self.shop_id}: send its history to Pennylane"), classes="section")
         yield Input(placeholder="start date YYYY-MM-DD (Enter: estimate)", id="start-date")
         yield Static(id="estimate-summary", classes="panel")
         yield DataTable(id="estimate", cursor_type="none", show_cursor=False)
@@ -77,7 +83,9 @@ class BackfillScreen(OperatorScreen):
         )
         if e["refused"]:
             summary += f"\n✗ refused: {e['refused']}"
-        self.query_one("#estimate-summary", Static).update(summary)
+        self.query_one("#estimate-summary", Static).update(cell(summary))
+        if e["events"]:
+            self.requests_per_event = {mode: e["modes"][mode]["requests"] / e["events"] for mode in MODES}
         table = self.query_one("#estimate", DataTable)
         table.clear()
         for mode in MODES:
@@ -92,9 +100,15 @@ class BackfillScreen(OperatorScreen):
         bar = self.query_one(ProgressBar)
         bar.update(total=max(b["total"], 1), progress=b["done"])
         symbol = {"running": "▶", "paused": "⏸", "cancelled": "✗", "done": "✓"}.get(b["state"], "?")
+        left = b["total"] - b["done"]
+        rate = self.pace.rate(b["id"], self.clock(), b["done"], b["rate"])
+        pace = ""
+        if b["state"] in ("running", "paused"):
+            requests = round(left * self.requests_per_event.get(b["mode"], 1.0))
+            eta = duration(self.pace.eta(left, rate)) if b["state"] == "running" else "paused"
+            pace = f"\n{rate:.1f} events/s over the last minutes, ETA {eta}, about {plural(requests, 'request')} left"
         self.query_one("#progress-text", Static).update(
-            f"{symbol} {b['state']}: {b['done']}/{b['total']} events from {b['start_date']} ({b['mode']}), "
-            f"{b['rate']:.1f} events/s, ETA {duration(b['eta'])}"
+            f"{symbol} {b['state']}: {b['done']}/{b['total']} events from {b['start_date']} ({b['mode']}){pace}"
         )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -111,12 +125,16 @@ class BackfillScreen(OperatorScreen):
     def on_descendant_blur(self, _: events.DescendantBlur) -> None:
         self._show_mode()
 
-    def _show_mode(self) -> None:
-        self.query_one("#mode", Static).update(f"mode: ▶ {self.mode} (m: switch)   s: start")
+    def _show_mode(self, told: bool = False) -> None:
+        """The mode chosen; once the operator chooses (m), what it means and how it relates to live booking."""
+        text = f"mode: ▶ {self.mode} (m: switch)   s: start"
+        if told:
+            text += f"\n{BACKFILL_MODES_TOLD[self.mode]}\n{LIVE_TOLD}"
+        self.query_one("#mode", Static).update(cell(text))
 
     def action_switch_mode(self) -> None:
         self.mode = MODES[(MODES.index(self.mode) + 1) % len(MODES)]
-        self._show_mode()
+        self._show_mode(told=True)
         if self.estimate is not None:
             self.post_message(EstimateLoaded(self.estimate))
 

@@ -14,8 +14,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Static
 
 from outboxd.control.shapes import Closing
-from outboxd.control.text import table
+from outboxd.control.text import plural, printable, table
 from tui.base import OperatorScreen, footer
+from tui.cells import cell, cells
 
 MISMATCH, MATCHES = "✗ mismatch", "✓ matches"
 
@@ -44,7 +45,7 @@ class ClosingsScreen(OperatorScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"Z control of {self.shop_id}: loading…", id="closings-summary", classes="panel")
+        yield Static(cell(f"Z control of {self.shop_id}: loading…"), id="closings-summary", classes="panel")
         yield DataTable(id="closings", cursor_type="row", zebra_stripes=True)
         yield Static(id="closing-detail", classes="panel", markup=False)
         yield footer()
@@ -68,13 +69,14 @@ class ClosingsScreen(OperatorScreen):
         rows = self.query_one(DataTable)
         rows.clear()
         for key, c in self.closings.items():
-            rows.add_row(c["business_date"], f"Z{c['z_number']}", c["register_name"] or c["register_id"],
-                         MISMATCH if c["mismatch"] else MATCHES, differences(c), key=key)  # fmt: skip
+            rows.add_row(*cells(c["business_date"], f"Z{c['z_number']}", c["register_name"] or c["register_id"],
+                                MISMATCH if c["mismatch"] else MATCHES, differences(c)), key=key)  # fmt: skip
         shown = "mismatches only" if self.mismatch_only else "all"
-        self.query_one("#closings-summary", Static).update(
+        self.query_one("#closings-summary", Static).update(cell(
             f"Z control of {self.shop_id} since {answer['since']} ({shown}): "
-            f"{'✗' if answer['mismatches'] else '✓'} {answer['mismatches']} mismatched of {len(ordered)} closings"
-        )
+            f"{'✗' if answer['mismatches'] else '✓'} {answer['mismatches']} mismatched"
+            f" of {plural(len(ordered), 'closing')}"
+        ))  # fmt: skip
         self._show_detail()
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
@@ -89,4 +91,6 @@ class ClosingsScreen(OperatorScreen):
         c = self.closings[str(rows.coordinate_to_cell_key(rows.cursor_coordinate).row_key.value)]
         lines = [[r["label"], r["expected"], r["delivered"], r["difference"]] for r in c["rows"]]
         head = f"Z{c['z_number']} {c['register_id']} {c['business_date']}: expected by the Z, delivered, difference"
-        detail.update(head + "\n" + table(["method", "expected", "delivered", "difference"], lines))
+        detail.update(
+            printable(head, lines=True) + "\n" + table(["method", "expected", "delivered", "difference"], lines)
+        )

@@ -1,11 +1,11 @@
-"""One delivery in detail: the event payload, the entries it produced, the attempts and Pennylane's answers."""
+"""One delivery in detail, any state: how it ended, its entries with their Pennylane ids, the attempts and
+Pennylane's answers, then the payload. After a retry the screen stays and follows the delivery until it settles, so
+the operator sees it booked (or failed again) without leaving."""
 
 from __future__ import annotations
 
-import json
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -13,46 +13,25 @@ from textual.containers import VerticalScroll
 from textual.widgets import Header, Static
 
 from outboxd.control.shapes import DeliveryDetail
-from outboxd.control.text import blocked_label, table, timestamp
+from outboxd.control.text import REFUSED_HERE, delivery_text, printable
 from tui.base import OperatorScreen, footer
 from tui.modals import ReasonModal
 
-
-def _answer(response: Any) -> str:
-    """Pennylane's answer as it came: the API gives the body as text, shown as is (not quoted again)."""
-    return response if isinstance(response, str) else json.dumps(response, ensure_ascii=False)
+FOLLOW_SECONDS = 1.0
+SETTLED = ("delivered", "failed", "discarded", "skipped")
 
 
-def _outcome(d: DeliveryDetail) -> str:
-    """The last error for a delivery that has one; a delivered (or untried) one says so instead."""
-    attempts = f"({len(d['attempts'])} attempts)"
-    if d["error_class"] is None:
-        return f"✓ {d['state']} {attempts}" if d["state"] == "delivered" else f"{d['state']} {attempts}"
-    return f"✗ {d['error_class']} HTTP {d['http_status'] or '-'}: {d['message']} {attempts}"
+def how_to_fix(d: DeliveryDetail, config_file: str | None) -> str:
+    """For an error the bridge decided (the mapping, the event's content): where to change it, then ``r``."""
+    if d["state"] != "failed" or d["error_class"] not in REFUSED_HERE:
+        return ""
+    where = f"the configuration file {config_file}" if config_file else "the daemon's configuration file"
+    return f"how to fix: edit {where} as the message says, restart the daemon, then r (retry); or d (discard)\n"
 
 
-def render_detail(d: DeliveryDetail) -> str:
-    """The detail as plain text sections (escaped: payloads may contain brackets)."""
-    parts = [
-        f"delivery {d['id']} ({d['state']}): {d['event_type']} {d['aggregate_id']} of {d['shop_id']}, "
-        f"{d['business_date']}",
-        _outcome(d),
-        *filter(None, [blocked_label(d)]),  # at the top: what it holds matters more than its payload
-        "",
-        "── payload ──",
-        json.dumps(d["payload"], indent=2, ensure_ascii=False),
-        "",
-        "── entries ──",
-    ]
-    for entry in d["entries"]:
-        parts.append(f"{entry['piece_number']} journal {entry['journal']} {entry['date']} ({entry['state']})")
-        rows = [[ln["account"], ln["label"], ln["debit"], ln["credit"]] for ln in entry["lines"]]
-        parts.append(table(["account", "label", "debit", "credit"], rows))
-    parts += ["", "── attempts ──"]
-    for a in d["attempts"]:
-        parts.append(f"{timestamp(a['at'])}  {a['outcome']}  HTTP {a['http_status'] or '-'}  {a['message']}")
-        parts.append(f"  Pennylane answered: {_answer(a['response'])}")
-    return escape("\n".join(parts))
+def render_detail(d: DeliveryDetail, config_file: str | None = None) -> str:
+    """The detail as plain text (shown with markup off: payloads and labels may contain brackets)."""
+    return printable(how_to_fix(d, config_file), lines=True) + delivery_text(d)
 
 
 class DeliveryScreen(OperatorScreen):
@@ -67,26 +46,43 @@ class DeliveryScreen(OperatorScreen):
     def __init__(self, delivery_id: int) -> None:
         super().__init__()
         self.delivery_id = delivery_id
+        self.following = False
+        """After a retry: read again every FOLLOW_SECONDS until the delivery settles."""
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll():
-            yield Static(f"loading delivery {self.delivery_id}…", id="delivery-detail")
+            yield Static(f"loading delivery {self.delivery_id}…", id="delivery-detail", markup=False)
         yield footer()
 
     def on_mount(self) -> None:
         self.load()
+        self.set_interval(FOLLOW_SECONDS, self._follow)
+
+    def _follow(self) -> None:
+        if self.following:
+            self.load()
 
     @work(group="delivery", exclusive=True, exit_on_error=False, description="load the delivery")
     async def load(self) -> None:
         detail = await self.client.delivery(self.delivery_id)
-        self.query_one("#delivery-detail", Static).update(render_detail(detail))
+        text = render_detail(detail, self.operator_app.daemon_info.get("config_file"))
+        if self.following:
+            if detail["state"] in SETTLED:
+                self.following = False
+                booked = detail["state"] == "delivered"
+                self.notify(f"{'✓' if booked else '✗'} delivery {self.delivery_id} {detail['state']}",
+                            severity="information" if booked else "error")  # fmt: skip
+            else:
+                text = f"↻ queued again: following it until it settles…\n{text}"
+        self.query_one("#delivery-detail", Static).update(text)
 
     @work(group="action", exit_on_error=False, description="retry a delivery")
     async def action_retry(self) -> None:
         await self.client.retry(self.delivery_id)
         self.notify(f"↻ delivery {self.delivery_id} queued again")
-        self._back_to_list()
+        self.following = True
+        self.load()
 
     def action_discard(self) -> None:
         def discard(reason: str | None) -> None:
@@ -99,10 +95,7 @@ class DeliveryScreen(OperatorScreen):
     async def discard(self, reason: str) -> None:
         await self.client.discard(self.delivery_id, reason)
         self.notify(f"🗑 delivery {self.delivery_id} discarded")
-        self._back_to_list()
-
-    def _back_to_list(self) -> None:
-        listing = self.app.screen_stack[-2]
-        self.dismiss()
-        if hasattr(listing, "load"):
-            listing.load()
+        below = self.app.screen_stack[-2]
+        self.dismiss()  # nothing more will happen to it: back to where it was opened from
+        if hasattr(below, "load"):
+            below.load()

@@ -10,9 +10,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Header, Input, Static
 
-from outboxd.control.shapes import BulkDiscarded, BulkRetried, FailedFilter, FailedItem
-from outboxd.control.text import HOLDS_SHOP, duration
+from outboxd.control.shapes import BulkDiscarded, BulkRetried, DeliveryDetail, FailedFilter, FailedItem
+from outboxd.control.text import HOLDS_SHOP, REFUSED_HERE, duration, failed_deliveries, printable
+from outboxd.exceptions import NotFound
 from tui.base import OperatorScreen, footer
+from tui.cells import cells
 from tui.messages import FailedLoaded
 from tui.modals import ConfirmModal, ReasonModal
 
@@ -24,7 +26,7 @@ FILTERS = (
     ("event_type", "event type"),
     ("error_class", "error class"),
     ("http_status", "HTTP"),
-    ("older_than", "older than (min)"),
+    ("older_than", "older than (minutes)"),
 )
 
 
@@ -46,6 +48,8 @@ class FailedScreen(OperatorScreen):
         self.items: list[FailedItem] = []
         self.applied = FailedFilter()
         """The filter of the list shown: set on Enter, so a refresh never applies a half-typed one."""
+        self.retried: dict[int, str] = {}
+        """Deliveries retried from this list, and what became of them (they leave the list: said below it)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -54,7 +58,7 @@ class FailedScreen(OperatorScreen):
                 value = self.initial_shop if key == "shop" else ""
                 yield Input(value=value, placeholder=label, id=f"filter-{key}", classes="filter")
         yield DataTable(id="failed", cursor_type="row", zebra_stripes=True)
-        yield Static(id="failed-count")
+        yield Static(id="failed-count", markup=False)
         yield footer()
 
     def on_mount(self) -> None:
@@ -84,6 +88,12 @@ class FailedScreen(OperatorScreen):
     @work(group="failed", exclusive=True, exit_on_error=False, description="list failed deliveries")
     async def load(self) -> None:
         page = await self.client.failed(self.applied, limit=PAGE)
+        for delivery_id, said in list(self.retried.items()):
+            if not said.startswith("✓"):
+                try:
+                    self.retried[delivery_id] = _retried(await self.client.delivery(delivery_id))
+                except NotFound:
+                    del self.retried[delivery_id]
         self.post_message(FailedLoaded(page["total"], page["items"]))
 
     def on_failed_loaded(self, message: FailedLoaded) -> None:
@@ -92,24 +102,30 @@ class FailedScreen(OperatorScreen):
         cursor, selected = table.cursor_row, self.selected_id()
         table.clear()
         for i in message.items:
-            status = str(i["http_status"] or "-")
+            status = i["http_status"] or ("not sent" if i["error_class"] in REFUSED_HERE else "no answer")
             table.add_row(
-                i["id"],
-                i["shop_id"],
-                i["event_type"],
-                i["error_class"],
-                status,
-                duration(i["age"]),
-                (HOLDS_SHOP if i["holds_shop"] else "") + (i["message"] or ""),
+                *cells(
+                    i["id"],
+                    i["shop_id"],
+                    i["event_type"],
+                    i["error_class"],
+                    str(status),
+                    duration(i["age"]),
+                    (HOLDS_SHOP if i["holds_shop"] else "") + (i["message"] or ""),
+                ),
                 key=str(i["id"]),
             )
         if message.items:
             ids = [i["id"] for i in message.items]
             table.move_cursor(row=ids.index(selected) if selected in ids else min(cursor, len(ids) - 1))
-        shown = f"{len(message.items)} of {message.total} failed deliveries — Enter: detail"
+        shown = f"{len(message.items)} of {message.total} failed deliveries — Enter: detail" if message.total else (
+            "no failed delivery")  # fmt: skip
         for i in [i for i in message.items if i["holds_shop"]]:
             shown += f"\n✗ reference snapshot #{i['id']} holds every later event of {i['shop_id']}: retry it first"
-        self.query_one("#failed-count", Static).update(shown)
+        if config_file := self.operator_app.daemon_info.get("config_file"):
+            shown += f"\nconfiguration: {config_file}"
+        shown += "".join(f"\n{said}" for said in list(self.retried.values())[-3:])
+        self.query_one("#failed-count", Static).update(printable(shown, lines=True))
 
     def on_input_submitted(self, _: Input.Submitted) -> None:
         self.applied = self.current_filter()
@@ -148,6 +164,7 @@ class FailedScreen(OperatorScreen):
     @work(group="action", exit_on_error=False, description="retry a delivery")
     async def retry(self, delivery_id: int) -> None:
         await self.client.retry(delivery_id)
+        self.retried[delivery_id] = f"↻ delivery {delivery_id} queued again…"
         self.notify(f"↻ delivery {delivery_id} queued again")
         self.load()
 
@@ -184,10 +201,23 @@ class FailedScreen(OperatorScreen):
             return
         scope = ", ".join(f"{k}={v}" for k, v in flt.items()) or "no filter: every shop"
         if not await self.app.push_screen_wait(
-            ConfirmModal(f"{verb.capitalize()} {matched} failed deliveries?\n({scope})")
+            ConfirmModal(f"{verb.capitalize()} {failed_deliveries(matched)}?\n({scope})")
         ):
             self.notify("nothing done")
             return
         done = await call(False)
-        self.notify(f"{verb}: {done.get('retried', done.get('discarded'))} of {matched} failed deliveries")
+        self.notify(f"{verb}: {done.get('retried', done.get('discarded'))} of {failed_deliveries(matched)}")
         self.load()
+
+
+def _retried(d: DeliveryDetail) -> str:
+    """What became of a delivery retried from the list: booked (with its Pennylane ids), failed again, or waiting."""
+    n = d["id"]
+    if d["state"] == "delivered":
+        ids = ", ".join(
+            f"{e['piece_number']} Pennylane id {e['pennylane_id']}" for e in d["entries"] if e["pennylane_id"]
+        )
+        return f"✓ delivery {n} booked: {ids or 'delivered'} (Ctrl+P: delivery {n})"
+    if d["state"] == "failed":
+        return f"✗ delivery {n} failed again: {d['message']}"
+    return f"↻ delivery {n} {d['state']}…"

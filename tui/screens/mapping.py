@@ -9,15 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Static
 
+from outboxd.control.text import in_pennylane
 from tui.base import OperatorScreen, footer
-
-
-def exists(flag: bool) -> str:
-    return "✓ yes" if flag else "✗ missing"
+from tui.cells import cell, cells
 
 
 class MappingScreen(OperatorScreen):
-    """Read-only; a missing account or journal is what makes deliveries fail with ``booking``."""
+    """Read-only. A journal or account not yet in Pennylane is created there the first time something is booked on
+    it; an account the mapping lacks (a VAT rate it does not know) is what fails deliveries with ``booking``."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="mapping.back"),
@@ -30,7 +29,7 @@ class MappingScreen(OperatorScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"Journals of {self.shop_id} (one per register)", classes="section")
+        yield Static(cell(f"Journals of {self.shop_id} (one per register)"), classes="section")
         yield DataTable(id="journals", cursor_type="row")
         yield Static("Accounts (per VAT rate, payment method, chapter...)", classes="section")
         yield DataTable(id="accounts", cursor_type="row")
@@ -39,6 +38,7 @@ class MappingScreen(OperatorScreen):
     def on_mount(self) -> None:
         self.query_one("#journals", DataTable).add_columns("register", "journal", "in Pennylane")
         self.query_one("#accounts", DataTable).add_columns("role", "key", "account", "in Pennylane", "label")
+        self.query_one("#accounts", DataTable).focus()  # the long list: arrows and PgDn scroll it at once
         self.load()
 
     def action_reload(self) -> None:
@@ -50,9 +50,9 @@ class MappingScreen(OperatorScreen):
         journals = self.query_one("#journals", DataTable)
         journals.clear()
         for j in mapping["journals"]:
-            journals.add_row(f"{j['register_name']} ({j['register_id']})", j["code"], exists(j["exists"]))
+            journals.add_row(*cells(f"{j['register_name']} ({j['register_id']})", j["code"], in_pennylane(j["exists"])))
         accounts = self.query_one("#accounts", DataTable)
         accounts.clear()
         for a in mapping["accounts"]:
             # the key carries the VAT rate; "in Pennylane" before the label: it must show at 80 columns
-            accounts.add_row(a["role"], a["key"], a["number"], exists(a["exists"]), a["label"])
+            accounts.add_row(*cells(a["role"], a["key"], a["number"], in_pennylane(a["exists"]), a["label"]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,18 +17,20 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Header, Sparkline, Static
 
 from outboxd.control.shapes import ShopStatus
-from outboxd.control.text import age, connection_label, duration, held_label
+from outboxd.control.text import age, connection_label, duration, held_label, plural, printable
 from outboxd.exceptions import ControlError, DaemonNotRunning
 from tui.base import OperatorScreen, footer
 from tui.booking import booking_line
+from tui.cells import cell, cells
 from tui.messages import StatusLoaded
 from tui.modals import ReasonModal
+from tui.progress import RateWindow
 
 REFRESH_SECONDS = 1.0
 Z_REFRESH_SECONDS = 30.0
 """The Z mismatch count is a heavier read than the status, and closings come once a day: read it seldom."""
-LIVE = "● live, every 1 s (space: freeze)"
-FROZEN = "‖ frozen (space: live)"
+LIVE = "● live, every 1 s (space: freeze) · Ctrl+P: commands, e.g. delivery 11"
+FROZEN = "‖ frozen (space: live) · Ctrl+P: commands, e.g. delivery 11"
 COLUMNS = ("Shop", "State", "Pennylane", "Queue", "Oldest", "Today", "Failed", "Rate")
 
 
@@ -39,7 +42,7 @@ class OverviewScreen(OperatorScreen):
         Binding("b", "backfill", "Backfill", id="overview.backfill"),
         Binding("f,enter", "failed", "Failed", id="overview.failed"),
         Binding("m", "mapping", "Mapping", id="overview.mapping"),
-        Binding("z", "closings", "Z", id="overview.closings"),
+        Binding("z", "closings", "Closings", id="overview.closings"),
         Binding("p", "toggle_pause", "Pause", id="overview.pause"),
         Binding("o", "booking", "Booking", show=False, id="overview.booking"),  # said on the shop's detail
         Binding("space", "toggle_live", "Freeze", show=False, id="overview.live"),  # said on #live-state
@@ -52,7 +55,10 @@ class OverviewScreen(OperatorScreen):
         super().__init__()
         self.shops: dict[str, ShopStatus] = {}
         self.z_control: dict[str, str] = {}
-        """Per shop, the line saying how many recent closings do not match (read every Z_REFRESH_SECONDS)."""
+        """Per shop, the line saying how many recent closings were checked and how many do not match (read every
+        Z_REFRESH_SECONDS, and again when the shop's failed count changes: a retry may settle a closing)."""
+        self.pace: dict[str, RateWindow] = {}
+        """Per shop, its backfill's rate over a sliding window (tui.progress): the ETA does not swing."""
 
     @property
     def shop_ids(self) -> list[str]:
@@ -67,7 +73,7 @@ class OverviewScreen(OperatorScreen):
                 yield Static("deliveries/min, 30 min:", id="throughput-label")
                 yield Sparkline([], id="throughput")
         yield Static(LIVE, id="live-state")
-        yield footer(palette=True)
+        yield footer()
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*COLUMNS)
@@ -88,27 +94,31 @@ class OverviewScreen(OperatorScreen):
     async def load(self) -> None:
         status = await self.client.status()
         for shop in status["shops"]:
+            if shop["failed"] != self.shops.get(shop["shop_id"], shop)["failed"]:
+                self.z_control.pop(shop["shop_id"], None)
             if shop["shop_id"] not in self.z_control:
                 self.z_control[shop["shop_id"]] = await self._z_line(shop["shop_id"])
         self.post_message(StatusLoaded(status))
 
     async def _z_line(self, shop_id: str) -> str:
-        """How many recent closings of the shop do not match their payments (the Closings screen has them)."""
+        """How many recent closings were checked against their payments and how many do not match (the Closings screen
+        has them); never a "match" when no closing was checked."""
         try:
-            answer = await self.client.closings(shop_id, mismatch_only=True)
+            answer = await self.client.closings(shop_id)
         except DaemonNotRunning:
             raise
         except ControlError as exc:  # the status is still worth showing
             return f"⚠ Z control unavailable: {exc}"
-        n, since = answer["mismatches"], answer["since"]
-        return (
-            f"✗ Z mismatch: {n} closing(s) since {since} (z: closings)"
-            if n
-            else f"✓ Z control: closings since {since} match"
-        )
+        n, checked, since = answer["mismatches"], len(answer["closings"]), answer["since"]
+        if not checked:
+            return f"Z control: no closing delivered since {since}, none checked yet"
+        if n:
+            return f"✗ Z mismatch: {n} of {plural(checked, 'closing')} since {since} (z: Closings)"
+        return f"✓ Z control: {plural(checked, 'closing')} since {since}, every one matches its payments"
 
     def on_status_loaded(self, message: StatusLoaded) -> None:
         self.shops = {s["shop_id"]: s for s in message.status["shops"]}
+        self.operator_app.daemon_info = message.status["daemon"]
         now = self.clock()
         table = self.query_one(DataTable)
         cursor = table.cursor_row
@@ -116,15 +126,17 @@ class OverviewScreen(OperatorScreen):
         for s in self.shops.values():
             rate = s["rate_limit"]
             table.add_row(
-                s["shop_id"],
-                ("⏸ paused" if s["paused"] else "✗ held" if s["held_by_reference"] else "▶ on")
-                + (" · daily" if s.get("booking") == "daily" else ""),
-                connection_label(s["connection"], now).split(",")[0],
-                s["queue_depth"],
-                duration(s["oldest_pending_age"]),
-                s["delivered_today"],
-                f"✗ {s['failed']}" if s["failed"] else "0",
-                f"{rate['used']}/{rate['limit']}",
+                *cells(
+                    s["shop_id"],
+                    ("⏸ paused" if s["paused"] else "✗ held" if s["held_by_reference"] else "▶ on")
+                    + (" · daily" if s.get("booking") == "daily" else ""),
+                    connection_label(s["connection"], now).split(",")[0],
+                    s["queue_depth"],
+                    _oldest(s),
+                    s["delivered_today"],
+                    f"✗ {s['failed']}" if s["failed"] else "0",
+                    f"{rate['used']}/{rate['limit']}",
+                ),
                 key=s["shop_id"],
             )
         if self.shops:
@@ -132,7 +144,7 @@ class OverviewScreen(OperatorScreen):
         paused = [s for s, v in self.shops.items() if v["paused"]]
         held = [s for s, v in self.shops.items() if v["held_by_reference"]]
         trouble = [f"{mark}: {', '.join(ids)}" for mark, ids in (("⏸ paused", paused), ("✗ held", held)) if ids]
-        self.app.sub_title = " · ".join(trouble) or f"{len(self.shops)} shops, all running"
+        self.app.sub_title = printable(" · ".join(trouble) or f"{plural(len(self.shops), 'shop')}, all running")
         self._show_detail()
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
@@ -150,19 +162,23 @@ class OverviewScreen(OperatorScreen):
             return
         s = self.shops[shop_id]
         c = s["connection"]
-        lines = [f"[b]{s['name']}[/b] ({shop_id})  {connection_label(c, self.clock())}"]
+        head = Text.assemble(cell(s["name"], "bold"), cell(f" ({shop_id})  {connection_label(c, self.clock())}"))
+        lines: list[str] = []
         if c["scopes"]:
             lines.append(f"scopes: {', '.join(c['scopes'])}")
         if c["missing_scopes"]:
             lines.append(f"⚠ missing scopes: {', '.join(c['missing_scopes'])}")
         if s["paused"]:
-            lines.append(f"⏸ paused: {s['pause_reason'] or 'no reason given'}")
+            lines.append(f"⏸ paused: {s['pause_reason'] or 'no reason given'} (p: resume)")
         if s["held_by_reference"]:
             lines.append(f"{held_label(s['held_by_reference'])} (f: failed)")
         rate = s["rate_limit"]
+        oldest = s["oldest_pending_age"]
+        waiting = f"oldest live event {age(oldest)}" if oldest is not None else (
+            "only history waits" if s["queue_depth"] else "empty")  # fmt: skip
         lines.append(
-            f"queue {s['queue_depth']}, oldest {age(s['oldest_pending_age'])}, rate limit "
-            f"{rate['used']}/{rate['limit']} per {rate['window']:g}s, {rate['waits']} waits"
+            f"queue {s['queue_depth']} ({waiting}), rate limit "
+            f"{rate['used']}/{rate['limit']} per {rate['window']:g}s, {plural(rate['waits'], 'wait')}"
         )
         if z_control := self.z_control.get(shop_id):
             lines.append(z_control)
@@ -170,8 +186,12 @@ class OverviewScreen(OperatorScreen):
             lines.append(booking_line(s["booking"]))
         if s["backfill"]:
             b = s["backfill"]
-            lines.append(f"backfill {b['state']}: {b['done']}/{b['total']}, {duration(b['eta'])} left")
-        self.query_one("#shop-detail", Static).update("\n".join(lines))
+            state = "waits: the shop is paused" if s["paused"] and b["state"] == "running" else b["state"]
+            pace = self.pace.setdefault(shop_id, RateWindow()).rate(b["id"], self.clock(), b["done"], b["rate"])
+            eta = RateWindow.eta(b["total"] - b["done"], pace)
+            left = f", about {duration(eta)} left" if eta and b["state"] == "running" else ""
+            lines.append(f"backfill {state}: {b['done']}/{b['total']} events{left}")
+        self.query_one("#shop-detail", Static).update(Text("\n").join([head, *map(cell, lines)]))
         self.query_one(Sparkline).data = list(s["throughput"])
 
     def watch_live(self, live: bool) -> None:
@@ -221,7 +241,7 @@ class OverviewScreen(OperatorScreen):
                 if reason is not None:
                     self._set_paused(shop_id, reason)
 
-            self.app.push_screen(ReasonModal(f"Pause {shop_id}: why?", required=False), paused)
+            self.app.push_screen(ReasonModal(f"Pause {shop_id}: why? (shown here and kept in the audit log)"), paused)
 
     @work(group="shop", exit_on_error=False, description="pause or resume the shop")
     async def _set_paused(self, shop_id: str, reason: str | None) -> None:
@@ -232,3 +252,11 @@ class OverviewScreen(OperatorScreen):
             await self.client.pause(shop_id, reason)
             self.notify(f"⏸ {shop_id} paused")
         self.load()
+
+
+def _oldest(shop: ShopStatus) -> str:
+    """The oldest live event's age; ``history`` when the queue holds only history (held until a backfill, or being
+    backfilled), whose age says nothing of the bridge's delay; ``-`` for an empty queue."""
+    if shop["oldest_pending_age"] is not None:
+        return duration(shop["oldest_pending_age"])
+    return "history" if shop["queue_depth"] else "-"

@@ -34,6 +34,7 @@ from outboxd.control.shapes import (
     Retried,
     ShopStatus,
     Status,
+    StatusTotals,
 )
 from outboxd.daemon.lifecycle import Parts
 from outboxd.daemon.operations.booking import booking_view, switch_booking
@@ -63,18 +64,36 @@ class DaemonControl:
 
     # -- shops --------------------------------------------------------------------------------------------------
 
-    async def status(self) -> Status:
+    async def status(self, search: str, limit: int, offset: int) -> Status:
+        """One page of the shops whose id or name contains ``search``: only the page's rows are read, so the answer
+        takes as long for 10,000 shops as for 10."""
+        wanted = search.casefold()
+        matched = sorted(shop_id for shop_id in self.lanes if wanted in shop_id.casefold()
+                         or (wanted and wanted in self._name(shop_id).casefold()))  # fmt: skip
+        queue = await self.store.queue.totals()
+        totals: StatusTotals = {
+            "shops": len(self.lanes), "matched": len(matched), "queue_depth": queue.depth, "failed": queue.failed,
+            "paused": sum(1 for lane in self.lanes.values() if lane.paused),
+        }  # fmt: skip
+        page = [await self._status(self.lanes[shop_id]) for shop_id in matched[offset : offset + limit]]
+        return {"daemon": self._daemon(), "shops": page, "totals": totals, "offset": offset, "limit": limit}
+
+    def _daemon(self) -> DaemonInfo:
         p = self.process
         daemon: DaemonInfo = {
             "version": outboxd.__version__, "pid": os.getpid(), "started_at": p.started_at.timestamp(),
             "ready": p.ready.is_set(), "draining": p.draining,
+            "config_file": None if self.config.source is None else str(self.config.source),
+            "redirect_uri": self.config.redirect_uri,
         }  # fmt: skip
-        return {"daemon": daemon, "shops": [await self._status(lane) for _, lane in sorted(self.lanes.items())]}
+        return daemon
 
     async def shop(self, shop_id: str) -> ShopStatus:
         return await self._status(await self._lane(shop_id))
 
     async def pause(self, shop_id: str, actor: str, reason: str) -> ShopStatus:
+        if not reason.strip():
+            raise BadRequest("a reason is required to pause a shop (shown on the dashboard, kept in the audit log)")
         lane = await self._lane(shop_id)
         await self.store.shops.pause(shop_id, reason, actor)
         lane.paused, lane.pause_reason = True, reason
@@ -192,10 +211,9 @@ class DaemonControl:
         if lane.client is not None:
             usage = lane.client.limiter.usage()
             rate = {"limit": usage.limit, "window": usage.window, "used": usage.in_window, "waits": usage.rate_limited}
-        shop = config.shops.get(shop_id)
         held = await self._held_by_reference(shop_id)
         return {
-            "shop_id": shop_id, "name": shop.label if shop else shop_id, "paused": lane.paused,
+            "shop_id": shop_id, "name": self._name(shop_id), "paused": lane.paused,
             "pause_reason": lane.pause_reason or None, "connection": await self.connections.connection(lane),
             "queue_depth": stats.depth, "oldest_pending_age": None if oldest is None else age(oldest.timestamp()),
             "delivered_today": stats.delivered_today, "failed": stats.failed, "rate_limit": rate,
@@ -203,6 +221,10 @@ class DaemonControl:
             "backfill": await self.backfills.get(shop_id),
             "booking": mode_on(await self.store.booking.switches(shop_id), dt.date.today()),
         }  # fmt: skip
+
+    def _name(self, shop_id: str) -> str:
+        shop = self.config.shops.get(shop_id)
+        return shop.label if shop else shop_id
 
     async def _held_by_reference(self, shop_id: str) -> HeldByReference | None:
         """The failed reference snapshot every later event of the shop waits behind, and how many wait."""
