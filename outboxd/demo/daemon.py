@@ -1,5 +1,8 @@
 """The daemon as the demo runs it: ``outboxd run --config ...`` in a process of its own, logging to a file.
 
+It runs as the installed ``outboxd`` command (the one beside this Python), so ``ps`` names it ``outboxd run``, and
+the commands the demo prints start with the same full path: they run as shown whether or not it is on PATH.
+
 Its own session, so a Ctrl-C at the terminal reaches the demo only; the demo then stops it with SIGTERM (the
 graceful path systemd takes) and waits, killing it only if it overstays. On Linux the daemon also gets SIGTERM
 when the demo dies without stopping it (a closed terminal, kill -9), so no daemon outlives its demo.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,11 +21,20 @@ from pathlib import Path
 from outboxd.control.client import ControlClient
 from outboxd.exceptions import ControlError, OutboxdError
 
-__all__ = ["DaemonProcess"]
+__all__ = ["DaemonProcess", "outboxd_command"]
 
 READY_WITHIN = 30.0
 STOP_WITHIN = 15.0
-_MAIN = "import sys; from outboxd.cli import main; sys.exit(main())"
+
+
+def outboxd_command() -> list[str]:
+    """The ``outboxd`` command as a full path: the console script beside this Python (a venv's ``bin``), else the
+    one on PATH, else this Python running the package's entry point."""
+    script = Path(sys.executable).parent / "outboxd"
+    if script.is_file():
+        return [str(script)]
+    found = shutil.which("outboxd")
+    return [found] if found else [sys.executable, "-m", "outboxd.cli"]
 
 
 def _die_with_parent() -> None:
@@ -44,7 +57,7 @@ class DaemonProcess:
     async def start(self) -> None:
         with self.log.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
-                sys.executable, "-c", _MAIN, "run", "--config", str(self.config),
+                *outboxd_command(), "run", "--config", str(self.config),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_die_with_parent,
             )  # fmt: skip

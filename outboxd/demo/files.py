@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from outboxd.demo.tickets import poison_ticket
+from outboxd.demo.tickets import add_to_closing, poison_ticket
 from outboxd.outbox import insert_events, open_outbox
 from outboxd.secrets import ensure_key_file
 from outboxd.shop_simulator import simulate_shop
@@ -91,7 +91,7 @@ client_secret_file = "client.secret"
 token_key_file = "token.key"
 
 [mapping]
-# The VAT rates the shop may sell at. The demo's poison ticket sells at 8.5 % (the overseas rate):
+# The VAT rates the shop may sell at. One ticket of the history sells at 8.5 % (the overseas rate):
 # add "8.5" here and save; the demo restarts the daemon and a retry of the failed ticket books it.
 vat_rates = ["20", "10", "5.5", "2.1", "0"]
 
@@ -103,7 +103,9 @@ name = {_toml(SHOP_NAME)}
     start = day - dt.timedelta(days=HISTORY_DAYS)
     rows = list(simulate_shop(SHOP_ID, days=HISTORY_DAYS, orders_per_day=ORDERS_PER_DAY, registers=REGISTERS,
                               seed=2024, start=start))  # fmt: skip
-    rows[10:10] = poison_ticket(SHOP_ID, day - dt.timedelta(days=1))  # early in the queue: met within minutes
+    yesterday = day - dt.timedelta(days=1)
+    add_to_closing(rows, yesterday)
+    rows[10:10] = poison_ticket(SHOP_ID, yesterday)  # early in the queue: met within minutes
     conn = open_outbox(outbox)
     try:
         insert_events(conn, rows)

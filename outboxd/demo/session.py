@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from outboxd.config import load_config
-from outboxd.demo.daemon import DaemonProcess
+from outboxd.demo.daemon import DaemonProcess, outboxd_command
 from outboxd.demo.files import CLIENT_ID, HISTORY_DAYS, SHOP_ID, DemoFiles, Endpoints, write_demo_files
 from outboxd.demo.tickets import live_ticket
-from outboxd.exceptions import ConfigError
+from outboxd.exceptions import ConfigError, OutboxdError
 from outboxd.outbox import insert_events
 from outboxd.pennylane_simulator import Sandbox, SandboxHandle, run_sandbox
 from outboxd.signals import on_stop_signals
@@ -101,7 +101,10 @@ async def _serve(options: DemoOptions, files: DemoFiles, daemon: DaemonProcess, 
     if options.tui:
         from outboxd.control.client import ControlClient
 
-        app = importlib.import_module("tui.app").OutboxdApp(ControlClient(files.socket))
+        dashboard = importlib.import_module("tui.app")
+        if problem := dashboard.use_terminal():
+            raise OutboxdError(f"{problem} (or use --no-tui)")
+        app = dashboard.OutboxdApp(ControlClient(files.socket))
         say = app.notify
     helpers = [
         asyncio.create_task(_live_tickets(files.outbox, options.ticket_every), name="demo-tickets"),
@@ -166,10 +169,31 @@ def _banner(
     options: DemoOptions, files: DemoFiles, sim: SandboxHandle, company_id: int, redirect: str, ep: Endpoints,
     pid: int,
 ) -> str:  # fmt: skip
-    ctl = f"outboxd ctl --socket {files.socket}"
+    """Where everything is and what to do, one line per step (the terminal wraps them, a copy keeps them whole);
+    with the dashboard its keys, without it the ``outboxd ctl`` commands, each runnable as printed."""
+    ctl = f"{' '.join(outboxd_command())} ctl --socket {files.socket}"
     kept = "kept on exit" if options.keep else "removed on exit"
     history_start = dt.date.today() - dt.timedelta(days=HISTORY_DAYS)
-    return f"""outboxd demo: a Pennylane simulator, the daemon (pid {pid}) and {files.history_events} outbox events
+    if options.tui:
+        connect, live, backfill = "in the dashboard press c (Connect), then s (start OAuth)", "", "b, then s to start"
+        failed, retry, discard, stop = "f: Failed deliveries", "r", "d", "q or Ctrl-C in the dashboard"
+    else:
+        connect, live = f"run `{ctl} connect {SHOP_ID}`", f" (`{ctl} status`)"
+        backfill = f"`{ctl} backfill {SHOP_ID} --from {history_start} --start`"
+        failed, retry, discard = f"`{ctl} failed`", f"`{ctl} retry ID`", f"`{ctl} discard ID --reason ...`"
+        stop = "Ctrl-C"
+    steps = [
+        f"1. Connect shop {SHOP_ID}: {connect}. Open the authorize URL in a browser and click Authorize next to"
+        f" {COMPANY!r}: the browser comes back to the daemon's callback listener and the shop is connected. From then"
+        f" on a new ticket every {options.ticket_every:g} s flows live{live}.",
+        f"2. What was in the outbox before the connection is history, held: send it with a backfill ({backfill}).",
+        f"3. One ticket of the history cannot be booked: it sells at 8.5 % VAT, not in the mapping ({failed})."
+        f' Fix it: add "8.5" to vat_rates under [mapping] in {files.config} and save (the demo restarts the daemon),'
+        f" then retry it ({retry}). Or discard it with a reason ({discard}).",
+        f"{stop} stops everything{'' if options.keep else ' and removes the state directory'}.",
+    ]
+    return (
+        f"""outboxd demo: a Pennylane simulator, the daemon (pid {pid}) and {files.history_events} outbox events
   state directory  {files.root} ({kept})
   configuration    {files.config}
   daemon log       {files.log}
@@ -177,16 +201,10 @@ def _banner(
   Pennylane        {sim.base_url} (simulated; company {COMPANY!r} #{company_id})
   OAuth callback   {redirect}
   metrics          http://127.0.0.1:{ep.metrics_port}/metrics
+  outboxd ctl      {ctl} status
 
 What to do:
-  1. Connect shop {SHOP_ID}: in the dashboard press c (Connect), or run `{ctl} connect {SHOP_ID}`.
-     Open the authorize URL in a browser and click Authorize next to {COMPANY!r}: the browser comes back
-     to the daemon's callback listener and the shop is connected. From then on a new ticket every
-     {options.ticket_every:g} s flows live (`{ctl} status`).
-  2. What was in the outbox before the connection is history, held: send it with a backfill (b in the
-     dashboard, or `{ctl} backfill {SHOP_ID} --from {history_start} --start`).
-  3. One ticket of the history cannot be booked: it sells at 8.5 % VAT, not in the mapping (`{ctl} failed`).
-     Fix it: add "8.5" to mapping.vat_rates in {files.config} and save (the demo restarts the daemon),
-     then retry it (`{ctl} retry ID`). Or discard it with a reason (`{ctl} discard ID --reason ...`).
-  Ctrl-C (q in the dashboard) stops everything{"" if options.keep else " and removes the state directory"}.
 """
+        + "\n".join(f"  {step}" for step in steps)
+        + "\n"
+    )

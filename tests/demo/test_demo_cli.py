@@ -10,6 +10,7 @@ import datetime as dt
 import html
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -22,13 +23,17 @@ import pytest
 
 from outboxd.control.client import ControlClient
 from outboxd.demo.files import HISTORY_DAYS
+from outboxd.demo.tickets import POISON_ORDER
 from outboxd.exceptions import ControlError
 
 pytestmark = pytest.mark.timeout(150)
 
 MAIN = "import sys; from outboxd.cli import main; sys.exit(main())"
 SHOP = "demo-shop"
+PIECES = ("DOM-0001-r1", f"PAY-{POISON_ORDER}-p1")
 BANNER_LINE = re.compile(r"  (state directory|control socket|configuration|metrics|Pennylane) +(\S+)")
+CTL_LINE = re.compile(r"  outboxd ctl +(.+) status$")
+"""The banner's ``outboxd ctl`` command, printed with its full path so that it runs as shown."""
 
 
 async def until(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
@@ -49,13 +54,15 @@ async def demo() -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, st
     banner: dict[str, str] = {}
     try:
         async with asyncio.timeout(45):
-            while "metrics" not in banner:
+            while "ctl" not in banner:  # its last line
                 line = (await process.stdout.readline()).decode()
                 assert line, f"the demo stopped before it was ready: {banner}"
                 if match := re.search(r"daemon \(pid (\d+)\)", line):
                     banner["pid"] = match.group(1)
                 if match := BANNER_LINE.match(line):
                     banner[match.group(1)] = match.group(2)
+                if match := CTL_LINE.match(line.rstrip("\n")):
+                    banner["ctl"] = match.group(1)
                 if match := re.search(r"\(simulated; company .* #(\d+)\)", line):
                     banner["company"] = match.group(1)
         yield process, banner
@@ -110,9 +117,11 @@ async def _entries(banner: dict[str, str]) -> list[dict[str, Any]]:
 
 
 async def _ctl(banner: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
-    """``outboxd ctl --socket ...`` as the banner says to run it, in a process of its own."""
+    """``outboxd ctl --socket ...`` exactly as the banner prints it (its full path: PATH emptied), in a process."""
+    command = shlex.split(banner["ctl"])
+    assert command[1:] == ["ctl", "--socket", banner["control socket"]]
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", MAIN, "ctl", "--socket", banner["control socket"], *argv,
+        *command, *argv, env={**os.environ, "PATH": ""},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     out, _ = await asyncio.wait_for(process.communicate(), 30)
@@ -176,9 +185,9 @@ async def test_demo_connects_flows_fails_the_poison_fixes_the_mapping_retries_an
         (payment_id,) = poison["blocked"]  # its own payment waits behind it, nothing else
         payment = await client.delivery(payment_id)
         assert (payment["event_type"], payment["state"]) == ("payment.recorded", "pending")
-        assert payment["payload"]["order_id"] == "poison-1"
+        assert payment["payload"]["order_id"] == POISON_ORDER
         booked_before = {e["id"]: e for e in await _entries(banner)}
-        assert not any(e["piece_number"].startswith(("P-000001", "PAY-poison-1")) for e in booked_before.values())
+        assert not any(e["piece_number"].startswith(PIECES) for e in booked_before.values())
 
     # the README's fix: "8.5" added to vat_rates in the printed configuration file, saved
     _add_rate(Path(banner["configuration"]), "8.5")
@@ -207,7 +216,7 @@ async def test_demo_connects_flows_fails_the_poison_fixes_the_mapping_retries_an
 
         await until(booked)
         pieces = {e["piece_number"] for i in (item["id"], payment_id) for e in (await client.delivery(i))["entries"]}
-        assert pieces == {"P-000001-r1", "PAY-poison-1-p1"}
+        assert pieces == set(PIECES)
         actions = [(a["action"], a["target"]) for a in (await client.audit(SHOP))["items"]]
         assert actions[0] == ("delivery.retry", f"delivery:{item['id']}")  # the one act after the fix
         assert not [a for a in actions if a[0].startswith("delivery.") and a != actions[0]]

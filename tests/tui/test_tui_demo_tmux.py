@@ -139,9 +139,10 @@ async def test_the_demo_story_in_its_dashboard_then_q_leaves_nothing(tmp_path: P
     (demo,) = children(int(pane.value("pane_pid")))
 
     (daemon,) = children(demo)  # the simulator runs inside the demo; the daemon is its one child process
-    argv = command_line(daemon)
-    assert argv[3:5] == ["run", "--config"]
-    config = Path(argv[5])
+    argv = command_line(daemon)  # the interpreter, then the script: `ps` names it outboxd run
+    assert Path(argv[1]) == OUTBOXD
+    assert argv[2:4] == ["run", "--config"]
+    config = Path(argv[4])
     (state_dir,) = tmpdir.iterdir()
     assert config.parent == state_dir
     assert state_dir.name.startswith("outboxd-demo-")
@@ -151,7 +152,7 @@ async def test_the_demo_story_in_its_dashboard_then_q_leaves_nothing(tmp_path: P
     pane.keys("c")
     await pane.wait_for("Pennylane connection of demo-shop", "- disconnected")
     pane.keys("s")
-    screen = await pane.wait_for("Open in a browser", "Pennylane then sends")
+    screen = await pane.wait_for("Open in a browser", "It comes back to")
     assert await authorize_in_browser(authorize_url(screen, "http://127.0.0.1:")) == 200
     await pane.wait_for("company: Boulangerie du Port SARL", "b: backfill")
 
@@ -173,7 +174,7 @@ async def test_the_demo_story_in_its_dashboard_then_q_leaves_nothing(tmp_path: P
     pane.keys("Escape")
     await pane.wait_for("✗ 1", "● live", within=45)  # the 8.5 % ticket failed
     pane.keys("f")
-    await pane.wait_for("1 of 1 failed deliveries", "vat_rate 8.5")
+    await pane.wait_for("1 of 1 failed deliveries", "vat_rate 8.5", "configuration:")  # where to fix it
 
     add_rate(config, "8.5")  # the README's fix, saved: the demo restarts the daemon
 
@@ -190,8 +191,8 @@ async def test_the_demo_story_in_its_dashboard_then_q_leaves_nothing(tmp_path: P
     async with ControlClient(socket_dir / "control.sock", actor="test") as client:
         restarted_daemon = (await client.status())["daemon"]["pid"]
         (poison,) = (await client.failed({"shop": "demo-shop"}))["items"]
-        pane.keys("r")  # retry the selected (only) row
-        await pane.wait_for("0 of 0 failed deliveries")
+        pane.keys("r")  # retry the selected (only) row: it leaves the list, the line below says it was booked
+        await pane.wait_for("no failed delivery", f"✓ delivery {poison['id']} booked: DOM-0001-r1 Pennylane id")
 
         async def booked() -> bool:
             return bool((await client.delivery(poison["id"]))["state"] == "delivered")

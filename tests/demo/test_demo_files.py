@@ -1,0 +1,46 @@
+"""The demo's outbox is one consistent business: every register-day's Z expects exactly the payments written for that
+register and day, the 8.5 % ticket included, so once that ticket is fixed and retried every closing matches."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections import Counter
+from contextlib import closing
+from pathlib import Path
+
+from outboxd.demo.files import Endpoints, write_demo_files
+from outboxd.demo.tickets import POISON_ORDER
+from outboxd.money import parse_amount
+
+ENDPOINTS = Endpoints("http://a", "http://b", "http://c", "http://d", 1, 2)
+
+
+def _rows(outbox: Path) -> list[tuple[str, dict[str, object]]]:
+    with closing(sqlite3.connect(outbox)) as conn:
+        return [(t, json.loads(p)) for t, p in conn.execute("SELECT event_type, payload FROM outbox ORDER BY id")]
+
+
+def test_every_z_of_the_demo_expects_the_payments_of_its_register_and_day(tmp_path: Path) -> None:
+    files = write_demo_files(tmp_path / "demo", tmp_path / "control.sock", ENDPOINTS, today=dt.date(2026, 3, 10))
+    rows = _rows(files.outbox)
+    paid: Counter[tuple[str, str, str]] = Counter()
+    sold: Counter[tuple[str, str]] = Counter()
+    for event_type, p in rows:
+        if event_type == "payment.recorded":
+            paid[str(p["register_id"]), str(p["business_date"]), str(p["method_id"])] += parse_amount(str(p["amount"]))
+        elif event_type == "order.recorded":
+            sold[str(p["register_id"]), str(p["business_date"])] += parse_amount(str(p["total_incl_tax"]))
+    closings = [p for event_type, p in rows if event_type == "register.closed"]
+    assert closings
+    for z in closings:
+        day = (str(z["register_id"]), str(z["business_date"]))
+        receipts = z["receipts"]
+        assert isinstance(receipts, list)
+        expected = {r["method_id"]: parse_amount(r["expected"]) for r in receipts}
+        assert expected == {m: c for (*key, m), c in paid.items() if tuple(key) == day}, day
+        assert parse_amount(str(z["sales_total_incl_tax"])) == sold[day], day
+    poison = [p for event_type, p in rows if event_type == "order.recorded" and p["order_id"] == POISON_ORDER]
+    assert len(poison) == 1
+    assert "poison" not in json.dumps([p for _, p in rows])  # a code name only: nothing of it reaches Pennylane
