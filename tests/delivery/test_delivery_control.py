@@ -19,7 +19,7 @@ from daemon_bench import Bench, bench
 from peer import audited
 
 from outboxd.daemon.operations import mapping_accounts
-from outboxd.demo.tickets import poison_ticket
+from outboxd.demo.tickets import POISON_ORDER, poison_ticket
 from outboxd.exceptions import BadRequest, ControlError, NotFound
 from outboxd.money import parse_rate
 from outboxd.rules import ShopMapping
@@ -98,7 +98,7 @@ async def test_a_poison_ticket_fails_alone_then_retry_and_discard_and_bulk(world
     assert item["error_class"] == "booking"
     assert "vat_rate 8.5" in item["message"]
     assert item["event_type"] == "order.recorded"
-    assert item["aggregate_id"] == "order:poison-1"
+    assert item["aggregate_id"] == f"order:{POISON_ORDER}"
     assert (await s1(world))["failed"] == 1
     assert (await s1(world))["queue_depth"] == 1
 
