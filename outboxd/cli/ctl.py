@@ -98,6 +98,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
+    import os
     import sys
 
     from outboxd.cli import ctl_commands as shell
@@ -112,3 +113,6 @@ def run(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, EOFError):
         print("\ncancelled", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `outboxd ctl show 11 | head`: the reader had enough, no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's own flush at exit must not fail
+        return 141

@@ -234,3 +234,17 @@ async def test_a_user_the_socket_refuses_is_told_so_not_that_the_daemon_is_down(
     assert process.returncode == 1, out
     assert "permission denied on the daemon's control socket" in err.decode()
     assert "not running" not in err.decode()
+
+
+async def test_a_reader_that_stops_early_gets_no_traceback(socket_path: Path) -> None:
+    """``outboxd ctl show 2 | head -1``: the pipe closes early; ctl exits without a traceback on stderr."""
+    outboxd = Path(sys.executable).parent / "outboxd"
+    read, write = os.pipe()
+    process = await asyncio.create_subprocess_exec(
+        str(outboxd), "ctl", "--socket", str(socket_path), "show", "2", stdout=write, stderr=asyncio.subprocess.PIPE
+    )
+    os.close(write)
+    os.close(read)  # the reader is gone before anything is written
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert "Traceback" not in err.decode()
+    assert process.returncode == 141
