@@ -1,11 +1,13 @@
 """The real ``outboxd tui`` in a real terminal (tmux), against ``outboxd run`` as a process and the simulator:
-connect through OAuth, backfill the held history, meet the poison ticket, fix the mapping, retry it.
+connect through OAuth, backfill the held history, meet the poison ticket, fix the mapping, retry it. Without a
+daemon (its full-screen message): Ctrl-C quits, and a dashboard whose standard output is piped fills the terminal.
 
 Every wait polls ``capture-pane`` for the text expected (bounded); nothing sleeps to synchronise.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import shutil
@@ -149,3 +151,37 @@ async def test_80x24_monochrome_states_in_words_keys_fit(tmp_path: Path) -> None
             assert chromatic(session.screen_escapes()) == []
     finally:
         session.kill()
+
+
+def _written(path: Path) -> str:
+    return path.read_text().strip() if path.exists() else ""
+
+
+async def _exit_status(path: Path, within: float = 20.0) -> str:
+    deadline = time.monotonic() + within
+    while not (status := _written(path)):
+        assert time.monotonic() < deadline, "the dashboard did not exit"
+        await asyncio.sleep(0.05)
+    return status
+
+
+async def test_ctrl_c_quits_the_dashboard(tmp_path: Path, tmux: Tmux) -> None:
+    status = tmp_path / "status"
+    script = f'"$0" tui --socket {tmp_path}/none.sock; echo $? > {status}'
+    tmux.start(["sh", "-c", script, str(OUTBOXD)], TERMINAL)
+    await tmux.wait_for("the daemon is not running", "q Quit")
+    tmux.keys("C-c")
+    assert await _exit_status(status) == "0"
+
+
+async def test_a_piped_dashboard_fills_the_terminal(tmp_path: Path, tmux: Tmux) -> None:
+    """Textual measured stdout: piped, the dashboard drew 80x24 in a 100x30 terminal."""
+    status = tmp_path / "status"
+    script = f'"$0" tui --socket {tmp_path}/none.sock | cat; echo $? > {status}'
+    tmux.start(["sh", "-c", script, str(OUTBOXD)], TERMINAL)
+    screen = await tmux.wait_for("the daemon is not running", "q Quit")
+    lines = screen.splitlines()
+    assert len(lines) == 30
+    assert "q Quit" in lines[29], screen  # the footer on the terminal's last line, not on line 24
+    tmux.keys("q")
+    assert await _exit_status(status) == "0"
