@@ -16,9 +16,13 @@ from collections.abc import Callable, Mapping
 import structlog
 
 from outboxd.config import ShopConfig
+from outboxd.contract import RegisterClosed, parse_event
 from outboxd.daemon.daybook import DayBooker
 from outboxd.daemon.lanes import Lanes
-from outboxd.store import Store
+from outboxd.delivery.deliver import event_row
+from outboxd.delivery.zreport import warn_z_mismatch
+from outboxd.exceptions import ContractError
+from outboxd.store import Delivery, Store
 from outboxd.store.booking import BookingModes
 from outboxd.store.history import History
 
@@ -41,6 +45,7 @@ class LiveDays:
     """Books the live register-days of shops in daily mode once their closing is ingested."""
 
     def __init__(self, store: Store, lanes: Lanes, days: DayBooker, owns: Callable[[str], bool]) -> None:
+        self.store = store
         self.booking = store.booking
         self.history = History(store.db, store.clock)
         self.lanes = lanes
@@ -79,3 +84,18 @@ class LiveDays:
             self.lanes.wake(shop_id)  # the day's late events, if any, are live now
             if not settled:
                 return  # a payment books on its order's account: later days wait until this one is in
+            for row in rows:
+                if row.event_type == "register.closed":
+                    await self._z_control(shop_id, row)
+
+    async def _z_control(self, shop_id: str, row: Delivery) -> None:
+        """The Z against what was booked for its register and day, as a detailed closing's delivery does (a day
+        handed to the dispatcher is still open: not conclusive, nothing said here)."""
+        try:
+            closing = parse_event(event_row(row)).payload
+        except ContractError:
+            return  # the day went event by event: the closing is in the failed queue with its reason
+        if isinstance(closing, RegisterClosed):
+            report = await warn_z_mismatch(self.store, shop_id, closing, log.bind(shop=shop_id))
+            if report.mismatch:
+                self.days.deliverer.metrics.inc("outboxd_z_mismatches_total", shop=shop_id)

@@ -97,7 +97,10 @@ class BookingModes:
 
     async def decide(self, tx: Tx, after_id: int, now: str) -> None:
         """Ingestion's step, in its transaction: the rows just copied (ids above ``after_id``) of a register-day
-        booked daily wait for its closing, so the dispatcher never claims one of them."""
+        booked daily wait for its closing, so the dispatcher never claims one of them. Free while no shop books
+        daily."""
+        if await tx.fetchone("SELECT 1 FROM booking_modes WHERE mode = 'daily' LIMIT 1") is None:
+            return
         decide, hold = self._new_statements
         await tx.execute(decide, (after_id,))
         await tx.execute(hold, (after_id, now))
@@ -219,13 +222,8 @@ class BookingModes:
     async def _settle_day(self, tx: Tx, first: list[int], what: Literal["booked_at", "mode"], now: str) -> None:
         """The register-day of delivery ``first[0]`` booked (``booked_at``) or detailed for good (``mode``); its
         events that were not in the entry (they came once it was fixed) are given to the dispatcher."""
-        if not first:
-            return
-        row = await tx.fetchone(
-            f"SELECT shop_id, business_date, {self._reg} FROM deliveries WHERE id = $1",  # noqa: S608 (constants)
-            (first[0],),
-        )
-        if row is None:
+        sql = f"SELECT shop_id, business_date, {self._reg} FROM deliveries WHERE id = $1"  # noqa: S608 (constants)
+        if not first or (row := await tx.fetchone(sql, (first[0],))) is None:
             return
         key = "WHERE shop_id = $1 AND business_date = $2 AND register_id = $3"
         if what == "booked_at":
