@@ -27,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from outboxd.control.backend import BACKFILL_MODES, ControlBackend, FailedFilter
+from outboxd.control.backend import BACKFILL_MODES, BackfillMode, ControlBackend, FailedFilter
 from outboxd.exceptions import BadRequest, ConfigError, ControlError, NotFound, PennylaneError
 
 __all__ = ["DEFAULT_LIST_LIMIT", "MAX_LIST_LIMIT", "audit_actor", "create_control_app", "login", "start_control_site"]
@@ -151,6 +151,14 @@ def _filter(raw: Mapping[str, Any]) -> FailedFilter:
     return result
 
 
+def _mode(body: Mapping[str, Any]) -> BackfillMode:
+    """A booking mode (of a backfill, or of a shop's switch)."""
+    for mode in BACKFILL_MODES:
+        if body.get("mode") == mode:
+            return mode
+    raise BadRequest(f"mode must be one of {', '.join(BACKFILL_MODES)}, not {body.get('mode')!r}")
+
+
 def _dry_run(body: Mapping[str, Any]) -> bool:
     value = body.get("dry_run", False)
     if not isinstance(value, bool):
@@ -186,11 +194,8 @@ def _routes(backend: ControlBackend) -> web.RouteTableDef:
     @routes.post("/v1/shops/{shop}/booking")
     async def booking_switch(r: web.Request) -> web.Response:
         body = await _body(r)
-        mode = body.get("mode")
-        if mode not in BACKFILL_MODES:
-            raise BadRequest(f"mode must be one of {', '.join(BACKFILL_MODES)}, not {mode!r}")
         since, reason = _date(body.get("from_date"), "from_date"), _text(body, "reason")
-        return ok(await backend.booking_switch(r.match_info["shop"], body["actor"], mode, since, reason))
+        return ok(await backend.booking_switch(r.match_info["shop"], body["actor"], _mode(body), since, reason))
 
     @routes.get("/v1/shops/{shop}/mapping")
     async def mapping(r: web.Request) -> web.Response:
@@ -240,11 +245,8 @@ def _routes(backend: ControlBackend) -> web.RouteTableDef:
     @routes.post("/v1/shops/{shop}/backfill")
     async def backfill_start(r: web.Request) -> web.Response:
         body = await _body(r)
-        mode = body.get("mode")
-        if mode not in BACKFILL_MODES:
-            raise BadRequest(f"mode must be one of {', '.join(BACKFILL_MODES)}, not {mode!r}")
         start = _date(body.get("start_date"), "start_date")
-        return ok(await backend.backfill_start(r.match_info["shop"], body["actor"], start, mode))
+        return ok(await backend.backfill_start(r.match_info["shop"], body["actor"], start, _mode(body)))
 
     @routes.get("/v1/shops/{shop}/backfill")
     async def backfill_get(r: web.Request) -> web.Response:
