@@ -43,8 +43,9 @@ ERROR_CLASSES = ("contract", "booking", "permanent", "auth", "retryable", "unkno
 class ControlBackend(Protocol):
     """The daemon as seen by the control API (a test double lives in tests/control/backend_double.py)."""
 
-    async def status(self) -> Status:
-        """``{"daemon": {...}, "shops": [ShopStatus]}``."""
+    async def status(self, search: str, limit: int, offset: int) -> Status:
+        """``{"daemon": {...}, "shops": [ShopStatus], "totals": {...}}``: one page of the shops whose id or name
+        contains ``search`` (any case), by shop id."""
 
     async def shop(self, shop_id: str) -> ShopStatus:
         """``ShopStatus`` of one shop."""

@@ -136,8 +136,11 @@ class ControlClient:
         return {"actor": self.actor}
 
     # --- status and shops ---
-    async def status(self) -> Status:
-        answer: Status = await self._call("GET", "/v1/status")
+    async def status(self, search: str = "", limit: int = 50, offset: int = 0) -> Status:
+        """One page of the shops (``limit`` 1 to 1,000) whose id or name contains ``search``, with the totals."""
+        answer: Status = await self._call(
+            "GET", "/v1/status", query={"search": search, "limit": limit, "offset": offset}
+        )
         return answer
 
     async def shop(self, shop_id: str) -> ShopStatus:

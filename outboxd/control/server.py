@@ -135,6 +135,13 @@ def _limit(query: Mapping[str, str]) -> int:
     return limit
 
 
+def _offset(query: Mapping[str, str]) -> int:
+    offset = _int(query.get("offset", 0), "offset")
+    if offset < 0:
+        raise BadRequest(f"offset must not be negative, not {offset}")
+    return offset
+
+
 def _filter(raw: Mapping[str, Any]) -> FailedFilter:
     """Parse a failed-deliveries filter (query string or JSON object); empty values mean no condition."""
     result = FailedFilter()
@@ -171,8 +178,8 @@ def _routes(backend: ControlBackend) -> web.RouteTableDef:
     ok = web.json_response
 
     @routes.get("/v1/status")
-    async def status(_: web.Request) -> web.Response:
-        return ok(await backend.status())
+    async def status(r: web.Request) -> web.Response:
+        return ok(await backend.status(r.query.get("search", "").strip(), _limit(r.query), _offset(r.query)))
 
     @routes.get("/v1/shops/{shop}")
     async def shop(r: web.Request) -> web.Response:
@@ -264,10 +271,7 @@ def _routes(backend: ControlBackend) -> web.RouteTableDef:
 
     @routes.get("/v1/failed")
     async def failed(r: web.Request) -> web.Response:
-        offset = _int(r.query.get("offset", 0), "offset")
-        if offset < 0:
-            raise BadRequest(f"offset must not be negative, not {offset}")
-        return ok(await backend.failed(_filter(r.query), _limit(r.query), offset))
+        return ok(await backend.failed(_filter(r.query), _limit(r.query), _offset(r.query)))
 
     @routes.get("/v1/deliveries/{id}")
     async def delivery(r: web.Request) -> web.Response:

@@ -220,9 +220,23 @@ class Booking(TypedDict):
     waiting_for_closing: int
 
 
+class StatusTotals(TypedDict):
+    """Across every shop known, whatever the page: ``matched`` is how many the search matches (what the pages
+    go through)."""
+
+    shops: int
+    matched: int
+    queue_depth: int
+    failed: int
+    paused: int
+
+
 class Status(TypedDict):
     daemon: DaemonInfo
-    shops: list[ShopStatus]
+    shops: list[ShopStatus]  # one page of the shops the search matches, by shop id
+    totals: StatusTotals
+    offset: int
+    limit: int
 
 
 class MappingJournal(TypedDict):

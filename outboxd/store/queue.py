@@ -96,6 +96,15 @@ class Queue:
             ))  # fmt: skip
         return result
 
+    async def totals(self) -> ShopStats:
+        """Every shop's counts added up (``shop_id`` empty; the trigger-kept counters: one read for any number of
+        shops)."""
+        counts = {r[0]: int(r[1]) for r in await self._db.read("SELECT state, sum(n) FROM queue_counts GROUP BY state")}
+        return ShopStats(
+            "", counts.get("pending", 0), counts.get("leased", 0), counts.get("failed", 0), counts.get("delivered", 0),
+            counts.get("discarded", 0), counts.get("skipped", 0), 0, None,
+        )  # fmt: skip
+
     async def failed(self, where: FailedFilter | None = None, *, after_id: int = 0, limit: int = 100) -> list[Delivery]:
         """Failed deliveries matching the filter, oldest first; page with ``after_id``."""
         values: list[Any] = []

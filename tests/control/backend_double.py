@@ -177,7 +177,7 @@ class DaemonDouble:
     async def status(self, search: str, limit: int, offset: int) -> JSONObject:
         daemon = {"version": "0.1.0", "pid": 4321, "started_at": NOW - 3600, "ready": True, "draining": False,
                   "config_file": "/etc/outboxd/outboxd.toml", "redirect_uri": self.redirect_uri}
-        matched = [s for _, s in sorted(self.shops.items()) if search.casefold() in s["shop_id"].casefold()]
+        matched = [s for s in self.shops.values() if search.casefold() in s["shop_id"].casefold()]
         totals = {"shops": len(self.shops), "matched": len(matched),
                   "queue_depth": sum(s["queue_depth"] for s in self.shops.values()),
                   "failed": sum(s["failed"] for s in self.shops.values()),
