@@ -35,6 +35,8 @@ class Lanes(Mapping[str, Lane]):
         self._lanes: dict[str, Lane] = {}
         self._wake = asyncio.Event()
         self._due: set[str] = set()
+        self._swept_at = 0.0
+        """The event loop's time when every shop was last made due."""
         self._pause_versions: dict[str, str] = {}
         """Replicas: the version of each shop's row whose pause this replica's lane follows."""
 
@@ -84,12 +86,19 @@ class Lanes(Mapping[str, Lane]):
         return due
 
     async def wait(self, idle: float) -> None:
-        """Until a wake; after ``idle`` seconds without one, every shop is due (retries fall due on this tick)."""
-        try:
-            async with asyncio.timeout(idle):
-                await self._wake.wait()
-        except TimeoutError:
-            self._due.update(self._lanes)
+        """Until a wake; every ``idle`` seconds every shop is due (retries fall due on this tick), wakes or not: a
+        stream of wakes from busy shops never keeps a quiet shop's retry waiting."""
+        loop = asyncio.get_running_loop()
+        left = self._swept_at + idle - loop.time()
+        if left > 0:
+            try:
+                async with asyncio.timeout(left):
+                    await self._wake.wait()
+                return
+            except TimeoutError:
+                pass
+        self._due.update(self._lanes)
+        self._swept_at = loop.time()
 
     # -- replicas on PostgreSQL -------------------------------------------------------------------------------
 

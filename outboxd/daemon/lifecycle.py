@@ -55,6 +55,9 @@ log = structlog.get_logger("outboxd.daemon")
 IDLE_TICK = 1.0
 """Seconds between two dispatch passes when nothing wakes the dispatcher: retries fall due on this tick."""
 
+FEW_SHOPS = 32
+"""More shops due than this (a tick makes every shop due): the state database says which have a head due now."""
+
 STATUS_EVERY = 2.0
 """Seconds between two ``STATUS=`` lines to systemd (queue depth, failed, lag)."""
 
@@ -255,16 +258,18 @@ class Daemon:
     async def _tail(self, source: OutboxReader) -> None:
         """Notice new outbox rows within one poll interval; ``PRAGMA data_version`` makes an idle check cheap."""
         interval = self.config.daemon.poll_interval
-        first = True
+        deliveries = self.store.deliveries
+        first, seen = True, await deliveries.last_id()
         while True:
             self.watchdog.progress()
             if first or await source.changed():
                 first = False
-                while added := await self.store.deliveries.ingest_from(source):
+                while added := await deliveries.ingest_from(source):
                     log.debug("outbox.ingested", rows=added)
-                    for shop_id in await self.store.shops.ids():
+                    shops, seen = await deliveries.shops_after(seen)
+                    for shop_id in sorted(shops):  # only the shops with new rows: thousands may be known
                         await self.lanes.lane(shop_id)
-                    self.lanes.wake()
+                        self.lanes.wake(shop_id)
             await asyncio.sleep(interval)
 
     def _owns(self, shop_id: str) -> bool:
@@ -279,7 +284,10 @@ class Daemon:
         while True:
             self.watchdog.progress()
             free: dict[str, int] = {}
-            for shop_id in sorted(self.lanes.due()):
+            due = self.lanes.due()
+            if len(due) > FEW_SHOPS:  # a tick: only the shops with a head due now, of the thousands known
+                due &= await self.store.deliveries.due_shops()
+            for shop_id in sorted(due):
                 if self.ownership is not None and not self.ownership.owns(shop_id):
                     continue  # another replica's lane
                 lane = self.lanes[shop_id]

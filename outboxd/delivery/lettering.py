@@ -178,8 +178,14 @@ class Letterer:
     async def run(self, lanes: Mapping[str, Lane], owns: Callable[[str], bool], tick: float = RETRY_TICK) -> None:
         """Letter again, shop by shop, what is due: orders whose last try failed and whose backoff has passed."""
         while True:
-            for shop_id, lane in list(lanes.items()):
-                if not (lane.runnable and owns(shop_id) and lane.mapping().lettering):
+            try:  # the shops with an order due: thousands of shops may be known, a few have one due
+                due = sorted(await self.store.letterings.due_shops())
+            except Exception:  # the state database failing: the next tick tries again
+                log.exception("lettering.crashed")
+                due = []
+            for shop_id in due:
+                lane = lanes.get(shop_id)
+                if lane is None or not (lane.runnable and owns(shop_id) and lane.mapping().lettering):
                     continue
                 try:
                     for order_id in await self.store.letterings.due(shop_id):

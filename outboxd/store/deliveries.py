@@ -62,6 +62,10 @@ _SHOP_HEADS = (
     f" AND {OPEN_SQL}), {2**63 - 1}) ORDER BY priority, id LIMIT ?"
 )
 """One shop's due heads for :meth:`Deliveries.claim_heads`, up to the shop's oldest open reference snapshot."""
+_DUE_SHOPS = (
+    "SELECT shop_id FROM shops s WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.shop_id = s.shop_id"  # noqa: S608 (constants)
+    f" AND d.state = 'pending' AND d.head = 1 AND d.priority <= {CLAIMABLE_PRIORITY} AND d.next_attempt_at <= $1)"
+)
 _SETTLE = (
     "UPDATE deliveries SET {assignments}, lease_owner = NULL, lease_until = NULL, updated_at = $1 "
     "WHERE id = $2 AND ((state = 'leased' AND lease_owner = $3) OR state = 'pending')"
@@ -249,6 +253,25 @@ class Deliveries:
 
     async def _known_shops(self) -> list[str]:
         return [row[0] for row in await self._db.read("SELECT shop_id FROM shops ORDER BY shop_id")]
+
+    async def last_id(self) -> int:
+        """The highest delivery id (0 when none): where :meth:`shops_after` starts."""
+        row = await self._db.read_one("SELECT coalesce(max(id), 0) FROM deliveries")
+        return 0 if row is None else int(row[0])
+
+    async def shops_after(self, after_id: int) -> tuple[set[str], int]:
+        """The shops of the deliveries added after id ``after_id``, and the highest id now (what to ask after next):
+        the dispatcher wakes these shops only, whatever the number of shops known."""
+        rows = await self._db.read(
+            "SELECT shop_id, max(id) FROM deliveries WHERE id > $1 GROUP BY shop_id", (after_id,)
+        )
+        return {r[0] for r in rows}, max((int(r[1]) for r in rows), default=after_id)
+
+    async def due_shops(self) -> set[str]:
+        """The shops with a head the dispatcher may claim now (live or released, due): one index probe per known
+        shop, so a pass over thousands of idle shops costs milliseconds, however much history waits held."""
+        rows = await self._db.read(_DUE_SHOPS, (to_text(self._clock()),))
+        return {r[0] for r in rows}
 
     async def release(self) -> int:
         """Give every lease of this owner back without spending an attempt (at stop, when nothing runs any more)."""

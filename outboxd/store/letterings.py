@@ -124,6 +124,14 @@ class Letterings:
              "attempts = attempts + 1, updated_at = $1 WHERE shop_id = $2 AND order_id = $3", (now, shop_id, order_id)),
         ])  # fmt: skip
 
+    async def due_shops(self) -> set[str]:
+        """The shops with an order due for lettering now: one read, however many shops are known."""
+        rows = await self._db.read(
+            "SELECT DISTINCT shop_id FROM letterings WHERE state = 'due' AND next_attempt_at <= $1",
+            (to_text(self._clock()),),
+        )
+        return {row[0] for row in rows}
+
     async def due(self, shop_id: str, limit: int = 50) -> list[str]:
         """Orders of the shop due for lettering now, the longest waiting first."""
         rows = await self._db.read(
