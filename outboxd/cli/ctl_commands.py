@@ -35,6 +35,7 @@ from outboxd.control.text import (
     duration,
     failed_deliveries,
     held_label,
+    http_label,
     in_pennylane,
     printable,
     status_page,
@@ -98,7 +99,7 @@ def _failed(answer: FailedList) -> str:
             i["shop_id"],
             i["event_type"],
             i["error_class"],
-            i["http_status"],
+            http_label(i["http_status"], i["error_class"], short=True),
             age(i["age"]),
             ((HOLDS_SHOP if i["holds_shop"] else "") + (i["message"] or ""))[:50],
         ]

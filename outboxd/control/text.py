@@ -24,6 +24,7 @@ __all__ = [
     "duration",
     "failed_deliveries",
     "held_label",
+    "http_label",
     "in_pennylane",
     "plural",
     "printable",
@@ -168,10 +169,14 @@ ENTRY_STATES = {
 }
 
 
-def _http(status: int | None, error_class: str | None) -> str:
+def http_label(status: int | None, error_class: str | None, *, short: bool = False) -> str:
+    """Pennylane's HTTP status, or why there is none: the bridge refused the event before any request (``not sent``),
+    or no answer came (a timeout, a connection cut). ``short`` for a table column."""
     if status is not None:
-        return f"HTTP {status}"
-    return "not sent to Pennylane" if error_class in REFUSED_HERE else "no answer from Pennylane"
+        return str(status) if short else f"HTTP {status}"
+    if error_class in REFUSED_HERE:
+        return "not sent" if short else "not sent to Pennylane"
+    return "no answer" if short else "no answer from Pennylane"
 
 
 def _answer(response: Any) -> list[str]:
@@ -190,7 +195,7 @@ def _outcome(d: DeliveryDetail) -> str:
     tries = plural(len(d["attempts"]), "attempt")
     if d["error_class"] is None:
         return f"✓ {d['state']} ({tries})" if d["state"] == "delivered" else f"{d['state']} ({tries})"
-    return f"✗ {d['error_class']}, {_http(d['http_status'], d['error_class'])}: {d['message']} ({tries})"
+    return f"✗ {d['error_class']}, {http_label(d['http_status'], d['error_class'])}: {d['message']} ({tries})"
 
 
 def _lettering(lettering: Lettering) -> list[str]:
@@ -223,7 +228,7 @@ def delivery_text(d: DeliveryDetail) -> str:
     parts.append("── attempts ──")
     for a in d["attempts"]:
         said = f"  {a['message']}" if a["message"] else ""
-        parts.append(f"{timestamp(a['at'])}  {a['outcome']}  {_http(a['http_status'], a['error_class'])}{said}")
+        parts.append(f"{timestamp(a['at'])}  {a['outcome']}  {http_label(a['http_status'], a['error_class'])}{said}")
         parts += _answer(a["response"])
     if not d["attempts"]:
         parts.append("none yet")

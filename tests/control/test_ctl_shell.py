@@ -197,7 +197,10 @@ async def test_pause_needs_a_reason_and_the_audit_shows_it(
 async def test_show_has_no_none_and_pretty_prints_pennylanes_answer(
     socket_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    await shell.dispatch(_args(socket_path, "show", "1"))  # a booking error: Pennylane never saw it
+    await shell.dispatch(_args(socket_path, "failed", "--error-class", "booking"))
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if line.split()[:2] == ["1", "paris-01"]]
+    assert row.split()[4:6] == ["not", "sent"]  # the HTTP column: Pennylane never saw it
+    await shell.dispatch(_args(socket_path, "show", "1"))
     out = capsys.readouterr().out
     assert "None" not in out
     assert "not sent to Pennylane" in out

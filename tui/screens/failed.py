@@ -11,7 +11,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Header, Input, Static
 
 from outboxd.control.shapes import BulkDiscarded, BulkRetried, DeliveryDetail, FailedFilter, FailedItem
-from outboxd.control.text import HOLDS_SHOP, REFUSED_HERE, duration, failed_deliveries, printable
+from outboxd.control.text import HOLDS_SHOP, duration, failed_deliveries, http_label, printable
 from outboxd.exceptions import NotFound
 from tui.base import OperatorScreen, footer
 from tui.cells import cells
@@ -102,14 +102,14 @@ class FailedScreen(OperatorScreen):
         cursor, selected = table.cursor_row, self.selected_id()
         table.clear()
         for i in message.items:
-            status = i["http_status"] or ("not sent" if i["error_class"] in REFUSED_HERE else "no answer")
+            status = http_label(i["http_status"], i["error_class"], short=True)
             table.add_row(
                 *cells(
                     i["id"],
                     i["shop_id"],
                     i["event_type"],
                     i["error_class"],
-                    str(status),
+                    status,
                     duration(i["age"]),
                     (HOLDS_SHOP if i["holds_shop"] else "") + (i["message"] or ""),
                 ),
