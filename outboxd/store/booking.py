@@ -51,16 +51,16 @@ def _statements(dialect: Dialect, scope: str) -> tuple[str, str]:
     """Decide the register-days of the live rows in ``scope`` (an SQL term on ``deliveries``, its value $1), then
     hold those of the daily ones whose entry is not on its way yet (the time $2)."""
     reg, other = _register(dialect, "deliveries"), _register(dialect, "o")
-    decide = (
+    decide = (  # each register-day once (k), not each of its rows: the touched check reads the whole day
         "INSERT INTO register_days (shop_id, business_date, register_id, mode)"  # noqa: S608 (constants)
-        f" SELECT DISTINCT deliveries.shop_id, deliveries.business_date, {reg}, 'daily' FROM deliveries"
-        f" WHERE {scope} AND {_ELIGIBLE} AND {reg} IS NOT NULL"
-        " AND (SELECT b.mode FROM booking_modes b WHERE b.shop_id = deliveries.shop_id"
-        " AND b.from_date <= deliveries.business_date ORDER BY b.from_date DESC LIMIT 1) = 'daily'"
-        " AND NOT EXISTS (SELECT 1 FROM register_days r WHERE r.shop_id = deliveries.shop_id"
-        f" AND r.business_date = deliveries.business_date AND r.register_id = {reg})"
-        " AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.shop_id = deliveries.shop_id"
-        f" AND o.business_date = deliveries.business_date AND {other} = {reg} AND {_TOUCHED})"
+        " SELECT k.shop_id, k.business_date, k.register_id, 'daily' FROM (SELECT DISTINCT deliveries.shop_id,"
+        f" deliveries.business_date, {reg} AS register_id FROM deliveries WHERE {scope} AND {_ELIGIBLE}) k"
+        " WHERE k.register_id IS NOT NULL AND (SELECT b.mode FROM booking_modes b WHERE b.shop_id = k.shop_id"
+        " AND b.from_date <= k.business_date ORDER BY b.from_date DESC LIMIT 1) = 'daily'"
+        " AND NOT EXISTS (SELECT 1 FROM register_days r WHERE r.shop_id = k.shop_id"
+        " AND r.business_date = k.business_date AND r.register_id = k.register_id)"
+        " AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.shop_id = k.shop_id"
+        f" AND o.business_date = k.business_date AND {other} = k.register_id AND {_TOUCHED})"
         " ON CONFLICT DO NOTHING"
     )
     hold = (
