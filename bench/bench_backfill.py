@@ -83,7 +83,8 @@ async def one_mode(mode: str, days: int, args: argparse.Namespace) -> dict[str, 
     sandbox = Sandbox(rate_limit=(25, window))
     today = dt.date.today()
     start = today - dt.timedelta(days=days + 1)
-    rows = list(simulate_shop("s1", days=days, orders_per_day=2 * tickets, registers=2, seed=7, start=start))
+    rows = list(simulate_shop("s1", days=days, orders_per_day=2 * tickets, registers=2, seed=7, start=start,
+                              on_account=args.on_account))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         async with run_sandbox(sandbox) as handle:
@@ -137,6 +138,7 @@ async def one_mode(mode: str, days: int, args: argparse.Namespace) -> dict[str, 
         "min_per_10k_real": wall * scale / max(events, 1) * 10_000 / 60, "estimate": estimate["modes"][mode],
         "history": len(rows) - 1, "delivered": stats.delivered, "failed": stats.failed,
         "entries": len(sandbox.entries(company)), "eta": eta, "latencies": latencies,
+        "customers": len(sandbox.company(company).customer_refs),
     }  # fmt: skip
 
 
@@ -157,6 +159,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds before the window opens (default 20)")
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every answer of the simulator")
     parser.add_argument("--modes", default="detailed,daily", help="comma-separated (default detailed,daily)")
+    parser.add_argument("--on-account", type=float, default=0.01,
+                        help="share of named customers' tickets bought on account, paid days later (default 0.01)")
     parser.add_argument("--live-every", type=float, default=0.0, help="a live event this often (real-limit seconds)")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -176,7 +180,8 @@ def main() -> None:
             f" limit, a year ({year:.0f} events) in {r['min_per_10k_real'] * year / 10_000 / 60:.2f} h;"
             f" estimate shown: {shown['requests']} requests ({shown['requests'] / r['history']:.3f}/event),"
             f" {shown['seconds'] * args.scale:g} s at the real limit"
-            f" [entries {r['entries']}, delivered {r['delivered']}, failed {r['failed']}]"
+            f" [entries {r['entries']}, customers created {r['customers']}, delivered {r['delivered']},"
+            f" failed {r['failed']}; the run took {r['wall'] * args.scale / 60:.1f} min at the real limit]"
         )
         if r["eta"]:
             print(f"         ETA shown at a quarter done: {r['eta'][0]:.0f} s; it took {r['eta'][1]:.0f} s")
