@@ -19,6 +19,7 @@ from tui_session import settle, shown_text, shows
 
 from outboxd.control.client import ControlClient
 from outboxd.demo.tickets import poison_ticket
+from outboxd.exceptions import BadRequest
 from tui.app import OutboxdApp
 from tui.modals import ConfirmModal, ReasonModal
 
@@ -44,6 +45,9 @@ async def test_overview_counters_move_pause_resume_and_mapping(real: Real) -> No
         assert "Paris 1" in shown_text(app, "#shop-detail")
         assert "✓ connected, Boulangerie Martin, API token" in shown_text(app, "#shop-detail")
 
+        with pytest.raises(BadRequest, match="a reason is required"):  # the daemon refuses it too, not only the form
+            await real.client.pause("s1", "  ")
+        assert not real.daemon.lanes["s1"].paused
         await pilot.press("p", *"count first", "enter")
         await shows(pilot, lambda: table.get_row("s1")[1] == "⏸ paused", what="paused")
         assert real.daemon.lanes["s1"].paused
