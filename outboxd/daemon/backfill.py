@@ -138,8 +138,8 @@ class Backfiller:
         """Requests and seconds for both modes: one POST per event (detailed) or per register-day and 1,000 lines
         (daily), plus the customers not yet known: ``PER_NEW_CUSTOMER`` each in detailed mode; in daily mode one
         create each (only those a ticket leaves owing at its day's end, with customers = "on_account") and one
-        lookup per day at most; one lettering per ticket its payments in the history settle (daily: only those paid
-        after their day); the accounts the history books on that the chart lacks. Seconds at ``REACHED`` of the
+        lookup per day at most; in detailed mode one lettering per ticket its payments in the history settle; the
+        accounts the history books on that the chart lacks. Seconds at ``REACHED`` of the
         rate limit (docs/backfill.md compares this with measured runs)."""
         lane = await self._lane(shop_id)
         years, refused = await self._fiscal_years(lane)
@@ -153,7 +153,7 @@ class Backfiller:
         tickets = await self.history.tickets(shop_id, start, customer_reference(shop_id))
         customers = tickets.new_customers
         daily_customers = customers if mapping.customers == "all" else tickets.new_owing_customers
-        letterings = (tickets.settled, tickets.settled_later) if mapping.lettering else (0, 0)
+        letterings = tickets.settled if mapping.lettering else 0  # detailed mode only: a day's entry is not lettered
         accounts = await self._new_accounts(lane, start)
         today = self._today().isoformat()
         detailed = sum(n for *_, n in days)
@@ -162,8 +162,8 @@ class Backfiller:
         lookups = min(daily_customers, len({day for day, *_ in days}))
         modes: dict[str, ModeEstimate] = {}
         for mode, requests in (
-            ("detailed", detailed + PER_NEW_CUSTOMER * customers + accounts + letterings[0]),
-            ("daily", daily + daily_customers + lookups + accounts + letterings[1]),
+            ("detailed", detailed + PER_NEW_CUSTOMER * customers + accounts + letterings),
+            ("daily", daily + daily_customers + lookups + accounts),
         ):
             modes[mode] = {"requests": requests, "seconds": round(requests / per_second)}
         return {

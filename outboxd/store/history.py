@@ -38,8 +38,6 @@ class TicketCounts:
     settled: int
     """Tickets whose payments, in the history too, add up to them: each is lettered once, one request
     (detailed booking; docs/accounting.md, "Lettering")."""
-    settled_later: int
-    """Those of them paid after their day: lettered in daily booking, where a day settles its own tickets."""
 
 
 class History:
@@ -141,7 +139,6 @@ class History:
             new_customers=unknown(set(customers.values())),
             new_owing_customers=unknown({customers[o] for o in owing_orders if o in customers}),
             settled=len(lettered),
-            settled_later=len(lettered & owing_orders),
         )
 
     async def sample(self, shop_id: str, start: dt.date, limit: int) -> list[Delivery]:
