@@ -30,6 +30,7 @@ _TYPES = ", ".join(f"'{t}'" for t in DAY_EVENTS)
 _ELIGIBLE = (
     f"deliveries.state = 'pending' AND deliveries.priority = {LIVE} AND deliveries.attempts = 0"  # noqa: S608 (constants)
     f" AND deliveries.business_date IS NOT NULL AND deliveries.event_type IN ({_TYPES})"
+    " AND EXISTS (SELECT 1 FROM booking_modes b0 WHERE b0.shop_id = deliveries.shop_id AND b0.mode = 'daily')"
     " AND EXISTS (SELECT 1 FROM shops s WHERE s.shop_id = deliveries.shop_id AND s.connected_since IS NOT NULL"
     " AND (s.history_through IS NULL OR deliveries.outbox_id > s.history_through))"
 )
