@@ -16,7 +16,7 @@ from typing import Literal
 
 from outboxd.store._db import Clock, Database, Dialect, Tx, to_text
 from outboxd.store.audit import append_audit
-from outboxd.store.deliveries import DAY_OPEN, DELIVERY_COLUMNS, LIVE, delivery_from_row
+from outboxd.store.deliveries import DAILY, DAY_OPEN, DELIVERY_COLUMNS, LIVE, PAUSED, RELEASED, delivery_from_row
 from outboxd.store.models import Delivery
 
 __all__ = ["DAY_EVENTS", "FIRST_DAY", "BookingMode", "BookingModes", "BookingSwitch", "mode_on"]
@@ -37,7 +37,7 @@ _ELIGIBLE = (
 """Live rows never tried of a connected shop's live traffic (history waits for a backfill, docs/backfill.md)."""
 _TOUCHED = (
     "(o.state IN ('leased', 'delivered', 'failed', 'discarded')"
-    " OR (o.state = 'pending' AND (o.priority IN (1, 3, 4) OR o.attempts > 0)))"
+    f" OR (o.state = 'pending' AND (o.priority IN ({RELEASED}, {PAUSED}, {DAILY}) OR o.attempts > 0)))"
 )
 """A row already on its way in detailed mode: sent or in flight, retried, failed, or carried by a backfill."""
 
@@ -106,13 +106,12 @@ class BookingModes:
         await tx.execute(decide, (after_id,))
         await tx.execute(hold, (after_id, now))
 
-    async def switches(self, shop_id: str | None = None) -> list[BookingSwitch]:
-        """Every switch (of one shop), oldest date first."""
-        where, values = ("WHERE shop_id = $1", [shop_id]) if shop_id is not None else ("", [])
+    async def switches(self, shop_id: str) -> list[BookingSwitch]:
+        """The shop's switches, oldest date first."""
         rows = await self._db.read(
-            f"SELECT shop_id, from_date, mode, actor, reason, changed_at FROM booking_modes {where}"  # noqa: S608 (constant)
-            " ORDER BY shop_id, from_date",
-            values,
+            "SELECT shop_id, from_date, mode, actor, reason, changed_at FROM booking_modes WHERE shop_id = $1"
+            " ORDER BY from_date",
+            (shop_id,),
         )
         return [BookingSwitch(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
