@@ -23,7 +23,8 @@ Keys are shown in the footer; **Ctrl+P** opens the command palette (type `delive
 Configuration file: `{config}`
 
 - **Overview**: **c** connect, **b** backfill, **f**/Enter failed, **m** mapping, **z** closings (Z control),
-  **p** pause (a reason is asked) / resume the shop, **space** freeze live refresh, **r** refresh now
+  **p** pause (a reason is asked) / resume the shop, **space** freeze live refresh, **r** refresh now,
+  **/** find shops by id or name (Enter: back to the list), **[** **]** previous and next page of 50 shops
 - **Connect**: **s** start OAuth, **y** copy the URL, **o** open it, Enter on a pasted redirect URL,
   **t** API token file, **d** disconnect, **b** backfill
 - **Backfill**: **e** edit the date, Enter re-estimates, **m** switch mode, **s** start, **p** pause/resume,

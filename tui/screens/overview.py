@@ -14,10 +14,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import DataTable, Header, Sparkline, Static
+from textual.widgets import DataTable, Header, Input, Sparkline, Static
 
-from outboxd.control.shapes import ShopStatus
-from outboxd.control.text import age, connection_label, duration, held_label, plural, printable
+from outboxd.control.shapes import ShopStatus, Status
+from outboxd.control.text import age, connection_label, duration, held_label, plural, printable, status_page
 from outboxd.exceptions import ControlError, DaemonNotRunning
 from tui.base import OperatorScreen, footer
 from tui.booking import booking_line
@@ -32,6 +32,8 @@ Z_REFRESH_SECONDS = 30.0
 LIVE = "● live, every 1 s (space: freeze) · Ctrl+P: commands, e.g. delivery 11"
 FROZEN = "‖ frozen (space: live) · Ctrl+P: commands, e.g. delivery 11"
 COLUMNS = ("Shop", "State", "Pennylane", "Queue", "Oldest", "Today", "Failed", "Rate")
+PAGE = 50
+"""Shops per page: the daemon reads only the page's rows, however many shops it knows."""
 
 
 class OverviewScreen(OperatorScreen):
@@ -47,6 +49,9 @@ class OverviewScreen(OperatorScreen):
         Binding("o", "booking", "Booking", show=False, id="overview.booking"),  # said on the shop's detail
         Binding("space", "toggle_live", "Freeze", show=False, id="overview.live"),  # said on #live-state
         Binding("r", "reload", "Refresh", show=False, id="overview.refresh"),
+        Binding("slash", "search", "Find", id="overview.search"),
+        Binding("right_square_bracket", "page(1)", "Next page", id="overview.next_page"),
+        Binding("left_square_bracket", "page(-1)", "Prev page", id="overview.previous_page"),
     ]
 
     live: reactive[bool] = reactive(True)
@@ -59,6 +64,11 @@ class OverviewScreen(OperatorScreen):
         Z_REFRESH_SECONDS, and again when the shop's failed count changes: a retry may settle a closing)."""
         self.pace: dict[str, RateWindow] = {}
         """Per shop, its backfill's rate over a sliding window (tui.progress): the ETA does not swing."""
+        self.search = ""
+        self.first_shop = 0
+        """The page's offset among the shops the search matches."""
+        self.matched = 0
+        """How many shops the search matches (the pages go through them)."""
 
     @property
     def shop_ids(self) -> list[str]:
@@ -66,7 +76,9 @@ class OverviewScreen(OperatorScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(placeholder="/ search shops by id or name", id="search")
         yield DataTable(id="shops", cursor_type="row", zebra_stripes=True)
+        yield Static(id="page")
         with Vertical(id="detail"):
             yield Static(id="shop-detail")
             with Horizontal(id="throughput-row"):
@@ -77,6 +89,7 @@ class OverviewScreen(OperatorScreen):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*COLUMNS)
+        self.query_one(DataTable).focus()  # the keys act on the shops; / goes to the search box
         self.load()
         self.set_interval(REFRESH_SECONDS, self._tick)
         self.set_interval(Z_REFRESH_SECONDS, self._z_tick)
@@ -92,7 +105,7 @@ class OverviewScreen(OperatorScreen):
 
     @work(group="status", exclusive=True, exit_on_error=False, description="refresh status")
     async def load(self) -> None:
-        status = await self.client.status()
+        status = await self.client.status(self.search, PAGE, self.first_shop)
         for shop in status["shops"]:
             if shop["failed"] != self.shops.get(shop["shop_id"], shop)["failed"]:
                 self.z_control.pop(shop["shop_id"], None)
@@ -118,6 +131,7 @@ class OverviewScreen(OperatorScreen):
 
     def on_status_loaded(self, message: StatusLoaded) -> None:
         self.shops = {s["shop_id"]: s for s in message.status["shops"]}
+        self._show_page(message.status)
         self.operator_app.daemon_info = message.status["daemon"]
         now = self.clock()
         table = self.query_one(DataTable)
@@ -144,8 +158,36 @@ class OverviewScreen(OperatorScreen):
         paused = [s for s, v in self.shops.items() if v["paused"]]
         held = [s for s, v in self.shops.items() if v["held_by_reference"]]
         trouble = [f"{mark}: {', '.join(ids)}" for mark, ids in (("⏸ paused", paused), ("✗ held", held)) if ids]
-        self.app.sub_title = printable(" · ".join(trouble) or f"{plural(len(self.shops), 'shop')}, all running")
+        shops = message.status["totals"]["shops"]
+        self.app.sub_title = printable(" · ".join(trouble) or f"{plural(shops, 'shop')}, all running")
         self._show_detail()
+
+    def _show_page(self, status: Status) -> None:
+        if (self.matched > PAGE) != (status["totals"]["matched"] > PAGE):
+            self.refresh_bindings()
+        self.matched = status["totals"]["matched"]
+        keys = " · [ ]: pages" if self.matched > PAGE else ""
+        self.query_one("#page", Static).update(printable(status_page(status) + keys))
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.search, self.first_shop = event.value.strip(), 0
+        self.load()
+
+    def on_input_submitted(self, _: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The page keys are in the footer only while the shops take more than one page."""
+        return action != "page" or self.matched > PAGE
+
+    def action_page(self, step: int) -> None:
+        first = self.first_shop + step * PAGE
+        if 0 <= first < max(self.matched, 1):
+            self.first_shop = first
+            self.load()
 
     def on_data_table_row_highlighted(self, _: DataTable.RowHighlighted) -> None:
         self._show_detail()
