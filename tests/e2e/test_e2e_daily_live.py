@@ -158,6 +158,10 @@ async def test_a_switch_to_daily_through_the_control_api_from_a_date_on_audited(
     shown = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, check=True, timeout=30)
     assert "s2 books daily today" in shown.stdout
     assert "the accountant wants the Z per day" in shown.stdout
+    without_date = [*command, "detailed", "--reason", "back"]
+    refused = await asyncio.to_thread(subprocess.run, without_date, capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0
+    assert "--from YYYY-MM-DD" in refused.stderr
 
     world.layout.insert(rows[len(first) :])
     await settle(world.state, {"s2": len(rows)}, 60, world.daemon)
