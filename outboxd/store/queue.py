@@ -9,6 +9,7 @@ reference snapshot every later event of the shop.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,16 @@ _OLDEST_REFERENCE = (
     f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE shop_id = $1 AND aggregate_id = 'reference' AND {OPEN_SQL} "  # noqa: S608 (constants)
     "ORDER BY id LIMIT 1"
 )
+
+
+# Queue.stats: each reads every shop's rows, or one shop's with `` AND shop_id = $2`` appended.
+_COUNTS = "SELECT shop_id, state, n FROM queue_counts WHERE n > $1"
+_DELIVERED_ON = "SELECT shop_id, n FROM delivered_daily WHERE day = $1"
+_OLDEST_LIVE = (
+    "SELECT shop_id, created_at FROM deliveries WHERE id IN (SELECT min(id) FROM deliveries WHERE state = 'pending'"
+    " AND head = 1 AND priority = $1{one} GROUP BY shop_id)"
+)
+"""Each shop's oldest live pending head (priority $1: 0, live)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,28 +84,22 @@ class Queue:
         self._entries = entries
 
     async def stats(self, shop_id: str | None = None) -> list[ShopStats]:
-        """Per shop: counts by state (trigger-kept counters), delivered today (UTC) and the oldest live pending."""
+        """Per shop (every shop known, or ``shop_id``): counts by state (trigger-kept counters), delivered today (UTC)
+        and the oldest live pending. The same reads for all shops together as for one: the metrics page and
+        systemd's status line ask for thousands of shops."""
         shops = [shop_id] if shop_id is not None else [r[0] for r in await self._db.read("SELECT shop_id FROM shops")]
+        one, args = ("", ()) if shop_id is None else (" AND shop_id = $2", (shop_id,))
+        counts: defaultdict[str, dict[str, int]] = defaultdict(dict)
+        for r in await self._db.read(_COUNTS + one, (0, *args)):
+            counts[r[0]][r[1]] = int(r[2])
         today = self._clock().date().isoformat()
-        result = []
-        for shop in sorted(shops):
-            counts = {
-                r[0]: r[1] for r in await self._db.read("SELECT state, n FROM queue_counts WHERE shop_id = $1", (shop,))
-            }
-            day = await self._db.read_one(
-                "SELECT n FROM delivered_daily WHERE shop_id = $1 AND day = $2", (shop, today)
-            )
-            oldest = await self._db.read_one(
-                "SELECT created_at FROM deliveries WHERE shop_id = $1 AND state = 'pending' AND head = 1 "
-                "AND priority = 0 ORDER BY priority, id LIMIT 1",
-                (shop,),
-            )
-            result.append(ShopStats(
-                shop, counts.get("pending", 0), counts.get("leased", 0), counts.get("failed", 0),
-                counts.get("delivered", 0), counts.get("discarded", 0), counts.get("skipped", 0),
-                0 if day is None else day[0], None if oldest is None else from_text(oldest[0]),
-            ))  # fmt: skip
-        return result
+        days = {r[0]: int(r[1]) for r in await self._db.read(_DELIVERED_ON + one, (today, *args))}
+        oldest = {r[0]: from_text(r[1]) for r in await self._db.read(_OLDEST_LIVE.format(one=one), (0, *args))}
+        return [ShopStats(
+            shop, counts[shop].get("pending", 0), counts[shop].get("leased", 0), counts[shop].get("failed", 0),
+            counts[shop].get("delivered", 0), counts[shop].get("discarded", 0), counts[shop].get("skipped", 0),
+            days.get(shop, 0), oldest.get(shop),
+        ) for shop in sorted(shops)]  # fmt: skip
 
     async def totals(self) -> ShopStats:
         """Every shop's counts added up (``shop_id`` empty; the trigger-kept counters: one read for any number of
