@@ -73,6 +73,12 @@ def _replicas(quick: bool) -> Figures:
     return bench_replicas.run(shops=50, per_shop=40 if quick else 100)
 
 
+def _shops(quick: bool) -> Figures:
+    import bench_shops
+
+    return bench_shops.run(shops=2_000, active=100, seconds=20.0, quiet=10.0) if quick else bench_shops.run()
+
+
 def _reliability(quick: bool) -> Figures:
     """bench/kill_loop.py belongs to the reliability work (tests/e2e); run it when it exists."""
     script = HERE / "kill_loop.py"
@@ -112,6 +118,7 @@ BENCHMARKS: dict[str, Callable[[bool], Figures]] = {
     "memory": _memory,
     "replicas": _replicas,
     "retention": _retention,
+    "shops": _shops,
     "reliability": _reliability,
     "restarts": _restarts,
     "peers": _peers,
