@@ -57,6 +57,8 @@ class LiveDays:
         workers: dict[str, asyncio.Task[None]] = {}
         try:
             while True:
+                if await self.booking.release_strays():
+                    self.lanes.wake()
                 ready: dict[str, list[tuple[str, str]]] = {}
                 for shop_id, day, register_id in await self.booking.ready_days():
                     ready.setdefault(shop_id, []).append((day, register_id))

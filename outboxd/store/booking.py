@@ -240,6 +240,23 @@ class BookingModes:
             (shop_id, day, register_id, through, now),
         )
 
+    async def release_strays(self) -> int:
+        """Events held for a register-day already booked or detailed go live. Ingestion holds none such, but on
+        PostgreSQL an ingestion that began before a day's entry was fixed may commit after the day is settled."""
+        other = _register(self._db.dialect, "d")
+        rows = await self._db.read(
+            f"SELECT d.id FROM deliveries d JOIN register_days r ON r.shop_id = d.shop_id"  # noqa: S608 (constants)
+            f" AND r.business_date = d.business_date AND r.register_id = {other} WHERE d.state = 'pending'"
+            f" AND d.priority = {DAY_OPEN} AND (r.booked_at IS NOT NULL OR r.mode = 'detailed')"
+        )
+        if not rows:
+            return 0
+        async with self._db.transaction() as tx:
+            return await tx.executemany(
+                f"UPDATE deliveries SET priority = {LIVE} WHERE id = $1 AND priority = {DAY_OPEN}",  # noqa: S608 (constants)
+                [(r[0],) for r in rows],
+            )
+
     async def waiting(self) -> dict[str, int]:
         """Per shop, the live events held for their register-day's closing."""
         rows = await self._db.read(

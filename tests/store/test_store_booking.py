@@ -76,6 +76,12 @@ async def test_register_days_decided_once_held_fixed_and_settled(
     assert late_row is not None
     assert (late_row[0], late_row[1]) == ("pending", 0)
 
+    # an ingestion that held an event of a day settled meanwhile (PostgreSQL's concurrent transactions): set free
+    await store.db.write("UPDATE deliveries SET priority = 5 WHERE event_id = 'late-1'")
+    assert await store.booking.release_strays() == 1
+    assert await store.booking.release_strays() == 0
+    assert await priorities(store, DAYS[2], "r1") == {0, 5}
+
     day3_r2 = await store.booking.day_rows(SHOP, DAYS[2], "r2")
     assert await store.booking.to_detailed(d.id for d in day3_r2) == len(day3_r2)
     assert await priorities(store, DAYS[2], "r2") == {0}
