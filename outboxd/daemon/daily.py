@@ -1,6 +1,6 @@
 """Live daily booking: a shop booking ``daily`` gets one entry per register and business day, at the day's closing.
 
-Ingestion holds the orders, payments and closing of each live register-day decided daily (store/booking.py);
+Ingestion holds the orders, payments and closing of each live register-day decided daily (store/register_days.py);
 once the register's closing for that date is in, this loop books them with the daily backfill's machinery
 (``DayBooker.book_register_day``: ``book_day``, customers looked up together and resolved ahead, each entry
 recorded under its piece number before its POST and looked up after an unknown outcome). A register-day that
@@ -46,7 +46,7 @@ class LiveDays:
 
     def __init__(self, store: Store, lanes: Lanes, days: DayBooker, owns: Callable[[str], bool]) -> None:
         self.store = store
-        self.booking = store.booking
+        self.register_days = store.register_days
         self.history = History(store.db, store.clock)
         self.lanes = lanes
         self.days = days
@@ -57,10 +57,10 @@ class LiveDays:
         workers: dict[str, asyncio.Task[None]] = {}
         try:
             while True:
-                if await self.booking.release_strays():
+                if await self.register_days.release_strays():
                     self.lanes.wake()
                 ready: dict[str, list[tuple[str, str]]] = {}
-                for shop_id, day, register_id in await self.booking.ready_days():
+                for shop_id, day, register_id in await self.register_days.ready_days():
                     ready.setdefault(shop_id, []).append((day, register_id))
                 for shop_id, days in ready.items():
                     worker = workers.get(shop_id)
@@ -81,8 +81,8 @@ class LiveDays:
         for day, register_id in days:
             if lane is None or not lane.runnable or await self.history.open_references(shop_id):
                 return  # the shop's journals, accounts and register names first (the dispatcher carries them)
-            rows = await self.booking.day_rows(shop_id, day, register_id)
-            settled = not rows or await self.days.book_register_day(lane, rows, self.booking)
+            rows = await self.register_days.day_rows(shop_id, day, register_id)
+            settled = not rows or await self.days.book_register_day(lane, rows, self.register_days)
             self.lanes.wake(shop_id)  # the day's late events, if any, are live now
             if not settled:
                 return  # a payment books on its order's account: later days wait until this one is in

@@ -28,6 +28,7 @@ from outboxd.store.lanes import LaneOwnership
 from outboxd.store.letterings import Letterings
 from outboxd.store.models import Cipher
 from outboxd.store.queue import Queue
+from outboxd.store.register_days import RegisterDays
 from outboxd.store.retention import Retention
 from outboxd.store.shops import Shops
 
@@ -65,8 +66,10 @@ class Store(abc.ABC):
         self.letterings = Letterings(db, clock)
         """Per order, its customer lines and the lettering step's state."""
         self.booking = BookingModes(db, clock)
-        """Per shop, detailed or daily from a date on; the live register-days booked daily."""
-        deliveries.on_ingest = self.booking.decide
+        """Per shop, detailed or daily from a date on (each switch, audited)."""
+        self.register_days = RegisterDays(db, clock)
+        """The live register-days booked daily: decided at ingestion, held for their closing, settled."""
+        deliveries.on_ingest = self.register_days.decide
 
     async def settle_delivered(
         self,

@@ -61,16 +61,17 @@ async def test_register_days_decided_once_held_fixed_and_settled(
     assert await priorities(store, DAYS[1], "r1") == {0}
     assert await priorities(store, DAYS[1], "r2") == {5}
     assert await priorities(store, DAYS[2], "r1") == {5}
-    assert await store.booking.ready_days() == [(SHOP, DAYS[1], "r2"), (SHOP, DAYS[2], "r1"), (SHOP, DAYS[2], "r2")]
+    ready = [(SHOP, DAYS[1], "r2"), (SHOP, DAYS[2], "r1"), (SHOP, DAYS[2], "r2")]
+    assert await store.register_days.ready_days() == ready
 
-    fixed = await store.booking.day_rows(SHOP, DAYS[2], "r1")
+    fixed = await store.register_days.day_rows(SHOP, DAYS[2], "r1")
     assert [d.event_id for d in fixed] == [r["event_id"] for r in rows_of(rows, DAYS[2], "r1")]
     late = copy.deepcopy(rows_of(rows, DAYS[2], "r1")[0])
     late["event_id"], late["aggregate_id"] = "late-1", "order:late-1"
     late["payload"]["order_id"], late["payload"]["number"] = "late-1", "T-LATE"
     await ingest(store, source, outbox_path, [late])
-    assert [d.event_id for d in await store.booking.day_rows(SHOP, DAYS[2], "r1")] == [d.event_id for d in fixed]
-    assert await store.booking.deliver_day(d.id for d in fixed) == len(fixed)
+    assert [d.event_id for d in await store.register_days.day_rows(SHOP, DAYS[2], "r1")] == [d.event_id for d in fixed]
+    assert await store.register_days.deliver_day(d.id for d in fixed) == len(fixed)
     assert await priorities(store, DAYS[2], "r1") == {0, 5}  # the delivered ones and the late one, live
     late_row = await store.db.read_one("SELECT state, priority FROM deliveries WHERE event_id = 'late-1'")
     assert late_row is not None
@@ -78,18 +79,18 @@ async def test_register_days_decided_once_held_fixed_and_settled(
 
     # an ingestion that held an event of a day settled meanwhile (PostgreSQL's concurrent transactions): set free
     await store.db.write("UPDATE deliveries SET priority = 5 WHERE event_id = 'late-1'")
-    assert await store.booking.release_strays() == 1
-    assert await store.booking.release_strays() == 0
+    assert await store.register_days.release_strays() == 1
+    assert await store.register_days.release_strays() == 0
     assert await priorities(store, DAYS[2], "r1") == {0, 5}
 
-    day3_r2 = await store.booking.day_rows(SHOP, DAYS[2], "r2")
-    assert await store.booking.to_detailed(d.id for d in day3_r2) == len(day3_r2)
+    day3_r2 = await store.register_days.day_rows(SHOP, DAYS[2], "r2")
+    assert await store.register_days.to_detailed(d.id for d in day3_r2) == len(day3_r2)
     assert await priorities(store, DAYS[2], "r2") == {0}
-    assert await store.booking.waiting() == {SHOP: len(rows_of(rows, DAYS[1], "r2"))}
+    assert await store.register_days.waiting() == {SHOP: len(rows_of(rows, DAYS[1], "r2"))}
 
     back = await store.booking.switch(SHOP, "detailed", DAYS[1], "ops", "back to one entry per ticket")
     assert back == len(rows_of(rows, DAYS[1], "r2"))  # day 2 r2 was waiting, nothing of it sent
-    assert await store.booking.waiting() == {}
+    assert await store.register_days.waiting() == {}
     switches = await store.booking.switches(SHOP)
     assert [(s.from_date, s.mode, s.actor) for s in switches] == [(DAYS[1], "detailed", "ops")]
     audit = await store.audit.list(shop_id=SHOP)

@@ -21,7 +21,7 @@ async def booking_view(store: Store, shop_id: str, today: dt.date) -> Booking:
             {"from_date": s.from_date, "mode": s.mode, "actor": s.actor, "reason": s.reason, "changed_at": s.changed_at}
             for s in switches
         ],
-        "waiting_for_closing": (await store.booking.waiting()).get(shop_id, 0),
+        "waiting_for_closing": (await store.register_days.waiting()).get(shop_id, 0),
     }
 
 
