@@ -4,6 +4,7 @@ its entry is sent (later ones go live), and a switch is stored with its actor an
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime as dt
 from pathlib import Path
@@ -98,8 +99,19 @@ async def test_register_days_decided_once_held_fixed_and_settled(
     assert '"reason": "back to one entry per ticket"' in audit[0].detail
 
 
-async def test_the_configuration_mode_is_written_once(store: Store) -> None:
-    assert await store.booking.write_initial(SHOP, "daily")
+async def test_the_configuration_mode_is_written_once_whichever_replica_starts_first(store: Store) -> None:
+    written = await asyncio.gather(*(store.booking.write_initial(SHOP, "daily") for _ in range(3)))
+    assert sorted(written) == [False, False, True]
     assert not await store.booking.write_initial(SHOP, "detailed")
     (switch,) = await store.booking.switches(SHOP)
     assert (switch.mode, switch.actor) == ("daily", "configuration")
+    assert await store.audit.list(shop_id=SHOP) == []  # no operator acted
+
+
+async def test_a_switch_again_on_the_same_date_replaces_it(store: Store) -> None:
+    await store.booking.switch(SHOP, "daily", DAYS[1], "ops", "first")
+    await store.booking.switch(SHOP, "detailed", DAYS[2], "ops", "later")
+    await store.booking.switch(SHOP, "detailed", DAYS[1], "ops", "changed my mind")
+    assert [(s.from_date, s.mode, s.reason) for s in await store.booking.switches(SHOP)] == [
+        (DAYS[1], "detailed", "changed my mind")
+    ]
