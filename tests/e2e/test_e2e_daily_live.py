@@ -16,6 +16,7 @@ import pytest
 from books import folded, net
 from e2e_harness import DAEMON, World, WorldFactory, assert_exact, booked_pieces, duplicates, settle, wait_until
 
+from outboxd.demo.tickets import poison_ticket
 from outboxd.exceptions import BadRequest
 from outboxd.rules import customer_reference
 from outboxd.shop_simulator import simulate_shop
@@ -180,3 +181,34 @@ async def test_a_switch_to_daily_through_the_control_api_from_a_date_on_audited(
 
 def day(n: int) -> str:
     return (START + dt.timedelta(days=n - 1)).isoformat()
+
+
+async def test_a_register_day_that_cannot_be_booked_as_one_goes_event_by_event(make_world: WorldFactory) -> None:
+    """A ticket at a VAT rate the chart lacks in a daily register-day: the day goes to the dispatcher event by
+    event, the ticket alone fails (its payment waits behind it), every other event is booked; the other days are
+    booked one entry each."""
+    world = await make_world()
+    booking(world, "s1", "daily")
+    rows = month("s1", 3, 2)
+    closing = next(n for n, r in enumerate(rows) if r["event_type"] == "register.closed"
+                   and r["payload"]["business_date"] == day(2) and r["payload"]["register_id"] == "r1")  # fmt: skip
+    poison = poison_ticket("s1", dt.date.fromisoformat(day(2)))
+    rows[closing:closing] = poison
+    world.layout.insert(rows)
+    await world.daemon.start_ready()
+    await settle(world.state, {"s1": len(rows) - 1}, 60, world.daemon)  # the poison's payment waits behind it
+
+    (failed,) = world.state.failed("s1")
+    assert failed[0] == poison[0]["event_id"]
+    assert failed[1] == "booking"
+    pieces = booked_pieces(world.sandbox, world.companies["s1"])
+    assert {p for p in pieces if p.startswith("J-")} == {f"J-{d}-{r}" for d, r in register_days(rows)} - {
+        f"J-{day(2)}-r1"
+    }
+    detailed = [
+        r for r in rows if r["payload"].get("business_date") == day(2) and r["payload"].get("register_id") == "r1"
+    ]
+    booked = world.expected("s1", [rows[0], *(r for r in detailed if r not in poison)])
+    assert set(booked.pieces) <= set(pieces)  # every other event of that day, on its own
+    assert not duplicates(world.sandbox, world.companies["s1"])
+    assert '"backfill.day_to_detailed"' in world.daemon.log_path.read_text()
