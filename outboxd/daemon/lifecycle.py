@@ -53,7 +53,7 @@ __all__ = ["Daemon", "Parts", "Process"]
 log = structlog.get_logger("outboxd.daemon")
 
 IDLE_TICK = 1.0
-"""Seconds between two dispatch passes when nothing wakes the dispatcher: retries fall due on this tick."""
+"""Seconds between two dispatch passes over every shop, woken or not: retries fall due on this tick."""
 
 FEW_SHOPS = 32
 """More shops due than this (a tick makes every shop due): the state database says which have a head due now."""
