@@ -10,7 +10,9 @@ from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
+from outboxd.demo.daemon import outboxd_command
 from outboxd.demo.files import Endpoints, write_demo_files
+from outboxd.demo.session import DemoOptions, _banner
 from outboxd.demo.tickets import POISON_ORDER
 from outboxd.money import parse_amount
 
@@ -44,3 +46,23 @@ def test_every_z_of_the_demo_expects_the_payments_of_its_register_and_day(tmp_pa
     poison = [p for event_type, p in rows if event_type == "order.recorded" and p["order_id"] == POISON_ORDER]
     assert len(poison) == 1
     assert "poison" not in json.dumps([p for _, p in rows])  # a code name only: nothing of it reaches Pennylane
+
+
+def test_the_headless_banner_gives_ctl_commands_with_their_full_path_one_line_per_step(tmp_path: Path) -> None:
+    files = write_demo_files(tmp_path / "demo", tmp_path / "control.sock", ENDPOINTS, today=dt.date(2026, 3, 10))
+
+    class Simulator:
+        base_url = "http://127.0.0.1:1"
+
+    def banner(tui: bool) -> str:
+        return _banner(DemoOptions(tui=tui), files, Simulator(), 1000, "http://127.0.0.1:3/cb", ENDPOINTS, 42)  # type: ignore[arg-type]
+
+    headless = banner(tui=False)
+    assert "press" not in headless
+    assert "dashboard" not in headless
+    ctl = f"{outboxd_command()[0]} ctl --socket {files.socket}"
+    assert Path(outboxd_command()[0]).is_absolute()
+    steps = [line for line in headless.splitlines() if line.startswith(("  1.", "  2.", "  3."))]
+    assert len(steps) == 3  # one line each: the terminal wraps them, a copy keeps them whole
+    assert all(f"`{ctl} " in step for step in steps)
+    assert "c (Connect), then s (start OAuth)" in banner(tui=True)
