@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import os
 import socket
 from collections.abc import Callable, Coroutine
@@ -182,6 +183,10 @@ class Daemon:
             if self.ownership is not None:
                 follow = self.lanes.follow(self.ownership, self.config.shops)
                 watched.append(asyncio.create_task(follow, name="lane-ownership"))
+            # What start made (modules, a lane, client and resolver per shop) lives as long as the daemon: the
+            # collector's full passes skip it until the daemon stops (with 10,000 shops each took 0.4-0.9 s)
+            gc.freeze()
+            stack.callback(gc.unfreeze)
             self.process.ready.set()
             self.notifier.ready(self._status_line())
             log.info("daemon.ready", shops=len(self.lanes), owner=self.owner)
