@@ -117,11 +117,11 @@ def _events(n: int) -> str:
 
 
 def status_page(status: Status) -> str:
-    """Which shops a status page shows, of how many, and every shop's totals: ``shops 51-100 of 10,000 (312 match);
+    """Which shops a status page shows, of how many, and every shop's totals: ``shops 51-100 of 10,000 (312 matching);
     queue 1,204, failed 3, paused 2``."""
     t, first, shown = status["totals"], status["offset"], len(status["shops"])
     page = f"shops {first + 1:,}-{first + shown:,}" if shown else "no shop"
-    matched = f" ({t['matched']:,} match)" if t["matched"] != t["shops"] else ""
+    matched = f" ({t['matched']:,} matching)" if t["matched"] != t["shops"] else ""
     totals = f"queue {t['queue_depth']:,}, failed {t['failed']:,}, paused {t['paused']:,}"
     return f"{page} of {t['shops']:,}{matched}; {totals}"
 

@@ -67,7 +67,7 @@ async def test_slash_searches_the_shops_and_enter_goes_back_to_the_table(
         await settle(pilot)
         table = app.screen.query_one(DataTable)
         assert [table.get_row_at(i)[0] for i in range(table.row_count)] == [i for i in ids if "shop-11" in i]
-        assert shown_text(app, "#page").startswith(f"shops 1-10 of {len(ids)} (10 match);")
+        assert shown_text(app, "#page").startswith(f"shops 1-10 of {len(ids)} (10 matching);")
         assert "pages" not in shown_text(app, "#page")
         assert "right_square_bracket" not in _keys(app)  # one page: no page keys in the footer
         await pilot.press("enter")
