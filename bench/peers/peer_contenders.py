@@ -67,7 +67,7 @@ class Contender:
         self.outbox = self.root / "outbox.sqlite3"
         ensure_outbox(self.outbox)
         self.tokens = self.root / "tokens.json"
-        self.tokens.write_text(json.dumps({f"shop-{n:03d}": token for n, (_, token) in enumerate(self.sim.tokens)}))
+        self.tokens.write_text(json.dumps(dict(zip(self.shops, (token for _, token in self.sim.tokens), strict=True))))
         os.chmod(self.tokens, 0o600)
         if self.name == "arq":
             redis.Redis(db=REDIS_DB).flushdb()
@@ -78,6 +78,7 @@ class Contender:
 
     @property
     def shops(self) -> list[str]:
+        """harness.bridge's names: shop-000, shop-001... one per simulator company."""
         return [f"shop-{n:03d}" for n in range(len(self.sim.tokens))]
 
     def start(self, within: float = 60.0) -> None:
@@ -85,7 +86,7 @@ class Contender:
             if self.name == "outboxd":
                 cmd = [str(BIN / "outboxd"), "run", "--config", str(self.config)]
                 self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-                ready = lambda: b"daemon.ready" in self.log.read_bytes()  # noqa: E731
+                said, ready = self.log, b"daemon.ready"
             else:
                 cmd = [sys.executable, str(HERE / f"peer_{self.name}.py"), "--outbox", str(self.outbox),
                        "--api-url", self.sim.api_url, "--tokens", str(self.tokens), "--log", str(self.log),
@@ -93,9 +94,9 @@ class Contender:
                 said = self.root / "stdout"
                 with said.open("wb") as stdout:
                     self.process = subprocess.Popen(cmd, stdout=stdout, stderr=out)
-                ready = lambda: b"peer ready" in said.read_bytes()  # noqa: E731
+                ready = b"peer ready"
         deadline = time.monotonic() + within
-        while not ready():
+        while ready not in said.read_bytes():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not start: {self.log.read_text()[-2000:]}")
             time.sleep(0.02)

@@ -14,13 +14,13 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[2] / "bench" / d) for d in ("peers", ".")]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench" / "peers"))  # not a package
 
-from peer_http import Pennylane  # noqa: E402 (bench/peers is not a package)
-from peer_job import NotYet, Shop, deliver  # noqa: E402
+from peer_http import Pennylane
+from peer_job import NotYet, Shop, deliver
 
-from outboxd.pennylane_simulator import Sandbox, run_sandbox  # noqa: E402
-from outboxd.shop_simulator import simulate_shop  # noqa: E402
+from outboxd.pennylane_simulator import Sandbox, run_sandbox
+from outboxd.shop_simulator import simulate_shop
 
 START = dt.date(dt.date.today().year, 1, 5)
 """In the simulator's open fiscal year."""
