@@ -126,28 +126,39 @@ class Clients:
             )
             log.info("token.rotated", shop=shop_id)
 
-        return OAuthConnection(self.oauth_app(), tokens, persist)
+        async def saved() -> TokenSet | None:
+            row = await self.store.connections.get(shop_id)
+            if row is None or row.kind != "oauth" or row.state != "connected":
+                return None
+            self.redactor.live(_owner(shop_id), row.access_token, row.refresh_token or "")
+            return _token_set(row)
+
+        return OAuthConnection(self.oauth_app(), tokens, persist, stored=saved)
 
     async def restore(self, lane: Lane) -> None:
-        """At start or first sight of a shop: a configured API token, else the stored connection, else nothing."""
+        """At start, first sight of a shop, or (replicas) when its stored connection changed or its lane is taken
+        over: a configured API token, else the stored connection, else none. A lane's OAuth client is kept, its
+        tokens swapped for the stored ones when those are newer (its limiter keeps the token's window)."""
         shop = self.config.shops.get(lane.shop_id)
         if shop is not None and shop.api_token_file:
-            await self._configured(lane, self.registered(read_secret(shop.api_token_file), lane.shop_id))
+            if lane.client is None:
+                await self._configured(lane, self.registered(read_secret(shop.api_token_file), lane.shop_id))
             return
         stored = await self.store.connections.get(lane.shop_id)
-        if stored is None or stored.state == "disconnected":
+        if stored is None or stored.state != "connected":
+            lane.disconnect()
+            if stored is not None and stored.state == "reconnect_needed":
+                lane.reconnect_needed("Pennylane refused the tokens: connect the shop again")
             return
-        if stored.state == "reconnect_needed":
-            lane.reconnect_needed("Pennylane refused the tokens: connect the shop again")
-            return
-        if stored.kind == "api_token":
-            self.attach(lane, ApiTokenConnection(self.registered(Secret(stored.access_token), lane.shop_id)))
-            return
-        expires = stored.expires_at.timestamp() if stored.expires_at else 0.0
-        # a connected grant's row changes only when its tokens are saved: when they were issued, near enough
-        issued = stored.updated_at.timestamp() if stored.updated_at else None
-        tokens = TokenSet(stored.access_token, stored.refresh_token or "", expires, stored.scopes, issued)
-        self.attach(lane, self.oauth(lane.shop_id, tokens))
+        current = lane.client.connection if lane.client is not None else None
+        if stored.kind == "oauth" and isinstance(current, OAuthConnection):
+            self.redactor.live(_owner(lane.shop_id), stored.access_token, stored.refresh_token or "")
+            await current.adopt(_token_set(stored))
+        elif stored.kind == "api_token":
+            if not (isinstance(current, ApiTokenConnection) and current.token == stored.access_token):
+                self.attach(lane, ApiTokenConnection(self.registered(Secret(stored.access_token), lane.shop_id)))
+        else:
+            self.attach(lane, self.oauth(lane.shop_id, _token_set(stored)))
 
     async def _configured(self, lane: Lane, token: Secret) -> None:
         """A company API token from the configuration file, with a row of its own in the state database so that
@@ -175,3 +186,10 @@ def _owner(shop_id: str) -> str:
 
 def _when(unix: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(unix, dt.UTC)
+
+
+def _token_set(row: StoredConnection) -> TokenSet:
+    expires = row.expires_at.timestamp() if row.expires_at else 0.0
+    # a connected grant's row changes only when its tokens are saved: when they were issued, near enough
+    issued = row.updated_at.timestamp() if row.updated_at else None
+    return TokenSet(row.access_token, row.refresh_token or "", expires, row.scopes, issued)

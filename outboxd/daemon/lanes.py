@@ -39,6 +39,8 @@ class Lanes(Mapping[str, Lane]):
         """The event loop's time when every shop was last made due."""
         self._pause_versions: dict[str, str] = {}
         """Replicas: the version of each shop's row whose pause this replica's lane follows."""
+        self._connection_versions: dict[str, str | None] = {}
+        """Replicas: the version of each owned shop's stored connection this replica's lane has taken."""
 
     def __getitem__(self, shop_id: str) -> Lane:
         return self._lanes[shop_id]
@@ -111,11 +113,22 @@ class Lanes(Mapping[str, Lane]):
             for shop_id in sorted(owned - before):  # what the previous owner saved: reference, pause, connection
                 lane = await self.lane(shop_id)
                 await self._restore(lane)
-                if not lane.connected:  # a connected lane keeps its client: a second one would have its own limiter
-                    await self._connect(lane)
+                await self._connect(lane)  # a connected lane keeps its client, with tokens no older than the stored
                 self.wake(shop_id)
+            await self._follow_connections(owned)
             self._follow_pauses(ownership.shop_pauses)
             await asyncio.sleep(ownership.interval)
+
+    async def _follow_connections(self, owned: frozenset[str]) -> None:
+        """A connect, reconnect or disconnect made through another replica's control socket, seen as a new version
+        of the shop's stored connection: the owner's lane takes it (its client kept, tokens swapped) at a heartbeat."""
+        versions = await self._store.connections.versions()
+        for shop_id in sorted(owned):
+            version = versions.get(shop_id)
+            if shop_id in self._connection_versions and self._connection_versions[shop_id] != version:
+                await self._connect(await self.lane(shop_id))
+                self.wake(shop_id)
+            self._connection_versions[shop_id] = version
 
     def _follow_pauses(self, pauses: Mapping[str, ShopPause]) -> None:
         """A pause or resume made through another replica's control socket, seen as a new version of the shop's

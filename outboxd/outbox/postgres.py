@@ -13,6 +13,7 @@ New rows are noticed through LISTEN (the trigger of ``outbox.sql``), with a slow
 
 from __future__ import annotations
 
+import asyncio
 import time
 from importlib import resources
 from typing import Any
@@ -66,6 +67,8 @@ class PgOutboxSource:
         self.table = table
         self.safety_poll = safety_poll
         self._conn: asyncpg.Connection | None = None
+        self._busy = asyncio.Lock()
+        """One query at a time on the one connection: the tail and a shop's first connection (``last_id``) share it."""
         self._sequence = ""
         self._notified = True
         self._polled_at = 0.0
@@ -149,7 +152,8 @@ class PgOutboxSource:
     async def _fetch(self, sql: str, *args: Any) -> list[Any]:
         conn = self._open_conn()
         try:
-            return list(await conn.fetch(sql, *args))
+            async with self._busy:
+                return list(await conn.fetch(sql, *args))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StoreError(f"outbox database: {exc}") from exc
 

@@ -19,10 +19,12 @@ from outboxd.exceptions import AuthError
 from outboxd.pennylane.oauth import OAuthApp, TokenSet
 from outboxd.secrets import Secret
 
-__all__ = ["ApiTokenConnection", "Connection", "ConnectionState", "OAuthConnection", "OnRotate"]
+__all__ = ["ApiTokenConnection", "Connection", "ConnectionState", "OAuthConnection", "OnRotate", "StoredTokens"]
 
 OnRotate = Callable[[TokenSet], Awaitable[None]]
 """Persists a freshly rotated pair durably; must raise if it could not."""
+StoredTokens = Callable[[], Awaitable[TokenSet | None]]
+"""Reads the pair last saved for the grant (by this process or another one sharing the state database)."""
 
 
 class ConnectionState(enum.Enum):
@@ -69,7 +71,9 @@ class OAuthConnection:
 
     The margin is ``refresh_margin`` seconds, or half the access token's life when that is shorter: a token living
     less than the margin would otherwise be refreshed before every call, and each refresh kills the pair the
-    calls already in flight are using.
+    calls already in flight are using. With ``stored``, a refresh first reads the pair last saved: one that
+    another process (a replica that held the shop meanwhile) rotated to is taken instead of refreshing with a
+    refresh token Pennylane already killed.
     """
 
     def __init__(
@@ -80,8 +84,10 @@ class OAuthConnection:
         *,
         refresh_margin: float = 300.0,
         clock: Callable[[], float] = time.time,
+        stored: StoredTokens | None = None,
     ) -> None:
         self._app = app
+        self._stored = stored
         self._tokens = tokens
         self._unsaved: TokenSet | None = None
         self._on_rotate = on_rotate
@@ -124,6 +130,13 @@ class OAuthConnection:
     async def unauthorized(self, session: aiohttp.ClientSession, used: str) -> None:
         await self._refresh(session, used)
 
+    async def adopt(self, tokens: TokenSet) -> None:
+        """Take a pair saved by another process (a reconnect, or rotations made while it held the shop) unless it
+        is not newer than ours; the connection is healthy again."""
+        async with self._lock:
+            if self._unsaved is None and tokens.expires_at > self._tokens.expires_at:
+                self._tokens, self._health = tokens, _Health()
+
     def reconnect_needed(self, reason: str) -> AuthError:
         return self._health.fail(reason)
 
@@ -133,6 +146,11 @@ class OAuthConnection:
             self._health.check()
             if self._unsaved is None and self._tokens.access_token != stale:
                 return
+            if self._unsaved is None and self._stored is not None:
+                saved = await self._stored()
+                if saved is not None and saved.access_token != stale:  # rotated elsewhere: never use older tokens
+                    self._tokens = saved
+                    return
             if self._unsaved is None:
                 try:
                     self._unsaved = await self._app.refresh(session, self._tokens.refresh_token)
@@ -152,6 +170,10 @@ class ApiTokenConnection:
 
     def __repr__(self) -> str:
         return f"ApiTokenConnection(token={self._token!r}, state={self.state.value})"
+
+    @property
+    def token(self) -> str:
+        return self._token.reveal()
 
     @property
     def state(self) -> ConnectionState:

@@ -1,8 +1,9 @@
 """Typed calls to Pennylane's Company API v2 for one connection (one company, one token, one rate limit).
 
 Every call: a token from the connection, a slot from the limiter, ``X-Use-2026-API-Changes: true``. A 429 is
-waited out and resent (bounded) without surfacing; a 401 refreshes once and resends; everything else becomes
-one of the domain errors of ``outboxd.exceptions`` (see :mod:`outboxd.pennylane.errors`).
+waited out and resent (bounded) without surfacing; a 401 refreshes and resends (``REFRESHES_PER_CALL`` times at
+most); everything else becomes one of the domain errors of ``outboxd.exceptions`` (see
+:mod:`outboxd.pennylane.errors`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ LOOKUP_CHARACTERS = 4000
 accept (100 customer references of two UUIDs would need ~9.6 kB; they are asked 40 at a time)."""
 
 
+REFRESHES_PER_CALL = 3
+"""401s one call meets with a refresh before the shop needs reconnecting. A token refused right after a refresh is
+not proof the grant is dead: its retry may have waited for the rate limit or a busy event loop longer than the
+token lived (early expiry), or another process may have rotated the pair meanwhile; a grant Pennylane revoked
+fails the refresh itself (``invalid_grant``)."""
+
+
 def filter_param(filters: Sequence[Filter]) -> str:
     """The ``filter`` query value: a compact JSON array (aiohttp URL-encodes it)."""
     return json.dumps([{"field": f, "operator": o, "value": v} for f, o, v in filters], separators=(",", ":"))
@@ -82,7 +90,7 @@ class PennylaneClient:
         self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Any = None
     ) -> Any:
         """Send one logical call; returns the decoded JSON (None for an empty body)."""
-        refreshed = False
+        refreshes = 0
         resends = 0
         while True:
             await self.limiter.acquire()
@@ -98,10 +106,11 @@ class PennylaneClient:
                 await self.limiter.wait_retry_after()
                 continue
             if isinstance(error, AuthError):
-                if refreshed:
-                    raise self.connection.reconnect_needed(f"{method} {path} refused with 401 after a refresh")
+                if refreshes == REFRESHES_PER_CALL:
+                    reason = f"{method} {path} refused with 401 after {refreshes} refreshes"
+                    raise self.connection.reconnect_needed(reason)
                 await self.connection.unauthorized(self._session, token)
-                refreshed = True
+                refreshes += 1
                 continue
             if error is not None:
                 raise error

@@ -61,6 +61,11 @@ class Connections:
         row = await self._db.read_one("SELECT * FROM connections WHERE shop_id = $1", (shop_id,))
         return None if row is None else self._from_row(row)
 
+    async def versions(self) -> dict[str, str]:
+        """Each stored connection's last change (``updated_at``), by shop: replicas follow a connect, reconnect or
+        disconnect made through another one by it, without decrypting anything."""
+        return {r[0]: r[1] for r in await self._db.read("SELECT shop_id, updated_at FROM connections")}
+
     async def all(self) -> list[Connection]:
         return [self._from_row(r) for r in await self._db.read("SELECT * FROM connections ORDER BY shop_id")]
 

@@ -268,6 +268,36 @@ async def test_an_oauth_shop_moves_to_another_replica_with_its_rotated_tokens(bu
     assert list(await world.lane_owners()) == [f"{socket.gethostname()}:{second.proc.pid}"]  # it took the lane
 
 
+async def test_an_oauth_connect_and_disconnect_through_another_replica_reach_the_owner(build: Build) -> None:
+    """The operator's connect lands on the replica that does not own the shop: the owner takes the stored grant at a
+    heartbeat (its lane was not connected: it used to stay so), delivers, and follows the disconnect the same way."""
+    shop = "oauth-shop"
+    world = await build(shops=[shop], oauth=(shop,), count=2)
+    owner, other = await owner_then_other(world)
+    async with ControlClient(other.layout.socket, actor="test") as client:
+        started = await client.connect_start(shop)
+        redirect = world.sandbox.approve(str(started["authorize_url"]), world.companies[shop])
+        await client.connect_complete(shop, redirect)
+    rows = history(shop, days=2)
+    await insert_rows(world.url, rows)
+
+    async def delivered() -> bool:
+        return await world.delivered() >= len(rows)
+
+    await wait_until(delivered, 30, "the owner delivers through the grant made on the other replica")
+    assert_exact(world.sandbox, world.companies[shop], expected(rows, owner.layout.config(), shop))
+    assert owner.proc is not None
+    assert list(await world.lane_owners()) == [f"{socket.gethostname()}:{owner.proc.pid}"]
+    async with ControlClient(other.layout.socket, actor="test") as client:
+        await client.disconnect(shop)
+
+    async def disconnected_at_owner() -> bool:
+        async with ControlClient(owner.layout.socket, actor="test") as client:
+            return (await client.shop(shop))["connection"]["state"] == "disconnected"
+
+    await wait_until(disconnected_at_owner, 10, "the owner follows the disconnect")
+
+
 @pytest.mark.timeout(90)
 async def test_a_shop_paused_and_resumed_through_another_replica_stops_and_restarts_at_its_owner(
     build: Build,
