@@ -47,7 +47,9 @@ async def test_status_pages_searches_and_totals_every_shop(tmp_path: Path) -> No
     [(0, 0, "limit must be between 1 and 1000"), (1001, 0, "limit must be between 1 and 1000"),
      (10, -1, "offset must not be negative")],
 )  # fmt: skip
-async def test_status_refuses_a_limit_or_offset_out_of_range(tmp_path: Path, limit: int, offset: int, says: str) -> None:
+async def test_status_refuses_a_limit_or_offset_out_of_range(
+    tmp_path: Path, limit: int, offset: int, says: str
+) -> None:
     async with bench(tmp_path) as b:
         with pytest.raises(BadRequest, match=says):
             await b.client.status(limit=limit, offset=offset)
