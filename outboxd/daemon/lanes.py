@@ -41,6 +41,9 @@ class Lanes(Mapping[str, Lane]):
         """Replicas: the version of each shop's row whose pause this replica's lane follows."""
         self._connection_versions: dict[str, str | None] = {}
         """Replicas: the version of each owned shop's stored connection this replica's lane has taken."""
+        self._taken: set[str] = set()
+        """Replicas: the owned shops restored since this replica took them; only those are carried (a shop taken
+        over is claimed only once what its previous owner saved, its reference snapshots above all, is restored)."""
 
     def __getitem__(self, shop_id: str) -> Lane:
         return self._lanes[shop_id]
@@ -108,16 +111,21 @@ class Lanes(Mapping[str, Lane]):
         """Renew this replica's shop leases for ever (``shops``: the configured ones); a shop just taken is restored
         and gets a dispatch pass; every lane follows its shop's pause when another replica changed it."""
         while True:
-            before = ownership.owned()
             owned = await ownership.renew(shops)
-            for shop_id in sorted(owned - before):  # what the previous owner saved: reference, pause, connection
+            self._taken &= owned
+            for shop_id in sorted(owned - self._taken):  # what the previous owner saved: reference, pause, connection
                 lane = await self.lane(shop_id)
                 await self._restore(lane)
                 await self._connect(lane)  # a connected lane keeps its client, with tokens no older than the stored
+                self._taken.add(shop_id)
                 self.wake(shop_id)
             await self._follow_connections(owned)
             self._follow_pauses(ownership.shop_pauses)
             await asyncio.sleep(ownership.interval)
+
+    def taken(self, shop_id: str) -> bool:
+        """Replicas: whether this replica has restored the shop since it took it (``follow``)."""
+        return shop_id in self._taken
 
     async def _follow_connections(self, owned: frozenset[str]) -> None:
         """A connect, reconnect or disconnect made through another replica's control socket, seen as a new version

@@ -279,7 +279,7 @@ class Daemon:
 
     def _owns(self, shop_id: str) -> bool:
         """This process carries the shop's lane (always, but among PostgreSQL replicas)."""
-        return self.ownership is None or self.ownership.owns(shop_id)
+        return self.ownership is None or (self.ownership.owns(shop_id) and self.lanes.taken(shop_id))
 
     async def _dispatch(self) -> None:
         """Claim due heads for every lane with free slots (one claim per pass) and run each delivery as a task.
@@ -293,8 +293,8 @@ class Daemon:
             if len(due) > FEW_SHOPS:  # a tick: only the shops with a head due now, of the thousands known
                 due &= await self.store.deliveries.due_shops()
             for shop_id in sorted(due):
-                if self.ownership is not None and not self.ownership.owns(shop_id):
-                    continue  # another replica's lane
+                if not self._owns(shop_id):
+                    continue  # another replica's lane, or one this replica is still taking over
                 lane = self.lanes[shop_id]
                 if await self.backfills.gate(lane) and lane.free:
                     free[shop_id] = lane.free
