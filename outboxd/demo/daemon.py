@@ -21,13 +21,13 @@ from pathlib import Path
 from outboxd.control.client import ControlClient
 from outboxd.exceptions import ControlError, OutboxdError
 
-__all__ = ["DaemonProcess", "outboxd_command"]
+__all__ = ["DaemonProcess", "installed_command"]
 
 READY_WITHIN = 30.0
 STOP_WITHIN = 15.0
 
 
-def outboxd_command() -> list[str]:
+def installed_command() -> list[str]:
     """The ``outboxd`` command as a full path: the console script beside this Python (a venv's ``bin``), else the
     one on PATH, else this Python running the package's entry point."""
     script = Path(sys.executable).parent / "outboxd"
@@ -57,7 +57,7 @@ class DaemonProcess:
     async def start(self) -> None:
         with self.log.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
-                *outboxd_command(), "run", "--config", str(self.config),
+                *installed_command(), "run", "--config", str(self.config),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_die_with_parent,
             )  # fmt: skip

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from outboxd.config import load_config
-from outboxd.demo.daemon import DaemonProcess, outboxd_command
+from outboxd.demo.daemon import DaemonProcess, installed_command
 from outboxd.demo.files import CLIENT_ID, HISTORY_DAYS, SHOP_ID, DemoFiles, Endpoints, write_demo_files
 from outboxd.demo.tickets import live_ticket
 from outboxd.exceptions import ConfigError, OutboxdError
@@ -171,7 +171,7 @@ def _banner(
 ) -> str:  # fmt: skip
     """Where everything is and what to do, one line per step (the terminal wraps them, a copy keeps them whole);
     with the dashboard its keys, without it the ``outboxd ctl`` commands, each runnable as printed."""
-    ctl = f"{' '.join(outboxd_command())} ctl --socket {files.socket}"
+    ctl = f"{' '.join(installed_command())} ctl --socket {files.socket}"
     kept = "kept on exit" if options.keep else "removed on exit"
     history_start = dt.date.today() - dt.timedelta(days=HISTORY_DAYS)
     if options.tui:

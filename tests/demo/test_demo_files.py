@@ -10,7 +10,7 @@ from collections import Counter
 from contextlib import closing
 from pathlib import Path
 
-from outboxd.demo.daemon import outboxd_command
+from outboxd.demo.daemon import installed_command
 from outboxd.demo.files import Endpoints, write_demo_files
 from outboxd.demo.session import DemoOptions, _banner
 from outboxd.demo.tickets import POISON_ORDER
@@ -60,8 +60,8 @@ def test_the_headless_banner_gives_ctl_commands_with_their_full_path_one_line_pe
     headless = banner(tui=False)
     assert "press" not in headless
     assert "dashboard" not in headless
-    ctl = f"{outboxd_command()[0]} ctl --socket {files.socket}"
-    assert Path(outboxd_command()[0]).is_absolute()
+    ctl = f"{installed_command()[0]} ctl --socket {files.socket}"
+    assert Path(installed_command()[0]).is_absolute()
     steps = [line for line in headless.splitlines() if line.startswith(("  1.", "  2.", "  3."))]
     assert len(steps) == 3  # one line each: the terminal wraps them, a copy keeps them whole
     assert all(f"`{ctl} " in step for step in steps)
