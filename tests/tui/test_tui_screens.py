@@ -12,6 +12,7 @@ from tui_session import ServedDaemon, settle, shown_text
 
 from outboxd.control.client import ControlClient
 from tui.app import OutboxdApp
+from tui.messages import EstimateLoaded
 from tui.modals import ConfirmModal
 
 OPERATOR = audited("operator")
@@ -161,6 +162,27 @@ async def test_editing_the_start_date_says_so_until_enter(
         await pilot.press("ctrl+a", "ctrl+k", *"2024-02-01", "enter")
         await settle(pilot)
         assert "m: switch" in shown_text(app, "#mode")
+        assert "from 2024-02-01" in shown_text(app, "#estimate-summary")
+
+
+async def test_a_late_estimate_never_rewrites_the_date_being_typed(
+    make_app: Callable[[], OutboxdApp], served: ServedDaemon
+) -> None:
+    """The first estimate (the default date) may come back after the operator cleared the field to type."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.action_backfill("paris-01")
+        await settle(pilot)
+        screen = app.screen
+        default = screen.estimate
+        assert default is not None
+        await pilot.press("e", "ctrl+a", "ctrl+k")
+        await settle(pilot)
+        screen.post_message(EstimateLoaded(default))  # the default's answer, late
+        await settle(pilot)
+        await pilot.press(*"2024-02-01", "enter")
+        await settle(pilot)
         assert "from 2024-02-01" in shown_text(app, "#estimate-summary")
 
 

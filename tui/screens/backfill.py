@@ -76,7 +76,7 @@ class BackfillScreen(OperatorScreen):
     def on_estimate_loaded(self, message: EstimateLoaded) -> None:
         e = self.estimate = message.estimate
         date_input = self.query_one("#start-date", Input)
-        if not date_input.value:
+        if not date_input.value and not date_input.has_focus:  # an estimate never rewrites a date being typed
             date_input.value = e["start_date"]
         summary = (
             f"from {e['start_date']} (default: {e['default_start_date']}, fiscal year start): {e['events']} events"
