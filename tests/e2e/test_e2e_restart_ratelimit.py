@@ -30,6 +30,8 @@ async def test_five_restarts_under_the_rate_limit_get_no_429(tmp_path: Path) -> 
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not SOAK, reason="a soak of 2.5 min: OUTBOXD_SOAK=1 runs it; the suite runs the five restarts "
+                    "above, and `python3 dev.py bench --only restarts` measures 50")
 @pytest.mark.timeout(900)
 async def test_fifty_restarts_under_the_rate_limit_get_no_429(tmp_path: Path) -> None:
-    await _restarts(tmp_path / "bridge", kills=200 if SOAK else 50, events=2000 if SOAK else 600)
+    await _restarts(tmp_path / "bridge", kills=50, events=600)
