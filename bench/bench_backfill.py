@@ -149,6 +149,25 @@ async def _sample(daemon: Any, sandbox: Sandbox, token: str) -> tuple[float, int
     return time.monotonic(), sandbox.request_count[token], done, sandbox.throttled_count[token]
 
 
+def run(*, days: int, scale: float, tickets: int = 150, on_account: float = 0.01) -> list[dict[str, Any]]:
+    """A daily backfill of ``days`` of a busy shop's history, as issue 15's figures for a year (bench/run.py)."""
+    from harness import figure
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    args = argparse.Namespace(tickets=tickets, scale=scale, latency_ms=0, live_every=0.0, window=0.0, warmup=0.0,
+                              on_account=on_account)  # fmt: skip
+    r = asyncio.run(one_mode("daily", days, args))
+    minutes = r["wall"] * scale / 60 * 365 / days
+    how = "measured" if days >= 365 and scale == 1 else f"{days} days at x{scale:g}, scaled to a year at the real limit"
+    print(f"backfill: {r['history']} events, {r['requests']} requests, {r['customers']} customers created", flush=True)
+    return [
+        figure("backfill: a year of 2 registers x 150 tickets a day, daily mode", minutes, "min", "<= 5", minutes <= 5,
+               how),
+        figure("backfill: requests per event, daily mode", r["per_event"], "", "<= 0.01", r["per_event"] <= 0.01),
+        figure("backfill: 429s", r["throttled"], "", "0", r["throttled"] == 0),
+    ]  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=10.0, help="time scale K: the window is 5/K s (default 10)")

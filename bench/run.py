@@ -1,7 +1,8 @@
-"""Every benchmark of issue 9, one after the other, against the simulator on loopback; prints each figure as
+"""Every benchmark, one after the other, against the simulator on loopback; prints each figure as
 ``name: value unit (goal ...: MET/NOT MET)`` and a summary at the end. Nothing is asserted.
 
-    python3 dev.py bench            # the full run (about 10 minutes on 2 cores)
+    python3 dev.py bench            # the full run (about an hour on 2 cores: a year's backfill at the real limit,
+                                    # 10,000 shops, 50 restarts, the peers)
     python3 dev.py bench --quick    # smaller backlogs and shorter windows (about 3 minutes); says so
     python3 dev.py bench --only throughput latency
 
@@ -73,6 +74,12 @@ def _replicas(quick: bool) -> Figures:
     return bench_replicas.run(shops=50, per_shop=40 if quick else 100)
 
 
+def _backfill(quick: bool) -> Figures:
+    import bench_backfill
+
+    return bench_backfill.run(days=60 if quick else 365, scale=1.0)  # at the real limit: a scaled one is CPU-bound
+
+
 def _shops(quick: bool) -> Figures:
     import bench_shops
 
@@ -115,6 +122,7 @@ BENCHMARKS: dict[str, Callable[[bool], Figures]] = {
     "throughput": _throughput,
     "ratelimit": _ratelimit,
     "latency": _latency,
+    "backfill": _backfill,
     "memory": _memory,
     "replicas": _replicas,
     "retention": _retention,
