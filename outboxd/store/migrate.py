@@ -15,7 +15,7 @@ import aiosqlite
 
 from outboxd.exceptions import StoreError
 
-__all__ = ["Migration", "apply_migrations", "known_migrations"]
+__all__ = ["Migration", "apply_migrations", "known_migrations", "missing"]
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _TABLE = """CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -47,23 +47,26 @@ def known_migrations(backend: str = "sqlite") -> list[Migration]:
     return found
 
 
+def missing(todo: list[Migration], applied: set[int]) -> list[Migration]:
+    """The migrations of ``todo`` not applied yet; StoreError when the database is newer than this code (both
+    backends)."""
+    newest = max((m.version for m in todo), default=0)
+    if applied and max(applied) > newest:
+        raise StoreError(
+            f"the state database is at schema version {max(applied)} but this outboxd knows only up to "
+            f"{newest}: it was written by a newer outboxd; upgrade outboxd (never downgrade a database)"
+        )
+    return [migration for migration in todo if migration.version not in applied]
+
+
 async def apply_migrations(conn: aiosqlite.Connection, migrations: list[Migration] | None = None) -> list[int]:
     """Apply what is missing; return the versions applied now (empty when the schema is current)."""
     todo = known_migrations() if migrations is None else migrations
     try:
         await conn.execute(_TABLE)
         rows = await conn.execute_fetchall("SELECT version FROM schema_migrations ORDER BY version")
-        applied = {int(row[0]) for row in rows}
-        newest = max((m.version for m in todo), default=0)
-        if applied and max(applied) > newest:
-            raise StoreError(
-                f"the state database is at schema version {max(applied)} but this outboxd knows only up to "
-                f"{newest}: it was written by a newer outboxd; upgrade outboxd (never downgrade a database)"
-            )
         done = []
-        for migration in todo:
-            if migration.version in applied:
-                continue
+        for migration in missing(todo, {int(row[0]) for row in rows}):
             await _apply_one(conn, migration)
             done.append(migration.version)
     except sqlite3.Error as exc:

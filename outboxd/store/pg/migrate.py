@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncpg
 
 from outboxd.exceptions import StoreError
-from outboxd.store.migrate import Migration, known_migrations
+from outboxd.store.migrate import Migration, known_migrations, missing
 from outboxd.store.pg.db import pg_errors
 
 __all__ = ["MIGRATION_LOCK", "apply_pg_migrations"]
@@ -30,16 +30,8 @@ async def apply_pg_migrations(conn: asyncpg.Connection, migrations: list[Migrati
         try:
             await conn.execute(_TABLE)
             applied = {int(r[0]) for r in await conn.fetch("SELECT version FROM schema_migrations")}
-            newest = max((m.version for m in todo), default=0)
-            if applied and max(applied) > newest:
-                raise StoreError(
-                    f"the state database is at schema version {max(applied)} but this outboxd knows only up to "
-                    f"{newest}: it was written by a newer outboxd; upgrade outboxd (never downgrade a database)"
-                )
             done = []
-            for migration in todo:
-                if migration.version in applied:
-                    continue
+            for migration in missing(todo, applied):
                 async with conn.transaction():
                     await conn.execute(migration.sql)
                     record = "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)"
