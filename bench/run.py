@@ -62,6 +62,12 @@ def _memory(quick: bool) -> Figures:
     return bench_memory.run(events=100_000 if quick else 1_000_000, seconds=20.0 if quick else 60.0)
 
 
+def _ingest(quick: bool) -> Figures:
+    import bench_ingest
+
+    return bench_ingest.run(rows=50 if quick else 200)
+
+
 def _retention(quick: bool) -> Figures:
     import bench_retention
 
@@ -125,6 +131,7 @@ BENCHMARKS: dict[str, Callable[[bool], Figures]] = {
     "backfill": _backfill,
     "memory": _memory,
     "replicas": _replicas,
+    "ingest": _ingest,
     "retention": _retention,
     "shops": _shops,
     "reliability": _reliability,

@@ -32,12 +32,19 @@ SAFETY_POLL = 5.0
 reconnection): the bound on how late a row can be noticed."""
 
 _STAMP = """to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-_SIZE = "octet_length(payload::text)"
-_COLUMNS = (
-    f"id, event_id, shop_id, event_type, aggregate_id, {_STAMP.format('occurred_at')}, "
-    f"CASE WHEN {_SIZE} <= {MAX_PAYLOAD_BYTES} THEN payload::text END, {_STAMP.format('created_at')}, {_SIZE}"
+_BATCH = (
+    "WITH sized AS (SELECT id, octet_length(payload::text) AS size FROM {table} WHERE id > $1 AND id <= $2 "  # noqa: S608 (constants)
+    "ORDER BY id LIMIT $3), "
+    f"running AS (SELECT id, size, sum(CASE WHEN size <= {MAX_PAYLOAD_BYTES} THEN size ELSE 0 END) "
+    "OVER (ORDER BY id) AS loaded, row_number() OVER (ORDER BY id) AS n FROM sized) "
+    f"SELECT o.id, event_id, shop_id, event_type, aggregate_id, {_STAMP.format('occurred_at')}, "
+    f"CASE WHEN size <= {MAX_PAYLOAD_BYTES} THEN payload::text END, {_STAMP.format('created_at')}, size "
+    "FROM running r JOIN {table} o ON o.id = r.id WHERE r.loaded <= $4 OR r.n = 1 ORDER BY o.id"
 )
-"""A payload over the contract's size stays in the table (None, and its size in bytes): refused unread."""
+"""The next rows below the horizon, measured before any payload is sent: the window adds up the sizes of the next
+``limit`` rows and the payloads come only for the prefix within the byte budget (the first row always, so a big one
+still moves on). A payload over the contract's size stays in the table (None, and its size in bytes): refused
+unread."""
 _WRITERS = (
     "SELECT DISTINCT virtualtransaction FROM pg_locks WHERE locktype = 'relation' AND relation = $1::regclass "
     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
@@ -116,15 +123,13 @@ class PgOutboxSource:
             return True
         return False
 
-    async def fetch_after(self, last_id: int, limit: int) -> list[OutboxRow]:
-        """Rows with ``last_id < id <= horizon`` in id order, at most ``limit`` (see the module's docstring)."""
+    async def fetch_after(self, last_id: int, limit: int, max_bytes: int) -> list[OutboxRow]:
+        """Rows with ``last_id < id <= horizon`` in id order, at most ``limit`` and ``max_bytes`` of payloads (one
+        row at least; see the module's docstring)."""
         horizon = await self.horizon()
         if horizon <= last_id:
             return []
-        rows = await self._fetch(
-            f"SELECT {_COLUMNS} FROM {self.table} WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3",  # noqa: S608 (constants)
-            last_id, horizon, limit,
-        )  # fmt: skip
+        rows = await self._fetch(_BATCH.format(table=self.table), last_id, horizon, limit, max_bytes)
         return [OutboxRow(*row) for row in rows]
 
     async def horizon(self) -> int:

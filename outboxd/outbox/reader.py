@@ -29,8 +29,9 @@ class OutboxReader(Protocol):
         """Whether new rows may have come since the last call (cheap enough to ask every 50 ms)."""
         ...
 
-    async def fetch_after(self, last_id: int, limit: int) -> list[OutboxRow]:
-        """Rows after ``last_id`` in id order, at most ``limit``, never passing one that may still commit."""
+    async def fetch_after(self, last_id: int, limit: int, max_bytes: int) -> list[OutboxRow]:
+        """Rows after ``last_id`` in id order, at most ``limit`` and ``max_bytes`` of payloads (one row at least,
+        whatever its size), never passing one that may still commit; a payload is measured before it is loaded."""
         ...
 
     async def last_id(self) -> int:

@@ -22,12 +22,17 @@ from outboxd.store.sqlite import connect
 
 __all__ = ["OutboxSource"]
 
-_SIZE = "length(CAST(payload AS BLOB))"
-_COLUMNS = (
-    f"id, event_id, shop_id, event_type, aggregate_id, occurred_at, CASE WHEN {_SIZE} <= {MAX_PAYLOAD_BYTES} "
-    f"THEN payload END, created_at, {_SIZE}"
+_BATCH = (
+    "WITH sized AS (SELECT id, length(CAST(payload AS BLOB)) AS size FROM outbox WHERE id > ? ORDER BY id LIMIT ?), "  # noqa: S608 (constants)
+    f"running AS (SELECT id, size, sum(CASE WHEN size <= {MAX_PAYLOAD_BYTES} THEN size ELSE 0 END) "
+    "OVER (ORDER BY id) AS loaded, row_number() OVER (ORDER BY id) AS n FROM sized) "
+    "SELECT o.id, event_id, shop_id, event_type, aggregate_id, occurred_at, "
+    f"CASE WHEN size <= {MAX_PAYLOAD_BYTES} THEN payload END, created_at, size "
+    "FROM running r JOIN outbox o ON o.id = r.id WHERE r.loaded <= ? OR r.n = 1 ORDER BY o.id"
 )
-"""A payload over the contract's size stays in the file (None, and its size in bytes): refused unread."""
+"""The next rows, measured before any payload is loaded: the window adds up the sizes of the next ``limit`` rows
+and the payloads are read only for the prefix within the byte budget (the first row always, so a big one still
+moves on). A payload over the contract's size stays in the file (None, and its size in bytes): refused unread."""
 
 
 def _escaped(data: bytes) -> str:
@@ -92,15 +97,16 @@ class OutboxSource:
         self._data_version = version
         return changed
 
-    async def fetch_after(self, last_id: int, limit: int) -> list[OutboxRow]:
-        """Rows with ``id > last_id`` in id order, at most ``limit``; read again with escapes if one is not UTF-8."""
-        sql = f"SELECT {_COLUMNS} FROM outbox WHERE id > ? ORDER BY id LIMIT ?"  # noqa: S608 (constant column list)
+    async def fetch_after(self, last_id: int, limit: int, max_bytes: int) -> list[OutboxRow]:
+        """Rows with ``id > last_id`` in id order, at most ``limit`` and ``max_bytes`` of payloads (one row at
+        least); read again with escapes if one is not UTF-8."""
+        params = (last_id, limit, max_bytes)
         try:
-            rows = await self._read(sql, (last_id, limit))
+            rows = await self._read(_BATCH, params)
         except StoreError as exc:
             if not isinstance(exc.__cause__, sqlite3.OperationalError) or "decode" not in str(exc.__cause__):
                 raise
-            rows = await self._read(sql, (last_id, limit), text=_escaped)
+            rows = await self._read(_BATCH, params, text=_escaped)
         return [OutboxRow(*row) for row in rows]
 
     async def last_id(self) -> int:

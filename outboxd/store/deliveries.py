@@ -17,7 +17,7 @@ from outboxd.store.shops import ensure_shops
 
 __all__ = [
     "CLAIMABLE_PRIORITY", "DELIVERY_COLUMNS", "INGEST_BATCH_BYTES", "OPEN_SQL", "Deliveries", "EventSource",
-    "IngestStep", "delivery_from_row", "last_delivery_id", "within_ingest_bytes",
+    "IngestStep", "delivery_from_row", "last_delivery_id",
 ]  # fmt: skip
 
 DELIVERY_COLUMNS = (
@@ -36,8 +36,9 @@ CLAIMABLE_PRIORITY = RELEASED
 _SHOPS_PER_CLAIM = 200  # stays well under SQLite's 500 terms of a compound SELECT
 _MESSAGE_MAX = 4000
 INGEST_BATCH_BYTES = 8 << 20
-"""Payload bytes one ingest transaction copies at most: a run of large rows (up to the contract's 1 MB each) is
-written in several short transactions rather than one of up to a gigabyte that holds the writer."""
+"""Payload bytes one ingest batch loads at most (the source measures them before reading): a run of large rows (up
+to the contract's 1 MB each) is read and written in several short transactions rather than a gigabyte in memory and
+one transaction that holds the writer."""
 
 _INSERT = """
 INSERT OR IGNORE INTO deliveries (outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at,
@@ -91,7 +92,7 @@ class EventSource(Protocol):
 
     name: str
 
-    async def fetch_after(self, last_id: int, limit: int) -> list[OutboxRow]: ...
+    async def fetch_after(self, last_id: int, limit: int, max_bytes: int) -> list[OutboxRow]: ...
 
 
 def delivery_from_row(row: Row) -> Delivery:
@@ -105,16 +106,6 @@ def delivery_from_row(row: Row) -> Delivery:
         last_error=row["last_error"], last_status=row["last_status"], created_at=from_text(row["created_at"]),
         updated_at=from_text(row["updated_at"]), delivered_at=maybe_time(row["delivered_at"]),
     )  # fmt: skip
-
-
-def within_ingest_bytes(rows: list[OutboxRow]) -> list[OutboxRow]:
-    """The longest prefix of ``rows`` whose payloads add up to ``INGEST_BATCH_BYTES`` at most (one row at least)."""
-    total = 0
-    for count, row in enumerate(rows):
-        total += row.payload_bytes if row.payload_bytes is not None else len(str(row.payload))
-        if total > INGEST_BATCH_BYTES and count:
-            return rows[:count]
-    return rows
 
 
 class Deliveries:
@@ -140,7 +131,7 @@ class Deliveries:
         The rows and the new cursor are written in one transaction: a crash leaves both or neither. A row that
         breaks the contract's column rules is stored failed with its contract error (``store.admission``).
         """
-        rows = within_ingest_bytes(await source.fetch_after(await self.cursor(source.name), batch))
+        rows = await source.fetch_after(await self.cursor(source.name), batch, INGEST_BATCH_BYTES)
         if not rows:
             return 0
         now = to_text(self._clock())

@@ -12,6 +12,7 @@ from outboxd.contract.limits import MAX_PAYLOAD_BYTES
 from outboxd.contract.row import QUARANTINE_SHOP
 from outboxd.outbox import PgOutboxSource
 from outboxd.store import open_store
+from outboxd.store.deliveries import INGEST_BATCH_BYTES
 
 
 async def test_an_oversized_payload_and_an_escaped_shop_id_fail_alone(outbox_url: str) -> None:
@@ -23,7 +24,7 @@ async def test_an_oversized_payload_and_an_escaped_shop_id_fail_alone(outbox_url
     finally:
         await writer.close()
     async with PgOutboxSource(outbox_url) as source, open_store(outbox_url, owner="a") as store:
-        rows = await source.fetch_after(0, 10)
+        rows = await source.fetch_after(0, 10, INGEST_BATCH_BYTES)
         assert rows[0].payload is None
         assert rows[0].payload_bytes is not None
         assert rows[0].payload_bytes > MAX_PAYLOAD_BYTES

@@ -22,13 +22,13 @@ from outboxd.store.deliveries import (
     CLAIMABLE_PRIORITY,
     DELIVERY_COLUMNS,
     HELD,
+    INGEST_BATCH_BYTES,
     LIVE,
     RELEASED,
     Deliveries,
     EventSource,
     delivery_from_row,
     last_delivery_id,
-    within_ingest_bytes,
 )
 from outboxd.store.models import Delivery, ImportedEvent, OutboxRow
 from outboxd.store.pg.db import PgDatabase, PgTx
@@ -108,7 +108,7 @@ class PgDeliveries(Deliveries):
     async def ingest_from(self, source: EventSource, batch: int = 1000) -> int:
         """Copy up to ``batch`` new rows and about ``INGEST_BATCH_BYTES`` of payloads; return how many were read
         (0: nothing new, else call again)."""
-        rows = within_ingest_bytes(await source.fetch_after(await self.cursor(source.name), batch))
+        rows = await source.fetch_after(await self.cursor(source.name), batch, INGEST_BATCH_BYTES)
         if not rows:
             return 0
         async with self._pg.transaction() as tx:
