@@ -24,6 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--registers", type=int, default=1, help="registers in the shop (default: 1)")
     parser.add_argument("--on-account", type=float, default=0.0, metavar="SHARE",
                         help="share of tickets with a known customer bought on account, paid later (default: 0)")
+    parser.add_argument("--variety", action="store_true",
+                        help="also discount ties, one-line discounts, gift cards sold and spent, chapters at two rates")
     parser.add_argument("--seed", type=int, default=0, help="same seed, same events (default: 0)")
     parser.add_argument("--start", type=_date, default=dt.date(2026, 3, 2),
                         help="first business day (default: 2026-03-02)")
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         rows = simulate_shop(args.shop, days=args.days, orders_per_day=args.orders_per_day,
                              registers=args.registers, seed=args.seed, start=args.start,
-                             on_account=args.on_account)
+                             on_account=args.on_account, variety=args.variety)
         if args.outbox:
             from outboxd.outbox import insert_events, open_outbox
 

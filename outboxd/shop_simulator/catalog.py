@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-__all__ = ["CHAPTERS", "CITIES", "COMPANIES", "FIRST_NAMES", "LAST_NAMES", "METHODS", "PRODUCTS", "VAT_RATES",
-           "Product", "reference"]
+__all__ = ["CHAPTERS", "CITIES", "COMPANIES", "FIRST_NAMES", "GIFT_CARD_METHOD", "GIFT_CARD_VALUES", "LAST_NAMES",
+           "METHODS", "PRODUCTS", "VARIETY_PRODUCTS", "VAT_RATES", "Product", "reference"]
 
 
 class Product(NamedTuple):
@@ -33,6 +33,17 @@ PRODUCTS = (
     Product("Journal", 280, "2.1", "goods", None),
     Product("Carte cadeau (frais)", 300, "20", "other", None),
 )
+VARIETY_PRODUCTS = (
+    *PRODUCTS,
+    Product("Vin rouge", 1290, "20", "goods", "epicerie"),  # with Confiture or Miel: one chapter at two rates
+    Product("Jus de pomme", 350, "5.5", "goods", "restauration"),
+)
+"""What the shop sells with ``simulate_shop(variety=True)``: chapters ``epicerie`` and ``restauration`` each at two
+rates, as in a real épicerie fine (wine at 20 %, groceries at 5.5 %) or café (on-site meals at 10 %, bottled
+juice at 5.5 %)."""
+GIFT_CARD_VALUES = (2000, 3000, 5000)
+GIFT_CARD_METHOD = ("kdo", "Carte cadeau", "gift_card")
+"""The shop's own gift cards as a payment method (contract 1.1): in the reference only with variety."""
 # (id, label, kind, weight): how often a ticket is settled with it
 METHODS = (
     ("cash", "Espèces", "cash", 35),
@@ -52,11 +63,13 @@ COMPANIES = ("Boulangerie Dupain", "Atelier Lumière", "SARL Les Halles", "Café
 CITIES = (("75002", "Paris"), ("69001", "Lyon"), ("13001", "Marseille"), ("33000", "Bordeaux"), ("44000", "Nantes"))
 
 
-def reference(registers: int) -> dict[str, Any]:
-    """The ``reference.updated`` payload of a shop with that many registers."""
+def reference(registers: int, *, gift_cards: bool = False) -> dict[str, Any]:
+    """The ``reference.updated`` payload of a shop with that many registers (``gift_cards``: and its gift card
+    method)."""
+    methods = [(m, label, kind) for m, label, kind, _ in METHODS] + ([GIFT_CARD_METHOD] if gift_cards else [])
     return {
         "registers": [{"id": f"r{n}", "name": f"Caisse {n}"} for n in range(1, registers + 1)],
-        "payment_methods": [{"id": m, "label": label, "kind": kind} for m, label, kind, _ in METHODS],
+        "payment_methods": [{"id": m, "label": label, "kind": kind} for m, label, kind in methods],
         "vat_rates": [{"rate": rate} for rate in VAT_RATES],
         "chapters": [{"id": c, "label": label, "account": account} for c, label, account in CHAPTERS],
         "chapters_enabled": True,

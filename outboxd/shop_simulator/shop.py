@@ -5,6 +5,8 @@ shop, seed and a counter. Each day: the transfers settling tickets bought on acc
 every register (each followed by its payments), then one ``register.closed`` per register whose receipts are that
 register's payments of the day per method. A ticket bought on account (``on_account``: a share of the tickets
 with a known customer) is paid by transfer 1 to 14 days later, or stays open when the simulation ends first.
+With ``variety`` the shop also prints the tickets of ``variety.py`` (a discount tie broken the POS's way, a
+discount on one line, gift cards sold, then spent on later days) and sells chapters at two rates.
 """
 
 from __future__ import annotations
@@ -15,9 +17,19 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from outboxd.money import format_cents
-from outboxd.shop_simulator.catalog import CITIES, COMPANIES, FIRST_NAMES, LAST_NAMES, reference
+from outboxd.money import format_cents, parse_amount
+from outboxd.shop_simulator.catalog import (
+    CITIES,
+    COMPANIES,
+    FIRST_NAMES,
+    GIFT_CARD_METHOD,
+    LAST_NAMES,
+    PRODUCTS,
+    VARIETY_PRODUCTS,
+    reference,
+)
 from outboxd.shop_simulator.tickets import order_payload, payments_for
+from outboxd.shop_simulator.variety import gift_card_sale, line_discount, tied_discount
 
 __all__ = ["paris_offset", "simulate_shop"]
 
@@ -26,6 +38,10 @@ _OPEN_MS = 9 * 3_600_000  # the shop opens at 09:00 and the day's tickets spread
 _DAY_MS = 10 * 3_600_000
 _PAID_WITHIN = 14
 """Days within which a ticket bought on account is paid by transfer."""
+_GIFT_CARD_SALE, _TIED_DISCOUNT, _LINE_DISCOUNT = 0.05, 0.10, 0.15
+"""With variety: the cumulative shares of tickets that sell a gift card, tie a discount's cent, discount one line."""
+_SPEND_CARD = 0.4
+"""With variety: the share of tickets paid (in part) with a gift card, while cards sold on earlier days remain."""
 
 
 def _last_sunday(year: int, month: int) -> dt.date:
@@ -42,8 +58,12 @@ def paris_offset(day: dt.date) -> str:
 class _Shop:
     """The running state of one simulation: counters, known customers, today's per-register totals."""
 
-    def __init__(self, shop_id: str, seed: int, registers: int, on_account: float) -> None:
+    def __init__(self, shop_id: str, seed: int, registers: int, on_account: float, variety: bool) -> None:
         self.shop_id, self.seed, self.registers, self.on_account = shop_id, seed, registers, on_account
+        self.variety = variety
+        self.products = VARIETY_PRODUCTS if variety else PRODUCTS
+        self.cards: list[tuple[dt.date, int]] = []
+        """Gift cards sold and not spent yet, oldest first: (day sold, balance in cents)."""
         self.rng = random.Random(seed)
         self.events = self.orders = self.tickets = self.credit_notes = self.payments = 0
         self.customers: list[dict[str, Any]] = []
@@ -127,15 +147,19 @@ class _Shop:
                 number = f"T-{self.tickets:06d}"
             head = {"order_id": order_id, "number": number, "register_id": register_id,
                     "business_date": business_date, "customer": self.customer()}
-            payload = order_payload(rng, head, credit_note=credit_note)
+            payload = self.ticket(date, head, credit_note)
             yield self.row("order.recorded", f"order:{order_id}", tick(_OPEN_MS + n * slot, slot // 4), payload)
-            total = int(payload["total_incl_tax"].replace(".", ""))
+            total = parse_amount(payload["total_incl_tax"])
             sales[index] += total
             if self.on_account and head["customer"] and total > 0 and rng.random() < self.on_account:
                 due = date + dt.timedelta(days=rng.randint(1, _PAID_WITHIN))
                 self.owed.setdefault(due, []).append((index, order_id, total))
                 continue
-            for method_id, cents in payments_for(rng, total):
+            card = self.spend_card(date, payload)
+            payments = [(GIFT_CARD_METHOD[0], card)] if card else []
+            if not card or total > card:
+                payments += payments_for(rng, total - card)
+            for method_id, cents in payments:
                 yield pay(index, order_id, method_id, cents, tick(clock, slot // 8))
         for index in range(self.registers):
             self.z_numbers[index] += 1
@@ -147,6 +171,33 @@ class _Shop:
                        "receipts": [self._receipt(method_id, cents) for method_id, cents in receipts[index].items()]}
             yield self.row("register.closed", f"register:{register_id}", at(clock), closing)
 
+    def ticket(self, date: dt.date, head: dict[str, Any], credit_note: bool) -> dict[str, Any]:
+        """The order's payload: a plain ticket, or with variety now and then one of ``variety.py``'s."""
+        rng = self.rng
+        draw = rng.random() if self.variety and not credit_note else 1.0
+        if draw < _GIFT_CARD_SALE:
+            payload, value = gift_card_sale(rng, head, self.products)
+            self.cards.append((date, value))
+            return payload
+        if draw < _TIED_DISCOUNT and (tied := tied_discount(rng, head, self.products)) is not None:
+            return tied
+        if _TIED_DISCOUNT <= draw < _LINE_DISCOUNT:
+            return line_discount(rng, head, self.products)
+        return order_payload(rng, head, credit_note=credit_note, products=self.products)
+
+    def spend_card(self, date: dt.date, payload: dict[str, Any]) -> int:
+        """What a gift card sold on an earlier day pays of this ticket (0: none); the card keeps what it has left."""
+        total = parse_amount(payload["total_incl_tax"])
+        if not self.cards or self.cards[0][0] >= date or total <= 0:
+            return 0
+        if any(line["kind"] == "gift_card" for line in payload["lines"]) or self.rng.random() >= _SPEND_CARD:
+            return 0
+        sold, balance = self.cards.pop(0)
+        spent = min(balance, total)
+        if balance > spent:
+            self.cards.insert(0, (sold, balance - spent))
+        return spent
+
     def _receipt(self, method_id: str, expected: int) -> dict[str, str]:
         counted = expected
         if method_id == "cash" and self.rng.random() < 0.05:
@@ -155,17 +206,18 @@ class _Shop:
 
 
 def simulate_shop(shop_id: str, *, days: int, orders_per_day: int, registers: int, seed: int,
-                  start: dt.date, on_account: float = 0.0) -> Iterator[dict[str, Any]]:
+                  start: dt.date, on_account: float = 0.0, variety: bool = False) -> Iterator[dict[str, Any]]:
     """Rows as Kash.Click writes them (payload as a dict), ``occurred_at`` increasing.
 
     A ``reference.updated`` snapshot first, then ``days`` business days from ``start``, each with
     ``orders_per_day`` tickets spread over the registers and one closing per register. ``on_account``: the share
-    of tickets with a known customer bought on account (0 keeps a seed's events as they always were).
+    of tickets with a known customer bought on account; ``variety``: the tickets of ``variety.py`` too, and the
+    gift card method in the reference (0 and False keep a seed's events as they always were).
     """
     if days < 0 or orders_per_day < 0 or registers < 1 or not 0 <= on_account <= 1:
         raise ValueError("days and orders_per_day must be >= 0, registers >= 1 and on_account within 0..1")
-    shop = _Shop(shop_id, seed, registers, on_account)
+    shop = _Shop(shop_id, seed, registers, on_account, variety)
     opening = f"{start.isoformat()}T08:00:00{paris_offset(start)}"
-    yield shop.row("reference.updated", "reference", opening, reference(registers))
+    yield shop.row("reference.updated", "reference", opening, reference(registers, gift_cards=variety))
     for n in range(days):
         yield from shop.day(start + dt.timedelta(days=n), orders_per_day)

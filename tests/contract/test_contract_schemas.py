@@ -62,8 +62,10 @@ def test_contract_examples_conform(event_type: str) -> None:
     assert schema_errors(row(event_type)) == set()
 
 
-def test_simulated_rows_conform() -> None:
-    rows = simulate_shop("shop-s", days=2, orders_per_day=150, registers=2, seed=11, start=dt.date(2026, 3, 28))
+@pytest.mark.parametrize("variety", [False, True])
+def test_simulated_rows_conform(variety: bool) -> None:
+    rows = simulate_shop("shop-s", days=2, orders_per_day=150, registers=2, seed=11, start=dt.date(2026, 3, 28),
+                         variety=variety)
     for simulated in rows:
         assert schema_errors(simulated) == set(), simulated
 

@@ -79,3 +79,14 @@ def test_installed_command_in_a_subprocess(tmp_path: Path) -> None:
     count = len(simulate.stdout.splitlines())
     assert f"inserted {count}" in enqueue.stdout
     assert len(_rows(outbox)) == count
+
+
+def test_variety_adds_the_gift_card_method_and_its_cases(tmp_path: Path) -> None:
+    plain, varied = tmp_path / "plain.jsonl", tmp_path / "varied.jsonl"
+    assert main([*SIMULATE, "--out", str(plain)]) == 0
+    assert main([*SIMULATE, "--variety", "--out", str(varied)]) == 0
+    rows = [json.loads(line) for line in varied.read_text(encoding="utf-8").splitlines()]
+    assert {"id": "kdo", "label": "Carte cadeau", "kind": "gift_card"} in rows[0]["payload"]["payment_methods"]
+    kinds = {line["kind"] for r in rows if r["event_type"] == "order.recorded" for line in r["payload"]["lines"]}
+    assert "gift_card" in kinds
+    assert "gift_card" not in plain.read_text(encoding="utf-8")
