@@ -40,8 +40,10 @@ def run(*, shops: int = 20, per_shop: int = 200) -> list[dict[str, Any]]:
                 time.sleep(0.5)
         delivered = state_counts(laid.state).get("delivered", 0)
         before = _in_use(laid.state)
+        tables_before = _per_table(laid.state)
         pruned = asyncio.run(_prune(laid.state))
         after = _in_use(laid.state)
+        _print_tables(tables_before, _per_table(laid.state), delivered)
         copy = Path(tmp) / "vacuumed.sqlite3"
         with sqlite3.connect(laid.state) as conn:
             conn.execute("VACUUM INTO ?", (str(copy),))
@@ -67,6 +69,21 @@ def _in_use(state: Path) -> int:
         pages, free, size = (conn.execute(f"PRAGMA {name}").fetchone()[0] for name in
                              ("page_count", "freelist_count", "page_size"))  # fmt: skip
     return int((pages - free) * size)
+
+
+def _per_table(state: Path) -> dict[str, int]:
+    """Bytes of the pages of each table and index (SQLite's dbstat)."""
+    with sqlite3.connect(state) as conn:
+        return {name: int(size) for name, size in conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name")}
+
+
+def _print_tables(before: dict[str, int], after: dict[str, int], delivered: int) -> None:
+    """Where the bytes are, per delivered event: each table and index of 5 B or more, before and after retention."""
+    per = max(delivered, 1)
+    print(f"{'table or index':<36} {'before':>8} {'after':>8}  (B per delivered event)")
+    for name in sorted(after, key=lambda name: -after[name]):
+        if max(before.get(name, 0), after[name]) / per >= 5:
+            print(f"{name:<36} {before.get(name, 0) / per:>8,.0f} {after[name] / per:>8,.0f}")
 
 
 def main() -> None:

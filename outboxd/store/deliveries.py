@@ -42,13 +42,13 @@ one transaction that holds the writer."""
 
 _INSERT = """
 INSERT OR IGNORE INTO deliveries (outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at,
-  business_date, payload, source, priority, backfill_id, head, next_attempt_at, created_at, ingested_at, updated_at)
+  business_date, payload, source, priority, backfill_id, head, next_attempt_at, created_at, updated_at)
 VALUES (:outbox_id, :event_id, :shop_id, :event_type, :aggregate_id, :occurred_at,
   CASE WHEN json_valid(:payload) THEN json_extract(:payload, '$.business_date') END, :payload, :source,
   :priority, :backfill_id,
   NOT EXISTS (SELECT 1 FROM deliveries WHERE shop_id = :shop_id AND aggregate_id = :aggregate_id
                 AND state IN ('pending', 'leased', 'failed')),
-  :now, :created_at, :now, :now)
+  :now, :created_at, :now)
 """
 _TAKE_BACK = "UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL, updated_at = $1 "
 """Leases back to pending without spending an attempt, as of the time $1; the callers add which ones

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
+from pathlib import Path
 
-from store_helpers import INSERT_SQL, FakeClock, Producer
+from store_helpers import INSERT_SQL, FakeClock, Producer, sqlite_only
 
 from outboxd.store import Store
 from outboxd.store.deliveries import EventSource
@@ -100,3 +102,47 @@ async def test_a_pass_prunes_every_due_delivery_in_short_batches(
     assert await Retention(store.db, store.clock).prune(AGE) == 450
     rows = await store.db.read("SELECT count(*) FROM deliveries WHERE payload = $1", (PRUNED_PAYLOAD,))
     assert rows[0][0] == 450
+
+
+def _in_use(path: Path | str, copy: Path | None = None) -> int:
+    """Bytes of the pages holding data (after a checkpoint); with ``copy``: those of a VACUUM INTO copy."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if copy is not None:
+            conn.execute("VACUUM INTO ?", (str(copy),))
+            return _in_use(copy)
+        pages, free, size = (conn.execute(f"PRAGMA {name}").fetchone()[0] for name in
+                             ("page_count", "freelist_count", "page_size"))  # fmt: skip
+        return int((pages - free) * size)
+    finally:
+        conn.close()
+
+
+@sqlite_only
+async def test_a_pruned_sqlite_database_is_as_compact_as_a_vacuumed_copy(
+    store: Store, source: EventSource, producer: Producer, clock: FakeClock, state_path: Path, tmp_path: Path
+) -> None:
+    """Rows shrunk in place would keep their pages as full as before: the pruned ones are packed, no VACUUM."""
+    ticket = {"order_id": "o", "business_date": "2026-03-14", "lines": [{"label": "x" * 40, "qty": 1}] * 12}
+    with producer.conn:
+        producer.conn.executemany(INSERT_SQL, [
+            (f"ev-{n}", "shop-1", "order.recorded", f"order:{n}", "2026-03-14T18:02:11+01:00", json.dumps(ticket))
+            for n in range(400)
+        ])  # fmt: skip
+    await store.deliveries.ingest_from(source)
+    delivered = await _deliver(store, clock, 400)
+    clock.advance(91 * 86400)
+    assert await Retention(store.db, store.clock).prune(AGE) == 400
+    in_use, vacuumed = _in_use(state_path), _in_use(state_path, tmp_path / "vacuumed.sqlite3")
+    assert in_use <= vacuumed * 1.15, (in_use, vacuumed)
+    conn = sqlite3.connect(state_path)
+    try:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert [row[0] for row in conn.execute("SELECT id FROM deliveries ORDER BY id")] == sorted(delivered)
+        assert conn.execute("SELECT count(*) FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries)"
+                            ).fetchone()[0] == 400  # fmt: skip
+        entries = conn.execute("SELECT delivery_id, piece_number, state, body_hash FROM sent_entries").fetchall()
+        assert sorted(entries) == sorted((d, f"P-{d}", "posted", None) for d in delivered)
+    finally:
+        conn.close()

@@ -43,13 +43,13 @@ WITH batch AS (
          AS b(outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at, payload, created_at, n)
 )
 INSERT INTO deliveries (outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at, business_date,
-  payload, source, priority, backfill_id, head, next_attempt_at, created_at, ingested_at, updated_at)
+  payload, source, priority, backfill_id, head, next_attempt_at, created_at, updated_at)
 SELECT outbox_id, event_id, shop_id, event_type, aggregate_id, occurred_at,
   CASE WHEN outboxd_json_valid(payload) THEN payload::jsonb ->> 'business_date' END, payload, $9, $10, $11,
   CASE WHEN n = min(n) OVER (PARTITION BY shop_id, aggregate_id) AND NOT EXISTS (
     SELECT 1 FROM deliveries d WHERE d.shop_id = b.shop_id AND d.aggregate_id = b.aggregate_id
       AND d.state IN ('pending', 'leased', 'failed')) THEN 1 ELSE 0 END,
-  $12, created_at, $12, $12
+  $12, created_at, $12
 FROM batch b ORDER BY n
 ON CONFLICT DO NOTHING RETURNING shop_id
 """
