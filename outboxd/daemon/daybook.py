@@ -5,15 +5,16 @@ a day are resolved concurrently (``RESOLVING`` at a time; the resolver's per-key
 those of the next day while this one is posted. The day's customers not known yet are first looked up together
 (``Resolver.prefetch_customers``, 100 per request), so that each new one costs its create alone. Days are still
 posted one after another in date order: a payment books against the account its order was booked on, remembered
-when the order's day is posted.
+when the order's day is settled. What a day leaves to remember (each ticket's account, its customer lines to
+letter) is written with the day's settle, in one unit of writes (docs/accounting.md, "Lettering").
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 import structlog
 
@@ -22,9 +23,11 @@ from outboxd.daemon.lanes import Lanes
 from outboxd.delivery.deliver import Deliverer, event_row
 from outboxd.delivery.lane import Lane
 from outboxd.exceptions import AuthError, BookingError, ContractError, OutboxdError, PennylaneError, PermanentError
-from outboxd.rules import AccountRef, Booking, CustomerAccount, OrderCustomerAccount, ShopMapping, book
-from outboxd.rules.daily import book_day
+from outboxd.pennylane import PostedEntry
+from outboxd.rules import AccountRef, Booking, CustomerAccount, OrderCustomerAccount, ShopMapping
+from outboxd.rules.daily import DayBooking, book_day
 from outboxd.store import Delivery
+from outboxd.store.caches import Caches
 from outboxd.store.history import History
 
 __all__ = ["DayBooker", "DaySettle"]
@@ -44,7 +47,7 @@ class DaySettle(Protocol):
     """Where a register-day's events go once booked, or when it cannot be booked as one entry (a backfill's history,
     or the live register-days of a shop booking daily)."""
 
-    async def deliver_day(self, ids: Iterable[int]) -> int: ...
+    async def deliver_day(self, ids: Iterable[int], also: Sequence[tuple[str, Any]] = ()) -> int: ...
 
     async def to_detailed(self, ids: Iterable[int]) -> int: ...
 
@@ -57,7 +60,7 @@ class DayBooker:
         self.lanes = lanes
         self.deliverer = deliverer
         self._ahead: set[asyncio.Task[None]] = set()
-        self._booked: dict[tuple[int, int, int], tuple[list[Event], Booking]] = {}
+        self._booked: dict[tuple[int, int, int], tuple[list[Event], DayBooking]] = {}
         """Register-days parsed and booked ahead (to resolve their ids), kept until they are posted: parsing and
         booking a busy day is most of a daily backfill's CPU, done once instead of three times."""
 
@@ -95,9 +98,13 @@ class DayBooker:
             events, booking = self._booked.pop(key) if key in self._booked else self._book(rows, mapping)
             await deliverer.prepare(lane, booking)
             await _resolve(lane, _accounts(booking))  # every id before any POST: a BookingError comes first
+            created: dict[str, PostedEntry] = {}
             for entry in booking.entries:
-                await deliverer.post_once(lane, rows[0], entry, bound)
-            await _remember_orders(lane, mapping, events, set(_accounts(booking)))
+                if (posted := await deliverer.post_once(lane, rows[0], entry, bound)) is not None:
+                    created[entry.piece_number] = posted
+            numbers = {e.payload.order_id: e.payload.number for e in events if isinstance(e.payload, OrderRecorded)}
+            also = [*await _order_accounts(lane, booking, deliverer.store.caches),
+                    *await deliverer.letterer.day_statements(lane, booking, created, numbers)]  # fmt: skip
         except (ContractError, BookingError, PermanentError) as exc:
             moved = await self._to_detailed(lane, rows, settle)
             bound.warning("backfill.day_to_detailed", reason=str(exc), moved=moved)
@@ -110,7 +117,7 @@ class DayBooker:
             bound.exception("backfill.day_crashed")
             await self._to_detailed(lane, rows, settle)
             return True
-        await settle.deliver_day(row.id for row in rows)
+        await settle.deliver_day((row.id for row in rows), also)
         for _ in rows:
             lane.delivered()
         bound.info("backfill.day_booked", entries=len(booking.entries))
@@ -121,7 +128,7 @@ class DayBooker:
         self.lanes.wake(lane.shop_id)
         return moved
 
-    def _book(self, rows: list[Delivery], mapping: ShopMapping) -> tuple[list[Event], Booking]:
+    def _book(self, rows: list[Delivery], mapping: ShopMapping) -> tuple[list[Event], DayBooking]:
         events = [parse_event(event_row(row)) for row in rows]
         return events, book_day(events, mapping)
 
@@ -153,18 +160,10 @@ class DayBooker:
             log.debug("backfill.resolve_ahead_failed", shop=lane.shop_id, reason=str(exc))
 
 
-async def _remember_orders(lane: Lane, mapping: ShopMapping, events: list[Event], booked: set[AccountRef]) -> None:
-    """The account each ticket of the day was booked on, for its later payments: the customer's own when the day
-    left it owing, else the counter customer (a ticket settled within the day booked no customer line)."""
-    counter = mapping.catalogue.counter_customer
-    for event in events:
-        if isinstance(event.payload, OrderRecorded):
-            lines = [line for entry in book(event, mapping).entries for line in entry.lines]
-            if any(isinstance(line.account, CustomerAccount) or line.account == counter for line in lines):
-                account = lines[0].account  # an order entry's customer line comes first
-                if account not in booked:
-                    account = counter
-                await lane.resolver.remember_order(event.payload.order_id, await lane.resolver.account(account))
+async def _order_accounts(lane: Lane, booking: DayBooking, caches: Caches) -> list[tuple[str, Any]]:
+    """The account each ticket of the day was booked on, for its later payments (to write with the day's settle)."""
+    return [caches.order_account_statement(lane.shop_id, order_id, await lane.resolver.account(account))
+            for order_id, account in booking.order_accounts.items()]  # fmt: skip
 
 
 def _accounts(booking: Booking) -> list[AccountRef]:

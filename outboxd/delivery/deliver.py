@@ -207,10 +207,12 @@ class Deliverer:
                 return await lane.resolver.account(account)
         raise AssertionError("an order entry always has a customer line")
 
-    async def post_once(self, lane: Lane, delivery: Delivery, entry: Entry, bound: Any) -> None:
-        """Post ``entry`` unless Pennylane already has it (the dedup rule); marked posted when this returns."""
+    async def post_once(self, lane: Lane, delivery: Delivery, entry: Entry, bound: Any) -> PostedEntry | None:
+        """Post ``entry`` unless Pennylane already has it (the dedup rule); marked posted when this returns. The
+        entry posted now (its lines' ids), or None: it was posted before."""
         if (created := await self._post(lane, delivery, entry, bound)) is not None:
             await self.store.entries.mark_posted(delivery.shop_id, entry.piece_number, created.id)
+        return created
 
     async def _post(self, lane: Lane, delivery: Delivery, entry: Entry, bound: Any) -> PostedEntry | None:
         """Record, then POST: the new entry (its id and lines' ids), for the caller to mark posted (None: nothing

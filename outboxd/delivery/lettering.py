@@ -8,6 +8,13 @@ up to zero and one is not lettered yet, it letters them all (strategy ``none``).
 together changes nothing, so a crash anywhere is mended by the next try. A failure never fails the delivery: the
 order is due again after a backoff (``run`` retries what is due), or failed with the reason once Pennylane refuses
 it or the attempts are spent; the delivery's detail shows where it stands (``lettering_view``).
+
+A register-day booked as one entry (daily booking) records every customer line of its entries with the day's
+settle (``day_statements``), each by its place in the entry and its label, and in the same unit of writes makes
+due the orders whose lines now add up to zero: the lettering task (``run``) letters them within a second, and after
+a crash too, without holding up the next day. A ticket on account is lettered once its payments of later days add
+up to it; with ``customers = "all"``, a ticket paid within its day is lettered with its payments in the same entry.
+A line whose id was not kept is told from the entry's other lines on its account by amount and label (``find_line``).
 """
 
 from __future__ import annotations
@@ -15,16 +22,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from outboxd.contract import Event, OrderRecorded, PaymentRecorded
+from outboxd.contract.limits import MAX_LABEL, clean_text
 from outboxd.control.shapes import Lettering as LetteringShape
 from outboxd.exceptions import AuthError, PermanentError, RetryableError, UnknownOutcomeError
 from outboxd.money import format_cents
 from outboxd.rules import Booking, OrderCustomerAccount
+from outboxd.rules.daily import DayBooking
+from outboxd.store.letterings import LetteringLine
 
 if TYPE_CHECKING:
     from outboxd.delivery.deliver import Backoff
@@ -32,9 +43,9 @@ if TYPE_CHECKING:
     from outboxd.metrics import Metrics
     from outboxd.pennylane import PostedEntry
     from outboxd.store import Store
-    from outboxd.store.letterings import Lettering, LetteringLine
+    from outboxd.store.letterings import Lettering
 
-__all__ = ["RETRY_TICK", "Letterer", "lettering_view", "to_letter"]
+__all__ = ["RETRY_TICK", "Letterer", "find_line", "lettering_view", "to_letter"]
 
 log = structlog.get_logger("outboxd.lettering")
 
@@ -47,6 +58,28 @@ def to_letter(lines: tuple[LetteringLine, ...]) -> tuple[LetteringLine, ...]:
     if len(lines) < 2 or sum(line.amount for line in lines) != 0 or all(line.lettered for line in lines):
         return ()
     return lines
+
+
+def find_line(entry: PostedEntry, account_id: int, line: LetteringLine, rank: int) -> int | None:
+    """The id of ``line`` among the lines Pennylane holds for ``entry``: the entry's only line on the account when
+    the line has no label (an entry of one event), else the ``rank``-th line on the account with its amount and label
+    (lines alike in all three are the same order's, so which of them is which does not matter)."""
+    if line.label is None:
+        ids = entry.line_ids.get(account_id, ())
+        return ids[0] if ids else None
+    alike = [p.id for p in entry.lines if (p.account_id, p.amount, p.label) == (account_id, line.amount, line.label)]
+    return alike[rank] if rank < len(alike) else None
+
+
+def _ranks(lines: Iterable[LetteringLine]) -> dict[tuple[str, int], int]:
+    """Each line's rank among the lines of its entry with its amount and label (``lines``: one order's)."""
+    seen: Counter[tuple[str, int, str | None]] = Counter()
+    ranks = {}
+    for line in sorted(lines, key=lambda ln: ln.key):
+        alike = (line.piece_number, line.amount, line.label)
+        ranks[line.key] = seen[alike]
+        seen[alike] += 1
+    return ranks
 
 
 def lettering_view(lettering: Lettering | None) -> LetteringShape | None:
@@ -107,6 +140,33 @@ class Letterer:
         line_id, piece = (ids[0] if ids else None), booking.entries[-1].piece_number
         return [*statements, *letterings.line_statements(shop, payload.order_id, piece, amount, line_id)]
 
+    async def day_statements(
+        self, lane: Lane, booking: DayBooking, created: Mapping[str, PostedEntry], numbers: Mapping[str, str]
+    ) -> list[tuple[str, Any]]:
+        """What to write with a settled register-day: the row of each order with a customer line in its entries
+        (with its ticket number, from ``numbers``), and, lettering on, each such line and the order due if its lines
+        add up to zero. ``created``: the day's entries posted now, by piece_number (their lines' ids); an entry
+        posted before has its lines read back when it is lettered."""
+        shop, letterings = lane.shop_id, self.store.letterings
+        orders = dict.fromkeys(line.order_id for line in booking.customer_lines)
+        statements = [letterings.order_statement(shop, order_id, numbers.get(order_id)) for order_id in orders]
+        if not lane.mapping().lettering:
+            return statements
+        entries = {entry.piece_number: entry for entry in booking.entries}
+        lines: list[tuple[str, LetteringLine, int]] = []  # (order_id, line, its account's id)
+        for at in booking.customer_lines:
+            booked = entries[at.piece_number].lines[at.index]
+            label = clean_text(booked.label, MAX_LABEL)  # as Pennylane holds it
+            line = LetteringLine(at.piece_number, booked.debit - booked.credit, None, False, None, at.index, label)
+            lines.append((at.order_id, line, await lane.resolver.account(booked.account)))
+        ranks = {order_id: _ranks(ln for o, ln, _ in lines if o == order_id) for order_id in orders}
+        for order_id, line, account_id in lines:
+            posted = created.get(line.piece_number)
+            line_id = None if posted is None else find_line(posted, account_id, line, ranks[order_id][line.key])
+            statements.append(letterings.line_statement(shop, order_id, line.piece_number, line.amount, line_id,
+                                                        line_no=line.line_no, label=line.label))  # fmt: skip
+        return [*statements, *(letterings.due_statement(shop, order_id) for order_id in orders)]
+
     async def after_delivery(self, lane: Lane, event: Event) -> None:
         """Letter the order of a ticket or payment just delivered, if it is due; never fails the delivery."""
         order_id = _order_id(event)
@@ -144,26 +204,33 @@ class Letterer:
             bound.exception("lettering.crashed")
             await self._again(lettering, shop, f"{type(exc).__name__}: {exc}", bound)
         else:
-            await self.store.letterings.mark_lettered(shop, order_id, [line.piece_number for line in lines])
+            await self.store.letterings.mark_lettered(shop, order_id, [line.key for line in lines])
             self.metrics.inc("outboxd_letterings_total", shop=shop)
             bound.debug("lettering.done", lines=len(ids))
 
     async def _line_ids(self, lane: Lane, order_id: str, lines: tuple[LetteringLine, ...]) -> list[int]:
-        """The lines' Pennylane ids; those not kept from the 201 are read back from their entries."""
-        missing = {line.piece_number: line.entry_id for line in lines if line.line_id is None}
-        found: dict[str, int] = {}
+        """The lines' Pennylane ids; those not kept from the 201 are read back from their entries (one read each)."""
+        missing = [line for line in lines if line.line_id is None]
+        found: dict[tuple[str, int], int] = {}
         if missing:
-            if lane.client is None or None in missing.values():
+            if lane.client is None or any(line.entry_id is None for line in missing):
                 raise RetryableError(f"order {order_id}: an entry to letter is not posted or the shop not connected")
             account = await lane.resolver.account(OrderCustomerAccount(order_id))
-            for piece, entry_id in missing.items():
-                assert entry_id is not None
-                ids = (await lane.client.get_ledger_entry(entry_id)).line_ids.get(account, ())
-                if not ids:
-                    raise PermanentError(f"entry {piece} has no line on the customer account: it cannot be lettered")
-                found[piece] = ids[0]
+            ranks = _ranks(lines)
+            entries: dict[int, PostedEntry] = {}
+            for line in missing:
+                assert line.entry_id is not None
+                if line.entry_id not in entries:
+                    entries[line.entry_id] = await lane.client.get_ledger_entry(line.entry_id)
+                line_id = find_line(entries[line.entry_id], account, line, ranks[line.key])
+                if line_id is None:
+                    raise PermanentError(
+                        f"entry {line.piece_number} has no line of {format_cents(line.amount)} on the customer "
+                        f"account{f' labelled {line.label!r}' if line.label else ''}: it cannot be lettered"
+                    )
+                found[line.key] = line_id
             await self.store.letterings.set_line_ids(lane.shop_id, found)
-        return [line.line_id if line.line_id is not None else found[line.piece_number] for line in lines]
+        return [line.line_id if line.line_id is not None else found[line.key] for line in lines]
 
     async def _again(self, lettering: Lettering, shop: str, reason: str, bound: Any) -> None:
         if lettering.attempts + 1 >= self.backoff.max_attempts:

@@ -6,6 +6,8 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
+from outboxd.money import parse_amount
+
 __all__ = [
     "Address",
     "CreatedCustomer",
@@ -15,6 +17,7 @@ __all__ = [
     "LedgerAccount",
     "Me",
     "PostedEntry",
+    "PostedLine",
 ]
 
 
@@ -124,19 +127,41 @@ class Address:
 
 
 @dataclass(frozen=True)
+class PostedLine:
+    """One line of a ledger entry as Pennylane holds it: ``amount`` in cents, debit positive."""
+
+    id: int
+    account_id: int | None
+    amount: int | None
+    label: str
+
+
+@dataclass(frozen=True)
 class PostedEntry:
     """A ledger entry as Pennylane holds it: its id and, per ledger account, the ids of its lines there (in order);
-    what lettering needs (the 201 of ``POST /ledger_entries`` and ``GET /ledger_entries/{id}`` both carry them)."""
+    what lettering needs (the 201 of ``POST /ledger_entries`` and ``GET /ledger_entries/{id}`` both carry them).
+    ``lines``: each line with its account, amount and label, to tell apart the lines of one account."""
 
     id: int
     line_ids: dict[int, tuple[int, ...]]
+    lines: tuple[PostedLine, ...] = ()
 
     @classmethod
     def from_api(cls, body: dict[str, Any]) -> PostedEntry:
         lines: dict[int, list[int]] = {}
+        posted = []
         for line in body.get("ledger_entry_lines") or ():
             account = line.get("ledger_account_id")
             account_id = int(account) if account is not None else _ledger_account_id(line)
             if account_id is not None:
                 lines.setdefault(account_id, []).append(int(line["id"]))
-        return cls(int(body["id"]), {account: tuple(ids) for account, ids in lines.items()})
+            posted.append(PostedLine(int(line["id"]), account_id, _amount(line), str(line.get("label") or "")))
+        return cls(int(body["id"]), {account: tuple(ids) for account, ids in lines.items()}, tuple(posted))
+
+
+def _amount(line: dict[str, Any]) -> int | None:
+    """A line's debit minus its credit, in cents (None: not amounts as Pennylane writes them)."""
+    try:
+        return parse_amount(str(line.get("debit") or "0")) - parse_amount(str(line.get("credit") or "0"))
+    except ValueError:
+        return None

@@ -10,12 +10,17 @@ Each event is booked by ``book`` exactly as in detailed mode, then the day's lin
 A payment of an order booked the same day credits the order's customer account directly. Past 1,000 lines
 (Pennylane's limit per entry) the day is cut between events into parts, each balanced: ``J-2026-03-14-r1-1``,
 ``-2``... A single part is ``J-2026-03-14-r1``.
+
+Besides the entries, the daemon is given what it needs from the day without booking anything again: the account
+each ticket's later payments credit (``order_accounts``), and where each customer line is and whose order it
+books (``customer_lines``), for lettering (docs/accounting.md, "Lettering").
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from outboxd.contract.models import Event, OrderRecorded, RegisterClosed
 from outboxd.exceptions import BookingError
@@ -33,10 +38,29 @@ from outboxd.rules.entries import (
 from outboxd.rules.mapping import ShopMapping
 from outboxd.rules.pieces import day_piece
 
-__all__ = ["MAX_LINES", "book_day", "day_piece"]
+__all__ = ["MAX_LINES", "CustomerLine", "DayBooking", "book_day", "day_piece"]
 
 MAX_LINES = 1000
 """Pennylane's maximum number of lines in one ledger entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerLine:
+    """A customer-account line of a day's entry: the ticket or payment of ``order_id`` it books, found at ``index``
+    in the lines of the entry ``piece_number``."""
+
+    order_id: str
+    piece_number: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayBooking(Booking):
+    """A register-day's booking: its entries, plus ``order_accounts`` (each ticket of the day: the account its later
+    payments credit) and ``customer_lines`` (every customer line of the entries, in their order)."""
+
+    order_accounts: Mapping[str, AccountRef] = field(default_factory=dict)
+    customer_lines: tuple[CustomerLine, ...] = ()
 
 
 def _is_customer(account: AccountRef, mapping: ShopMapping) -> bool:
@@ -46,10 +70,11 @@ def _is_customer(account: AccountRef, mapping: ShopMapping) -> bool:
 
 
 class _Part:
-    """The lines of one part being gathered: customer lines in event order, the others summed per account+side."""
+    """The lines of one part being gathered: customer lines in event order (each with its order), the others summed
+    per account+side."""
 
     def __init__(self) -> None:
-        self.kept: list[EntryLine] = []
+        self.kept: list[tuple[str, EntryLine]] = []
         self.summed: dict[tuple[AccountRef, bool], int] = {}
 
     def size_with(self, lines: Sequence[EntryLine], mapping: ShopMapping) -> int:
@@ -57,10 +82,10 @@ class _Part:
         kept = sum(1 for ln in lines if _is_customer(ln.account, mapping))
         return len(self.kept) + kept + len(self.summed.keys() | new_keys)
 
-    def add(self, lines: Sequence[EntryLine], mapping: ShopMapping) -> None:
+    def add(self, order_id: str | None, lines: Sequence[EntryLine], mapping: ShopMapping) -> None:
         for ln in lines:
             if _is_customer(ln.account, mapping):
-                self.kept.append(ln)
+                self.kept.append((order_id or "", ln))  # a customer line is a ticket's or a payment's
             else:
                 key = (ln.account, ln.debit > 0)
                 self.summed[key] = self.summed.get(key, 0) + ln.debit + ln.credit
@@ -71,17 +96,20 @@ class _Part:
             for (account, debit), amount in self.summed.items()
             if amount
         ]
-        return (*self.kept, *summed)
+        return (*(line for _, line in self.kept), *summed)
+
+    def customer_lines(self, piece_number: str) -> list[CustomerLine]:
+        return [CustomerLine(order_id, piece_number, n) for n, (order_id, _) in enumerate(self.kept)]
 
 
-def book_day(events: Sequence[Event], mapping: ShopMapping, *, max_lines: int = MAX_LINES) -> Booking:
+def book_day(events: Sequence[Event], mapping: ShopMapping, *, max_lines: int = MAX_LINES) -> DayBooking:
     """The entries of one register's business day. ``events``: its orders, payments and closings, in order.
 
     Raises BookingError as ``book`` does (naming the event's own problem), or when the events are not all of one
     register, day and currency.
     """
     if not events:
-        return Booking((), (), ())
+        return DayBooking((), (), ())
     keys = {(_register(e), _day(e)) for e in events}
     if len(keys) != 1:
         raise BookingError("daily booking", f"events of several registers or days: {sorted(map(str, keys))}")
@@ -124,31 +152,33 @@ def book_day(events: Sequence[Event], mapping: ShopMapping, *, max_lines: int = 
     if len(currencies) > 1:
         raise BookingError(f"day {day} register {register_id}", f"several currencies {sorted(currencies)}")
     parts = [_Part()]
-    for _, lines in per_event:
+    for order_id, lines in per_event:
         if (parts[-1].kept or parts[-1].summed) and parts[-1].size_with(lines, mapping) > max_lines:
             parts.append(_Part())
-        parts[-1].add(lines, mapping)
+        parts[-1].add(order_id, lines, mapping)
     label = _label(events, mapping, register_id, day)
     currency = currencies.pop() if currencies else "EUR"
+    parts = [part for part in parts if part.kept or part.summed]
+    pieces = [day_piece(mapping.piece_prefix, day, register_id, None if len(parts) == 1 else n)
+              for n in range(1, len(parts) + 1)]  # fmt: skip
     entries = tuple(
-        Entry(
-            register_id,
-            day,
-            label if len(parts) == 1 else f"{label} ({n}/{len(parts)})",
-            day_piece(mapping.piece_prefix, day, register_id, None if len(parts) == 1 else n),
-            currency,
-            part.lines(label),
-        )
-        for n, part in enumerate(parts, 1)
-        if part.kept or part.summed
+        Entry(register_id, day, label if len(parts) == 1 else f"{label} ({n}/{len(parts)})", piece, currency,
+              part.lines(label))
+        for n, (part, piece) in enumerate(zip(parts, pieces, strict=True), 1)
+    )  # fmt: skip
+    customer_lines = tuple(
+        line for part, piece in zip(parts, pieces, strict=True) for line in part.customer_lines(piece)
     )
+    booked = {line.account for entry in entries for line in entry.lines}
+    counter = mapping.catalogue.counter_customer  # a ticket settled within the day books no customer line
+    remembered = {order_id: account if account in booked else counter for order_id, account in order_accounts.items()}
     journals: dict[str, JournalSpec] = {}
     accounts: dict[LedgerAccount, None] = {}
     for booking in bookings:
         journals.update({j.register_id: j for j in booking.journals})
         accounts.update(dict.fromkeys(booking.accounts))
     notes = tuple(note for booking in bookings for note in booking.notes)
-    return Booking(entries, tuple(journals.values()), tuple(accounts), notes)
+    return DayBooking(entries, tuple(journals.values()), tuple(accounts), notes, remembered, customer_lines)
 
 
 def _replace(line: EntryLine, account: AccountRef) -> EntryLine:

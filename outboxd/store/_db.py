@@ -12,6 +12,7 @@ UTC text, so that text order is time order in both.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -19,8 +20,8 @@ from typing import Any, Protocol
 from outboxd.exceptions import StoreError
 
 __all__ = [
-    "Clock", "Database", "Dialect", "Params", "Row", "Tx", "from_text", "maybe_time", "terms_given", "to_text",
-    "utc_now",
+    "Clock", "Database", "Dialect", "Params", "Row", "Tx", "execute_all", "from_text", "maybe_time", "terms_given",
+    "to_text", "utc_now",
 ]  # fmt: skip
 
 Params = Sequence[Any] | Mapping[str, Any]
@@ -95,6 +96,12 @@ class Tx(Protocol):
     async def executemany(self, sql: str, rows: Iterable[Params]) -> int:
         """Run one statement per row; return the rows changed by the statements (not by their triggers)."""
         ...
+
+
+async def execute_all(tx: Tx, statements: Sequence[tuple[str, Params]]) -> None:
+    """Run ``statements`` in ``tx``, in their order; a run of one same statement goes as one ``executemany``."""
+    for sql, run in itertools.groupby(statements, key=lambda statement: statement[0]):
+        await tx.executemany(sql, [params for _, params in run])
 
 
 class Database(Protocol):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from outboxd.money import parse_amount
-from outboxd.store._db import Clock, Database, Tx, to_text
+from outboxd.store._db import Clock, Database, Params, Tx, execute_all, to_text
 from outboxd.store.deliveries import DAILY, DELIVERY_COLUMNS, HELD, LIVE, OPEN_SQL, PAUSED, RELEASED, delivery_from_row
 from outboxd.store.models import Delivery
 from outboxd.store.shops import ensure_shops
@@ -266,10 +266,12 @@ class History:
                 [(i,) for i in ids],
             )
 
-    async def deliver_day(self, ids: Iterable[int]) -> int:
-        """Every event of a register-day is in Pennylane (its day entries are posted): delivered together."""
+    async def deliver_day(self, ids: Iterable[int], also: Sequence[tuple[str, Params]] = ()) -> int:
+        """Every event of a register-day is in Pennylane (its day entries are posted): delivered together, with
+        ``also`` (what the day's tickets leave to remember: their accounts, their lines to letter)."""
         now = to_text(self._clock())
         async with self._db.transaction() as tx:
+            await execute_all(tx, also)
             return await tx.executemany(
                 "UPDATE deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1,"
                 " updated_at = $1, last_error_class = NULL, last_error = NULL, last_status = NULL"

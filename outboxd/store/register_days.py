@@ -10,10 +10,10 @@ own, live. See docs/backfill.md, "Booking modes".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from outboxd.store._db import Clock, Database, Dialect, Tx, to_text
+from outboxd.store._db import Clock, Database, Dialect, Params, Tx, execute_all, to_text
 from outboxd.store.deliveries import DAILY, DAY_OPEN, DELIVERY_COLUMNS, LIVE, PAUSED, RELEASED, delivery_from_row
 from outboxd.store.models import Delivery
 
@@ -120,11 +120,13 @@ class RegisterDays:
             )
         return [delivery_from_row(r) for r in rows]
 
-    async def deliver_day(self, ids: Iterable[int]) -> int:
-        """The register-day's entries are in Pennylane: its events delivered together, the day booked."""
+    async def deliver_day(self, ids: Iterable[int], also: Sequence[tuple[str, Params]] = ()) -> int:
+        """The register-day's entries are in Pennylane: its events delivered together, the day booked, with ``also``
+        (what the day's tickets leave to remember: their accounts, their lines to letter)."""
         now = to_text(self._clock())
         wanted = sorted(ids)
         async with self._db.transaction() as tx:
+            await execute_all(tx, also)
             done = await tx.executemany(
                 "UPDATE deliveries SET state = 'delivered', delivered_at = $1, attempts = attempts + 1,"
                 " updated_at = $1, last_error_class = NULL, last_error = NULL, last_status = NULL"

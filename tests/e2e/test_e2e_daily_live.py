@@ -1,7 +1,8 @@
 """Live daily booking through ``outboxd run`` (a real process): one shop books one entry per register and day at
 the register's closing, the other one entry per event, through a simulated month with tickets bought on account,
 503s, connections cut after the commit and a kill -9. The daily shop's net balances equal the detailed books of
-the same events, no piece is booked twice, and only customers who left a day owing money exist in Pennylane."""
+the same events, no piece is booked twice, only customers who left a day owing money exist in Pennylane, and each
+ticket on account paid on a later day has its line in its day's entry lettered with its payments' (unpaid: open)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from e2e_harness import DAEMON, World, WorldFactory, assert_exact, booked_pieces
 
 from outboxd.demo.tickets import poison_ticket
 from outboxd.exceptions import BadRequest
+from outboxd.money import parse_amount
+from outboxd.pennylane_simulator import Sandbox
 from outboxd.rules import customer_reference
 from outboxd.shop_simulator import simulate_shop
 
@@ -79,6 +82,48 @@ def owing_customers(shop_id: str, rows: list[dict[str, Any]]) -> set[str]:
     return owing
 
 
+def on_account(rows: list[dict[str, Any]]) -> tuple[dict[str, list[int]], set[str]]:
+    """The tickets left owing at their register-day's end: (number -> the customer-account amounts of the ticket and
+    of its payments, debit positive, for those paid in full later; the numbers of those still unpaid)."""
+    payments: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["event_type"] == "payment.recorded" and parse_amount(r["payload"]["amount"]):
+            payments.setdefault(r["payload"]["order_id"], []).append(r["payload"])
+    paid, unpaid = {}, set()
+    for r in rows:
+        p = r["payload"]
+        if r["event_type"] != "order.recorded" or not p["customer"]:
+            continue
+        total, its = parse_amount(p["total_incl_tax"]), payments.get(p["order_id"], [])
+        same_day = [q for q in its if (q["business_date"], q["register_id"]) == (p["business_date"], p["register_id"])]
+        if total == sum(parse_amount(q["amount"]) for q in same_day):
+            continue  # settled within its day: no customer line, nothing to letter
+        if total == sum(parse_amount(q["amount"]) for q in its):
+            paid[p["number"]] = sorted([total, *(-parse_amount(q["amount"]) for q in its)])
+        else:
+            unpaid.add(p["number"])
+    return paid, unpaid
+
+
+def day_lettering_gaps(sandbox: Sandbox, company_id: int, rows: list[dict[str, Any]]) -> list[str]:
+    """What differs from the expected lettering of a daily shop's tickets on account (empty: all as it should be):
+    each one paid later lettered with exactly its payments, the unpaid ones open, every group balanced."""
+    books = sandbox.companies[company_id]
+    paid, unpaid = on_account(rows)
+    tickets = {}  # number -> the id of its customer line in its day's entry
+    for line_id, (entry, line) in books.lines.items():
+        number = line.label.split(" ")[1] if line.label.startswith("Ticket ") else ""
+        if str(entry.piece_number).startswith("J-") and number in paid.keys() | unpaid:
+            tickets[number] = line_id
+    amount = lambda i: books.lines[i][1].debit - books.lines[i][1].credit  # noqa: E731
+    group = {n: sorted(map(amount, books.lettering.get(line_id, ()))) for n, line_id in tickets.items()}
+    gaps = [f"{n}: no customer line in its day's entry" for n in paid.keys() | unpaid if n not in tickets]
+    gaps += [f"{n}: lettered with {group[n]}, expected {want}" for n, want in paid.items() if group.get(n) != want]
+    gaps += [f"{n}: lettered though unpaid" for n in unpaid if tickets.get(n) in books.lettering]
+    gaps += [f"unbalanced group of {len(g)} lines" for g in set(books.lettering.values()) if sum(map(amount, g))]
+    return gaps
+
+
 async def test_a_daily_shop_and_a_detailed_shop_through_a_month_with_faults_and_a_kill_9(
     make_world: WorldFactory,
 ) -> None:
@@ -123,6 +168,17 @@ async def test_a_daily_shop_and_a_detailed_shop_through_a_month_with_faults_and_
     owing = owing_customers("s1", rows["s1"])
     assert owing
     assert created == owing
+    paid, unpaid = on_account(rows["s1"])
+    assert paid
+    assert unpaid
+
+    async def lettered() -> bool:
+        return not day_lettering_gaps(world.sandbox, daily, rows["s1"])
+
+    try:
+        await wait_until(lettered, 15)  # the lettering task letters what a day's settle made due, once a second
+    except AssertionError:
+        assert day_lettering_gaps(world.sandbox, daily, rows["s1"]) == []
 
     assert_exact(world.sandbox, world.companies["s2"], world.expected("s2", rows["s2"]))
     assert len(world.sandbox.company(world.companies["s2"]).customers) > len(created)
