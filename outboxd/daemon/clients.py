@@ -9,6 +9,9 @@ database, so a restart does not overshoot Pennylane's limit.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import aiohttp
 import structlog
@@ -24,6 +27,7 @@ from outboxd.pennylane import (
     ApiTokenConnection,
     Connection,
     Exchange,
+    HeldGrant,
     OAuthApp,
     OAuthConnection,
     PennylaneClient,
@@ -34,6 +38,7 @@ from outboxd.pennylane import (
 from outboxd.secrets import Secret, read_secret
 from outboxd.store import Connection as StoredConnection
 from outboxd.store import Store
+from outboxd.store.connections import HeldConnection
 from outboxd.store.rate_windows import RateWindow
 
 __all__ = ["Clients"]
@@ -116,24 +121,9 @@ class Clients:
         return client
 
     def oauth(self, shop_id: str, tokens: TokenSet) -> OAuthConnection:
-        """An OAuth connection on ``tokens`` whose rotated tokens are saved before use."""
+        """An OAuth connection on ``tokens``, its grant as the state database keeps it for every replica."""
         self.redactor.live(_owner(shop_id), tokens.access_token, tokens.refresh_token)
-
-        async def persist(new: TokenSet) -> None:
-            self.redactor.live(_owner(shop_id), new.access_token, new.refresh_token)
-            await self.store.connections.save_tokens(
-                shop_id, new.access_token, new.refresh_token, _when(new.expires_at)
-            )
-            log.info("token.rotated", shop=shop_id)
-
-        async def saved() -> TokenSet | None:
-            row = await self.store.connections.get(shop_id)
-            if row is None or row.kind != "oauth" or row.state != "connected":
-                return None
-            self.redactor.live(_owner(shop_id), row.access_token, row.refresh_token or "")
-            return _token_set(row)
-
-        return OAuthConnection(self.oauth_app(), tokens, persist, stored=saved)
+        return OAuthConnection(self.oauth_app(), tokens, StoredGrant(self.store, self.redactor, shop_id))
 
     async def restore(self, lane: Lane) -> None:
         """At start, first sight of a shop, or (replicas) when its stored connection changed or its lane is taken
@@ -177,6 +167,44 @@ class Clients:
             row = StoredConnection(lane.shop_id, "api_token", token.reveal(), None, None, (), None, None, "connected")
             await self.store.connections.save(row)
         self.attach(lane, ApiTokenConnection(token))
+
+
+class StoredGrant:
+    """A shop's OAuth grant in the state database (an ``outboxd.pennylane.SharedGrant``): held around a refresh (the
+    row locked among replicas on PostgreSQL)."""
+
+    def __init__(self, store: Store, redactor: Redactor, shop_id: str) -> None:
+        self._store = store
+        self._redactor = redactor
+        self._shop_id = shop_id
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[HeldGrant]:
+        async with self._store.connections.held(self._shop_id) as held:
+            yield _HeldGrant(held, self._redactor, self._shop_id)
+
+
+@dataclass(frozen=True)
+class _HeldGrant:
+    """The grant as held: the stored pair when the row is a connected grant, a rotated pair saved inside the hold;
+    every token registered with the log redactor."""
+
+    held: HeldConnection
+    redactor: Redactor
+    shop_id: str
+
+    @property
+    def stored(self) -> TokenSet | None:
+        row = self.held.stored
+        if row is None or row.kind != "oauth" or row.state != "connected":
+            return None
+        self.redactor.live(_owner(self.shop_id), row.access_token, row.refresh_token or "")
+        return _token_set(row)
+
+    async def save(self, tokens: TokenSet) -> None:
+        self.redactor.live(_owner(self.shop_id), tokens.access_token, tokens.refresh_token)
+        await self.held.save_tokens(tokens.access_token, tokens.refresh_token, _when(tokens.expires_at))
+        log.info("token.rotated", shop=self.shop_id)
 
 
 def _owner(shop_id: str) -> str:

@@ -24,11 +24,7 @@ from outboxd.daemon.clients import Clients
 from outboxd.daemon.lanes import Lanes
 from outboxd.delivery.lane import Lane
 from outboxd.exceptions import AuthError, ConfigError, ControlError, OutboxdError
-from outboxd.pennylane import (
-    ApiTokenConnection,
-    Connection,
-    OAuthConnection,
-)
+from outboxd.pennylane import ApiTokenConnection, Connection
 from outboxd.secrets import Secret
 from outboxd.store import Connection as StoredConnection
 from outboxd.store import OAuthPending, Store
@@ -137,13 +133,16 @@ class Connections:
         return stored
 
     async def disconnect(self, shop_id: str) -> None:
+        """Revoke the grant as stored (the owner may have rotated it since this replica's lane last saw it: revoking a
+        spent refresh token leaves the grant alive), held so that no replica rotates it meanwhile."""
         lane = await self.lanes.lane(shop_id)
-        client = lane.client
-        if client is not None and isinstance(client.connection, OAuthConnection):
-            try:
-                await self.clients.oauth_app().revoke(self.clients.session, client.connection.tokens.refresh_token)
-            except OutboxdError as exc:
-                log.warning("connection.revoke_failed", shop=shop_id, reason=str(exc))
+        async with self.store.connections.held(shop_id) as held:
+            stored = held.stored
+            if stored is not None and stored.kind == "oauth" and stored.state == "connected" and stored.refresh_token:
+                try:
+                    await self.clients.oauth_app().revoke(self.clients.session, stored.refresh_token)
+                except OutboxdError as exc:
+                    log.warning("connection.revoke_failed", shop=shop_id, reason=str(exc))
         lane.disconnect()
         await self.store.connections.set_state(shop_id, "disconnected")
         log.info("connection.disconnected", shop=shop_id)

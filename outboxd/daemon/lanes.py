@@ -4,7 +4,8 @@ A lane is made the first time its shop is seen (configured, in the outbox, conne
 another replica) and then restored: the pause and the latest reference snapshot the state database remembers,
 and the shop's Pennylane connection (``connect``, given by the daemon: ``Clients.restore``). ``wake`` marks shops
 for the dispatcher's next pass. Replicas on PostgreSQL (``follow``) restore a shop they take over and follow a
-pause or resume made through another replica's control socket.
+pause or resume made through another replica's control socket, and a shop's connection changed through any replica
+(at once, told by the database; at each heartbeat too, for a notification lost).
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ class Lanes(Mapping[str, Lane]):
 
     async def follow(self, ownership: LaneOwnership, shops: Iterable[str]) -> None:
         """Renew this replica's shop leases for ever (``shops``: the configured ones); a shop just taken is restored
-        and gets a dispatch pass; every lane follows its shop's pause when another replica changed it."""
+        and gets a dispatch pass; every lane follows its shop's pause when another replica changed it, and an owned
+        shop's connection when any replica changed it (at once between two heartbeats, when the database says so)."""
         while True:
             owned = await ownership.renew(shops)
             self._taken &= owned
@@ -121,22 +123,30 @@ class Lanes(Mapping[str, Lane]):
                 self.wake(shop_id)
             await self._follow_connections(owned)
             self._follow_pauses(ownership.shop_pauses)
-            await asyncio.sleep(ownership.interval)
+            while ownership.interval > 0:
+                for shop_id, version in (await ownership.connection_changes()).items():
+                    if shop_id in self._taken:
+                        await self._follow_connection(shop_id, version)
 
     def taken(self, shop_id: str) -> bool:
         """Replicas: whether this replica has restored the shop since it took it (``follow``)."""
         return shop_id in self._taken
 
     async def _follow_connections(self, owned: frozenset[str]) -> None:
-        """A connect, reconnect or disconnect made through another replica's control socket, seen as a new version
-        of the shop's stored connection: the owner's lane takes it (its client kept, tokens swapped) at a heartbeat."""
+        """At a heartbeat, every owned shop's stored connection by its version: one whose change was not told
+        (``connection_changes``: a notification lost while the heartbeats' connection was down) is followed now."""
         versions = await self._store.connections.versions()
         for shop_id in sorted(owned):
-            version = versions.get(shop_id)
-            if shop_id in self._connection_versions and self._connection_versions[shop_id] != version:
-                await self._connect(await self.lane(shop_id))
-                self.wake(shop_id)
-            self._connection_versions[shop_id] = version
+            await self._follow_connection(shop_id, versions.get(shop_id))
+
+    async def _follow_connection(self, shop_id: str, version: str | None) -> None:
+        """A connect, reconnect or disconnect made through another replica's control socket, or a pair another one
+        rotated, seen as a new version of the shop's stored connection: the owner's lane takes it (its client kept,
+        tokens swapped when newer). A shop's first version is only noted (its lane was restored when taken)."""
+        if shop_id in self._connection_versions and self._connection_versions[shop_id] != version:
+            await self._connect(await self.lane(shop_id))
+            self.wake(shop_id)
+        self._connection_versions[shop_id] = version
 
     def _follow_pauses(self, pauses: Mapping[str, ShopPause]) -> None:
         """A pause or resume made through another replica's control socket, seen as a new version of the shop's

@@ -3,7 +3,15 @@
 Callers import from here, not from the modules inside.
 """
 
-from outboxd.pennylane.auth import ApiTokenConnection, Connection, ConnectionState, OAuthConnection, OnRotate
+from outboxd.pennylane.auth import (
+    ApiTokenConnection,
+    Connection,
+    ConnectionState,
+    HeldGrant,
+    OAuthConnection,
+    OnRotate,
+    SharedGrant,
+)
 from outboxd.pennylane.client import PennylaneClient, filter_param
 from outboxd.pennylane.entries import MAX_LINES, LedgerEntryLine, LedgerEntryRequest
 from outboxd.pennylane.errors import error_for_response, error_for_transport, parse_error_message
@@ -32,6 +40,7 @@ __all__ = [
     "Customer",
     "Exchange",
     "FiscalYear",
+    "HeldGrant",
     "Journal",
     "LedgerAccount",
     "LedgerEntryLine",
@@ -46,6 +55,7 @@ __all__ = [
     "RateUsage",
     "RecordingTrace",
     "SendLog",
+    "SharedGrant",
     "TokenSet",
     "TraceHook",
     "error_for_response",

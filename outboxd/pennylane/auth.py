@@ -1,8 +1,10 @@
 """Where a connection's bearer token comes from: an OAuth grant (refreshed, rotated) or a static API token.
 
 One connection = one Pennylane company = one token. Refresh is single-flight per connection because
-Pennylane rotates refresh tokens: two concurrent refreshes would kill each other's pair. The new pair is
-handed to ``on_rotate`` (durable storage) before anyone uses it, so a crash never loses the only live pair.
+Pennylane rotates refresh tokens: two concurrent refreshes would kill each other's pair. The new pair is saved
+durably before anyone uses it, so a crash never loses the only live pair. A grant that several processes may
+refresh (replicas on one state database) is a :class:`SharedGrant`: each refresh holds it against the others,
+reads the pair stored last and takes it when another process already rotated, and saves its own within the hold.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
@@ -19,12 +23,47 @@ from outboxd.exceptions import AuthError
 from outboxd.pennylane.oauth import OAuthApp, TokenSet
 from outboxd.secrets import Secret
 
-__all__ = ["ApiTokenConnection", "Connection", "ConnectionState", "OAuthConnection", "OnRotate", "StoredTokens"]
+__all__ = [
+    "ApiTokenConnection", "Connection", "ConnectionState", "HeldGrant", "OAuthConnection", "OnRotate", "SharedGrant",
+]  # fmt: skip
 
 OnRotate = Callable[[TokenSet], Awaitable[None]]
 """Persists a freshly rotated pair durably; must raise if it could not."""
-StoredTokens = Callable[[], Awaitable[TokenSet | None]]
-"""Reads the pair last saved for the grant (by this process or another one sharing the state database)."""
+
+
+class HeldGrant(Protocol):
+    """A grant held against every other process that may refresh it, until the hold ends."""
+
+    @property
+    def stored(self) -> TokenSet | None:
+        """The pair saved last (by any process), read once the hold was taken; None: none usable is stored."""
+        ...
+
+    async def save(self, tokens: TokenSet) -> None:
+        """Keep a freshly rotated pair durably, by the end of the hold at the latest; raise if it could not."""
+
+
+class SharedGrant(Protocol):
+    """Where a grant's pair is kept for every process that may refresh it (replicas on one state database)."""
+
+    def hold(self) -> AbstractAsyncContextManager[HeldGrant]:
+        """The grant, held against the other processes until exit: a refresh happens inside."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Alone:
+    """A grant only this process refreshes: the connection's own lock is the hold; a new pair goes to ``on_rotate``."""
+
+    on_rotate: OnRotate
+    stored: TokenSet | None = None
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[HeldGrant]:
+        yield self
+
+    async def save(self, tokens: TokenSet) -> None:
+        await self.on_rotate(tokens)
 
 
 class ConnectionState(enum.Enum):
@@ -71,26 +110,25 @@ class OAuthConnection:
 
     The margin is ``refresh_margin`` seconds, or half the access token's life when that is shorter: a token living
     less than the margin would otherwise be refreshed before every call, and each refresh kills the pair the
-    calls already in flight are using. With ``stored``, a refresh first reads the pair last saved: one that
-    another process (a replica that held the shop meanwhile) rotated to is taken instead of refreshing with a
-    refresh token Pennylane already killed.
+    calls already in flight are using. ``grant`` keeps each new pair: ``on_rotate`` when this process alone
+    refreshes the grant, or a :class:`SharedGrant`, held around each refresh: the pair another process (a replica)
+    rotated to is taken instead of refreshing with a refresh token Pennylane already killed, and two processes
+    never refresh with the same refresh token.
     """
 
     def __init__(
         self,
         app: OAuthApp,
         tokens: TokenSet,
-        on_rotate: OnRotate,
+        grant: OnRotate | SharedGrant,
         *,
         refresh_margin: float = 300.0,
         clock: Callable[[], float] = time.time,
-        stored: StoredTokens | None = None,
     ) -> None:
         self._app = app
-        self._stored = stored
+        self._grant: SharedGrant = _Alone(grant) if callable(grant) else grant
         self._tokens = tokens
         self._unsaved: TokenSet | None = None
-        self._on_rotate = on_rotate
         self._margin = refresh_margin
         self._clock = clock
         self._lock = asyncio.Lock()
@@ -141,22 +179,23 @@ class OAuthConnection:
         return self._health.fail(reason)
 
     async def _refresh(self, session: aiohttp.ClientSession, stale: str) -> None:
-        """Refresh unless another caller already replaced ``stale`` while we waited for the lock."""
+        """Refresh unless another caller already replaced ``stale`` while we waited for the lock, or another process
+        rotated the grant (the pair it stored is read under the grant's hold, and taken)."""
         async with self._lock:
             self._health.check()
             if self._unsaved is None and self._tokens.access_token != stale:
                 return
-            if self._unsaved is None and self._stored is not None:
-                saved = await self._stored()
-                if saved is not None and saved.access_token != stale:  # rotated elsewhere: never use older tokens
-                    self._tokens = saved
+            async with self._grant.hold() as held:
+                saved = held.stored
+                if self._unsaved is None and saved is not None and saved.access_token != stale:
+                    self._tokens = saved  # rotated elsewhere: never use older tokens
                     return
-            if self._unsaved is None:
-                try:
-                    self._unsaved = await self._app.refresh(session, self._tokens.refresh_token)
-                except AuthError as exc:
-                    raise self._health.fail(f"refresh refused ({exc.message})") from exc
-            await self._on_rotate(self._unsaved)  # durable before use; on failure we retry saving next call
+                if self._unsaved is None:
+                    try:
+                        self._unsaved = await self._app.refresh(session, self._tokens.refresh_token)
+                    except AuthError as exc:
+                        raise self._health.fail(f"refresh refused ({exc.message})") from exc
+                await held.save(self._unsaved)  # durable before use; on failure we retry saving next call
             self._tokens, self._unsaved = self._unsaved, None
             self.refreshes += 1
 

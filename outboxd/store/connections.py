@@ -7,12 +7,44 @@ ciphertext, so a copied or backed-up state file does not leak tokens.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
 
 from outboxd.exceptions import StoreError
-from outboxd.store._db import Clock, Database, Row, from_text, maybe_time, to_text
+from outboxd.store._db import Clock, Database, Params, Row, from_text, maybe_time, to_text
 from outboxd.store.models import Cipher, Connection, ConnectionState, OAuthPending
 
-__all__ = ["Connections"]
+__all__ = ["Connections", "HeldConnection"]
+
+_SAVE = (
+    "INSERT INTO connections (shop_id, kind, access_token_ct, refresh_token_ct, expires_at, scopes, "
+    "company_id, company_name, state, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+    "ON CONFLICT (shop_id) DO UPDATE SET kind = excluded.kind, access_token_ct = excluded.access_token_ct, "
+    "refresh_token_ct = excluded.refresh_token_ct, expires_at = excluded.expires_at, scopes = excluded.scopes, "
+    "company_id = excluded.company_id, company_name = excluded.company_name, state = excluded.state, "
+    "updated_at = excluded.updated_at"
+)
+_SAVE_TOKENS = (
+    "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, expires_at = $3, state = 'connected', "
+    "updated_at = $4 WHERE shop_id = $5"
+)
+_SET_STATE = "UPDATE connections SET state = $1, updated_at = $2 WHERE shop_id = $3"
+"""The writes of connection rows, each run through ``Connections._changing``."""
+
+Write = Callable[[str, Params], Awaitable[int]]
+SaveTokens = Callable[[str, str | None, dt.datetime | None], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class HeldConnection:
+    """A shop's connection held against every other process until the hold ends (:meth:`Connections.held`)."""
+
+    stored: Connection | None
+    """The row as read once held."""
+    save_tokens: SaveTokens
+    """Persist a rotated pair ``(access, refresh, expires_at)`` within the hold."""
 
 
 class Connections:
@@ -31,12 +63,7 @@ class Connections:
         """Insert or replace the shop's connection (after a connect, or a switch to an API token)."""
         c = self._cipher
         await self._db.write(
-            "INSERT INTO connections (shop_id, kind, access_token_ct, refresh_token_ct, expires_at, scopes, "
-            "company_id, company_name, state, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-            "ON CONFLICT (shop_id) DO UPDATE SET kind = excluded.kind, access_token_ct = excluded.access_token_ct, "
-            "refresh_token_ct = excluded.refresh_token_ct, expires_at = excluded.expires_at, scopes = excluded.scopes, "
-            "company_id = excluded.company_id, company_name = excluded.company_name, state = excluded.state, "
-            "updated_at = excluded.updated_at",
+            self._changing(_SAVE),
             (connection.shop_id, connection.kind, c.encrypt(connection.access_token),
              None if connection.refresh_token is None else c.encrypt(connection.refresh_token),
              None if connection.expires_at is None else to_text(connection.expires_at), " ".join(connection.scopes),
@@ -47,15 +74,30 @@ class Connections:
         self, shop_id: str, access_token: str, refresh_token: str | None, expires_at: dt.datetime | None
     ) -> None:
         """Persist a rotated token pair (before using it: the old pair is dead at Pennylane already)."""
+        await self._save_tokens(self._db.write, shop_id, access_token, refresh_token, expires_at)
+
+    @asynccontextmanager
+    async def held(self, shop_id: str) -> AsyncIterator[HeldConnection]:
+        """The shop's connection held against every other process that may refresh its grant, read once held; a
+        refresh happens inside, its pair saved within. SQLite has one daemon per state file: nothing to hold
+        (PostgreSQL locks the row: ``store/pg/connections.py``)."""
+        yield HeldConnection(await self.get(shop_id), partial(self.save_tokens, shop_id))
+
+    async def _save_tokens(
+        self, write: Write, shop_id: str, access_token: str, refresh_token: str | None, expires_at: dt.datetime | None
+    ) -> None:
         c = self._cipher
-        changed = await self._db.write(
-            "UPDATE connections SET access_token_ct = $1, refresh_token_ct = $2, expires_at = $3, state = 'connected', "
-            "updated_at = $4 WHERE shop_id = $5",
+        changed = await write(
+            self._changing(_SAVE_TOKENS),
             (c.encrypt(access_token), None if refresh_token is None else c.encrypt(refresh_token),
              None if expires_at is None else to_text(expires_at), to_text(self._clock()), shop_id),
         )  # fmt: skip
         if changed != 1:
             raise StoreError(f"shop {shop_id} has no connection to update")
+
+    def _changing(self, statement: str) -> str:
+        """``statement``, a write of connection rows, as this backend runs it (PostgreSQL tells the replicas)."""
+        return statement
 
     async def get(self, shop_id: str) -> Connection | None:
         row = await self._db.read_one("SELECT * FROM connections WHERE shop_id = $1", (shop_id,))
@@ -83,7 +125,7 @@ class Connections:
 
     async def set_state(self, shop_id: str, state: ConnectionState) -> None:
         await self._db.write(
-            "UPDATE connections SET state = $1, updated_at = $2 WHERE shop_id = $3",
+            self._changing(_SET_STATE),
             (state, to_text(self._clock()), shop_id),
         )
 

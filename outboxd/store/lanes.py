@@ -46,6 +46,11 @@ class LaneOwnership(Protocol):
         time (stop claiming, exit, restart)."""
         ...
 
+    async def connection_changes(self) -> Mapping[str, str]:
+        """shop -> version of its stored connection, for each one changed since the last call (through any replica);
+        waits for one until the next renewal is due (empty: none came by then)."""
+        ...
+
     async def leave(self) -> None:
         """Give every lease back (clean shutdown, nothing in flight)."""
         ...

@@ -90,12 +90,17 @@ def sandbox_thread(sandbox: Sandbox) -> Iterator[SandboxHandle]:
 
 @pytest.fixture
 async def build(outbox_url: str, tmp_path: Path) -> AsyncIterator[Build]:
-    """``build(shops=..., oauth=..., count=..., faults=...)``: the simulator in this process, a company per shop
-    (an API token each, or an OAuth connection to make), ``count`` replicas' configs (not started)."""
+    """``build(shops=..., oauth=..., count=..., faults=..., lease=...)``: the simulator in this process, a company per
+    shop (an API token each, or an OAuth connection to make), ``count`` replicas' configs (not started)."""
     async with AsyncExitStack() as stack:
 
         async def make(
-            *, shops: list[str] = SHOPS, oauth: tuple[str, ...] = (), count: int = 3, faults: Faults | None = None
+            *,
+            shops: list[str] = SHOPS,
+            oauth: tuple[str, ...] = (),
+            count: int = 3,
+            faults: Faults | None = None,
+            lease: float = LEASE,
         ) -> Replicas:
             sandbox = Sandbox(rate_limit=RATE, faults=faults or Faults(seed=7))
             handle = stack.enter_context(sandbox_thread(sandbox))
@@ -103,7 +108,7 @@ async def build(outbox_url: str, tmp_path: Path) -> AsyncIterator[Build]:
             tokens = {shop: None if shop in oauth else sandbox.issue_api_token(cid) for shop, cid in companies.items()}
             daemons = []
             for n in range(count):
-                layout = Layout(tmp_path / f"replica-{n}", handle, tokens, rate_limit=RATE, lease_seconds=LEASE)
+                layout = Layout(tmp_path / f"replica-{n}", handle, tokens, rate_limit=RATE, lease_seconds=lease)
                 if daemons:  # one token key for every replica: the stored OAuth tokens are encrypted with it
                     layout.root.mkdir(parents=True)
                     shutil.copy2(daemons[0].layout.root / "token.key", layout.root / "token.key")
@@ -268,12 +273,15 @@ async def test_an_oauth_shop_moves_to_another_replica_with_its_rotated_tokens(bu
     assert list(await world.lane_owners()) == [f"{socket.gethostname()}:{second.proc.pid}"]  # it took the lane
 
 
-async def test_an_oauth_connect_and_disconnect_through_another_replica_reach_the_owner(build: Build) -> None:
-    """The operator's connect lands on the replica that does not own the shop: the owner takes the stored grant at a
-    heartbeat (its lane was not connected: it used to stay so), delivers, and follows the disconnect the same way."""
+async def test_an_oauth_connect_and_disconnect_through_another_replica_reach_the_owner_at_once(build: Build) -> None:
+    """The operator's connect lands on the replica that does not own the shop: told by the database, the owner takes
+    the stored grant at once (its lane was not connected: it used to stay so until its next heartbeat, 30 s apart
+    here), delivers, rotating the short-lived tokens, and follows the disconnect the same way; the disconnect revokes
+    the grant as stored, not the pair the other replica was given at the connect (long rotated away by then)."""
     shop = "oauth-shop"
-    world = await build(shops=[shop], oauth=(shop,), count=2)
+    world = await build(shops=[shop], oauth=(shop,), count=2, lease=90.0, faults=Faults(seed=7, access_token_ttl=1.0))
     owner, other = await owner_then_other(world)
+    beat = await _lease_until(world.db, shop)  # the owner's heartbeat that took the shop; the next is 30 s later
     async with ControlClient(other.layout.socket, actor="test") as client:
         started = await client.connect_start(shop)
         redirect = world.sandbox.approve(str(started["authorize_url"]), world.companies[shop])
@@ -284,7 +292,8 @@ async def test_an_oauth_connect_and_disconnect_through_another_replica_reach_the
     async def delivered() -> bool:
         return await world.delivered() >= len(rows)
 
-    await wait_until(delivered, 30, "the owner delivers through the grant made on the other replica")
+    await wait_until(delivered, 25, "the owner delivers through the grant made on the other replica")
+    assert '"token.rotated"' in owner.log_path.read_text()
     assert_exact(world.sandbox, world.companies[shop], expected(rows, owner.layout.config(), shop))
     assert owner.proc is not None
     assert list(await world.lane_owners()) == [f"{socket.gethostname()}:{owner.proc.pid}"]
@@ -295,7 +304,10 @@ async def test_an_oauth_connect_and_disconnect_through_another_replica_reach_the
         async with ControlClient(owner.layout.socket, actor="test") as client:
             return (await client.shop(shop))["connection"]["state"] == "disconnected"
 
-    await wait_until(disconnected_at_owner, 10, "the owner follows the disconnect")
+    await wait_until(disconnected_at_owner, 25, "the owner follows the disconnect")
+    assert await _lease_until(world.db, shop) == beat, "followed at a heartbeat, not when the database told it"
+    live = [r for r in list(world.sandbox.tokens.refresh.values()) if r.company_id == world.companies[shop]]
+    assert not live, "the grant is still alive at Pennylane after the disconnect"
 
 
 @pytest.mark.timeout(90)

@@ -16,12 +16,15 @@ lease would run out, then gives up (:class:`LeaseLost`). Heartbeats use their ow
 the deliveries for a pooled one (a starved pool made heartbeats late under load).
 Each heartbeat also forgets the rows of replicas dead for ``FORGET_AFTER`` leases, and reads each shop's pause
 (:attr:`PgLaneOwnership.shop_pauses`): a pause or resume made through another replica reaches this one's lanes.
+The heartbeats' connection also listens to the connections' changes (``store/pg/connections.py``), told between two
+heartbeats by :meth:`PgLaneOwnership.connection_changes`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -32,6 +35,7 @@ import structlog
 
 from outboxd.exceptions import LeaseLost, StoreError
 from outboxd.store.lanes import ShopPause
+from outboxd.store.pg.connections import CONNECTION_CHANGED
 from outboxd.store.pg.db import PgDatabase, pg_errors
 
 __all__ = ["FORGET_AFTER", "PgLaneOwnership"]
@@ -98,6 +102,9 @@ class PgLaneOwnership:
         self._leaving: set[str] = set()
         self._trusted_until = 0.0
         self._pauses: dict[str, ShopPause] = {}
+        self._changes: dict[str, str] = {}
+        """Connections changed since :meth:`connection_changes` last said: shop -> the row's version."""
+        self._changed = asyncio.Event()
 
     @property
     def interval(self) -> float:
@@ -152,8 +159,28 @@ class PgLaneOwnership:
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
-            self._conn = await asyncpg.connect(self.db.path, server_settings={"application_name": "outboxd-lanes"})
+            conn = await asyncpg.connect(self.db.path, server_settings={"application_name": "outboxd-lanes"})
+            await conn.add_listener(CONNECTION_CHANGED, self._on_connection_changed)
+            self._conn = conn
         return self._conn
+
+    def _on_connection_changed(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        shop_id, version = json.loads(payload)
+        self._changes[shop_id] = version
+        self._changed.set()
+
+    async def connection_changes(self) -> Mapping[str, str]:
+        """The shops whose stored connection changed (through any replica, this one included) since the last call,
+        with their rows' versions; waits for one until the next heartbeat is due (empty: none came by then)."""
+        if not self._changes:
+            try:
+                async with asyncio.timeout(self.interval):
+                    await self._changed.wait()
+            except TimeoutError:
+                pass
+        self._changed.clear()
+        changes, self._changes = self._changes, {}
+        return changes
 
     async def close(self) -> None:
         """Close the heartbeat's connection (the next heartbeat opens another)."""

@@ -1,5 +1,5 @@
-"""The Store facade on PostgreSQL: the shared groups over a pooled ``PgDatabase``, PostgreSQL deliveries, and
-lane ownership among replicas.
+"""The Store facade on PostgreSQL: the shared groups over a pooled ``PgDatabase``, PostgreSQL deliveries, grants held
+among replicas around a refresh, and lane ownership among replicas.
 
 Chosen by ``open_store`` when the state database is a ``postgresql://`` URL.
 """
@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from outboxd.store._db import Clock
 from outboxd.store.lanes import LaneOwnership
 from outboxd.store.models import Cipher
+from outboxd.store.pg.connections import PgConnections
 from outboxd.store.pg.db import PgDatabase
 from outboxd.store.pg.deliveries import PgDeliveries
 from outboxd.store.pg.lanes import PgLaneOwnership
@@ -28,6 +29,8 @@ class PgStore(Store):
     def __init__(self, db: PgDatabase, *, owner: str, lease: dt.timedelta, clock: Clock, cipher: Cipher | None) -> None:
         super().__init__(db, PgDeliveries(db, clock, owner, lease), clock=clock, cipher=cipher)
         self.pg = db
+        self.connections = PgConnections(db, clock, cipher)
+        """Pennylane connections, a grant held among replicas while one refreshes it."""
 
     async def take_back_at_start(self) -> int:
         """Nothing: a lease found at start may be another live replica's; expired ones come back at each claim."""
