@@ -11,6 +11,7 @@ import re
 
 __all__ = [
     "MAX_AMOUNT_DIGITS",
+    "MAX_COLUMN_READ",
     "MAX_DEPTH",
     "MAX_ID",
     "MAX_ITEMS",
@@ -26,6 +27,9 @@ __all__ = [
 
 MAX_PAYLOAD_BYTES = 1_000_000
 """The payload's size in bytes (UTF-8), measured in SQL before the row is loaded."""
+MAX_COLUMN_READ = 4096
+"""Bytes of an outbox column other than the payload read at most: a longer value is cut in SQL before it is loaded
+(no column may be that long, so the row is refused all the same, and a huge one never reaches memory)."""
 MAX_DEPTH = 20
 """Nesting of objects and arrays in a payload; the contract's own payloads go 3 deep."""
 MAX_AMOUNT_DIGITS = 12

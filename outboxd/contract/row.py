@@ -12,7 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from outboxd.contract.limits import MAX_ID, MAX_PAYLOAD_BYTES, SHOP_ID, SHOP_ID_RULE, is_utf8, unsafe_char
+from outboxd.contract.limits import (
+    MAX_COLUMN_READ,
+    MAX_ID,
+    MAX_PAYLOAD_BYTES,
+    SHOP_ID,
+    SHOP_ID_RULE,
+    is_utf8,
+    unsafe_char,
+)
 from outboxd.exceptions import ContractError
 
 __all__ = ["QUARANTINE_SHOP", "RESERVED_PREFIX", "Admitted", "admit", "column_problem"]
@@ -22,6 +30,7 @@ QUARANTINE_SHOP = "_quarantine"
 RESERVED_PREFIX = "!"
 """``event_id``s beginning with it are the bridge's names for rows it could not read (``!row-<outbox id>``)."""
 _MAX_COLUMN = MAX_ID + 20  # an aggregate_id is "register:" or "order:" and an id
+_OR_MORE = " or more"  # a column that long was cut by the reader before it was loaded (MAX_COLUMN_READ)
 _COLUMNS = ("shop_id", "event_id", "event_type", "aggregate_id", "occurred_at")
 
 
@@ -38,7 +47,7 @@ def _kind(value: Any) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, bytes | bytearray | memoryview):
-        return f"a BLOB of {len(value):,} bytes"
+        return f"a BLOB of {len(value):,} bytes{_OR_MORE if len(value) >= MAX_COLUMN_READ else ''}"
     return f"the {type(value).__name__} {value!r}" if isinstance(value, int | float) else type(value).__name__
 
 
@@ -63,7 +72,9 @@ def column_problem(name: str, value: Any) -> ContractError | None:
     if name == "shop_id" and not SHOP_ID.fullmatch(value):
         return ContractError(name, f"{value[:80]!r} is not a shop id", SHOP_ID_RULE)
     if len(value) > _MAX_COLUMN:
-        return ContractError(name, f"is {len(value):,} characters long, more than {_MAX_COLUMN}", fix)
+        more = _OR_MORE if len(value) >= MAX_COLUMN_READ else ""
+        return ContractError(name, f"is {len(value):,} characters long{more}, more than {_MAX_COLUMN}",
+                             f"send at most {_MAX_COLUMN} characters")
     if name == "event_id" and value.startswith(RESERVED_PREFIX):
         return ContractError(name, f"begins with {RESERVED_PREFIX!r}, which the bridge keeps for its own names",
                              "use a UUID or a ULID")

@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from outboxd.contract.limits import MAX_PAYLOAD_BYTES
+from outboxd.contract.limits import MAX_COLUMN_READ, MAX_PAYLOAD_BYTES
 from outboxd.exceptions import StoreError
 from outboxd.store.models import OutboxRow
 
@@ -32,12 +32,15 @@ SAFETY_POLL = 5.0
 reconnection): the bound on how late a row can be noticed."""
 
 _STAMP = """to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+_CUT = f"CASE WHEN octet_length(o.{{0}}) > {MAX_COLUMN_READ} THEN left(o.{{0}}, {MAX_COLUMN_READ}) ELSE o.{{0}} END"
+"""A text column as loaded: cut in SQL when it is longer than any row needs (it is refused all the same)."""
 _BATCH = (
     "WITH sized AS (SELECT id, octet_length(payload::text) AS size FROM {table} WHERE id > $1 AND id <= $2 "  # noqa: S608 (constants)
     "ORDER BY id LIMIT $3), "
     f"running AS (SELECT id, size, sum(CASE WHEN size <= {MAX_PAYLOAD_BYTES} THEN size ELSE 0 END) "
     "OVER (ORDER BY id) AS loaded, row_number() OVER (ORDER BY id) AS n FROM sized) "
-    f"SELECT o.id, event_id, shop_id, event_type, aggregate_id, {_STAMP.format('occurred_at')}, "
+    f"SELECT o.id, {_CUT.format('event_id')}, {_CUT.format('shop_id')}, {_CUT.format('event_type')}, "
+    f"{_CUT.format('aggregate_id')}, {_STAMP.format('occurred_at')}, "
     f"CASE WHEN size <= {MAX_PAYLOAD_BYTES} THEN payload::text END, {_STAMP.format('created_at')}, size "
     "FROM running r JOIN {table} o ON o.id = r.id WHERE r.loaded <= $4 OR r.n = 1 ORDER BY o.id"
 )

@@ -15,24 +15,32 @@ from urllib.parse import quote
 
 import aiosqlite
 
-from outboxd.contract.limits import MAX_PAYLOAD_BYTES
+from outboxd.contract.limits import MAX_COLUMN_READ, MAX_PAYLOAD_BYTES
 from outboxd.exceptions import StoreError
 from outboxd.store.models import OutboxRow
 from outboxd.store.sqlite import connect
 
 __all__ = ["OutboxSource"]
 
+
+def _read(column: str) -> str:
+    """The column as loaded: cut to ``MAX_COLUMN_READ`` bytes in SQL when it is longer (no row needs that much)."""
+    return (f"CASE WHEN length(CAST(o.{column} AS BLOB)) > {MAX_COLUMN_READ} "
+            f"THEN substr(o.{column}, 1, {MAX_COLUMN_READ}) ELSE o.{column} END")  # fmt: skip
+
+
 _BATCH = (
     "WITH sized AS (SELECT id, length(CAST(payload AS BLOB)) AS size FROM outbox WHERE id > ? ORDER BY id LIMIT ?), "  # noqa: S608 (constants)
     f"running AS (SELECT id, size, sum(CASE WHEN size <= {MAX_PAYLOAD_BYTES} THEN size ELSE 0 END) "
     "OVER (ORDER BY id) AS loaded, row_number() OVER (ORDER BY id) AS n FROM sized) "
-    "SELECT o.id, event_id, shop_id, event_type, aggregate_id, occurred_at, "
-    f"CASE WHEN size <= {MAX_PAYLOAD_BYTES} THEN payload END, created_at, size "
+    f"SELECT o.id, {_read('event_id')}, {_read('shop_id')}, {_read('event_type')}, {_read('aggregate_id')}, "
+    f"{_read('occurred_at')}, CASE WHEN size <= {MAX_PAYLOAD_BYTES} THEN payload END, {_read('created_at')}, size "
     "FROM running r JOIN outbox o ON o.id = r.id WHERE r.loaded <= ? OR r.n = 1 ORDER BY o.id"
 )
 """The next rows, measured before any payload is loaded: the window adds up the sizes of the next ``limit`` rows
 and the payloads are read only for the prefix within the byte budget (the first row always, so a big one still
-moves on). A payload over the contract's size stays in the file (None, and its size in bytes): refused unread."""
+moves on). A payload over the contract's size stays in the file (None, and its size in bytes): refused unread;
+another column longer than ``MAX_COLUMN_READ`` bytes is cut before it is loaded (it is refused all the same)."""
 
 
 def _escaped(data: bytes) -> str:

@@ -102,6 +102,10 @@ HOSTILE: list[tuple[str, list[Any], str]] = [
     ("escape in event_id", ["ev-\x1b[2J", *good(24)[1:]], "event_id: holds the control or bidi character U+001B"),
     ("bidi in shop_id", [*good(25)[:1], "s1\u202e", *good(25)[2:]], "shop_id: holds the control or bidi"),
     ("NUL in payload", [*good(26)[:5], '{"a": 1}\x00'], "payload: holds the raw control character U+0000"),
+    # cut by the reader before they are loaded: without the cut, 5 MB each in memory and the exact length here
+    ("5 MB event_type", [*good(27)[:2], "x" * 5_000_000, *good(27)[3:]],
+     "event_type: is 4,096 characters long or more, more than 120"),
+    ("5 MB blob event_id", [b"e" * 5_000_000, *good(28)[1:]], "event_id: is a BLOB of 4,096 bytes or more, not text"),
 ]
 
 
