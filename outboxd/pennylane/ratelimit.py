@@ -13,7 +13,9 @@ Pennylane counts per token, not per process: a process started right after anoth
 spend a full budget the dead one already used. With a ``send_log``, the send times of the window are written
 durably before a request leaves once more than ``UNRECORDED`` of the budget is in use, and a new limiter starts
 (at its first request) from the recorded times plus that unrecorded share assumed spent just now: whatever the last
-process sent, the two never exceed the limit in any window, and a quiet token costs no write at all.
+process sent, the two never exceed the limit in any window, and a quiet token costs no write at all. A send is
+counted from when it leaves, after its write: a slow write (a loaded state database) delays it, and counted from
+before, it and the next sends (quick writes) could fall into one server window beyond the budget.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ __all__ = ["UNRECORDED", "RateLimiter", "RateUsage", "SendLog"]
 
 UNRECORDED = 0.5
 """Share of the budget sent without a write to the send log: a new process assumes that much was sent just before it."""
-
 
 
 class SendLog(Protocol):
@@ -116,6 +117,8 @@ class RateLimiter:
                 self._server_remaining -= 1
             if self._log is not None and self._in_window() > self._unrecorded:
                 await self._log.record(tuple(self._sent))
+                # it leaves now, after the write: counted from here, a slow write never squeezes a window's sends
+                self._sent[-1] = max(self._sent[-1], self._clock())
 
     async def _resume(self) -> None:
         """Start from what the previous process recorded, plus the share it may have sent without recording."""

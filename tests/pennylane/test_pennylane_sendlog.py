@@ -74,3 +74,25 @@ async def test_a_process_killed_just_after_its_start_is_covered_too(clock: FakeC
     clock.now += 0.1
     await _send(_limiter(clock, log), clock, 40, times)
     assert _max_in_any_window(times, 5.0) <= 25
+
+
+class SlowLog(MemoryLog):
+    """A state database under load: some writes take a while, and a request leaves only once its write is done."""
+
+    def __init__(self, clock: FakeClock, delays: Sequence[float]) -> None:
+        super().__init__()
+        self.clock, self.delays = clock, delays
+
+    async def record(self, sent: Sequence[float]) -> None:
+        await super().record(sent)
+        self.clock.now += self.delays[self.writes % len(self.delays)]
+
+
+async def test_a_slow_write_never_squeezes_more_sends_than_the_budget_into_a_window(clock: FakeClock) -> None:
+    """Each send is counted from when it leaves, after its write: counted from before the write, a send delayed by a
+    slow one and the next ones, whose writes were quick, fell in one window of the server (9 in 1 s for 8)."""
+    limiter = RateLimiter(8, 1.0, clock=clock, sleep=clock.sleep, send_log=SlowLog(clock, [0.2, 0.0, 0.0]))
+    clock.now += 10
+    times: list[float] = []
+    await _send(limiter, clock, 200, times)
+    assert _max_in_any_window(times, 1.0) <= 8
