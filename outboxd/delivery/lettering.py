@@ -45,12 +45,15 @@ if TYPE_CHECKING:
     from outboxd.store import Store
     from outboxd.store.letterings import Lettering
 
-__all__ = ["RETRY_TICK", "Letterer", "find_line", "lettering_view", "to_letter"]
+__all__ = ["AFTER_DELIVERY", "RETRY_TICK", "Letterer", "find_line", "lettering_view", "to_letter"]
 
 log = structlog.get_logger("outboxd.lettering")
 
 RETRY_TICK = 1.0
 """Seconds between two looks for orders due for lettering again."""
+AFTER_DELIVERY = 10.0
+"""Seconds an order whose lines a delivery made add up to zero is left to the lettering that follows that delivery
+(``after_delivery``) before the lettering task takes it: only a crash in between leaves it to the task."""
 
 
 def to_letter(lines: tuple[LetteringLine, ...]) -> tuple[LetteringLine, ...]:
@@ -120,8 +123,9 @@ class Letterer:
         self, lane: Lane, event: Event, booking: Booking, created: PostedEntry | None, customer_account: int | None
     ) -> list[tuple[str, Any]]:
         """What to write with the settled delivery: a ticket's number, and the customer line of a ticket or payment
-        (lettering on). ``created``: the entry just posted (None when it was posted or found before);
-        ``customer_account``: the ticket's customer account, when the event is a ticket."""
+        with its order due once its lines add up to zero (lettering on: a crash before ``after_delivery`` letters it
+        leaves it to the lettering task). ``created``: the entry just posted (None when it was posted or found
+        before); ``customer_account``: the ticket's customer account, when the event is a ticket."""
         payload = event.payload
         if not booking.entries or not isinstance(payload, OrderRecorded | PaymentRecorded):
             return []
@@ -138,7 +142,8 @@ class Letterer:
             customer_account = await lane.resolver.account(OrderCustomerAccount(payload.order_id))
         ids = created.line_ids.get(customer_account, ()) if created is not None else ()
         line_id, piece = (ids[0] if ids else None), booking.entries[-1].piece_number
-        return [*statements, *letterings.line_statements(shop, payload.order_id, piece, amount, line_id)]
+        return [*statements, *letterings.line_statements(shop, payload.order_id, piece, amount, line_id),
+                letterings.due_statement(shop, payload.order_id, after=AFTER_DELIVERY)]
 
     async def day_statements(
         self, lane: Lane, booking: DayBooking, created: Mapping[str, PostedEntry], numbers: Mapping[str, str]

@@ -96,14 +96,15 @@ class Letterings:
             self.order_statement(shop_id, order_id, None),
         ]
 
-    def due_statement(self, shop_id: str, order_id: str) -> tuple[str, Params]:
-        """The order due now if its lines add up to zero (a failed one waits for its operator), for a settle's
-        writes: the lettering task letters it, and after a crash too."""
+    def due_statement(self, shop_id: str, order_id: str, *, after: float = 0.0) -> tuple[str, Params]:
+        """The order due ``after`` seconds from now if its lines add up to zero (a failed one waits for its
+        operator), for a settle's writes: the lettering task letters it, and after a crash too."""
+        at = self._clock() + dt.timedelta(seconds=after)
         return (
             "UPDATE letterings SET state = 'due', next_attempt_at = $3 WHERE shop_id = $1 AND order_id = $2 "
             "AND state <> 'failed' AND (SELECT sum(amount) FROM lettering_lines l "
             "WHERE l.shop_id = $1 AND l.order_id = $2) = 0",
-            (shop_id, order_id, to_text(self._clock())),
+            (shop_id, order_id, to_text(at)),
         )
 
     async def ticket_number(self, shop_id: str, order_id: str) -> str | None:

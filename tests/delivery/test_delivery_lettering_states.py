@@ -1,21 +1,28 @@
 """The lettering step's own states on a real state database: a retryable failure leaves the order due after a
 backoff (then lettered), Pennylane's refusal fails it with the reason, an order whose lines do not add up stays
-open, and the attempts are spent into failed."""
+open, the attempts are spent into failed, and an order whose lettering a crash stopped after its delivery's settle is
+lettered by the lettering task."""
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import random
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bridge_setup import wait_until
 
+from outboxd.contract import Event, ReferenceUpdated, parse_event
 from outboxd.delivery.deliver import Backoff
-from outboxd.delivery.lettering import Letterer
+from outboxd.delivery.lettering import AFTER_DELIVERY, Letterer
 from outboxd.exceptions import PermanentError, RetryableError
 from outboxd.metrics import Metrics
-from outboxd.rules import ShopMapping
+from outboxd.pennylane import PostedEntry
+from outboxd.rules import ShopMapping, book, effective_mapping
+from outboxd.shop_simulator.catalog import reference as reference_payload
 from outboxd.store import Store, open_store
 
 ACCOUNT = 411
@@ -124,3 +131,47 @@ async def test_a_line_after_the_lettering_opens_the_order_until_it_adds_up_again
     await letterer.letter(Lane(client), "o-5")  # type: ignore[arg-type]
     assert await _state(store, "o-5") == ("lettered", 2, None)
     assert client.calls[-1] == [100, 101, 201, 200]  # the lines lettered before come along: the group grows
+
+
+def _event(event_type: str, aggregate_id: str, payload: dict[str, Any]) -> Event:
+    return parse_event({"event_id": f"e-{aggregate_id}-{event_type}", "shop_id": "s1", "event_type": event_type,
+                        "aggregate_id": aggregate_id, "occurred_at": "2026-03-14T10:00:00+01:00", "payload": payload})
+
+
+async def test_an_order_paid_by_a_delivery_whose_lettering_a_crash_stopped_is_lettered_by_the_task(
+    tmp_path: Path,
+) -> None:
+    """The payment's settle is committed, the daemon dies before ``after_delivery`` letters the order: the settle's
+    own writes made it due, so the lettering task of the next process letters it (it stayed open for ever)."""
+    now = [dt.datetime(2026, 3, 14, 17, 0, tzinfo=dt.UTC)]
+    reference = _event("reference.updated", "reference", reference_payload(1))
+    assert isinstance(reference.payload, ReferenceUpdated)
+    mapping = effective_mapping(ShopMapping(), reference.payload)
+    line = {"label": "Pain", "quantity": "1", "total_incl_tax": "20.00", "vat_rate": "5.5", "kind": "goods",
+            "chapter": None}  # fmt: skip
+    ticket = _event("order.recorded", "order:o-1", {"order_id": "o-1", "number": "T-1", "register_id": "r1",
+                    "business_date": "2026-03-14", "customer": None, "total_incl_tax": "20.00", "lines": [line]})
+    payment = _event("payment.recorded", "order:o-1", {"payment_id": "p-1", "order_id": "o-1", "register_id": "r1",
+                     "business_date": "2026-03-14", "method_id": "cash", "amount": "20.00"})  # fmt: skip
+    client = Client(None)
+    lane = Lane(client)
+    async with open_store(tmp_path / "state.db", owner="test", clock=lambda: now[0]) as store:
+        letterer = _letterer(store)
+        for n, event in enumerate((ticket, payment)):
+            posted = PostedEntry(n + 1, {ACCOUNT: (100 + n,)})
+            statements = await letterer.line_statements(lane, event, book(event, mapping), posted, ACCOUNT)  # type: ignore[arg-type]
+            await store.db.write_many(statements)  # the settle; then the kill, before after_delivery
+        assert (await store.letterings.get("s1", "o-1")).state == "due"  # type: ignore[union-attr]
+        assert await store.letterings.due("s1") == []  # the delivery's own lettering comes first
+        now[0] += dt.timedelta(seconds=AFTER_DELIVERY)
+        assert await store.letterings.due("s1") == ["o-1"]
+        task = asyncio.create_task(letterer.run({"s1": lane}, lambda shop: True, tick=0.01))  # type: ignore[dict-item]
+
+        async def lettered() -> bool:
+            return (await _state(store, "o-1"))[0] == "lettered"
+
+        try:
+            await wait_until(lettered, 10, "o-1 lettered by the task")
+        finally:
+            task.cancel()
+        assert [sorted(call) for call in client.calls] == [[100, 101]]
