@@ -341,6 +341,14 @@ async def sleep_briefly(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+def by_day(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Rows split by business day (the reference snapshot goes with the first day), in outbox order."""
+    days: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        days.setdefault(row["occurred_at"][:10], []).append(row)
+    return list(days.values())
+
+
 # -- a test's world -------------------------------------------------------------------------------------------
 
 SHOPS = ("s1", "s2")
@@ -355,16 +363,29 @@ class World:
     daemon: DaemonProcess
     state: StateView
 
-    def history(self, shop_id: str, *, days: int, orders_per_day: int = 6, seed: int = 1) -> list[dict[str, Any]]:
+    def history(self, shop_id: str, *, days: int, orders_per_day: int = 6, seed: int = 1, on_account: float = 0.0,
+                variety: bool = False) -> list[dict[str, Any]]:  # fmt: skip
         start = dt.date(dt.date.today().year, 1, 5)
         return list(simulate_shop(shop_id, days=days, orders_per_day=orders_per_day, registers=2, seed=seed,
-                                  start=start))  # fmt: skip
+                                  start=start, on_account=on_account, variety=variety))  # fmt: skip
 
     def expected(self, shop_id: str, rows: list[dict[str, Any]]) -> Expected:
         return expected(rows, self.layout.config(), shop_id)
 
     def control(self) -> ControlClient:
         return ControlClient(self.layout.socket, actor="e2e")
+
+    async def storm(self, stop: asyncio.Event) -> None:
+        """Hammer GET /me with each token shop's token until ``stop``, as the company's other integrations would:
+        the rate limit is eaten where the daemon's own pacing cannot foresee it."""
+        tokens = [token for token in self.layout.shop_tokens.values() if token is not None]
+        async with aiohttp.ClientSession() as session:
+            while not stop.is_set():
+                for token in tokens:
+                    headers = {"Authorization": f"Bearer {token}"}
+                    async with session.get(self.handle.api_url + "/me", headers=headers) as response:
+                        await response.read()
+                await asyncio.sleep(0.02)
 
     async def connect_oauth(self, shop_id: str) -> dict[str, Any]:
         """The operator's OAuth connect through the control API; the 'browser' is ``sandbox.approve``."""

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import pytest
 from e2e_harness import (
     SHOPS,
     World,
     WorldFactory,
     assert_exact,
+    by_day,
     scrape,
     settle,
     sleep_briefly,
@@ -42,14 +42,6 @@ class Case:
 
 FEED = 0.8
 """Seconds between two days of traffic fed to the outbox."""
-
-
-def by_day(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Rows split by business day (the reference snapshot goes with the first day), in outbox order."""
-    days: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        days.setdefault(row["occurred_at"][:10], []).append(row)
-    return list(days.values())
 
 
 def _rotations(world: World) -> int:
@@ -88,18 +80,6 @@ CASES = {
 }
 
 
-async def _storm(world: World, stop: asyncio.Event) -> None:
-    """Hammer GET /me with each shop's token, as the company's other integrations would."""
-    tokens = [world.layout.root.joinpath(f"{shop}.token").read_text() for shop in SHOPS]
-    async with aiohttp.ClientSession() as session:
-        while not stop.is_set():
-            for token in tokens:
-                headers = {"Authorization": f"Bearer {token}"}
-                async with session.get(world.handle.api_url + "/me", headers=headers) as response:
-                    await response.read()
-            await asyncio.sleep(0.02)
-
-
 @pytest.mark.parametrize("name", list(CASES))
 async def test_transient_fault_loses_nothing_and_books_each_piece_once(make_world: WorldFactory, name: str) -> None:
     case = CASES[name]
@@ -120,7 +100,7 @@ async def test_transient_fault_loses_nothing_and_books_each_piece_once(make_worl
 
     world.sandbox.faults.update(**case.faults)
     stop = asyncio.Event()
-    storm = asyncio.create_task(_storm(world, stop)) if case.storm else None
+    storm = asyncio.create_task(world.storm(stop)) if case.storm else None
     for n in range(1, 4):  # a day of traffic every FEED seconds, under the fault
         for shop_days in days.values():
             world.layout.insert(shop_days[n])
