@@ -48,7 +48,7 @@ RATE_SPAN = 60.0
 OPEN_YEAR = ("open", "reopen")
 PER_NEW_CUSTOMER = 2
 """Requests to make a customer known one by one: find it, create it (its 411 number is not read). Daily mode looks
-a day's customers up together (100 per request), so it pays one create each plus about one lookup per day."""
+the backfill's customers up together (100 per request), so it pays one create each plus a lookup per 100."""
 DAY_LINES = 900
 """Events per part of a day's entry, for the estimate: a part holds 1,000 lines, a day ~1.05 line per event."""
 ACCOUNT_SAMPLE = 2000
@@ -138,9 +138,9 @@ class Backfiller:
         """Requests and seconds for both modes: one POST per event (detailed) or per register-day and 1,000 lines
         (daily), plus the customers not yet known: ``PER_NEW_CUSTOMER`` each in detailed mode; in daily mode one
         create each (only those a ticket leaves owing at its day's end, with customers = "on_account") and one
-        lookup per day at most; in detailed mode one lettering per ticket its payments in the history settle; the
-        accounts the history books on that the chart lacks. Seconds at ``REACHED`` of the
-        rate limit (docs/backfill.md compares this with measured runs)."""
+        lookup per 100 of them; one lettering per ticket its payments in the history settle (in daily mode only
+        those left owing at their day's end, unless customers = "all"); the accounts the history books on that the
+        chart lacks. Seconds at ``REACHED`` of the rate limit (docs/backfill.md compares this with measured runs)."""
         lane = await self._lane(shop_id)
         years, refused = await self._fiscal_years(lane)
         default = _default_start(years, self._today())
@@ -153,17 +153,18 @@ class Backfiller:
         tickets = await self.history.tickets(shop_id, start, customer_reference(shop_id))
         customers = tickets.new_customers
         daily_customers = customers if mapping.customers == "all" else tickets.new_owing_customers
-        letterings = tickets.settled if mapping.lettering else 0  # detailed mode only: a day's entry is not lettered
+        letterings = tickets.settled if mapping.lettering else 0
+        daily_letterings = letterings if mapping.customers == "all" else min(letterings, tickets.settled_later)
         accounts = await self._new_accounts(lane, start)
         today = self._today().isoformat()
         detailed = sum(n for *_, n in days)
         daily = sum(n if day >= today or (day, reg) in busy else math.ceil(n / DAY_LINES) for day, reg, n in days)
         per_second = self._requests_per_second() * REACHED
-        lookups = min(daily_customers, len({day for day, *_ in days}))
+        lookups = math.ceil(daily_customers / 100)  # all of them at once, 100 per request
         modes: dict[str, ModeEstimate] = {}
         for mode, requests in (
             ("detailed", detailed + PER_NEW_CUSTOMER * customers + accounts + letterings),
-            ("daily", daily + daily_customers + lookups + accounts),
+            ("daily", daily + daily_customers + lookups + accounts + daily_letterings),
         ):
             modes[mode] = {"requests": requests, "seconds": round(requests / per_second)}
         return {

@@ -2,8 +2,9 @@
 
 Pennylane's rate limit sets the pace, so the limiter must never wait for this loop. The customers and accounts of
 a day are resolved concurrently (``RESOLVING`` at a time; the resolver's per-key locks create each once), and
-those of the next day while this one is posted. The day's customers not known yet are first looked up together
-(``Resolver.prefetch_customers``, 100 per request), so that each new one costs its create alone. Days are still
+those of the next day while this one is posted. The customers a backfill may create are first looked up together
+(``Resolver.prefetch_customers``, 100 per request: the whole backfill's at its first day, then each day's not known
+yet, for a day that came since), so that each new one costs its create alone. Days are still
 posted one after another in date order: a payment books against the account its order was booked on, remembered
 when the order's day is settled. What a day leaves to remember (each ticket's account, its customer lines to
 letter) is written with the day's settle, in one unit of writes (docs/accounting.md, "Lettering").
@@ -24,7 +25,7 @@ from outboxd.delivery.deliver import Deliverer, event_row
 from outboxd.delivery.lane import Lane
 from outboxd.exceptions import AuthError, BookingError, ContractError, OutboxdError, PennylaneError, PermanentError
 from outboxd.pennylane import PostedEntry
-from outboxd.rules import AccountRef, Booking, CustomerAccount, OrderCustomerAccount, ShopMapping
+from outboxd.rules import AccountRef, Booking, CustomerAccount, OrderCustomerAccount, ShopMapping, customer_reference
 from outboxd.rules.daily import DayBooking, book_day
 from outboxd.store import Delivery
 from outboxd.store.caches import Caches
@@ -60,6 +61,8 @@ class DayBooker:
         self.lanes = lanes
         self.deliverer = deliverer
         self._ahead: set[asyncio.Task[None]] = set()
+        self._looked_up: set[int] = set()
+        """Backfills whose customers were looked up at once (by this process)."""
         self._booked: dict[tuple[int, int, int], tuple[list[Event], DayBooking]] = {}
         """Register-days parsed and booked ahead (to resolve their ids), kept until they are posted: parsing and
         booking a busy day is most of a daily backfill's CPU, done once instead of three times."""
@@ -69,6 +72,9 @@ class DayBooker:
         days = await self.history.next_days(lane.shop_id, backfill_id, 2)
         if not days:
             return False
+        if backfill_id not in self._looked_up:
+            self._looked_up.add(backfill_id)
+            await self._look_up_customers(lane, backfill_id)
         if len(days) > 1:
             task = asyncio.create_task(self._resolve_ahead(lane, days[1]), name=f"backfill-ahead-{backfill_id}")
             self._ahead.add(task)
@@ -80,6 +86,18 @@ class DayBooker:
         for rows in _by_register(days[0]).values():
             await self.book_register_day(lane, rows, self.history)
         return True
+
+    async def _look_up_customers(self, lane: Lane, backfill_id: int) -> None:
+        """Every customer the backfill may create, looked up in lists of 100 instead of a list per day (a year of
+        a busy shop: 4 lookups instead of ~300). Best effort: each day still looks up what is not known."""
+        mapping = lane.mapping()
+        if mapping.customers == "none":
+            return
+        try:
+            ids = await self.history.customers(lane.shop_id, backfill_id, owing_only=mapping.customers != "all")
+            await lane.resolver.prefetch_customers(customer_reference(lane.shop_id, c) for c in sorted(ids))
+        except OutboxdError as exc:
+            log.debug("backfill.prefetch_failed", shop=lane.shop_id, reason=str(exc))
 
     async def close(self) -> None:
         """Stop resolving ahead (the daemon stops, or the loop that called ``book_next`` ended)."""

@@ -38,6 +38,22 @@ class TicketCounts:
     settled: int
     """Tickets whose payments, in the history too, add up to them: each is lettered once, one request
     (detailed booking; docs/accounting.md, "Lettering")."""
+    settled_later: int
+    """Those of them left owing at the end of their day: lettered once in daily booking."""
+
+
+@dataclass(frozen=True)
+class _Orders:
+    """Tickets and payments of the history by order: its customer, whether it books a ticket, and what each
+    business day leaves owing."""
+
+    customers: dict[str, str]  # order_id -> customer id
+    ticketed: set[str]
+    left: dict[tuple[str, str], int]  # (order_id, business day) -> what that day leaves owing
+
+    def owing(self) -> set[str]:
+        """The orders a day leaves owing (a ticket on account; a day bringing a later payment too)."""
+        return {order_id for (order_id, _), cents in self.left.items() if cents}
 
 
 class History:
@@ -101,45 +117,56 @@ class History:
         return [(r[0], r[1], r[2]) for r in rows]
 
     async def tickets(self, shop_id: str, start: dt.date, reference_prefix: str) -> TicketCounts:
-        """What the history's tickets from ``start`` on will cost besides their entries (read in Python: a
-        dialect's JSON field is one level deep)."""
-        field = self._db.dialect.json_field
-        rows = await self._db.read(
-            f"SELECT business_date, {field('payload', 'order_id')}, {field('payload', 'customer')},"  # noqa: S608 (constant)
-            f" {field('payload', 'total_incl_tax')}, {field('payload', 'amount')} FROM deliveries WHERE shop_id = $1"
-            f" AND event_type IN ('order.recorded', 'payment.recorded') AND {_HISTORY} AND business_date >= $2",
-            (shop_id, start.isoformat()),
-        )
+        """What the history's tickets from ``start`` on will cost besides their entries."""
+        orders = await self._orders(f"{_HISTORY} AND business_date >= $2", (shop_id, start.isoformat()))
         known = {
             r[0] for r in await self._db.read("SELECT external_reference FROM customers WHERE shop_id = $1", (shop_id,))
         }
-        customers: dict[str, str] = {}  # order_id -> customer id
-        ticketed: set[str] = set()
-        left: dict[tuple[str, str], int] = {}  # (order_id, business day) -> what that day leaves owing
-        for row in rows:
-            day, order_id, customer, total, amount = (None if row[n] is None else str(row[n]) for n in range(5))
-            if order_id is None or day is None:
-                continue
-            if customer:
-                customers[order_id] = str(json.loads(customer)["id"])
-            if total is not None and parse_amount(total):
-                ticketed.add(order_id)  # a ticket of zero books no customer line: nothing to letter
-            owed = parse_amount(total) if total is not None else -parse_amount(amount or "0")
-            left[order_id, day] = left.get((order_id, day), 0) + owed
-        owing_orders = {order_id for (order_id, _), cents in left.items() if cents}
+        owing = orders.owing()
         balance: dict[str, int] = {}
-        for (order_id, _), cents in left.items():
+        for (order_id, _), cents in orders.left.items():
             balance[order_id] = balance.get(order_id, 0) + cents
-        lettered = {order_id for order_id, cents in balance.items() if not cents and order_id in ticketed}
+        lettered = {order_id for order_id, cents in balance.items() if not cents and order_id in orders.ticketed}
 
         def unknown(ids: set[str]) -> int:
             return sum(1 for customer_id in ids if reference_prefix + customer_id not in known)
 
         return TicketCounts(
-            new_customers=unknown(set(customers.values())),
-            new_owing_customers=unknown({customers[o] for o in owing_orders if o in customers}),
+            new_customers=unknown(set(orders.customers.values())),
+            new_owing_customers=unknown({orders.customers[o] for o in owing if o in orders.customers}),
             settled=len(lettered),
+            settled_later=len(lettered & owing),
         )
+
+    async def customers(self, shop_id: str, backfill_id: int, *, owing_only: bool) -> set[str]:
+        """The customer ids of the tickets a backfill has still to book (``owing_only``: those a ticket leaves
+        owing at its day's end), for a daily backfill to look them up at once, 100 per request."""
+        orders = await self._orders("state = 'pending' AND backfill_id = $2", (shop_id, backfill_id))
+        wanted = orders.owing() if owing_only else orders.customers.keys()
+        return {orders.customers[o] for o in wanted if o in orders.customers}
+
+    async def _orders(self, where: str, params: tuple[str | int, ...]) -> _Orders:
+        """The tickets and payments of the shop's deliveries matching ``where`` (read in Python: a dialect's JSON
+        field is one level deep)."""
+        field = self._db.dialect.json_field
+        rows = await self._db.read(
+            f"SELECT business_date, {field('payload', 'order_id')}, {field('payload', 'customer')},"  # noqa: S608 (constant)
+            f" {field('payload', 'total_incl_tax')}, {field('payload', 'amount')} FROM deliveries WHERE shop_id = $1"
+            f" AND event_type IN ('order.recorded', 'payment.recorded') AND {where}",
+            params,
+        )
+        orders = _Orders({}, set(), {})
+        for row in rows:
+            day, order_id, customer, total, amount = (None if row[n] is None else str(row[n]) for n in range(5))
+            if order_id is None or day is None:
+                continue
+            if customer:
+                orders.customers[order_id] = str(json.loads(customer)["id"])
+            if total is not None and parse_amount(total):
+                orders.ticketed.add(order_id)  # a ticket of zero books no customer line: nothing to letter
+            owed = parse_amount(total) if total is not None else -parse_amount(amount or "0")
+            orders.left[order_id, day] = orders.left.get((order_id, day), 0) + owed
+        return orders
 
     async def sample(self, shop_id: str, start: dt.date, limit: int) -> list[Delivery]:
         """The first ``limit`` events of the history from ``start`` on: what the estimate books to see which

@@ -1,5 +1,6 @@
-"""Daily mode's customers: only those a day leaves owing get an account (customers = "on_account", the default);
-a day's unknown ones are looked up 100 per request, so a new customer costs its create."""
+"""Daily mode's customers: only those a day leaves owing get an account (customers = "on_account", the default),
+and their tickets are lettered once paid on a later day; a day's unknown ones are looked up 100 per request, so a
+new customer costs its create."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 async def test_a_day_with_n_new_customers_costs_n_creates_and_one_lookup_per_100(world: World) -> None:
-    world.mapping = {"customers": "all"}  # every ticket's customer gets an account, paid or not
+    world.mapping = {"customers": "all", "lettering": False}  # every ticket's customer gets an account, paid or not
     rows = history(days=1, orders=1400)
     await connect_with_history(world, rows)
     async with Running(world.config()) as daemon:
@@ -46,6 +47,17 @@ async def test_daily_creates_only_the_customers_a_day_leaves_owing(world: World)
         await daemon.backfills.start("s1", "ops", START.isoformat(), "daily")
         await wait_until(lambda: settled(daemon), 40)
         assert (await daemon.store.queue.stats("s1"))[0].failed == 0
+        day_of = {r["payload"]["order_id"]: r["payload"]["business_date"] for r in rows
+                  if r["event_type"] == "order.recorded"}  # fmt: skip
+        later = {r["payload"]["order_id"] for r in rows if r["event_type"] == "payment.recorded"
+                 and r["payload"]["business_date"] != day_of[r["payload"]["order_id"]]}  # fmt: skip
+        assert later  # tickets on account paid on a later day: each lettered, nothing else
+
+        async def lettered() -> bool:
+            done = await daemon.store.db.read("SELECT order_id FROM letterings WHERE state = 'lettered'")
+            return {r[0] for r in done} == later
+
+        await wait_until(lettered, 20)
     owed: dict[str, int] = {}
     for row in rows:  # what each ticket leaves owing at the end of its own day
         payload = row["payload"]

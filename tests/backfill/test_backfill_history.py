@@ -46,6 +46,7 @@ async def test_a_daily_backfill_walks_its_days_in_order_then_ends(store: Store) 
     assert (tickets.new_customers, tickets.new_owing_customers) == (len(customers), 0)  # all paid within the day
     orders = {r["payload"]["order_id"] for r in ROWS if r["event_type"] == "order.recorded"}
     assert tickets.settled == len(orders)
+    assert tickets.settled_later == 0  # nothing for a day's entry to letter
     await store.caches.save_customer("s1", f"kashclick:s1:{min(customers)}", 1, 2, "4110001")
     assert (await history.tickets("s1", START, "kashclick:s1:")).new_customers == len(customers) - 1
 

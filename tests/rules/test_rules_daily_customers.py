@@ -1,5 +1,7 @@
 """Daily booking and ``customers``: a ticket settled within its day books no customer line (``on_account``), or
-no customer of its own at all (``none``), and the books keep the same balances as with every customer (``all``)."""
+no customer of its own at all (``none``), and the books keep the same balances as with every customer (``all``).
+Besides its entries, a day's booking says where each customer line is and whose order it books (for lettering), and
+the account each ticket's later payments credit, as booking the ticket alone gives it (nothing is booked twice)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,14 @@ import pytest
 
 from outboxd.contract import Event, OrderRecorded, PaymentRecorded, ReferenceUpdated, parse_event
 from outboxd.exceptions import ConfigError
-from outboxd.rules import CustomerAccount, LedgerAccount, OrderCustomerAccount, ShopMapping, effective_mapping
+from outboxd.rules import (
+    CustomerAccount,
+    LedgerAccount,
+    OrderCustomerAccount,
+    ShopMapping,
+    book,
+    effective_mapping,
+)
 from outboxd.rules.daily import book_day
 from outboxd.rules.orders import customer_name
 from outboxd.shop_simulator import simulate_shop
@@ -107,6 +116,47 @@ def test_all_keeps_one_customer_line_per_ticket_and_payment() -> None:
         if isinstance(a, CustomerAccount) or (isinstance(a, LedgerAccount) and a.number == mapping.counter_customer)
     ]
     assert len(customer_lines) == tickets + payments
+
+
+def test_customer_lines_name_each_line_of_a_customer_account_and_its_order() -> None:
+    parts = seen = 0
+    for mapping, events in _register_days(days=6):
+        numbers = {e.payload.order_id: e.payload.number for e in events if isinstance(e.payload, OrderRecorded)}
+        for customers in MODES:
+            shop = dataclasses.replace(mapping, customers=customers)  # type: ignore[arg-type]
+            booking = book_day(events, shop, max_lines=40)  # parts too
+            entries = {entry.piece_number: entry for entry in booking.entries}
+            on_customers = [(entry.piece_number, n) for entry in booking.entries
+                            for n, line in enumerate(entry.lines) if _on_customer(line.account, shop)]  # fmt: skip
+            assert [(at.piece_number, at.index) for at in booking.customer_lines] == on_customers
+            for at in booking.customer_lines:  # the line's label names its order
+                label, number = entries[at.piece_number].lines[at.index].label, numbers.get(at.order_id)
+                names = label.split(" ")[1] == number or label.endswith((f"ticket {number}", f"commande {at.order_id}"))
+                assert names, (label, at)
+            parts += len(booking.entries) > 1
+            seen += len(booking.customer_lines)
+    assert seen
+    assert parts
+
+
+def test_order_accounts_are_those_the_ticket_alone_books_on_unless_its_lines_were_left_out() -> None:
+    for mapping, events in _register_days(days=6):
+        for customers in MODES:
+            shop = dataclasses.replace(mapping, customers=customers)  # type: ignore[arg-type]
+            booking = book_day(events, shop)
+            booked = {line.account for entry in booking.entries for line in entry.lines}
+            expected = {}
+            for event in events:
+                if isinstance(event.payload, OrderRecorded) and (alone := book(event, shop).entries):
+                    account = alone[0].lines[0].account  # a ticket's entry: its customer line first
+                    expected[event.payload.order_id] = account if account in booked else shop.catalogue.counter_customer
+            assert booking.order_accounts == expected
+
+
+def _on_customer(account: object, mapping: ShopMapping) -> bool:
+    if isinstance(account, CustomerAccount | OrderCustomerAccount):
+        return True
+    return isinstance(account, LedgerAccount) and account.number == mapping.counter_customer
 
 
 def test_the_mode_is_read_from_the_configuration_and_checked() -> None:
