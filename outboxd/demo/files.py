@@ -26,6 +26,9 @@ CLIENT_ID = "outboxd-demo"
 HISTORY_DAYS = 21
 ORDERS_PER_DAY = 40
 REGISTERS = 2
+ON_ACCOUNT = 0.05
+"""A few customers buy on account: paid by transfer days later (lettered then), or still owed when the demo starts.
+With the simulator's variety the history also sells and spends gift cards and prints discounts the POS's way."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,7 @@ name = {_toml(SHOP_NAME)}
     day = today or dt.date.today()
     start = day - dt.timedelta(days=HISTORY_DAYS)
     rows = list(simulate_shop(SHOP_ID, days=HISTORY_DAYS, orders_per_day=ORDERS_PER_DAY, registers=REGISTERS,
-                              seed=2024, start=start))  # fmt: skip
+                              seed=2024, start=start, on_account=ON_ACCOUNT, variety=True))  # fmt: skip
     yesterday = day - dt.timedelta(days=1)
     add_to_closing(rows, yesterday)
     rows[10:10] = poison_ticket(SHOP_ID, yesterday)  # early in the queue: met within minutes
