@@ -19,7 +19,7 @@ from test_delivery_lettering import MARIE, REFERENCE, _order, _payment
 from outboxd.contract import Event, OrderRecorded, ReferenceUpdated, parse_event
 from outboxd.contract.limits import MAX_LABEL, clean_text
 from outboxd.delivery.deliver import Backoff
-from outboxd.delivery.lettering import Letterer, find_line
+from outboxd.delivery.lettering import Letterer, find_line, lettering_view
 from outboxd.metrics import Metrics
 from outboxd.money import format_cents
 from outboxd.pennylane import PostedEntry
@@ -173,9 +173,11 @@ async def test_with_every_customer_a_day_read_back_after_an_unknown_outcome_is_l
     assert client.read == [7001, 7001, 7001]  # o-2's ticket line, read back; the payment's id was in the 201
     assert await _state(store, "o-2") == "lettered"
     assert await _state(store, "o-3") == "open"
-    lines = (await store.letterings.get("s1", "o-2")).lines  # type: ignore[union-attr]
-    assert [(ln.piece_number, ln.amount, ln.lettered) for ln in lines] == [
-        ("J-2026-01-12-r1", 8000, True), ("J-2026-01-14-r1", -8000, True)
+    view = lettering_view(await store.letterings.get("s1", "o-2"))  # the delivery's detail (ctl show)
+    assert view is not None
+    assert view["state"] == "lettered"
+    assert [(ln["piece_number"], ln["amount"], ln["lettered"]) for ln in view["lines"]] == [
+        ("J-2026-01-12-r1", "80.00", True), ("J-2026-01-14-r1", "-80.00", True)
     ]  # fmt: skip
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import datetime as dt
+import sqlite3
 import subprocess
 from collections import Counter
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -179,6 +181,17 @@ async def test_a_daily_shop_and_a_detailed_shop_through_a_month_with_faults_and_
         await wait_until(lettered, 15)  # the lettering task letters what a day's settle made due, once a second
     except AssertionError:
         assert day_lettering_gaps(world.sandbox, daily, rows["s1"]) == []
+    number = min(paid)  # a ticket on account paid later, as its delivery's detail shows it (ctl show)
+    ticket = next(r for r in rows["s1"] if r["event_type"] == "order.recorded" and r["payload"]["number"] == number)
+    with closing(sqlite3.connect(f"file:{world.state.path}?mode=ro", uri=True)) as conn:
+        (delivery,) = conn.execute("SELECT id FROM deliveries WHERE event_id = ?", (ticket["event_id"],)).fetchone()
+    async with world.control() as client:
+        lettering = (await client.delivery(delivery))["lettering"]
+    assert lettering is not None
+    assert lettering["state"] == "lettered"
+    assert all(line["lettered"] for line in lettering["lines"])
+    day = f"J-{ticket['payload']['business_date']}-{ticket['payload']['register_id']}"
+    assert lettering["lines"][0]["piece_number"] == day  # the ticket's line, in its day's entry
 
     assert_exact(world.sandbox, world.companies["s2"], world.expected("s2", rows["s2"]))
     assert len(world.sandbox.company(world.companies["s2"]).customers) > len(created)
