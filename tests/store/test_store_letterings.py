@@ -58,11 +58,11 @@ async def test_due_orders_come_in_their_order_and_lettering_marks_the_lines(stor
 
 async def test_a_days_entry_holds_lines_of_several_orders_each_by_its_place(store: Store, clock: FakeClock) -> None:
     letterings, day = store.letterings, "J-2026-01-05-r1"
-    await store.db.write_many([
+    await store.register_days.deliver_day([], also=[  # as a day's settle writes them, in its transaction
+        letterings.order_statement("s1", "o-1", "T-1"), letterings.order_statement("s1", "o-2", "T-2"),
         letterings.line_statement("s1", "o-1", day, 8000, 501, line_no=0, label="Ticket T-1 Marie Dupont"),
         letterings.line_statement("s1", "o-2", day, 999, None, line_no=1, label="Ticket T-2 Marie Dupont"),
         letterings.line_statement("s1", "o-2", day, -500, 503, line_no=2, label="Paiement Espèces ticket T-2"),
-        letterings.order_statement("s1", "o-1", "T-1"), letterings.order_statement("s1", "o-2", "T-2"),
         letterings.due_statement("s1", "o-1"), letterings.due_statement("s1", "o-2"),  # neither adds up to zero
     ])  # fmt: skip
     assert await letterings.due("s1") == []
