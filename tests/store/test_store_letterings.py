@@ -74,7 +74,8 @@ async def test_a_days_entry_holds_lines_of_several_orders_each_by_its_place(stor
     await letterings.set_line_ids("s1", {("J-2026-01-09-r1", 4): 777})
     await letterings.mark_lettered("s1", "o-1", [(day, 0), ("J-2026-01-09-r1", 4)])
     one, two = await letterings.get("s1", "o-1"), await letterings.get("s1", "o-2")
-    assert one is not None and two is not None
+    assert one is not None
+    assert two is not None
     assert [(ln.key, ln.line_id, ln.lettered) for ln in one.lines] == [
         ((day, 0), 501, True), (("J-2026-01-09-r1", 4), 777, True)
     ]  # fmt: skip
