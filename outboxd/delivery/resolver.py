@@ -246,6 +246,3 @@ class Resolver:
                 "book the order first, or discard this payment with a reason",
             )
         return account_id
-
-    async def remember_order(self, order_id: str, account_id: int) -> None:
-        await self.store.caches.save_order_account(self.shop_id, order_id, account_id)
