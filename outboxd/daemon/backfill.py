@@ -154,7 +154,8 @@ class Backfiller:
         customers = tickets.new_customers
         daily_customers = customers if mapping.customers == "all" else tickets.new_owing_customers
         letterings = tickets.settled if mapping.lettering else 0
-        daily_letterings = letterings if mapping.customers == "all" else min(letterings, tickets.settled_later)
+        settled_later = tickets.settled_later if mapping.lettering else 0  # what a day's entry leaves to letter
+        daily_letterings = letterings if mapping.customers == "all" else settled_later
         accounts = await self._new_accounts(lane, start)
         today = self._today().isoformat()
         detailed = sum(n for *_, n in days)
