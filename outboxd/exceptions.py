@@ -164,6 +164,12 @@ class RateLimited(RetryableError):
         super().__init__(message, status=status, body=body)
 
 
+class NotOwner(RetryableError):
+    """PostgreSQL replicas: this replica no longer holds the shop's lane lease (it ran out while the process was
+    stalled, or passed to another replica), so it sends nothing more for the shop: the request did not leave, and
+    the delivery waits for the lane's owner, without spending an attempt."""
+
+
 class AuthError(PennylaneError):
     """The token is refused even after a refresh, or the grant was revoked: the shop must reconnect."""
 

@@ -12,11 +12,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import math
 import time
 from collections import defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 import structlog
@@ -75,9 +76,12 @@ class Backfiller:
         deliverer: Deliverer,
         shops: Mapping[str, ShopConfig],
         rate_limit: RateLimit,
+        sending_for: Callable[[str], contextvars.Context],
     ) -> None:
         self.store = store
         self.lanes = lanes
+        self.sending_for = sending_for
+        """The context of a shop's worker: its requests leave only while this replica holds the shop's lane."""
         self.shops = shops
         self.rate_limit = rate_limit
         self.history = History(store.db, store.clock)
@@ -263,7 +267,8 @@ class Backfiller:
                         worker.result()  # a worker that died takes this watched task, and so the daemon, down
                     if backfill.state == "running" and backfill.id not in workers:
                         workers[backfill.id] = asyncio.create_task(
-                            self._work(backfill.id), name=f"backfill-{backfill.id}"
+                            self._work(backfill.id), name=f"backfill-{backfill.id}",
+                            context=self.sending_for(backfill.shop_id),
                         )
                 await asyncio.sleep(TICK)
         finally:

@@ -11,6 +11,7 @@ fixed are booked on their own, live. One worker per shop, so one shop's retries 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable, Mapping
 
 import structlog
@@ -44,13 +45,22 @@ async def write_initial_modes(booking: BookingModes, shops: Mapping[str, ShopCon
 class LiveDays:
     """Books the live register-days of shops in daily mode once their closing is ingested."""
 
-    def __init__(self, store: Store, lanes: Lanes, days: DayBooker, owns: Callable[[str], bool]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        lanes: Lanes,
+        days: DayBooker,
+        owns: Callable[[str], bool],
+        sending_for: Callable[[str], contextvars.Context],
+    ) -> None:
         self.store = store
         self.register_days = store.register_days
         self.history = History(store.db, store.clock)
         self.lanes = lanes
         self.days = days
         self.owns = owns
+        self.sending_for = sending_for
+        """The context of a shop's worker: its requests leave only while this replica holds the shop's lane."""
 
     async def run(self) -> None:
         """A pass per tick: each shop with closed register-days waiting gets a worker, which books them in order."""
@@ -68,7 +78,9 @@ class LiveDays:
                         del workers[shop_id]
                         worker.result()  # a worker that died takes this watched task, and so the daemon, down
                     if shop_id not in workers and self.owns(shop_id):
-                        workers[shop_id] = asyncio.create_task(self._book(shop_id, days), name=f"daily-{shop_id}")
+                        workers[shop_id] = asyncio.create_task(
+                            self._book(shop_id, days), name=f"daily-{shop_id}", context=self.sending_for(shop_id)
+                        )
                 await asyncio.sleep(TICK)
         finally:
             for worker in workers.values():

@@ -17,6 +17,7 @@ handler and safe to call twice; ``stop(force=True)`` cuts the drain short.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import gc
 import os
@@ -24,6 +25,7 @@ import socket
 from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -40,10 +42,11 @@ from outboxd.daemon.lanes import Lanes
 from outboxd.daemon.listeners import CallbackListener, Listeners, metrics_app
 from outboxd.delivery.deliver import Backoff, Deliverer
 from outboxd.delivery.lane import Lane
-from outboxd.exceptions import StoreError
+from outboxd.exceptions import NotOwner, StoreError
 from outboxd.log import Redactor
 from outboxd.metrics import Metrics
 from outboxd.outbox import OutboxReader, outbox_reader
+from outboxd.pennylane import SEND_GATE
 from outboxd.secrets import TokenCipher, read_secret
 from outboxd.store import LaneOwnership, Store, hold_state_lock, open_store
 from outboxd.store.retention import keep_pruning
@@ -162,12 +165,13 @@ class Daemon:
             for shop_id in {*self.config.shops, *await self.store.shops.ids()}:
                 await self.lanes.lane(shop_id)
             self.backfills = Backfiller(
-                self.store, self.lanes, self.deliverer, self.config.shops, self.config.pennylane.rate_limit
+                self.store, self.lanes, self.deliverer, self.config.shops, self.config.pennylane.rate_limit,
+                self._sending_for,
             )
             await self.backfills.open(source)
             self.connections.first_seen = self.backfills.connected
             await write_initial_modes(self.store.booking, self.config.shops)
-            live_days = LiveDays(self.store, self.lanes, self.backfills.days, self._owns)
+            live_days = LiveDays(self.store, self.lanes, self.backfills.days, self._owns, self._sending_for)
             runner = await self._serve(stack)
             retention = dt.timedelta(days=daemon.retention_days)
             watched = [
@@ -314,7 +318,23 @@ class Daemon:
                 self._tasks.pop(delivery.id, None)
                 self.lanes.wake(lane.shop_id)
 
-        self._tasks[delivery.id] = asyncio.create_task(carry(), name=f"delivery-{delivery.id}")
+        self._tasks[delivery.id] = asyncio.create_task(
+            carry(), name=f"delivery-{delivery.id}", context=self._sending_for(lane.shop_id)
+        )
+
+    def _sending_for(self, shop_id: str) -> contextvars.Context:
+        """The context of a task that sends for one shop (a delivery, a register-day, a backfill): among PostgreSQL
+        replicas, each of its requests leaves only while this replica still holds the shop's lane (``SEND_GATE``).
+        A replica that stood still past its lease would otherwise post, once woken, what the new owner has posted
+        meanwhile (its claims ran out too), beside the new owner's requests on the one token."""
+        context = contextvars.copy_context()
+        if self.ownership is not None:
+            context.run(SEND_GATE.set, partial(self._still_owns, shop_id))
+        return context
+
+    def _still_owns(self, shop_id: str) -> None:
+        if self.ownership is not None and not self.ownership.owns(shop_id):
+            raise NotOwner(f"this replica no longer holds shop {shop_id}'s lane: its owner books the event")
 
     # -- pages ------------------------------------------------------------------------------------------------
 

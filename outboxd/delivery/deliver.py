@@ -27,6 +27,7 @@ from outboxd.exceptions import (
     AuthError,
     BookingError,
     ContractError,
+    NotOwner,
     PermanentError,
     PieceNumberTaken,
     RateLimited,
@@ -115,6 +116,10 @@ class Deliverer:
             outcome, error = "deferred", ("retryable", exc.message, exc.status)
             await self.store.deliveries.defer(delivery.id, started + dt.timedelta(seconds=exc.retry_after))
             self.metrics.inc("outboxd_rate_limit_waits_total", shop=delivery.shop_id)
+        except NotOwner as exc:  # the lane's new owner claims it as soon as this claim is given back
+            outcome, error = "deferred", ("retryable", exc.message, exc.status)
+            await self.store.deliveries.defer(delivery.id, started)
+            bound.warning("delivery.lane_lost", reason=exc.message)
         except (RetryableError, UnknownOutcomeError) as exc:
             kind = "unknown_outcome" if isinstance(exc, UnknownOutcomeError) else "retryable"
             outcome, error = ("unknown" if kind == "unknown_outcome" else "retry"), (kind, exc.message, exc.status)

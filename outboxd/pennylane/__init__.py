@@ -12,7 +12,7 @@ from outboxd.pennylane.auth import (
     OnRotate,
     SharedGrant,
 )
-from outboxd.pennylane.client import PennylaneClient, filter_param
+from outboxd.pennylane.client import SEND_GATE, PennylaneClient, filter_param
 from outboxd.pennylane.entries import MAX_LINES, LedgerEntryLine, LedgerEntryRequest
 from outboxd.pennylane.errors import error_for_response, error_for_transport, parse_error_message
 from outboxd.pennylane.models import (
@@ -32,6 +32,7 @@ from outboxd.pennylane.trace import Exchange, RecordingTrace, TraceHook
 __all__ = [
     "BRIDGE_SCOPES",
     "MAX_LINES",
+    "SEND_GATE",
     "Address",
     "ApiTokenConnection",
     "Connection",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime
 import json
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote
 
@@ -35,7 +36,7 @@ from outboxd.pennylane.ratelimit import RateLimiter
 from outboxd.pennylane.trace import Exchange, TraceHook
 from outboxd.secrets import redact
 
-__all__ = ["PennylaneClient", "filter_param"]
+__all__ = ["SEND_GATE", "PennylaneClient", "filter_param"]
 
 Filter = tuple[str, str, str | list[str]]
 """``(field, operator, value)``, e.g. ``("number", "eq", "445711")``; a list for ``in``."""
@@ -46,6 +47,12 @@ LOOKUP_CHARACTERS = 4000
 """Encoded characters of the values of one ``in`` lookup at most: the URL stays well under the 8 kB many servers
 accept (100 customer references of two UUIDs would need ~9.6 kB; they are asked 40 at a time)."""
 
+
+SEND_GATE: ContextVar[Callable[[], None] | None] = ContextVar("outboxd_send_gate", default=None)
+"""Asked right before each request leaves, in the task that set it: raises to keep the request from leaving. The
+daemon sets it in each delivery's task, so that a replica which lost the shop's lane (its lease ran out while the
+process stood still) sends nothing more on the token the new owner now uses: two processes on one token overshoot
+its rate limit. A control call made through any replica is not gated."""
 
 REFRESHES_PER_CALL = 3
 """401s one call meets with a refresh before the shop needs reconnecting. A token refused right after a refresh is
@@ -94,6 +101,8 @@ class PennylaneClient:
         resends = 0
         while True:
             await self.limiter.acquire()
+            if (gate := SEND_GATE.get()) is not None:  # after the wait, which a stalled process may have overslept
+                gate()
             token = await self.connection.access_token(self._session)  # after the wait: fresh when it leaves
             status, headers, text = await self._send(method, path, params, body, token)
             self.limiter.observe(headers)

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import json
 import shutil
+import signal
 import socket
 import sys
 import threading
@@ -220,6 +221,44 @@ async def test_three_replicas_one_killed_and_restarted_book_everything_once(repl
 @pytest.mark.timeout(600)
 async def test_three_replicas_through_repeated_kills(replicas: Replicas) -> None:
     await run_with_kills(replicas, days=4, kills=4)
+
+
+@pytest.mark.timeout(120)
+async def test_a_replica_stalled_past_its_lease_sends_nothing_more_for_the_shop_it_lost(build: Build) -> None:
+    """The owner stands still (SIGSTOP) with deliveries in flight until the other replica has taken the shop and
+    spends the token's budget; woken, the old owner sends nothing more on that token (it defers what it held, the
+    new owner delivers it). Without the gate before each request, its deliveries in flight went on sending beside
+    the new owner's and the simulator answered 429."""
+    world = await build(shops=["shop-00"], count=2)
+    owner, other = await owner_then_other(world)
+    assert owner.proc is not None
+    assert other.proc is not None
+    rows = history("shop-00", days=4)
+    await insert_rows(world.url, rows)
+
+    async def started() -> bool:
+        return await world.delivered() >= 10
+
+    async def taken_and_busy() -> bool:
+        owners = await world.lane_owners()
+        return any(name.endswith(f":{other.proc.pid}") for name in owners) and await world.delivered() >= done + 16
+
+    await wait_until(started, 30)
+    owner.proc.send_signal(signal.SIGSTOP)
+    try:
+        done = await world.delivered()
+        await wait_until(taken_and_busy, 30)
+    finally:
+        owner.proc.send_signal(signal.SIGCONT)
+
+    async def settled() -> bool:
+        return await world.delivered() == len(rows)
+
+    await wait_until(settled, 60)
+    assert {state: n for state, n in (await delivery_states(world.db)).items() if n} == {"delivered": len(rows)}
+    assert_exact(world.sandbox, world.companies["shop-00"], expected(rows, owner.layout.config(), "shop-00"))
+    assert world.sandbox.throttled_count[world.tokens["shop-00"]] == 0
+    assert "delivery.lane_lost" in owner.log_path.read_text()  # it had deliveries in flight, and held them back
 
 
 async def test_a_replica_that_loses_the_database_exits_non_zero(replicas: Replicas) -> None:
