@@ -48,7 +48,7 @@ LOOKUP_CHARACTERS = 4000
 accept (100 customer references of two UUIDs would need ~9.6 kB; they are asked 40 at a time)."""
 
 
-SEND_GATE: ContextVar[Callable[[], None] | None] = ContextVar("outboxd_send_gate", default=None)
+SEND_GATE: ContextVar[Callable[[], None] | None] = ContextVar("send_gate", default=None)
 """Asked right before each request leaves, in the task that set it: raises to keep the request from leaving. The
 daemon sets it in each delivery's task, so that a replica which lost the shop's lane (its lease ran out while the
 process stood still) sends nothing more on the token the new owner now uses: two processes on one token overshoot

@@ -28,8 +28,6 @@ from outboxd.store import Connection, Store, open_store
 REDIRECT = "http://127.0.0.1:8765/callback"
 SECRET = "shared-grant-secret"
 SHOP = "oauth-shop"
-LATER = time.time() + 86_400
-"""A replica's clock at which the access token is about to expire: it refreshes."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +54,11 @@ class Grant:
     def connection(self, store: Store, clock: Callable[[], float] = time.time) -> OAuthConnection:
         """A replica's connection on the first pair, its grant as stored (the daemon's)."""
         return OAuthConnection(self.app, self.first, StoredGrant(store, Redactor(), SHOP), clock=clock)
+
+    def later(self) -> float:
+        """A replica's clock at which the first access token is about to expire: it refreshes (read at the call:
+        a time taken when the module is imported is long past by the test's turn in a full run)."""
+        return self.first.expires_at
 
     def client(self, connection: OAuthConnection) -> PennylaneClient:
         return PennylaneClient(self.session, self.handle.api_url, connection, RateLimiter(limit=100))
@@ -84,7 +87,7 @@ async def grant(pg_url: str) -> AsyncIterator[Grant]:
 
 async def test_a_replica_with_older_tokens_takes_the_pair_another_rotated_to(grant: Grant) -> None:
     a, b = grant.replicas
-    owner, former = grant.client(grant.connection(a, lambda: LATER)), grant.client(grant.connection(b))
+    owner, former = grant.client(grant.connection(a, grant.later)), grant.client(grant.connection(b))
     assert (await owner.me()).company_id == grant.company_id  # rotated and saved: the first pair is dead
     stored = await b.connections.get(SHOP)
     assert stored is not None
@@ -97,7 +100,7 @@ async def test_a_replica_with_older_tokens_takes_the_pair_another_rotated_to(gra
 
 
 async def test_two_replicas_refreshing_one_grant_at_once_use_its_refresh_token_once(grant: Grant) -> None:
-    connections = [grant.connection(store, lambda: LATER) for store in grant.replicas]
+    connections = [grant.connection(store, grant.later) for store in grant.replicas]
     used = await asyncio.gather(*(c.access_token(grant.session) for c in connections), return_exceptions=True)
     tokens = grant.handle.sandbox.tokens
     assert tokens.reused == 0, "a refresh token was used twice: the grant is dead at Pennylane"

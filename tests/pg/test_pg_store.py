@@ -8,11 +8,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
+import pytest
 from pg_helpers import INSERT, event
 from store_helpers import FakeClock
 
+from outboxd.exceptions import StoreError
 from outboxd.outbox import PgOutboxSource
 from outboxd.store import Store, open_store
+from outboxd.store.pg import db as pg_db
 
 
 async def _write(url: str, events: Iterable[tuple[Any, ...]]) -> None:
@@ -96,3 +99,30 @@ async def test_a_replica_never_takes_back_its_own_slow_delivery(outbox_url: str,
         assert await slow.deliveries.claim_heads({"shop-1": 4}) == []
         assert await slow.deliveries.claim(4, shops=["shop-1"]) == []
         assert [d.lease_owner for d in await other.deliveries.claim_heads({"shop-1": 4})] == ["host:2"]
+
+
+async def test_a_transaction_left_open_by_a_frozen_process_is_ended_and_its_locks_freed(
+    outbox_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica frozen in the middle of a transaction (a paused VM, SIGSTOP) held its row locks until its TCP
+    connection died, and every replica's claims for those shops waited behind it: PostgreSQL now ends such a session
+    (``idle_in_transaction_session_timeout``), here after 0.3 s instead of the daemon's 10 s."""
+    monkeypatch.setattr(pg_db, "IDLE_IN_TRANSACTION", 300)
+    await _write(outbox_url, [event(1)])
+    async with PgOutboxSource(outbox_url) as source, open_store(outbox_url, owner="a", clock=clock) as frozen:
+        await _ingest_all(frozen, source)
+        other = await asyncpg.connect(outbox_url)
+
+        async def freeze_then_wake() -> None:
+            async with frozen.db.transaction() as tx:
+                await tx.execute("UPDATE deliveries SET attempts = attempts + 1")
+                # the frozen process: its locks are held while it does nothing; the other one waits for them
+                await asyncio.wait_for(other.execute("UPDATE deliveries SET attempts = 7"), 5)
+                await tx.execute("UPDATE deliveries SET attempts = attempts + 1")  # woken: its session is gone
+
+        try:
+            with pytest.raises(StoreError):
+                await freeze_then_wake()
+        finally:
+            await other.close()
+        assert [row[0] for row in await frozen.db.read("SELECT attempts FROM deliveries")] == [7]

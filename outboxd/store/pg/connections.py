@@ -40,6 +40,7 @@ class PgConnections(Connections):
     @asynccontextmanager
     async def held(self, shop_id: str) -> AsyncIterator[HeldConnection]:
         async with self._db.transaction() as tx:
+            await tx.execute("SET LOCAL idle_in_transaction_session_timeout = 0")  # idle while Pennylane answers
             row = await tx.fetchone("SELECT * FROM connections WHERE shop_id = $1 FOR UPDATE", (shop_id,))
             yield HeldConnection(
                 None if row is None else self._from_row(row), partial(self._save_tokens, tx.execute, shop_id)

@@ -82,6 +82,19 @@ class PgTx:
         return total
 
 
+IDLE_IN_TRANSACTION = 10_000
+"""Milliseconds a transaction of the daemon may stand idle before PostgreSQL ends its session. The daemon's own
+transactions last milliseconds; a process frozen in the middle of one (a paused VM, heavy swapping, SIGSTOP) would
+otherwise hold its row locks until its TCP connection dies, and every replica's claims for those shops would wait
+behind it. The grant's hold around a refresh, idle while the token endpoint answers, lifts it for its transaction
+(``store/pg/connections.py``)."""
+
+
+def server_settings(application: str) -> dict[str, str]:
+    """A connection's settings: its name in ``pg_stat_activity``, and the bound on an idle open transaction."""
+    return {"application_name": application, "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION)}
+
+
 class PgDatabase:
     """A pool of connections to the state database (``url``: ``postgresql://...``): a store ``Database``."""
 
@@ -97,7 +110,7 @@ class PgDatabase:
         connections (20 each ran a shared server out of them: "too many clients already")."""
         try:
             pool = await asyncpg.create_pool(
-                url, min_size=2, max_size=max_size, server_settings={"application_name": "outboxd"}
+                url, min_size=2, max_size=max_size, server_settings=server_settings("outboxd")
             )
         except pg_errors as exc:
             raise StoreError(f"state database: cannot connect: {exc}") from exc

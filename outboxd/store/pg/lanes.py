@@ -36,7 +36,7 @@ import structlog
 from outboxd.exceptions import LeaseLost, StoreError
 from outboxd.store.lanes import ShopPause
 from outboxd.store.pg.connections import CONNECTION_CHANGED
-from outboxd.store.pg.db import PgDatabase, pg_errors
+from outboxd.store.pg.db import PgDatabase, pg_errors, server_settings
 
 __all__ = ["FORGET_AFTER", "PgLaneOwnership"]
 
@@ -159,7 +159,7 @@ class PgLaneOwnership:
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():
-            conn = await asyncpg.connect(self.db.path, server_settings={"application_name": "outboxd-lanes"})
+            conn = await asyncpg.connect(self.db.path, server_settings=server_settings("outboxd-lanes"))
             await conn.add_listener(CONNECTION_CHANGED, self._on_connection_changed)
             self._conn = conn
         return self._conn
