@@ -76,10 +76,13 @@ class Backfiller:
         deliverer: Deliverer,
         shops: Mapping[str, ShopConfig],
         rate_limit: RateLimit,
+        owns: Callable[[str], bool],
         sending_for: Callable[[str], contextvars.Context],
     ) -> None:
         self.store = store
         self.lanes = lanes
+        self.owns = owns
+        """Whether this process carries the shop's lane: among replicas, only its owner books a daily backfill."""
         self.sending_for = sending_for
         """The context of a shop's worker: its requests leave only while this replica holds the shop's lane."""
         self.shops = shops
@@ -296,9 +299,10 @@ class Backfiller:
             await asyncio.sleep(pause)
 
     async def _book_day(self, backfill: Backfill) -> bool:
-        """The next register-days booked (True), or none now: none left, the lane down, references still open."""
+        """The next register-days booked (True), or none now: none left, the lane down or another replica's,
+        references still open."""
         lane = self.lanes.get(backfill.shop_id)
-        if lane is None or not lane.runnable:
+        if lane is None or not lane.runnable or not self.owns(backfill.shop_id):
             return False
         if await self.history.open_references(backfill.shop_id):
             return False  # the shop's journals, accounts and register names first (the dispatcher carries them)

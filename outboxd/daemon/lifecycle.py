@@ -166,7 +166,7 @@ class Daemon:
                 await self.lanes.lane(shop_id)
             self.backfills = Backfiller(
                 self.store, self.lanes, self.deliverer, self.config.shops, self.config.pennylane.rate_limit,
-                self._sending_for,
+                self._owns, self._sending_for,
             )
             await self.backfills.open(source)
             self.connections.first_seen = self.backfills.connected
