@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import shutil
 import signal
 import socket
@@ -218,6 +219,8 @@ async def test_three_replicas_one_killed_and_restarted_book_everything_once(repl
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("OUTBOXD_SOAK") != "1", reason="a soak of four kills (~45 s): OUTBOXD_SOAK=1 "
+                    "runs it; the suite runs one kill above")
 @pytest.mark.timeout(600)
 async def test_three_replicas_through_repeated_kills(replicas: Replicas) -> None:
     await run_with_kills(replicas, days=4, kills=4)
