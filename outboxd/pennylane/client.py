@@ -50,9 +50,9 @@ accept (100 customer references of two UUIDs would need ~9.6 kB; they are asked 
 
 SEND_GATE: ContextVar[Callable[[], None] | None] = ContextVar("send_gate", default=None)
 """Asked right before each request leaves, in the task that set it: raises to keep the request from leaving. The
-daemon sets it in each delivery's task, so that a replica which lost the shop's lane (its lease ran out while the
-process stood still) sends nothing more on the token the new owner now uses: two processes on one token overshoot
-its rate limit. A control call made through any replica is not gated."""
+daemon sets it in each task that sends for one shop (a delivery, a register-day, a backfill), so that a replica
+which lost the shop's lane (its lease ran out while the process stood still) posts nothing the new owner may have
+posted meanwhile, nor spends the token's budget beside it. A control call made through any replica is not gated."""
 
 REFRESHES_PER_CALL = 3
 """401s one call meets with a refresh before the shop needs reconnecting. A token refused right after a refresh is
