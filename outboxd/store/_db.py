@@ -81,6 +81,12 @@ class Dialect(Protocol):
         """A subquery of the ids held by a parameter bound to a JSON array of integers (``[1, 2]``)."""
         ...
 
+    @property
+    def shrunk_rows_keep_their_pages(self) -> bool:
+        """Whether a row updated smaller keeps its page as full as before (SQLite), instead of being written anew
+        with its old version reclaimed later (PostgreSQL's autovacuum): retention then moves such rows to pack them."""
+        ...
+
 
 class Tx(Protocol):
     """The statements of one write transaction (see :meth:`Database.transaction`)."""

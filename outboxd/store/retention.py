@@ -29,7 +29,6 @@ import datetime as dt
 import structlog
 
 from outboxd.store._db import Clock, Database, Tx, to_text
-from outboxd.store.sqlite import SqliteDatabase
 
 __all__ = ["KEPT_PAYLOADS", "PRUNED_PAYLOAD", "PRUNE_EVERY", "Retention", "keep_pruning"]
 
@@ -84,7 +83,7 @@ class Retention:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
         self._clock = clock
-        moved = isinstance(db, SqliteDatabase)
+        moved = db.dialect.shrunk_rows_keep_their_pages
         # a posted entry's body hash goes with the bodies: the piece number and its Pennylane id stay
         self._entries = _Shrink("sent_entries", "body_hash = NULL", f"state = 'posted' AND delivery_id IN ({_DUE})",
                                 moved=moved)  # fmt: skip

@@ -35,7 +35,9 @@ def _bind(sql: str, params: Params) -> Params:
 
 
 class SqliteDialect:
-    """SQLite's JSON functions."""
+    """SQLite's JSON functions; a row shrunk in place keeps its page."""
+
+    shrunk_rows_keep_their_pages = True
 
     def json_field(self, column: str, key: str) -> str:
         return f"json_extract({column}, '$.{key}')"

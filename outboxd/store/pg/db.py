@@ -36,7 +36,9 @@ def _values(params: Params) -> Sequence[Any]:
 
 
 class PgDialect:
-    """PostgreSQL's JSON operators (payloads are stored as text, as in SQLite)."""
+    """PostgreSQL's JSON operators (payloads are stored as text, as in SQLite); an update writes a new row version."""
+
+    shrunk_rows_keep_their_pages = False
 
     def json_field(self, column: str, key: str) -> str:
         return f"({column}::jsonb ->> '{key}')"
